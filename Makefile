@@ -1,0 +1,31 @@
+# Two commands a council data team needs: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install ui clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Materialise every quarter of the example data in data/ and print where the outputs are.
+demo: $(STAMP)
+	$(BIN)/perf-pipeline run --all
+
+## Install the test dependencies and run the tests.
+test: $(STAMP)
+	$(BIN)/pytest
+
+## The Dagster UI on http://127.0.0.1:3000 for the example data.
+ui: $(STAMP)
+	$(BIN)/perf-pipeline ui
+
+clean:
+	rm -rf data/warehouse data/reports data/requests data/outbox data/.dagster

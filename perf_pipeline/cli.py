@@ -1,0 +1,142 @@
+"""`perf-pipeline`: run quarters, check a return before it is sent, open the Dagster UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from perf_pipeline.lib.quarters import Quarter, QuarterError, quarter_range
+from perf_pipeline.settings import DATA_ENV, DataRoot, data_root_path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+INSTANCE_CONFIG = """\
+# Written by perf-pipeline. DuckDB allows one writer at a time, so every asset that writes the
+# warehouse shares the pool `duckdb_warehouse`, and pools default to one step at a time.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as written (exit 2)."""
+
+
+def _quarter(text: str) -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except QuarterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perf-pipeline",
+        description="A council's quarterly performance cycle, from service returns to Cabinet reports.",
+    )
+    parser.add_argument("--data", type=Path, help=f"the data root (default: ${DATA_ENV} or the repository's data/)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="materialise everything for one or more quarters")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--quarter", type=_quarter, help="one quarter, e.g. 2025-26-Q2")
+    which.add_argument("--all", action="store_true", help="every quarter with a folder under submissions/")
+    which.add_argument("--from", dest="first", type=_quarter, help="the first of a range of quarters")
+    run.add_argument("--to", dest="last", type=_quarter, help="the last of the range (with --from)")
+
+    check = commands.add_parser("check-return", help="what the pipeline would accept and reject in a return")
+    check.add_argument("file", type=Path)
+    check.add_argument("--quarter", type=_quarter, required=True)
+
+    ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    return parser
+
+
+def prepare_environment(data: Path | None) -> DataRoot:
+    """Point the definitions at the data root and Dagster at its persistent instance."""
+    root = DataRoot((data or data_root_path()).absolute())
+    if not root.root.is_dir():
+        raise UsageError(f"the data folder {root.root} does not exist")
+    os.environ[DATA_ENV] = str(root.root)
+    home = root.dagster_home
+    os.environ["DAGSTER_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_CONFIG, encoding="utf-8")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        root = prepare_environment(args.data)
+        if args.command == "run":
+            return command_run(root, args)
+        if args.command == "check-return":
+            return command_check_return(root, args.file, args.quarter)
+        if args.command == "ui":
+            return command_ui(root, args.port)
+    except UsageError as exc:
+        print(f"perf-pipeline: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+def selected_quarters(root: DataRoot, args: argparse.Namespace) -> list[Quarter]:
+    from perf_pipeline.settings import first_quarter
+
+    if args.quarter:
+        quarters = [args.quarter]
+    elif args.all:
+        quarters = root.quarters_with_returns()
+        if not quarters:
+            raise UsageError(f"no quarter folders under {root.submissions}")
+    else:
+        if not args.last:
+            raise UsageError("--from needs --to")
+        if args.last < args.first:
+            raise UsageError("--to is before --from")
+        quarters = quarter_range(args.first, args.last)
+    too_early = [q for q in quarters if q < first_quarter()]
+    if too_early:
+        raise UsageError(f"{too_early[0].key} is before the first quarter the pipeline holds ({first_quarter().key})")
+    return quarters
+
+
+def command_run(root: DataRoot, args: argparse.Namespace) -> int:
+    from perf_pipeline.runner import run_quarters
+
+    quarters = selected_quarters(root, args)
+    return EXIT_OK if run_quarters(root, quarters) else EXIT_FAILED
+
+
+def command_check_return(root: DataRoot, file: Path, quarter: Quarter) -> int:
+    from perf_pipeline.runner import check_return
+
+    if not file.is_file():
+        raise UsageError(f"{file} is not a file")
+    return EXIT_OK if check_return(root, file, quarter) else EXIT_FAILED
+
+
+def command_ui(root: DataRoot, port: int) -> int:
+    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    print(f"Dagster UI for {root.root} on http://127.0.0.1:{port} (Ctrl+C to stop)", flush=True)
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Settings every asset of the cycle shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from perf_pipeline.lib.files import combined_hash, sha256_of
+from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.validation import ReferenceDataError
+
+OWNERS = ["team:performance"]
+KINDS = {"duckdb", "pandas"}
+
+
+def files_version(paths: list[Path]) -> dg.DataVersion:
+    """A data version from the content of input files: same bytes, same version."""
+    return dg.DataVersion(combined_hash([f"{p.name}:{sha256_of(p)}" for p in paths if p.is_file()])[:16])
+
+
+def reference_failure(error: ReferenceDataError) -> dg.Failure:
+    """Stop the run with every problem in the reference data listed, not just the first."""
+    listing = "\n".join(f"- {problem}" for problem in error.problems)
+    return dg.Failure(
+        description=f"The reference data has {len(error.problems)} problem(s):\n{listing}",
+        metadata={"problems": dg.MetadataValue.md(listing)},
+    )
+
+
+def with_quarter(df: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
+    """Stamp a quarter's rows with the partition column (a timestamp, as the IO manager needs)."""
+    out = df.copy()
+    out.insert(0, "quarter", quarter.key)
+    out.insert(0, "quarter_start", pd.Timestamp(quarter.start))
+    return out
+
+
+def files_table(df: pd.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(df.astype(str).to_markdown(index=False) if len(df) else "none")

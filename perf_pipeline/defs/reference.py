@@ -1,0 +1,86 @@
+"""Reference data: what the council measures, against which targets, compared with whom."""
+
+import dagster as dg
+import pandas as pd
+
+from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.reference import (
+    load_authorities,
+    load_council,
+    load_indicators,
+    load_rag_rules,
+    load_services,
+    load_targets,
+)
+from perf_pipeline.lib.validation import ReferenceDataError
+
+REFERENCE = dict(group_name="reference", owners=OWNERS, kinds=KINDS, pool=WAREHOUSE_POOL)
+
+@dg.asset(code_version="1", **REFERENCE)
+def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
+    """The council's services, with their directorate and the officer who owns each return."""
+    path = data_root.paths.reference / "services.csv"
+    try:
+        df = load_services(path)
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    return dg.Output(df, data_version=files_version([path]))
+
+@dg.asset(code_version="1", **REFERENCE)
+def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    """Every indicator the council reports: definition, unit, polarity, owner and RAG rule."""
+    reference = data_root.paths.reference
+    files = [reference / "indicators.csv", reference / "rag_rules.toml"]
+    try:
+        rules = load_rag_rules(reference / "rag_rules.toml")
+        df = load_indicators(reference / "indicators.csv", services, rules)
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    rule_table = pd.DataFrame.from_dict(rules, orient="index").add_prefix("rule_")
+    df = df.merge(rule_table, left_on="rag_rule", right_index=True, how="left")
+    return dg.Output(
+        df,
+        data_version=files_version(files),
+        metadata={
+            "indicators": len(df),
+            "by_level": dg.MetadataValue.json(df["level"].value_counts().to_dict()),
+            "by_service": dg.MetadataValue.json(df["service"].value_counts().to_dict()),
+        },
+    )
+
+@dg.asset(code_version="1", **REFERENCE)
+def indicator_targets(data_root: DataRootResource, indicator_catalogue: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    """Every target ever set, when and why; a later one supersedes but never erases an earlier."""
+    path = data_root.paths.reference / "targets.csv"
+    try:
+        df = load_targets(path, indicator_catalogue)
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    df["quarter"] = df["quarter"].fillna("")
+    df = df.sort_values(["code", "year", "quarter", "set_on"]).reset_index(drop=True)
+    df["superseded_on"] = df.groupby(["code", "year", "quarter"])["set_on"].shift(-1)
+    return dg.Output(
+        df,
+        data_version=files_version([path]),
+        metadata={"targets": len(df), "superseded": int(df["superseded_on"].notna().sum())},
+    )
+
+@dg.asset(code_version="1", **REFERENCE)
+def authorities(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
+    """English local authorities with their type, region and successors, for comparator groups."""
+    reference = data_root.paths.reference
+    try:
+        council = load_council(reference / "council.toml")
+        df = load_authorities(reference / "authorities.csv")
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    if council["gss_code"] not in set(df["gss_code"]):
+        raise reference_failure(
+            ReferenceDataError([f"council.toml: gss_code {council['gss_code']} is not in authorities.csv"])
+        )
+    return dg.Output(
+        df,
+        data_version=files_version([reference / "authorities.csv", reference / "council.toml"]),
+        metadata={"authorities": len(df), "council": council["name"]},
+    )

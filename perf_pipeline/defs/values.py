@@ -1,0 +1,97 @@
+"""Indicator values: validated figures with revisions and approved corrections applied."""
+
+import dagster as dg
+import pandas as pd
+
+from perf_pipeline.defs.checks import frame_check, pandera_check
+from perf_pipeline.defs.common import KINDS, OWNERS, files_version, with_quarter
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.corrections import check_corrections, read_corrections
+from perf_pipeline.lib.indicator_values import build_indicator_values
+from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
+from perf_pipeline.lib.schemas import indicator_values_schema
+
+CORRECTIONS_APPROVED = "every_correction_approved"
+ONE_ROW_EACH = "one_row_per_indicator_and_quarter"
+WITHIN_RANGE = "values_within_valid_range"
+
+# A quarter's figure can be revised by the returns of the next three quarters (their request
+# packs carry the previous quarters' values), so it depends on those partitions too.
+REVISING_RETURNS = dg.TimeWindowPartitionMapping(
+    start_offset=0, end_offset=REVISION_WINDOW_QUARTERS, allow_nonexistent_upstream_partitions=True
+)
+
+@dg.asset(
+    code_version="1",
+    group_name="indicators",
+    owners=OWNERS,
+    kinds=KINDS,
+    pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec(CORRECTIONS_APPROVED, asset="corrections_log",
+                                   description="Corrections without a reason or approver are rejected.")],  # fmt: skip
+)
+def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+    """Every correction ever recorded, applied or rejected, with its reason, approver and source row."""
+    paths = data_root.paths
+    records = read_corrections(paths.corrections, paths.root)
+    log = check_corrections(records, indicator_catalogue)
+    log["approved_on"] = pd.to_datetime(log["approved_on"])
+    log["period_start"] = pd.to_datetime(log["period_start"])
+    yield dg.Output(
+        log,
+        data_version=files_version(sorted(paths.corrections.glob("*.csv"))),
+        metadata={"accepted": int((log["status"] == "accepted").sum()),
+                  "rejected": int((log["status"] == "rejected").sum())},  # fmt: skip
+    )
+    rejected = log.loc[log["status"] == "rejected", ["file", "row", "correction_id", "problem"]]
+    yield frame_check(CORRECTIONS_APPROVED, rejected, severity=dg.AssetCheckSeverity.WARN)
+
+@dg.asset(
+    code_version="1",
+    group_name="indicators",
+    owners=OWNERS,
+    kinds=KINDS,
+    pool=WAREHOUSE_POOL,
+    partitions_def=quarterly_partitions,
+    metadata={"partition_expr": "quarter_start"},
+    ins={"service_returns_validated": dg.AssetIn(partition_mapping=REVISING_RETURNS)},
+    check_specs=[
+        dg.AssetCheckSpec(ONE_ROW_EACH, asset="indicator_values", blocking=True),
+        dg.AssetCheckSpec(WITHIN_RANGE, asset="indicator_values", blocking=True),
+    ],
+)
+def indicator_values(
+    context: dg.AssetExecutionContext,
+    service_returns_validated: pd.DataFrame,
+    corrections_log: pd.DataFrame,
+    indicator_catalogue: pd.DataFrame,
+):
+    """The quarter's figure for every due indicator, revisions and corrections applied, with its source."""
+    quarter = quarter_of(context)
+    validated = service_returns_validated.rename(columns={"quarter": "source_quarter"})
+    if validated.empty:
+        validated = pd.DataFrame(columns=["period", "indicator_code", "source_quarter", "file", "row"])
+    values = build_indicator_values(quarter, validated, corrections_log, indicator_catalogue)
+    counts = values["reporting_status"].value_counts().to_dict()
+    yield dg.Output(
+        with_quarter(values, quarter),
+        metadata={
+            "reported": counts.get("reported", 0),
+            "not_reported": counts.get("not_reported", 0),
+            "missing": counts.get("missing", 0),
+            "revised": int(values["is_revision"].sum()),
+            "corrected": int(values["corrections"].ne("").sum()),
+        },
+    )
+    yield pandera_check(ONE_ROW_EACH, indicator_values_schema, values)
+    yield frame_check(WITHIN_RANGE, out_of_range(values, indicator_catalogue))
+
+def out_of_range(values: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    limits = indicators.set_index("code")[["min_value", "max_value"]]
+    joined = values.join(limits, on="indicator_code")
+    bad = joined["value"].notna() & (
+        (joined["min_value"].notna() & (joined["value"] < joined["min_value"]))
+        | (joined["max_value"].notna() & (joined["value"] > joined["max_value"]))
+    )
+    return joined.loc[bad, ["indicator_code", "quarter", "value", "min_value", "max_value"]]

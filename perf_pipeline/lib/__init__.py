@@ -1,0 +1,1 @@
+"""Pure domain logic of the quarterly performance cycle: no Dagster imports here."""

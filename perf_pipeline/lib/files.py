@@ -1,0 +1,70 @@
+"""File handling shared by every stage: hashes, atomic writes, paths kept inside the data root."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def combined_hash(parts: list[str]) -> str:
+    """One version for a set of inputs (order-independent)."""
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through a temporary file in the same folder, then rename it into place.
+
+    A reader never sees a half-written report: either the old file or the new whole one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> Path:
+    """A published CSV table: UTF-8, header row, no index, written atomically."""
+    return write_atomically(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(name: str) -> str:
+    """A file name from free text (a service name, say) that cannot climb out of its folder."""
+    cleaned = _UNSAFE.sub("_", name).strip("._")
+    return cleaned or "unnamed"
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether `path`, links resolved, lies inside `root`."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    """A path as the data root sees it, with forward slashes, for reports and provenance."""
+    return path.absolute().relative_to(root.absolute()).as_posix()

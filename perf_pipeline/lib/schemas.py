@@ -1,0 +1,65 @@
+"""Pandera schemas for the tables the pipeline produces: what each asset check holds them to."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+from perf_pipeline.lib.returns_validation import REASONS, STATUSES
+
+QUARTER_KEY = r"^\d{4}-\d{2}-Q[1-4]$"
+
+service_returns_raw_schema = pa.DataFrameSchema(
+    {
+        "file": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "file_sha256": pa.Column(str, pa.Check.str_matches(r"^([0-9a-f]{64})?$")),
+        "row_number": pa.Column("Int64", pa.Check.ge(1), nullable=True),
+    },
+    checks=[
+        pa.Check(
+            lambda d: d["row_number"].notna() | d["file_problem"].ne(""),
+            error="a record without a row number must name the file's problem",
+        )
+    ],
+)
+
+service_returns_validated_schema = pa.DataFrameSchema(
+    {
+        "indicator_code": pa.Column(str),
+        "period": pa.Column(str, pa.Check.str_matches(QUARTER_KEY)),
+        "row": pa.Column("Int64", pa.Check.ge(1)),
+        "value": pa.Column(float, nullable=True),
+        "reported": pa.Column(bool),
+        "data_status": pa.Column(str, pa.Check.isin(sorted(STATUSES))),
+    },
+    checks=[pa.Check(lambda d: d["reported"] == d["value"].notna(), error="reported rows carry a value")],
+    unique=["indicator_code", "period"],
+)
+
+return_exceptions_schema = pa.DataFrameSchema(
+    {
+        "file": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "reason": pa.Column(str, pa.Check.isin(sorted(REASONS))),
+        "message": pa.Column(str, pa.Check.str_length(min_value=1)),
+    }
+)
+
+indicator_values_schema = pa.DataFrameSchema(
+    {
+        "indicator_code": pa.Column(str),
+        "quarter": pa.Column(str, pa.Check.str_matches(QUARTER_KEY)),
+        "value": pa.Column(float, nullable=True),
+        "reporting_status": pa.Column(str, pa.Check.isin(["reported", "not_reported", "missing"])),
+    },
+    checks=[
+        pa.Check(
+            lambda d: (d["reporting_status"] == "reported") == d["value"].notna(),
+            error="a reported figure has a value, and only a reported one",
+        ),
+        pa.Check(
+            lambda d: d["value"].isna() | d["source_file"].notna() | d["corrections"].ne(""),
+            error="every figure traces to a source row or a correction",
+        ),
+    ],
+    unique=["indicator_code", "quarter"],
+    report_duplicates="all",
+)

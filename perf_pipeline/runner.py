@@ -1,0 +1,146 @@
+"""Running quarters in the persistent Dagster instance, and checking a return before it is sent."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
+from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
+from perf_pipeline.lib.returns_validation import validate_returns
+from perf_pipeline.lib.validation import ReferenceDataError
+from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, first_quarter
+
+
+def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None = None):
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_failure and event.event_specific_data is not None:
+                error = getattr(event.event_specific_data, "error", None)
+                step = event.step_key or job_name
+                print(f"  FAILED {step}: {error.message.strip() if error else event.message}")
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                print(f"  check failed: {evaluation.asset_key.to_user_string()} {evaluation.check_name}")
+    return result
+
+
+def run_quarters(root: DataRoot, quarters: list[Quarter]) -> bool:
+    """Reference data, then every quarter's returns, then every affected quarter's outputs."""
+    from perf_pipeline.defs import jobs
+    from perf_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
+    instance = dg.DagsterInstance.get()
+    print(f"Data root: {root.root}\nDagster instance: {instance.root_directory}")
+    print("Reference data ...", flush=True)
+    if not _execute(defs, jobs.REFERENCE_JOB, instance).success:
+        return False
+    for quarter in quarters:
+        print(f"{quarter.label}: reading returns ...", flush=True)
+        if not _execute(defs, jobs.RETURNS_JOB, instance, quarter.partition_key).success:
+            return False
+    to_build = sorted(set(quarters) | revised_quarters(root, quarters))
+    for quarter in to_build:
+        print(f"{quarter.label}: building outputs ...", flush=True)
+        if not _execute(defs, jobs.OUTPUTS_JOB, instance, quarter.partition_key).success:
+            return False
+    print_summary(root, quarters)
+    return True
+
+
+def revised_quarters(root: DataRoot, quarters: list[Quarter]) -> set[Quarter]:
+    """Earlier quarters whose figures the given quarters' returns revise: they are rebuilt too."""
+    keys = [q.key for q in quarters]
+    with duckdb.connect(str(root.warehouse), read_only=True) as con:
+        rows = con.execute(
+            f"select distinct period from {WAREHOUSE_SCHEMA}.service_returns_validated "
+            "where is_revision and list_contains(?, quarter)",
+            [keys],
+        ).fetchall()
+    earliest = first_quarter()
+    return {q for q in (Quarter.parse(r[0]) for r in rows) if q >= earliest}
+
+
+def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
+    keys = [q.key for q in quarters]
+    with duckdb.connect(str(root.warehouse), read_only=True) as con:
+
+        def per_quarter(sql: str) -> pd.DataFrame:
+            return con.execute(sql.format(s=WAREHOUSE_SCHEMA), [keys]).fetchdf()
+
+        raw = per_quarter("select quarter, count(distinct file) files, count(row_number) rows_read "
+                          "from {s}.service_returns_raw where list_contains(?, quarter) group by quarter")
+        accepted = per_quarter("select quarter, count(*) accepted from {s}.service_returns_validated "
+                               "where list_contains(?, quarter) group by quarter")
+        rejected = per_quarter("select quarter, count(*) exceptions from {s}.return_exceptions "
+                               "where list_contains(?, quarter) group by quarter")
+        values = per_quarter("select quarter, reporting_status, count(*) n from {s}.indicator_values "
+                             "where list_contains(?, quarter) group by all")
+        reasons = per_quarter("select reason, count(*) n from {s}.return_exceptions "
+                              "where list_contains(?, quarter) group by reason order by n desc")
+    table = raw.merge(accepted, on="quarter", how="left").merge(rejected, on="quarter", how="left")
+    status = values.pivot_table(index="quarter", columns="reporting_status", values="n", fill_value=0)
+    table = table.merge(status, left_on="quarter", right_index=True, how="left").fillna(0)
+    table = table.sort_values("quarter")
+    print("\nSummary")
+    print(table.to_string(index=False, formatters={c: "{:.0f}".format for c in table.columns if c != "quarter"}))
+    if len(reasons):
+        print("\nExceptions by reason: " + ", ".join(f"{r.reason} {r.n}" for r in reasons.itertuples()))
+    print("\nWritten:")
+    print(f"  warehouse  {root.warehouse}")
+    for quarter in quarters:
+        folder = root.reports_for(quarter)
+        names = sorted(p.name for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+        print(f"  {folder}/  {', '.join(names)}")
+
+
+def check_return(root: DataRoot, file: Path, quarter: Quarter) -> bool:
+    """Print the verdict on every row of `file` as if it were in `quarter`'s folder."""
+    reference = root.reference
+    try:
+        services = load_services(reference / "services.csv")
+        indicators = load_indicators(reference / "indicators.csv", services,
+                                     load_rag_rules(reference / "rag_rules.toml"))  # fmt: skip
+    except ReferenceDataError as error:
+        print("The reference data has problems:\n" + "\n".join(f"  {p}" for p in error.problems))
+        return False
+    folder = root.submissions_for(quarter)
+    with tempfile.TemporaryDirectory() as scratch:
+        # The file is checked beside the returns already received for the quarter, exactly as the
+        # pipeline would see it, so duplicates across files are found too; inputs are only read.
+        staged_root = Path(scratch)
+        staged = staged_root / "submissions" / quarter.key
+        staged.mkdir(parents=True)
+        others, _ = list_return_files(folder, root.root)
+        target = staged / file.name
+        for other in others:
+            if other.resolve() != file.resolve() and other.name != file.name:
+                shutil.copy2(other, staged / other.relative_to(folder).as_posix().replace("/", "_"))
+        shutil.copy2(file, target)
+        read = [read_return(path, staged_root) for path in sorted(staged.iterdir())]
+        validated, exceptions = validate_returns(raw_frame(read), indicators, quarter, first_quarter())
+    name = f"submissions/{quarter.key}/{file.name}"
+    mine_ok = validated[validated["file"] == name]
+    mine_bad = exceptions[exceptions["file"] == name]
+    print(f"{file} as a return for {quarter.label}: {len(mine_ok)} row(s) accepted, {len(mine_bad)} not accepted")
+    verdicts = pd.concat(
+        [
+            mine_ok.assign(verdict=mine_ok["reported"].map({True: "accepted", False: "accepted (not reported)"}),
+                           message="", code=mine_ok["indicator_code"]),
+            mine_bad.assign(verdict=mine_bad["reason"], code=mine_bad["indicator_code"]),
+        ]  # fmt: skip
+    ).sort_values("row", na_position="first")
+    for v in verdicts.itertuples():
+        row = "file" if pd.isna(v.row) else f"row {int(v.row)}"
+        line = f"  {row:>8}  {str(v.code)[:20]:<20} {v.verdict}"
+        print(line + (f": {v.message}" if v.message else ""))
+    return mine_bad.empty
