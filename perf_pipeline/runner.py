@@ -18,9 +18,15 @@ from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, first_quarter
 
 
+# The full event log is in the Dagster instance (and its UI); the terminal shows warnings only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None = None):
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET
+    )
     if not result.success:
         for event in result.all_events:
             if event.is_failure and event.event_specific_data is not None:

@@ -31,7 +31,7 @@ def reference_failure(error: ReferenceDataError) -> dg.Failure:
 
 def with_quarter(df: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     """Stamp a quarter's rows with the partition column (a timestamp, as the IO manager needs)."""
-    out = df.copy()
+    out = df.drop(columns=["quarter_start", "quarter"], errors="ignore")
     out.insert(0, "quarter", quarter.key)
     out.insert(0, "quarter_start", pd.Timestamp(quarter.start))
     return out

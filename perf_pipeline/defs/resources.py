@@ -37,13 +37,15 @@ class WarehouseTypeHandler(DuckDBPandasTypeHandler):
 
     def handle_output(self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection):
         table = f"{table_slice.schema}.{table_slice.table}"
-        connection.register("incoming", obj)
+        connection.register("incoming", _typed_for_duckdb(obj))
         try:
             connection.execute(f"create table if not exists {table} as select * from incoming limit 0")
-            existing = {row[0] for row in connection.execute(f"describe {table}").fetchall()}
+            existing = {row[0]: row[1] for row in connection.execute(f"describe {table}").fetchall()}
             for name, type_name, *_ in connection.execute("describe incoming").fetchall():
                 if name not in existing:
                     connection.execute(f'alter table {table} add column "{name}" {type_name}')
+                elif existing[name] == '"NULL"' and type_name != '"NULL"':
+                    connection.execute(f'alter table {table} alter column "{name}" type {type_name}')
             connection.execute(f"insert into {table} by name select * from incoming")
         finally:
             connection.unregister("incoming")
@@ -63,6 +65,12 @@ class WarehouseTypeHandler(DuckDBPandasTypeHandler):
             return super().load_input(context, table_slice, connection)
         except duckdb.CatalogException:
             return pd.DataFrame()
+
+
+def _typed_for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns with no value yet stay text: DuckDB would otherwise give them the NULL type."""
+    empty_text = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
+    return df.astype({c: "string" for c in empty_text}) if empty_text else df
 
 
 class WarehouseIOManager(DuckDBIOManager):

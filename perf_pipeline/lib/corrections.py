@@ -67,7 +67,7 @@ def check_corrections(records: pd.DataFrame, indicators: pd.DataFrame) -> pd.Dat
         elif record["correction_id"] in seen_ids:
             problems.append(f"The correction_id {record['correction_id']} is used twice; ids must be unique.")
         seen_ids.add(record.get("correction_id", ""))
-        for column, label in (("reason", "a reason"), ("approved_by", "an approver (approved_by)")):
+        for column, label in (("reason", "reason"), ("approved_by", "approver (approved_by)")):
             if not record.get(column):
                 problems.append(f"It has no {label}, so it cannot be applied.")
         approved_on = pd.to_datetime(record.get("approved_on") or None, errors="coerce", format="ISO8601")

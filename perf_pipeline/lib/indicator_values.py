@@ -46,7 +46,7 @@ def build_indicator_values(
     out["source_row"] = latest["row"].reindex(out.index)
     out["source_quarter"] = latest["source_quarter"].reindex(out.index)
     out["received_value"] = first["value"].reindex(out.index)
-    out["is_revision"] = (latest["source_quarter"] != quarter.key).reindex(out.index).fillna(False)
+    out["is_revision"] = out["source_quarter"].notna() & (out["source_quarter"] != quarter.key)
     received = out.index.isin(latest.index)
     out["reporting_status"] = "missing"
     out.loc[received, "reporting_status"] = "not_reported"

@@ -85,6 +85,20 @@ def _parse_period(text: str, folder: Quarter) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
+# Characters that are easily typed or pasted in place of another: digits for letters, and
+# Cyrillic or Greek capitals that look Latin.
+_CONFUSABLE = str.maketrans(
+    {"0": "O", "1": "I", "L": "I", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
+     "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J", "Α": "A",
+     "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+     "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X"}
+)  # fmt: skip
+
+
+def _skeleton(code: str) -> str:
+    return unicodedata.normalize("NFKC", code).strip().upper().translate(_CONFUSABLE)
+
+
 def _lookalike_note(code: str) -> str:
     odd = [c for c in code if ord(c) > 127]
     if not odd:
@@ -122,8 +136,13 @@ def validate_returns(
     fail(blank_code, "unknown_indicator", "The row has no indicator code.")
     unknown_codes = df.loc[~known & ~blank_code & reason.isna(), "indicator_code"].unique()
     suggestions = {}
+    skeletons = {}
+    for known_code in catalogue.index:
+        skeletons.setdefault(_skeleton(known_code), []).append(known_code)
     for code in unknown_codes:
-        close = difflib.get_close_matches(code.strip().upper(), list(catalogue.index), n=1, cutoff=0.6)
+        alike = skeletons.get(_skeleton(code), [])
+        close = alike if len(alike) == 1 else difflib.get_close_matches(
+            code.strip().upper(), list(catalogue.index), n=1, cutoff=0.6)  # fmt: skip
         hint = f" Did you mean {catalogue.loc[close[0], 'code']}?" if close else ""
         suggestions[code] = f"'{code}' is not an indicator code we collect.{_lookalike_note(code)}{hint}"
     fail(~known & ~blank_code, "unknown_indicator", df["indicator_code"].map(suggestions))
@@ -132,7 +151,8 @@ def validate_returns(
     indicator.index = df.index
     df["code"] = indicator["code"]
     df["service"] = indicator["service"]
-    df["service"] = df["service"].fillna(df.groupby("file")["service"].transform(_most_common))
+    file_service = df.groupby("file")["service"].transform(_most_common)
+    df["service"] = df["service"].where(df["service"].notna(), file_service).astype(object)
 
     periods = {p: _parse_period(p, folder) for p in df["period"].unique()}
     df["period_key"] = df["period"].map(lambda p: periods[p][0])
@@ -148,11 +168,12 @@ def validate_returns(
         lambda p: f"'{p}' is too far back to revise in a return (the oldest is {oldest.label}); "
         "ask the performance team to record a correction."))  # fmt: skip
 
-    due = pd.Series(False, index=df.index)
+    due = np.zeros(len(df), dtype=bool)
     for key in df.loc[reason.isna(), "period_key"].dropna().unique():
         due_codes = set(indicators.loc[due_in(indicators, Quarter.parse(key)), "code"])
-        rows = df["period_key"].eq(key)
-        due[rows] = df.loc[rows, "code"].isin(due_codes)
+        rows = df["period_key"].eq(key).to_numpy()
+        due[rows] = df.loc[rows, "code"].isin(due_codes).to_numpy()
+    due = pd.Series(due, index=df.index)
     not_due_message = indicator["frequency"].map(
         lambda f: "it is reported once a year, in Q4" if f == "annual" else "it is not active in that quarter"
     )
