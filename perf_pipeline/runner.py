@@ -109,44 +109,58 @@ def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
         print(f"  {folder}/  {', '.join(names)}")
 
 
-def check_return(root: DataRoot, file: Path, quarter: Quarter) -> bool:
-    """Print the verdict on every row of `file` as if it were in `quarter`'s folder."""
-    reference = root.reference
-    try:
-        services = load_services(reference / "services.csv")
-        indicators = load_indicators(reference / "indicators.csv", services,
-                                     load_rag_rules(reference / "rag_rules.toml"))  # fmt: skip
-    except ReferenceDataError as error:
-        print("The reference data has problems:\n" + "\n".join(f"  {p}" for p in error.problems))
-        return False
+def return_verdicts(root: DataRoot, file: Path, quarter: Quarter, indicators: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline's verdict on every row of `file`, as if it were in `quarter`'s folder.
+
+    The file is checked beside the returns already received for the quarter, exactly as the
+    pipeline would see it, so duplicates across files are found too. Inputs are only read.
+    """
     folder = root.submissions_for(quarter)
     with tempfile.TemporaryDirectory() as scratch:
-        # The file is checked beside the returns already received for the quarter, exactly as the
-        # pipeline would see it, so duplicates across files are found too; inputs are only read.
         staged_root = Path(scratch)
         staged = staged_root / "submissions" / quarter.key
         staged.mkdir(parents=True)
         others, _ = list_return_files(folder, root.root)
-        target = staged / file.name
         for other in others:
             if other.resolve() != file.resolve() and other.name != file.name:
                 shutil.copy2(other, staged / other.relative_to(folder).as_posix().replace("/", "_"))
-        shutil.copy2(file, target)
+        shutil.copy2(file, staged / file.name)
         read = [read_return(path, staged_root) for path in sorted(staged.iterdir())]
         validated, exceptions = validate_returns(raw_frame(read), indicators, quarter, first_quarter())
     name = f"submissions/{quarter.key}/{file.name}"
-    mine_ok = validated[validated["file"] == name]
-    mine_bad = exceptions[exceptions["file"] == name]
-    print(f"{file} as a return for {quarter.label}: {len(mine_ok)} row(s) accepted, {len(mine_bad)} not accepted")
+    accepted = validated[validated["file"] == name]
+    rejected = exceptions[exceptions["file"] == name]
     verdicts = pd.concat(
         [
-            mine_ok.assign(verdict=mine_ok["reported"].map({True: "accepted", False: "accepted (not reported)"}),
-                           message="", code=mine_ok["indicator_code"]),
-            mine_bad.assign(verdict=mine_bad["reason"], code=mine_bad["indicator_code"]),
+            pd.DataFrame({"row": accepted["row"], "indicator_code": accepted["indicator_code"],
+                          "verdict": accepted["reported"].map({True: "accepted", False: "accepted (not reported)"}),
+                          "message": ""}),
+            pd.DataFrame({"row": rejected["row"], "indicator_code": rejected["indicator_code"],
+                          "verdict": rejected["reason"], "message": rejected["message"]}),
         ]  # fmt: skip
-    ).sort_values("row", na_position="first")
+    )
+    return verdicts.sort_values("row", na_position="first").reset_index(drop=True)
+
+
+def load_catalogue(root: DataRoot) -> pd.DataFrame:
+    reference = root.reference
+    services = load_services(reference / "services.csv")
+    return load_indicators(reference / "indicators.csv", services, load_rag_rules(reference / "rag_rules.toml"))
+
+
+def check_return(root: DataRoot, file: Path, quarter: Quarter) -> bool:
+    """Print the verdict on every row of `file`; true when every row would be accepted."""
+    try:
+        indicators = load_catalogue(root)
+    except ReferenceDataError as error:
+        print("The reference data has problems:\n" + "\n".join(f"  {p}" for p in error.problems))
+        return False
+    verdicts = return_verdicts(root, file, quarter, indicators)
+    rejected = ~verdicts["verdict"].str.startswith("accepted")
+    print(f"{file} as a return for {quarter.label}: "
+          f"{int((~rejected).sum())} row(s) accepted, {int(rejected.sum())} not accepted")  # fmt: skip
     for v in verdicts.itertuples():
         row = "file" if pd.isna(v.row) else f"row {int(v.row)}"
-        line = f"  {row:>8}  {str(v.code)[:20]:<20} {v.verdict}"
+        line = f"  {row:>8}  {str(v.indicator_code)[:20]:<20} {v.verdict}"
         print(line + (f": {v.message}" if v.message else ""))
-    return mine_bad.empty
+    return not rejected.any()

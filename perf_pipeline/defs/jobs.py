@@ -6,27 +6,23 @@ quarter's figure; the outputs of a quarter are built once the returns that can r
 
 import dagster as dg
 
-from perf_pipeline.defs.partitions import quarterly_partitions
-
 REFERENCE_JOB = "reference_data"
 RETURNS_JOB = "quarterly_returns"
 OUTPUTS_JOB = "quarterly_outputs"
 
 reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets("corrections_log")
 returns_selection = dg.AssetSelection.groups("returns")
-outputs_selection = (
-    dg.AssetSelection.all() - reference_selection - returns_selection
-)
+outputs_selection = dg.AssetSelection.all() - reference_selection - returns_selection
 
 reference_job = dg.define_asset_job(
     REFERENCE_JOB, selection=reference_selection,
     description="Load and check the reference data and the corrections log.",
 )  # fmt: skip
 returns_job = dg.define_asset_job(
-    RETURNS_JOB, selection=returns_selection, partitions_def=quarterly_partitions,
+    RETURNS_JOB, selection=returns_selection,
     description="Read and check one quarter's service returns; write its exceptions and chase list.",
 )  # fmt: skip
 outputs_job = dg.define_asset_job(
-    OUTPUTS_JOB, selection=outputs_selection, partitions_def=quarterly_partitions,
+    OUTPUTS_JOB, selection=outputs_selection,
     description="Build one quarter's indicator values and everything published from them.",
 )  # fmt: skip

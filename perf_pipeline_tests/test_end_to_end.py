@@ -1,0 +1,199 @@
+"""The real Dagster graph on the bundled example data, in a persistent instance in a temp folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from perf_pipeline import cli
+from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.runner import load_catalogue, return_verdicts
+from perf_pipeline.settings import DataRoot
+from perf_pipeline_tests.conftest import EXAMPLE_DATA, REPOSITORY, write
+
+pytestmark = pytest.mark.e2e
+INPUT_FOLDERS = ("reference", "submissions", "corrections", "benchmarks", "improvement_plan")
+
+
+def tree_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_cli(*args: str) -> int:
+    """Run the command line in-process, leaving the environment as it found it."""
+    saved = {k: os.environ.get(k) for k in ("PERF_PIPELINE_DATA", "DAGSTER_HOME")}
+    try:
+        return cli.main(list(args))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """Every quarter of the example materialised once, as `make demo` does."""
+    root = tmp_path_factory.mktemp("demo") / "data"
+    for folder in INPUT_FOLDERS:
+        if (EXAMPLE_DATA / folder).is_dir():
+            shutil.copytree(EXAMPLE_DATA / folder, root / folder)
+    assert run_cli("--data", str(root), "run", "--all") == 0
+    return root
+
+
+def test_the_run_changes_nothing_in_the_input_folders(demo):
+    for folder in INPUT_FOLDERS:
+        if (EXAMPLE_DATA / folder).is_dir():
+            assert tree_digest(demo / folder) == tree_digest(EXAMPLE_DATA / folder), folder
+
+
+def query(root: Path, sql: str, params=None) -> pd.DataFrame:
+    with duckdb.connect(str(DataRoot(root).warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchdf()
+
+
+def test_every_row_of_every_example_return_is_accounted_for(demo):
+    counts = query(demo, """
+        with r as (select file, count(*) n from perf.service_returns_raw group by file),
+             v as (select file, count(*) n from perf.service_returns_validated group by file),
+             e as (select file, count(*) n from perf.return_exceptions group by file)
+        select r.file, r.n read, coalesce(v.n, 0) accepted, coalesce(e.n, 0) exceptions
+        from r left join v using (file) left join e using (file)""")  # fmt: skip
+    assert len(counts) >= 18 * 8
+    assert (counts["read"] == counts["accepted"] + counts["exceptions"]).all()
+    on_disk = {p.relative_to(demo).as_posix() for p in (demo / "submissions").rglob("*")
+               if p.is_file() and p.parent != demo / "submissions"}  # fmt: skip
+    assert set(counts["file"]) == on_disk
+
+
+def test_every_quarter_has_one_value_per_due_indicator(demo):
+    values = query(demo, "select quarter, indicator_code, count(*) n from perf.indicator_values group by all")
+    assert values["n"].eq(1).all()
+    assert values["quarter"].nunique() == len(DataRoot(demo).quarters_with_returns())
+
+
+def test_the_example_exercises_every_problem_a_real_return_has(demo):
+    reasons = set(query(demo, "select distinct reason from perf.return_exceptions")["reason"])
+    for reason in ("unknown_indicator", "not_a_number", "conflicting_duplicate", "duplicate", "wrong_period",
+                   "out_of_range", "numerator_exceeds_denominator", "missing_column", "unreadable_file"):  # fmt: skip
+        assert reason in reasons
+    revised = query(demo, "select count(*) n from perf.indicator_values where is_revision")["n"].iloc[0]
+    corrected = query(demo, "select count(*) n from perf.indicator_values where corrections <> ''")["n"].iloc[0]
+    late = query(demo, "select count(*) n from perf.submission_status where timeliness = 'Late'")["n"].iloc[0]
+    assert revised > 0 and corrected > 0 and late > 0
+
+
+def test_reports_are_written_for_every_quarter_with_the_contract_columns(demo):
+    for quarter in DataRoot(demo).quarters_with_returns():
+        folder = DataRoot(demo).reports_for(quarter)
+        exceptions = pd.read_csv(folder / "return-exceptions.csv")
+        assert list(exceptions.columns[:7]) == ["file", "row", "indicator_code", "period", "raw_value", "reason", "message"]
+        status = pd.read_csv(folder / "submission-status.csv")
+        assert {"service", "timeliness", "missing_codes", "chase"} <= set(status.columns)
+
+
+def test_check_return_gives_exactly_the_pipelines_verdicts(demo):
+    root = DataRoot(demo)
+    indicators = load_catalogue(root)
+    exceptions = query(demo, "select file, row, reason from perf.return_exceptions")
+    accepted = query(demo, "select file, row from perf.service_returns_validated")
+    for quarter in root.quarters_with_returns():
+        for path in sorted(p for p in root.submissions_for(quarter).iterdir() if p.is_file()):
+            name = path.relative_to(demo).as_posix()
+            verdicts = return_verdicts(root, path, quarter, indicators)
+            expected = pd.concat([
+                exceptions.loc[exceptions["file"] == name, ["row", "reason"]].rename(columns={"reason": "verdict"}),
+                accepted.loc[accepted["file"] == name, ["row"]].assign(verdict="accepted"),
+            ])  # fmt: skip
+            got = verdicts.assign(verdict=verdicts["verdict"].str.replace(" (not reported)", "", regex=False))
+            key = lambda d: sorted((-1 if pd.isna(r) else int(r), v) for r, v in zip(d["row"], d["verdict"]))  # noqa: E731
+            assert key(got) == key(expected), name
+
+
+def test_check_return_command_exit_codes(demo, capsys):
+    quarter = Quarter(2025, 3)  # no returns received yet, so nothing to clash with
+    assert not DataRoot(demo).submissions_for(quarter).exists()
+    code = load_catalogue(DataRoot(demo)).query("frequency == 'quarterly' and unit == 'percent'")["code"].iloc[0]
+    clean = write(demo.parent / "clean.csv", f"Indicator Code,Value\n{code},50%\n")
+    assert run_cli("--data", str(demo), "check-return", str(clean), "--quarter", quarter.key) == 0
+    bad = write(demo.parent / "bad.csv", f"Indicator Code,Value\n{code},50%\nNOPE,1\n")
+    assert run_cli("--data", str(demo), "check-return", str(bad), "--quarter", quarter.label) == 1
+    out = capsys.readouterr().out
+    assert "row 3" in out and "NOPE" in out and "unknown_indicator" in out
+    with pytest.raises(SystemExit) as usage:
+        run_cli("--data", str(demo), "check-return", str(bad), "--quarter", "2025-26-Q7")
+    assert usage.value.code == 2
+    assert run_cli("--data", str(demo), "check-return", str(demo / "missing.csv"), "--quarter", quarter.key) == 2
+
+
+def test_rerunning_one_quarter_replaces_only_that_quarters_rows(demo):
+    target = Quarter(2023, 2)
+    table = "perf.service_returns_validated"
+    before = query(demo, f"select * from {table} order by all")
+    assert run_cli("--data", str(demo), "run", "--quarter", target.key) == 0
+    after = query(demo, f"select * from {table} order by all")
+    pd.testing.assert_frame_equal(before, after)
+    counts = query(demo, f"select quarter, count(*) n from {table} group by quarter order by quarter")
+    assert counts.set_index("quarter")["n"].equals(before.groupby("quarter").size().rename("n").sort_index())
+
+
+def test_a_correction_changes_the_value_and_keeps_the_original(demo):
+    quarter = Quarter(2024, 1)
+    row = query(demo, "select indicator_code, value, received_value from perf.indicator_values "
+                      "where quarter = ? and reporting_status = 'reported' and corrections = '' "
+                      "and not is_revision order by indicator_code limit 1", [quarter.key]).iloc[0]  # fmt: skip
+    new_value = float(row["value"]) * 0.9
+    write(demo / "corrections" / "zz-test-correction.csv",
+          "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
+          f"TEST-1,{row['indicator_code']},{quarter.label},{new_value},,,Recount by service,A Analyst,Head of Performance,2026-11-01\n")  # fmt: skip
+    try:
+        assert run_cli("--data", str(demo), "run", "--quarter", quarter.key) == 0
+        after = query(demo, "select value, received_value, corrections, correction_reason, approved_by "
+                            "from perf.indicator_values where quarter = ? and indicator_code = ?",
+                      [quarter.key, row["indicator_code"]]).iloc[0]  # fmt: skip
+        assert after["value"] == pytest.approx(new_value)
+        assert after["received_value"] == pytest.approx(row["received_value"])
+        assert after["corrections"].endswith("TEST-1")
+        assert (after["correction_reason"], after["approved_by"]) == ("Recount by service", "Head of Performance")
+    finally:
+        (demo / "corrections" / "zz-test-correction.csv").unlink()
+        assert run_cli("--data", str(demo), "run", "--quarter", quarter.key) == 0
+
+
+def test_runs_and_checks_are_recorded_in_the_persistent_instance(demo):
+    os.environ["DAGSTER_HOME"] = str(demo / ".dagster")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            runs = instance.get_runs()
+            assert {r.job_name for r in runs} >= {"reference_data", "quarterly_returns", "quarterly_outputs"}
+            assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+            record = instance.get_latest_materialization_event(dg.AssetKey("indicator_values"))
+            assert record is not None
+            checks = instance.event_log_storage.get_asset_check_execution_history(
+                dg.AssetCheckKey(dg.AssetKey("service_returns_validated"), "every_row_accounted_for"), limit=5
+            )
+            assert checks
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+
+
+def test_loading_the_definitions_is_cheap():
+    code = ("import sys, perf_pipeline.definitions as d; d.defs.resolve_asset_graph(); "
+            "print(sorted(m for m in ('great_expectations', 'matplotlib', 'openpyxl') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPOSITORY,
+                         env={**os.environ, "PERF_PIPELINE_DATA": "/nonexistent"}, check=True)  # fmt: skip
+    assert out.stdout.strip() == "[]"
