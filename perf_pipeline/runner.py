@@ -40,7 +40,8 @@ def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, 
 
 
 def run_quarters(root: DataRoot, quarters: list[Quarter]) -> bool:
-    """Reference data, then every quarter's returns, then every affected quarter's outputs."""
+    """Reference data, then quarter by quarter as the cycle happened: the quarter's returns, the
+    earlier quarters those returns revise, then the quarter's own outputs."""
     from perf_pipeline.defs import jobs
     from perf_pipeline.definitions import build_definitions
 
@@ -51,12 +52,14 @@ def run_quarters(root: DataRoot, quarters: list[Quarter]) -> bool:
     if not _execute(defs, jobs.REFERENCE_JOB, instance).success:
         return False
     for quarter in quarters:
-        print(f"{quarter.label}: reading returns ...", flush=True)
+        print(f"{quarter.label}: returns", end="", flush=True)
         if not _execute(defs, jobs.RETURNS_JOB, instance, quarter.partition_key).success:
             return False
-    to_build = sorted(set(quarters) | revised_quarters(root, quarters))
-    for quarter in to_build:
-        print(f"{quarter.label}: building outputs ...", flush=True)
+        for earlier in sorted(q for q in revised_quarters(root, [quarter]) if q < quarter):
+            print(f", revised {earlier.label}", end="", flush=True)
+            if not _execute(defs, jobs.OUTPUTS_JOB, instance, earlier.partition_key).success:
+                return False
+        print(", outputs", flush=True)
         if not _execute(defs, jobs.OUTPUTS_JOB, instance, quarter.partition_key).success:
             return False
     print_summary(root, quarters)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from perf_pipeline import cli
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 EXAMPLE_DATA = REPOSITORY / "data"
 SHARED_REAL_DATA = REPOSITORY.parent / "shared" / "real-data"
+INPUT_FOLDERS = ("reference", "submissions", "corrections", "benchmarks", "improvement_plan")
 
 SERVICES = """\
 service,name,directorate,owner,owner_email
@@ -79,6 +83,30 @@ def mini_root(tmp_path: Path) -> Path:
     return root
 
 
+def run_cli(*args: str) -> int:
+    """Run the command line in-process, leaving the environment as it found it."""
+    saved = {k: os.environ.get(k) for k in ("PERF_PIPELINE_DATA", "DAGSTER_HOME")}
+    try:
+        return cli.main(list(args))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """Every quarter of the example materialised once, as `make demo` does."""
+    root = tmp_path_factory.mktemp("demo") / "data"
+    for folder in INPUT_FOLDERS:
+        if (EXAMPLE_DATA / folder).is_dir():
+            shutil.copytree(EXAMPLE_DATA / folder, root / folder)
+    assert run_cli("--data", str(root), "run", "--all") == 0
+    return root
+
+
 @pytest.fixture(scope="session")
 def example_data() -> Path:
     if not (EXAMPLE_DATA / "reference" / "indicators.csv").is_file():
@@ -90,7 +118,7 @@ def example_data() -> Path:
 def example_copy(tmp_path: Path, example_data: Path) -> Path:
     """A private copy of the example's inputs, so a test can add files without touching data/."""
     root = tmp_path / "data"
-    for folder in ("reference", "submissions", "corrections", "benchmarks", "improvement_plan"):
+    for folder in INPUT_FOLDERS:
         if (example_data / folder).is_dir():
             shutil.copytree(example_data / folder, root / folder)
     return root

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +13,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from perf_pipeline import cli
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.runner import load_catalogue, return_verdicts
 from perf_pipeline.settings import DataRoot
-from perf_pipeline_tests.conftest import EXAMPLE_DATA, REPOSITORY, write
+from perf_pipeline_tests.conftest import EXAMPLE_DATA, INPUT_FOLDERS, REPOSITORY, run_cli, write
 
 pytestmark = pytest.mark.e2e
-INPUT_FOLDERS = ("reference", "submissions", "corrections", "benchmarks", "improvement_plan")
 
 
 def tree_digest(root: Path) -> str:
@@ -29,30 +26,6 @@ def tree_digest(root: Path) -> str:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()
-
-
-def run_cli(*args: str) -> int:
-    """Run the command line in-process, leaving the environment as it found it."""
-    saved = {k: os.environ.get(k) for k in ("PERF_PIPELINE_DATA", "DAGSTER_HOME")}
-    try:
-        return cli.main(list(args))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    """Every quarter of the example materialised once, as `make demo` does."""
-    root = tmp_path_factory.mktemp("demo") / "data"
-    for folder in INPUT_FOLDERS:
-        if (EXAMPLE_DATA / folder).is_dir():
-            shutil.copytree(EXAMPLE_DATA / folder, root / folder)
-    assert run_cli("--data", str(root), "run", "--all") == 0
-    return root
 
 
 def test_the_run_changes_nothing_in_the_input_folders(demo):

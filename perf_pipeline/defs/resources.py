@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
-from dagster_duckdb import DuckDBIOManager
+from dagster_duckdb import DuckDBIOManager, DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot
@@ -87,3 +87,11 @@ class WarehouseIOManager(DuckDBIOManager):
     def create_io_manager(self, context):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         return super().create_io_manager(context)
+
+
+class WarehouseResource(DuckDBResource):
+    """Direct SQL on the warehouse, for the append-only logs that no IO manager may overwrite."""
+
+    def get_connection(self):
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        return super().get_connection()

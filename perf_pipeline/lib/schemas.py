@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
+from perf_pipeline.lib.performance import DOT_VALUES, RAG_STATUSES
 from perf_pipeline.lib.returns_validation import REASONS, STATUSES
 
 QUARTER_KEY = r"^\d{4}-\d{2}-Q[1-4]$"
@@ -62,4 +63,25 @@ indicator_values_schema = pa.DataFrameSchema(
     ],
     unique=["indicator_code", "quarter"],
     report_duplicates="all",
+)
+
+indicator_performance_schema = pa.DataFrameSchema(
+    {
+        "indicator_code": pa.Column(str, unique=True),
+        "quarter": pa.Column(str, pa.Check.str_matches(QUARTER_KEY)),
+        "rag_status": pa.Column(str, pa.Check.isin(RAG_STATUSES)),
+        "ytd_rag_status": pa.Column(str, pa.Check.isin(RAG_STATUSES)),
+        "dot_short": pa.Column(str, pa.Check.isin(DOT_VALUES)),
+        "dot_long": pa.Column(str, pa.Check.isin(DOT_VALUES)),
+    },
+    checks=[
+        pa.Check(
+            lambda d: ~d["rag_status"].isin(["Green", "Amber", "Red"]) | (d["value"].notna() & d["target"].notna()),
+            error="a Green, Amber or Red status has both a value and a target",
+        ),
+        pa.Check(
+            lambda d: ~d["rag_status"].isin(["Green", "Amber", "Red"]) | d["polarity"].ne("none"),
+            error="an indicator with polarity none is never rated",
+        ),
+    ],
 )
