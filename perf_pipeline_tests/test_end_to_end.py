@@ -124,27 +124,44 @@ def test_rerunning_one_quarter_replaces_only_that_quarters_rows(demo):
     assert counts.set_index("quarter")["n"].equals(before.groupby("quarter").size().rename("n").sort_index())
 
 
-def test_a_correction_changes_the_value_and_keeps_the_original(demo):
-    quarter = Quarter(2024, 1)
+def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(demo):
+    """Correct a published figure, rebuild that quarter and those after it, find the restatement."""
+    old, last = Quarter(2024, 4), Quarter(2025, 2)
     row = query(demo, "select indicator_code, value, received_value from perf.indicator_values "
                       "where quarter = ? and reporting_status = 'reported' and corrections = '' "
-                      "and not is_revision order by indicator_code limit 1", [quarter.key]).iloc[0]  # fmt: skip
-    new_value = float(row["value"]) * 0.9
-    write(demo / "corrections" / "zz-test-correction.csv",
+                      "and not is_revision order by indicator_code limit 1", [old.key]).iloc[0]  # fmt: skip
+    code, new_value = row["indicator_code"], round(float(row["value"]) * 0.9, 1)
+    untouched = "select * exclude (quarter_start) from perf.indicator_performance where quarter like '2023-24%' order by all"
+    before = query(demo, untouched)
+    correction = write(demo / "corrections" / "zz-test-correction.csv",
           "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
-          f"TEST-1,{row['indicator_code']},{quarter.label},{new_value},,,Recount by service,A Analyst,Head of Performance,2026-11-01\n")  # fmt: skip
+          f"TEST-1,{code},{old.label},{new_value},,,Recount by the service,A Analyst,Head of Performance,2026-11-01\n")  # fmt: skip
     try:
-        assert run_cli("--data", str(demo), "run", "--quarter", quarter.key) == 0
-        after = query(demo, "select value, received_value, corrections, correction_reason, approved_by "
-                            "from perf.indicator_values where quarter = ? and indicator_code = ?",
-                      [quarter.key, row["indicator_code"]]).iloc[0]  # fmt: skip
-        assert after["value"] == pytest.approx(new_value)
-        assert after["received_value"] == pytest.approx(row["received_value"])
-        assert after["corrections"].endswith("TEST-1")
-        assert (after["correction_reason"], after["approved_by"]) == ("Recount by service", "Head of Performance")
+        assert run_cli("--data", str(demo), "run", "--from", old.key, "--to", last.key) == 0
+        value = query(demo, "select value, received_value, corrections, correction_reason, approved_by "
+                            "from perf.indicator_values where quarter = ? and indicator_code = ?", [old.key, code]).iloc[0]  # fmt: skip
+        assert value["value"] == pytest.approx(new_value)
+        assert value["received_value"] == pytest.approx(row["received_value"])
+        assert value["corrections"] == "TEST-1"
+        assert (value["correction_reason"], value["approved_by"]) == ("Recount by the service", "Head of Performance")
+        performance = query(demo, "select value from perf.indicator_performance where quarter = ? and indicator_code = ?",
+                            [old.key, code])  # fmt: skip
+        assert performance["value"].iloc[0] == pytest.approx(new_value)
+        for report in (old.shift(1), last):
+            restated = pd.read_csv(DataRoot(demo).reports_for(report) / "restatements.csv")
+            mine = restated[(restated["indicator_code"] == code) & (restated["quarter"] == old.key)]
+            assert len(mine) == 1, report
+            assert mine.iloc[0]["old_value"] == pytest.approx(row["value"])
+            assert mine.iloc[0]["new_value"] == pytest.approx(new_value)
+            assert (mine.iloc[0]["correction_id"], mine.iloc[0]["reason"], mine.iloc[0]["approved_by"]) == (
+                "TEST-1", "Recount by the service", "Head of Performance")  # fmt: skip
+        pd.testing.assert_frame_equal(before, query(demo, untouched))
+        events = query(demo, "select old_value, new_value from perf.restatement_events where indicator_code = ? "
+                             "and figure_quarter = ?", [code, old.key])  # fmt: skip
+        assert len(events) == 1  # recorded once, however many reports list it
     finally:
-        (demo / "corrections" / "zz-test-correction.csv").unlink()
-        assert run_cli("--data", str(demo), "run", "--quarter", quarter.key) == 0
+        correction.unlink()
+        assert run_cli("--data", str(demo), "run", "--from", old.key, "--to", last.key) == 0
 
 
 def test_runs_and_checks_are_recorded_in_the_persistent_instance(demo):

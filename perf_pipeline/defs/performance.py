@@ -63,7 +63,7 @@ def assess_performance(
     )
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     with warehouse.get_connection() as con:
-        restatements = publish_and_restate(con, quarter.key, window, values, context.run_id, now)
+        restatements = publish_and_restate(con, quarter.key, window, values, context.run.run_id, now)
     reports = data_root.paths.reports_for(quarter)
     publish_csv(performance, reports / "indicator-performance.csv")
     publish_csv(restatements, reports / "restatements.csv")
