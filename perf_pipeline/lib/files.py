@@ -25,6 +25,9 @@ def combined_hash(parts: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 
 
+PUBLISHED_MODE = 0o644
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, then rename it into place.
 
@@ -36,6 +39,7 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, PUBLISHED_MODE)  # mkstemp makes files private; reports are for reading
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

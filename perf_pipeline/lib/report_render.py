@@ -1,0 +1,98 @@
+"""Rendering the quarterly monitoring report: one self-contained HTML file and a workbook.
+
+HTML comes from Jinja2 templates with autoescaping on, so text from returns (commentary,
+file names) is shown as text, never run. The workbook is written with openpyxl; any cell text
+that a spreadsheet would treat as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from perf_pipeline.lib.files import write_atomically
+from perf_pipeline.lib.formatting import RAG_FILLS, dot_label, format_value, rag_label
+from perf_pipeline.lib.publish import neutralise
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["rag_label"] = rag_label
+    env.filters["dot_label"] = dot_label
+    return env
+
+
+def render_html(template: str, view: dict) -> str:
+    return environment().get_template(template).render(**view)
+
+
+def write_html(path: Path, template: str, view: dict) -> Path:
+    html = render_html(template, view)
+    return write_atomically(path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
+
+
+def _cell_value(value):
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, bool | int | float):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return neutralise(str(value))
+
+
+def write_workbook(path: Path, sheets: list[tuple[str, pd.DataFrame]], status_columns: tuple[str, ...]) -> Path:
+    """One sheet per table: bold frozen header, filters, RAG fills on status columns."""
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    fills = {status: PatternFill("solid", fgColor=colour) for status, colour in RAG_FILLS.items()}
+    for title, frame in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        sheet.append([str(c) for c in frame.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for record in frame.itertuples(index=False):
+            sheet.append([_cell_value(v) for v in record])
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text says
+        for index, column in enumerate(frame.columns, start=1):
+            letter = get_column_letter(index)
+            if column in status_columns:
+                for cell in sheet[letter][1:]:
+                    if cell.value in fills:
+                        cell.fill = fills[cell.value]
+            width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200).tolist()])
+            sheet.column_dimensions[letter].width = min(max(10, width + 2), 60)
+        sheet.freeze_panes = "A2"
+        if len(frame.columns):
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{max(1, len(frame) + 1)}"
+    return write_atomically(path, lambda tmp: workbook.save(tmp))
+
+
+def value_texts(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Add formatted text columns (`value_text` from `value`...) using each row's unit and precision."""
+    out = frame.copy()
+    for source, target in columns.items():
+        out[target] = [
+            format_value(v, u, d, None) for v, u, d in zip(out[source], out["unit"], out["decimals"].fillna(1))
+        ]
+    return out

@@ -1,0 +1,142 @@
+"""The quarterly report's content, assembled from the tables and formatted for reading."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from perf_pipeline.lib import report
+from perf_pipeline.lib.charts import TrendCharts
+from perf_pipeline.lib.formatting import format_value
+from perf_pipeline.lib.performance import RAG_STATUSES
+from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.report_render import value_texts
+
+PLAN_STATUSES = ["Complete", "On track", "Behind schedule", "Overdue", "Not started"]
+PLAN_STYLE = {
+    "Complete": ("#1b7837", "✔"), "On track": ("#1b7837", "●"), "Behind schedule": ("#9a4a00", "◆"),
+    "Overdue": ("#b2182b", "▲"), "Not started": ("#5c5c5c", "○"),
+}  # fmt: skip
+
+
+def quarterly_view(
+    quarter: Quarter,
+    council: dict,
+    history: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    restatements: pd.DataFrame,
+    status: pd.DataFrame,
+    return_exceptions: pd.DataFrame,
+    corrections: pd.DataFrame,
+    approvals: pd.DataFrame,
+    input_files: pd.DataFrame,
+    provenance: dict,
+    benchmarks: pd.DataFrame | None = None,
+    dot_plots: list[dict] | None = None,
+    plan: pd.DataFrame | None = None,
+) -> dict:
+    """Everything the template shows, in order; `history` is the performance of the last 8 quarters."""
+    names = catalogue.set_index("code")
+    current = history[history["quarter"] == quarter.key].copy()
+    previous = history[history["quarter"] == quarter.shift(-1).key].copy()
+    current["service_name"] = current["indicator_code"].map(names["service_name"])
+    current["unit_label"] = current["indicator_code"].map(names["unit_label"])
+    current = value_texts(current, {"value": "value_text", "target": "target_text", "ytd_value": "ytd_text"})
+    due = current[current["rag_status"] != "Not due"]
+
+    quarters = [quarter.shift(-i).key for i in range(7, -1, -1)]
+    charts = TrendCharts()
+    try:
+        due = due.assign(trend=[charts.render(*report.trend_series(history, code, quarters)) for code in due["indicator_code"]])
+    finally:
+        charts.close()
+
+    glance = [
+        ("Overall", report.status_counts(current, previous, None)),
+        ("By Council Plan priority", report.status_counts(current.fillna({"priority": "No priority"}),
+                                                          previous.fillna({"priority": "No priority"}), "priority")),
+        ("By directorate", report.status_counts(current, previous, "directorate")),
+    ]  # fmt: skip
+    exceptions = report.exceptions(due, previous)
+    by_directorate = [(name, rows.sort_values("indicator_code").to_dict("records"))
+                      for name, rows in due.groupby("directorate", sort=True)]  # fmt: skip
+    dq = report.data_quality(status, return_exceptions, corrections, restatements, quarter)
+    applied = dq["corrections_applied"]
+    restated = restatements.copy()
+    if len(restated):
+        units = names[["unit", "decimals"]]
+        restated = restated.join(units, on="indicator_code")
+        restated = value_texts(restated, {"old_value": "old_text", "new_value": "new_text"})
+    bench_rows, comparator_period = _benchmark_rows(benchmarks, names)
+    return {
+        "council": council["name"],
+        "quarter_label": quarter.label,
+        "period_text": f"{quarter.start:%-d %B %Y} to {quarter.end:%-d %B %Y}",
+        "approval": report.approval_text(approvals, quarter),
+        "data_date": provenance["data_date"],
+        "comparator_period": comparator_period,
+        "due_count": len(due),
+        "statuses": RAG_STATUSES,
+        "counted": report.COUNTED,
+        "glance": glance,
+        "tiles": due[due["level"] == "strategic"].sort_values("indicator_code").to_dict("records"),
+        "summary": report.plain_words_summary(due, previous),
+        "exceptions": exceptions.to_dict("records"),
+        "by_directorate": by_directorate,
+        "benchmarks": bench_rows,
+        "dot_plots": dot_plots or [],
+        **_plan_view(plan),
+        "dq": dq,
+        "corrections": [
+            {**c, "value_text": format_value(c["new_value"], names.at[c["indicator_code"], "unit"],
+                                             names.at[c["indicator_code"], "decimals"]),
+             "approved_on": pd.Timestamp(c["approved_on"]).strftime("%-d %B %Y") if pd.notna(c["approved_on"]) else ""}
+            for c in applied.to_dict("records")
+        ],  # fmt: skip
+        "restatements": restated.to_dict("records"),
+        "generated_at": provenance["generated_at"],
+        "code_version": provenance["code_version"],
+        "run_id": provenance["run_id"],
+        "input_files": input_files.to_dict("records"),
+    }
+
+
+def _benchmark_rows(benchmarks: pd.DataFrame | None, names: pd.DataFrame) -> tuple[list[dict], str]:
+    if benchmarks is None or benchmarks.empty:
+        return [], "No comparator data"
+    rows = []
+    for b in benchmarks.sort_values(["indicator_code", "group"]).to_dict("records"):
+        unit, decimals = names.at[b["indicator_code"], "unit"], names.at[b["indicator_code"], "decimals"]
+        rows.append({
+            **b, "title": names.at[b["indicator_code"], "title"],
+            "group_label": str(b["group"]).replace("_", " ").capitalize(),
+            "value_text": format_value(b["value"], unit, decimals), "median_text": format_value(b["median"], unit, decimals),
+            "rank_text": "–" if pd.isna(b["rank"]) else f"{int(b['rank'])} of {int(b['n'])}",
+            "quartile_text": "–" if pd.isna(b["quartile"]) else str(int(b["quartile"])),
+            "n": int(b["n"]), "n_missing": int(b["n_missing"]),
+            "lag_quarters": "–" if pd.isna(b["lag_quarters"]) else int(b["lag_quarters"]),
+            "outlier": bool(b["outlier"]) if pd.notna(b["outlier"]) else False,
+        })  # fmt: skip
+    periods = sorted({str(b["period"]) for b in rows})
+    lags = sorted({b["lag_quarters"] for b in rows if b["lag_quarters"] != "–"})
+    lag_text = f" (lagging this quarter by {lags[0]}–{lags[-1]} quarters)" if lags else ""
+    return rows, ", ".join(periods) + lag_text
+
+
+def _plan_view(plan: pd.DataFrame | None) -> dict:
+    if plan is None or plan.empty:
+        return {"plan": [], "plan_statuses": PLAN_STATUSES, "plan_counts": {}, "plan_overdue": []}
+    rows = []
+    for a in plan.sort_values("action_id").to_dict("records"):
+        colour, symbol = PLAN_STYLE.get(a["status"], ("#5c5c5c", ""))
+        due = a.get("effective_due_date") or a.get("due_date")
+        rows.append({
+            "action_id": a["action_id"], "title": a["title"], "source": a.get("source", ""), "owner": a.get("owner", ""),
+            "due": pd.Timestamp(due).strftime("%-d %b %Y") if pd.notna(due) else "",
+            "percent": "" if pd.isna(a.get("percent_complete")) else f"{int(a['percent_complete'])}%",
+            "status": a["status"], "colour": colour, "symbol": symbol,
+            "days_overdue": "" if pd.isna(a.get("days_overdue")) else int(a["days_overdue"]),
+            "note": a.get("last_update_note") or "",
+        })  # fmt: skip
+    counts = plan["status"].value_counts().to_dict()
+    return {"plan": rows, "plan_statuses": PLAN_STATUSES, "plan_counts": counts,
+            "plan_overdue": [r for r in rows if r["status"] == "Overdue"]}  # fmt: skip
