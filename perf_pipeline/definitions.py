@@ -6,12 +6,11 @@ happen inside the assets that need them.
 
 import dagster as dg
 
-from perf_pipeline.defs import jobs, performance, reference, returns, values
+from perf_pipeline.defs import jobs, performance, reference, reports, returns, values
 from perf_pipeline.defs.resources import DataRootResource, WarehouseIOManager, WarehouseResource
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, data_root_path
 
-
-STAGES = [reference, returns, values, performance]
+STAGES = [reference, returns, values, performance, reports]
 
 
 def build_definitions() -> dg.Definitions:
