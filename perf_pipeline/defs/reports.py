@@ -21,6 +21,8 @@ REPORT_HTML = "quarterly-monitoring-report.html"
 REPORT_XLSX = "quarterly-monitoring-report.xlsx"
 APPROVALS = "approvals.csv"
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status")
+EXCEPTION_COLUMNS = ["indicator_code", "title", "service_name", "directorate", "why", "value", "target",
+                     "rag_status", "dot_short", "commentary"]  # fmt: skip
 
 
 def read_approvals(path) -> pd.DataFrame:
@@ -92,7 +94,7 @@ def quarterly_monitoring_report(
         folder / REPORT_XLSX,
         [
             ("Indicators", current.drop(columns=["quarter_start"], errors="ignore")),
-            ("Exceptions", pd.DataFrame(view["exceptions"]).drop(columns=["trend"], errors="ignore")),
+            ("Exceptions", pd.DataFrame(view["exceptions"], columns=EXCEPTION_COLUMNS)),
             ("Restatements", restatements.drop(columns=["quarter_start"], errors="ignore")),
             ("Return exceptions", return_exceptions.drop(columns=["quarter_start"], errors="ignore")),
             ("Submission status", submission_status.drop(columns=["quarter_start"], errors="ignore")),

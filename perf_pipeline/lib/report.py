@@ -88,7 +88,8 @@ def plain_words_summary(performance: pd.DataFrame, previous: pd.DataFrame) -> li
     if len(not_reported):
         sentences.append(f"{len(not_reported)} indicators due this quarter were not reported: "
                          + ", ".join(_name(r) for _, r in not_reported.iterrows()) + ".")  # fmt: skip
-    moves = performance.assign(_move=performance.apply(_good_change, axis=1)).dropna(subset=["_move"])
+    move = pd.to_numeric(performance.apply(_good_change, axis=1), errors="coerce") if len(performance) else []
+    moves = performance.assign(_move=move).dropna(subset=["_move"])
     improved = moves[moves["_move"] > 0].nlargest(3, "_move")
     worsened = moves[moves["_move"] < 0].nsmallest(3, "_move")
     if len(improved):
