@@ -18,7 +18,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGES),
         asset_checks=dg.load_asset_checks_from_modules(STAGES),
-        jobs=[jobs.reference_job, jobs.returns_job, jobs.outputs_job],
+        jobs=[jobs.reference_job, jobs.returns_job, jobs.outputs_job, jobs.annual_job],
         resources={
             "data_root": DataRootResource(path=str(root.root)),
             "io_manager": WarehouseIOManager(database=str(root.warehouse), schema=WAREHOUSE_SCHEMA),

@@ -59,9 +59,13 @@ def run_quarters(root: DataRoot, quarters: list[Quarter]) -> bool:
             print(f", revised {earlier.label}", end="", flush=True)
             if not _execute(defs, jobs.OUTPUTS_JOB, instance, earlier.partition_key).success:
                 return False
-        print(", outputs", flush=True)
+        print(", outputs", end="" if quarter.q == 4 else "\n", flush=True)
         if not _execute(defs, jobs.OUTPUTS_JOB, instance, quarter.partition_key).success:
             return False
+        if quarter.q == 4:
+            print(", annual report", flush=True)
+            if not _execute(defs, jobs.ANNUAL_JOB, instance, quarter.shift(-3).partition_key).success:
+                return False
     print_summary(root, quarters)
     return True
 

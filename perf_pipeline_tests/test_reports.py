@@ -147,3 +147,19 @@ def test_workbook_cells_never_hold_formulas(tmp_path):
     cells = [sheet.cell(row=r, column=1) for r in range(2, 6)]
     assert [c.value for c in cells] == ["'=HYPERLINK(\"http://evil\",\"x\")", "'+cmd", "'@SUM(1)", "plain"]
     assert all(c.data_type == "s" for c in cells)
+
+
+@pytest.mark.e2e
+def test_the_annual_report_sets_the_years_outturn_beside_three_earlier_years(demo):
+    path = DataRoot(demo).root / "reports" / "2024-25" / "annual-performance-report.html"
+    with open_page(path) as page:
+        assert page.console_errors == [] and external_requests(page, path) == []
+        assert page.inner_text("h1") == "Annual performance report: 2024/25"
+        header = page.locator("#outturn ~ table").first.locator("th").all_inner_texts()
+        assert header[1:5] == ["2021/22", "2022/23", "2023/24", "2024/25"]
+        screenshot(page, "annual-report-2024-25.png")
+    with duckdb.connect(str(DataRoot(demo).warehouse), read_only=True) as con:
+        recycling = con.execute("select ytd_value from perf.indicator_performance "
+                                "where quarter = '2022-23-Q4' and indicator_code = 'WM01'").fetchone()[0]  # fmt: skip
+    assert recycling == pytest.approx(31.7)  # Darlington's published 2022-23 recycling rate
+    assert "31.7%" in path.read_text(encoding="utf-8")

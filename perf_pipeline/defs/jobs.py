@@ -9,10 +9,12 @@ import dagster as dg
 REFERENCE_JOB = "reference_data"
 RETURNS_JOB = "quarterly_returns"
 OUTPUTS_JOB = "quarterly_outputs"
+ANNUAL_JOB = "annual_report"
 
 reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets("corrections_log")
 returns_selection = dg.AssetSelection.groups("returns")
-outputs_selection = dg.AssetSelection.all() - reference_selection - returns_selection
+annual_selection = dg.AssetSelection.assets("annual_performance_report")
+outputs_selection = dg.AssetSelection.all() - reference_selection - returns_selection - annual_selection
 
 reference_job = dg.define_asset_job(
     REFERENCE_JOB, selection=reference_selection,
@@ -25,4 +27,8 @@ returns_job = dg.define_asset_job(
 outputs_job = dg.define_asset_job(
     OUTPUTS_JOB, selection=outputs_selection,
     description="Build one quarter's indicator values and everything published from them.",
+)  # fmt: skip
+annual_job = dg.define_asset_job(
+    ANNUAL_JOB, selection=annual_selection,
+    description="Build a financial year's annual performance report, once its Q4 is assessed.",
 )  # fmt: skip

@@ -7,18 +7,20 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import KINDS, OWNERS, reference_failure, with_quarter
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year_of, yearly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.report_render import write_html, write_workbook
-from perf_pipeline.lib.report_view import quarterly_view
+from perf_pipeline.lib.report_view import annual_view, quarterly_view
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
 REPORT_HTML = "quarterly-monitoring-report.html"
 REPORT_XLSX = "quarterly-monitoring-report.xlsx"
+ANNUAL_HTML = "annual-performance-report.html"
+YEARS_COMPARED = 4
 APPROVALS = "approvals.csv"
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status")
 EXCEPTION_COLUMNS = ["indicator_code", "title", "service_name", "directorate", "why", "value", "target",
@@ -43,6 +45,14 @@ def input_manifest(con, data_root, quarter_key: str) -> pd.DataFrame:
               if p.is_file()]  # fmt: skip
     files = pd.DataFrame([{"file": relative_to_root(p, data_root.root), "sha256": sha256_of(p)} for p in others])
     return pd.concat([returns, files], ignore_index=True)
+
+
+def run_provenance(context: dg.AssetExecutionContext) -> dict:
+    return {
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code_version": code_version(),
+        "run_id": context.run.run_id,
+    }
 
 
 @dg.asset(
@@ -78,9 +88,7 @@ def quarterly_monitoring_report(
         files = input_manifest(con, paths, quarter.key)
     received = pd.to_datetime(submission_status["received_on"], errors="coerce").max()
     provenance = {
-        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "code_version": code_version(),
-        "run_id": context.run.run_id,
+        **run_provenance(context),
         "data_date": f"returns received up to {received:%-d %B %Y}" if pd.notna(received) else "no returns received",
     }
     view = quarterly_view(
@@ -108,3 +116,44 @@ def quarterly_monitoring_report(
     )
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html)), "workbook": dg.MetadataValue.path(str(workbook))})
     return with_quarter(written, quarter)
+
+
+@dg.asset(
+    code_version="1",
+    group_name="reports",
+    owners=OWNERS,
+    kinds={"html"},
+    pool=WAREHOUSE_POOL,
+    partitions_def=yearly_partitions,
+    metadata={"partition_expr": "year_start"},
+    ins={"indicator_performance": dg.AssetIn()},
+)
+def annual_performance_report(
+    context: dg.AssetExecutionContext,
+    data_root: DataRootResource,
+    warehouse: DuckDBResource,
+    indicator_performance: pd.DataFrame,
+) -> pd.DataFrame:
+    """The financial year's outturn against annual targets, beside the three years before."""
+    year_q4 = year_of(context)
+    paths = data_root.paths
+    try:
+        council = load_council(paths.reference / "council.toml")
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    earlier = [year_q4.shift(-4 * i).key for i in range(1, YEARS_COMPARED)]
+    # Earlier years' outturns are history: read as they stand, not rebuilt with this year.
+    with warehouse.get_connection() as con:
+        before = con.execute(
+            f"select * from {WAREHOUSE_SCHEMA}.indicator_performance where list_contains(?, quarter)", [earlier]
+        ).fetchdf()
+    outturns = pd.concat([before, indicator_performance], ignore_index=True)
+    if not (outturns["quarter"] == year_q4.key).any():
+        raise dg.Failure(f"{year_q4.label} has not been assessed yet: run that quarter before the annual report")
+    view = annual_view(year_q4, council, outturns, read_approvals(paths.reference / APPROVALS), run_provenance(context))
+    html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
+    context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
+    return pd.DataFrame(
+        [{"year_start": pd.Timestamp(year_q4.shift(-3).start), "year": year_q4.fy_key, "document": html.name,
+          "path": relative_to_root(html, paths.root), "sha256": sha256_of(html), "bytes": html.stat().st_size}]
+    )  # fmt: skip

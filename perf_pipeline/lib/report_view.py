@@ -140,3 +140,63 @@ def _plan_view(plan: pd.DataFrame | None) -> dict:
     counts = plan["status"].value_counts().to_dict()
     return {"plan": rows, "plan_statuses": PLAN_STATUSES, "plan_counts": counts,
             "plan_overdue": [r for r in rows if r["status"] == "Overdue"]}  # fmt: skip
+
+
+def annual_view(
+    year_q4: Quarter, council: dict, outturns: pd.DataFrame, approvals: pd.DataFrame, provenance: dict
+) -> dict:
+    """The year's outturn (Q4 year to date) against annual target, beside the three years before.
+
+    `outturns` holds the Q4 assessments of this year and earlier years (`quarter` column).
+    """
+    from perf_pipeline.lib.performance import direction_of_travel
+
+    years = [year_q4.shift(-4 * i) for i in range(3, -1, -1)]
+    labels = [q.fy_key.replace("-", "/") for q in years]
+    current = outturns[(outturns["quarter"] == year_q4.key) & (outturns["rag_status"] != "Not due")]
+    by_year = {q.key: outturns[outturns["quarter"] == q.key].set_index("indicator_code") for q in years}
+
+    def outturn(q: Quarter, code: str):
+        frame = by_year[q.key]
+        if code not in frame.index:
+            return None
+        value = frame.at[code, "ytd_value"]
+        return None if pd.isna(value) else float(value)
+
+    charts = TrendCharts()
+    rows = []
+    try:
+        for r in current.sort_values("indicator_code").to_dict("records"):
+            series = [outturn(q, r["indicator_code"]) for q in years]
+            rows.append({
+                **r, "year_texts": [format_value(v, r["unit"], r["decimals"]) for v in series],
+                "target_text": format_value(r["ytd_target"], r["unit"], r["decimals"]),
+                "status": r["ytd_rag_status"],
+                "dot": direction_of_travel(series[-1], series[-2], r["polarity"], r["decimals"]),
+                "trend": charts.render(series, [None, None, None, r["ytd_target"]]),
+            })  # fmt: skip
+    finally:
+        charts.close()
+    counts = pd.Series([r["status"] for r in rows]).value_counts().to_dict()
+    rated = sum(counts.get(s, 0) for s in report.RATED)
+    summary = []
+    if rated:
+        summary.append(f"Of {rated} indicators with an annual target, {counts.get('Green', 0)} met it, "
+                       f"{counts.get('Amber', 0)} missed it within tolerance and {counts.get('Red', 0)} missed it.")  # fmt: skip
+    improved = sum(r["dot"] == "Improving" for r in rows)
+    worsened = sum(r["dot"] == "Worsening" for r in rows)
+    summary.append(f"Against {labels[-2]}, {improved} indicators improved and {worsened} worsened.")
+    return {
+        "council": council["name"],
+        "year_label": labels[-1],
+        "period_text": f"{year_q4.shift(-3).start:%-d %B %Y} to {year_q4.end:%-d %B %Y}",
+        "approval": report.approval_text(approvals, year_q4),
+        "years": labels,
+        "rows": rows,
+        "counted": report.COUNTED,
+        "counts": counts,
+        "summary": summary,
+        "by_directorate": [(d, [r for r in rows if r["directorate"] == d]) for d in sorted({r["directorate"] for r in rows})],
+        "quarter_reports": [year_q4.shift(-i).label for i in range(3, -1, -1)],
+        **provenance,
+    }
