@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.add_argument("--quarter", type=_quarter, required=True)
 
+    trace = commands.add_parser("trace", help="the chain from source row to published value for one figure")
+    trace.add_argument("indicator")
+    trace.add_argument("--quarter", type=_quarter, required=True)
+
     ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     return parser
@@ -82,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             return command_run(root, args)
         if args.command == "check-return":
             return command_check_return(root, args.file, args.quarter)
+        if args.command == "trace":
+            from perf_pipeline.runner import trace
+
+            return EXIT_OK if trace(root, args.indicator, args.quarter) else EXIT_FAILED
         if args.command == "ui":
             return command_ui(root, args.port)
     except UsageError as exc:

@@ -171,3 +171,89 @@ def check_return(root: DataRoot, file: Path, quarter: Quarter) -> bool:
         line = f"  {row:>8}  {str(v.indicator_code)[:20]:<20} {v.verdict}"
         print(line + (f": {v.message}" if v.message else ""))
     return not rejected.any()
+
+
+def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
+    """Print, in plain words, the chain from source row to published value for one figure."""
+    from perf_pipeline.lib.audit import BLOCKING_CHECKS, ROW_RULES
+    from perf_pipeline.lib.files import sha256_of
+    from perf_pipeline.lib.formatting import format_value
+
+    if not root.warehouse.is_file():
+        print(f"Nothing has been run for {root.root} yet: run the quarter first.")
+        return False
+    with duckdb.connect(str(root.warehouse), read_only=True) as con:
+
+        def one(sql: str, params: list) -> dict | None:
+            frame = con.execute(sql.format(s=WAREHOUSE_SCHEMA), params).fetchdf()
+            return frame.iloc[0].to_dict() if len(frame) else None
+
+        key = [code, quarter.key]
+        value = one("select * from {s}.indicator_values where indicator_code = ? and quarter = ?", key)
+        if value is None:
+            print(f"No figure for {code} in {quarter.label}: check the code, or run the quarter first.")
+            return False
+        assessed = one("select * from {s}.indicator_performance where indicator_code = ? and quarter = ?", key)
+        indicator = one("select * from {s}.indicator_catalogue where code = ?", [code])
+        published = one("select code_version, run_id from {s}.audit_pack where indicator_code = ? and quarter = ?", key)
+        raw = None
+        if value["source_file"]:
+            raw = one("select * from {s}.service_returns_raw where file = ? and row_number = ? and quarter = ?",
+                      [value["source_file"], int(value["source_row"]), value["source_quarter"]])  # fmt: skip
+        corrections = con.execute(
+            f"select * from {WAREHOUSE_SCHEMA}.corrections_log where indicator_code = ? and period = ? "
+            "order by approved_on, correction_id", key,
+        ).fetchdf()  # fmt: skip
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+
+    def shown(x) -> str:
+        return format_value(x, unit, decimals, indicator.get("unit_label"))
+
+    print(f"{code} {indicator['title']}, {quarter.label}")
+    print(f"  Published value: {shown(value['value'])} ({value['reporting_status'].replace('_', ' ')}, "
+          f"{value['data_status'] or 'no'} data)")  # fmt: skip
+    step = 1
+    if value["source_file"]:
+        on_disk = root.root / value["source_file"]
+        now = sha256_of(on_disk) if on_disk.is_file() else None
+        state = ("the file on disk still has this hash" if now == value["source_sha256"]
+                 else "the file on disk has CHANGED since" if now else "the file is no longer on disk")  # fmt: skip
+        print(f"{step}. Received in {value['source_file']}, row {int(value['source_row'])} "
+              f"(sha256 {value['source_sha256']}; {state}).")  # fmt: skip
+        if raw:
+            print(f"   As written: value '{raw['value']}', numerator '{raw['numerator']}', denominator "
+                  f"'{raw['denominator']}', period '{raw['period'] or '(blank: the folder quarter)'}', status "
+                  f"'{raw['status'] or '(blank: final)'}'; read as {shown(value['received_value'] if not value['is_revision'] else value['value'])}.")  # fmt: skip
+        if value["is_revision"]:
+            print(f"   This is a revision sent with the {Quarter.parse(value['source_quarter']).label} return; the figure "
+                  f"first received was {shown(value['received_value'])}.")  # fmt: skip
+        step += 1
+        print(f"{step}. Checks passed: {ROW_RULES}; then the blocking checks {', '.join(BLOCKING_CHECKS)}.")
+        step += 1
+    else:
+        print(f"{step}. No service return gave this figure.")
+        step += 1
+    applied = corrections[corrections["status"] == "accepted"]
+    rejected = corrections[corrections["status"] == "rejected"]
+    if len(applied):
+        print(f"{step}. Corrections applied in order of approval (the last wins):")
+        for c in applied.itertuples():
+            print(f"   {c.correction_id}: {shown(c.new_value)}, because '{c.reason}', requested by {c.requested_by}, "
+                  f"approved by {c.approved_by} on {pd.Timestamp(c.approved_on):%-d %B %Y} ({c.file} row {c.row}).")  # fmt: skip
+    else:
+        print(f"{step}. No correction applies.")
+    for c in rejected.itertuples():
+        print(f"   Not applied: {c.correction_id} ({c.file} row {c.row}): {c.problem}")
+    step += 1
+    if assessed:
+        print(f"{step}. Assessed as {assessed['rag_status']} against a target of {shown(assessed['target'])} "
+              f"(rule '{assessed['rag_rule']}', target set {pd.Timestamp(assessed['target_set_on']):%-d %B %Y}: "
+              f"{assessed['target_reason']})." if pd.notna(assessed["target"]) else
+              f"{step}. Assessed as {assessed['rag_status']} (no target).")  # fmt: skip
+        print(f"   Direction of travel: {assessed['dot_short']} on last quarter ({shown(assessed['previous_quarter_value'])}), "
+              f"{assessed['dot_long']} on the same quarter last year ({shown(assessed['same_quarter_last_year_value'])}); "
+              f"year to date ({indicator['ytd_method']}) {shown(assessed['ytd_value'])}, {assessed['ytd_rag_status']}.")  # fmt: skip
+        step += 1
+    if published:
+        print(f"{step}. Computed by code version {published['code_version']} in Dagster run {published['run_id']}.")
+    return True

@@ -1,0 +1,78 @@
+"""The audit pack: each published figure traced to its source, with everything needed to recheck it."""
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.reports import input_manifest
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.audit import calculation_notes, figure_provenance
+from perf_pipeline.lib.data_docs import validate_and_document
+from perf_pipeline.lib.files import write_atomically
+from perf_pipeline.lib.performance import rules_from_catalogue, targets_in_force
+from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.settings import code_version
+
+DATA_DOCS_PASSED = "great_expectations_suites_pass"
+
+
+@dg.asset(
+    code_version="1",
+    group_name="audit",
+    owners=OWNERS,
+    kinds=KINDS | {"great_expectations"},
+    pool=WAREHOUSE_POOL,
+    partitions_def=quarterly_partitions,
+    metadata={"partition_expr": "quarter_start"},
+    deps=["service_returns_raw", "quarterly_monitoring_report"],
+    check_specs=[dg.AssetCheckSpec(DATA_DOCS_PASSED, asset="audit_pack",
+                                   description="The quarter's tables meet the expectation suites kept in the repository.")],  # fmt: skip
+)
+def audit_pack(
+    context: dg.AssetExecutionContext,
+    data_root: DataRootResource,
+    warehouse: DuckDBResource,
+    indicator_values: pd.DataFrame,
+    indicator_performance: pd.DataFrame,
+    indicator_catalogue: pd.DataFrame,
+    indicator_targets: pd.DataFrame,
+    corrections_log: pd.DataFrame,
+):
+    """Figure provenance, input manifest, calculation notes and Data Docs for the quarter's auditors."""
+    quarter = quarter_of(context)
+    paths = data_root.paths
+    version, run_id = code_version(), context.run.run_id
+    provenance = figure_provenance(indicator_values, indicator_performance, corrections_log, version, run_id)
+    with warehouse.get_connection() as con:
+        manifest = input_manifest(con, paths, quarter.key)
+    folder = paths.reports_for(quarter)
+    audit = folder / "audit"
+    publish_csv(provenance, folder / "figure-provenance.csv")
+    publish_csv(provenance, audit / "figure-provenance.csv")
+    publish_csv(manifest, audit / "input-manifest.csv")
+    notes = calculation_notes(quarter, rules_from_catalogue(indicator_catalogue), indicator_catalogue,
+                              targets_in_force(indicator_targets, quarter), version)  # fmt: skip
+    write_atomically(audit / "calculation-notes.md", lambda tmp: tmp.write_text(notes, encoding="utf-8"))
+    units = indicator_catalogue.set_index("code")["unit"]
+    values = indicator_values.drop(columns=["quarter_start"], errors="ignore")
+    results = validate_and_document(
+        {"indicator_values": values.assign(unit=values["indicator_code"].map(units))},
+        audit / "data-docs",
+        quarter.key,
+    )
+    yield dg.Output(
+        with_quarter(provenance, quarter),
+        metadata={
+            "figures": len(provenance),
+            "input_files": len(manifest),
+            "data_docs": dg.MetadataValue.path(str(audit / "data-docs" / "index.html")),
+        },
+    )
+    failed = sum(r["failed"] for r in results.values())
+    yield dg.AssetCheckResult(
+        check_name=DATA_DOCS_PASSED,
+        passed=all(r["success"] for r in results.values()),
+        metadata={"suites": dg.MetadataValue.json(results), "failed_expectations": failed},
+    )
