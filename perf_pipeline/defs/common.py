@@ -39,3 +39,14 @@ def with_quarter(df: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
 
 def files_table(df: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(df.astype(str).to_markdown(index=False) if len(df) else "none")
+
+
+def column_lineage(deps: dict[str, list[str]]) -> dg.TableColumnLineage:
+    """Column lineage from `{"column": ["asset.column", ...]}`, for the auditor's walk in the UI."""
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [dg.TableColumnDep(asset_key=dg.AssetKey(ref.split(".")[0]), column_name=ref.split(".")[1])
+                     for ref in refs]  # fmt: skip
+            for column, refs in deps.items()
+        }
+    )

@@ -5,7 +5,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import pandera_check
-from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
+from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.performance import assess_quarter, rules_from_catalogue
@@ -25,6 +25,25 @@ EARLIER_QUARTERS = 7
 ASSESSED_WINDOW = dg.TimeWindowPartitionMapping(
     start_offset=-EARLIER_QUARTERS, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
+RULE_INPUTS = ["indicator_catalogue.polarity", "indicator_catalogue.decimals", "indicator_catalogue.rag_rule"]
+PERFORMANCE_LINEAGE = column_lineage({
+    "value": ["indicator_values.value"],
+    "target": ["indicator_targets.target"],
+    "amber_threshold": ["indicator_targets.amber_threshold"],
+    "target_set_on": ["indicator_targets.set_on"],
+    "target_reason": ["indicator_targets.reason"],
+    "rag_status": ["indicator_values.value", "indicator_targets.target", "indicator_targets.amber_threshold", *RULE_INPUTS],
+    "previous_quarter_value": ["indicator_values.value"],
+    "same_quarter_last_year_value": ["indicator_values.value"],
+    "dot_short": ["indicator_values.value", "indicator_catalogue.polarity", "indicator_catalogue.decimals"],
+    "dot_long": ["indicator_values.value", "indicator_catalogue.polarity", "indicator_catalogue.decimals"],
+    "ytd_value": ["indicator_values.value", "indicator_values.numerator", "indicator_values.denominator",
+                  "indicator_catalogue.ytd_method"],
+    "ytd_target": ["indicator_targets.target", "indicator_values.denominator", "indicator_catalogue.ytd_method"],
+    "ytd_rag_status": ["indicator_values.value", "indicator_targets.target", *RULE_INPUTS],
+    "commentary": ["indicator_values.commentary"],
+    "data_status": ["indicator_values.data_status"],
+})  # fmt: skip
 PUBLISHED_LOG = f"{WAREHOUSE_SCHEMA}.published_figures"
 EVENTS_LOG = f"{WAREHOUSE_SCHEMA}.restatement_events"
 
@@ -72,7 +91,7 @@ def assess_performance(
         with_quarter(performance, quarter),
         output_name="indicator_performance",
         metadata={"rag": dg.MetadataValue.json(due["rag_status"].value_counts().to_dict()),
-                  "indicators_due": len(due)},  # fmt: skip
+                  "indicators_due": len(due), "dagster/column_lineage": PERFORMANCE_LINEAGE},  # fmt: skip
     )
     yield dg.Output(with_quarter(restatements, quarter), output_name="restatements",
                     metadata={"restated_figures": len(restatements)})  # fmt: skip

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
-from perf_pipeline.defs.common import KINDS, OWNERS, files_version, with_quarter
+from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, files_version, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.corrections import check_corrections, read_corrections
@@ -18,6 +18,23 @@ WITHIN_RANGE = "values_within_valid_range"
 
 # A quarter's figure can be revised by the returns of the next three quarters (their request
 # packs carry the previous quarters' values), so it depends on those partitions too.
+VALUES_LINEAGE = column_lineage({
+    "value": ["service_returns_validated.value", "corrections_log.new_value"],
+    "numerator": ["service_returns_validated.numerator", "corrections_log.numerator"],
+    "denominator": ["service_returns_validated.denominator", "corrections_log.denominator"],
+    "received_value": ["service_returns_validated.value"],
+    "raw_value": ["service_returns_validated.raw_value"],
+    "source_file": ["service_returns_validated.file"],
+    "source_sha256": ["service_returns_validated.file_sha256"],
+    "source_row": ["service_returns_validated.row"],
+    "commentary": ["service_returns_validated.commentary"],
+    "data_status": ["service_returns_validated.data_status"],
+    "corrections": ["corrections_log.correction_id"],
+    "correction_reason": ["corrections_log.reason"],
+    "approved_by": ["corrections_log.approved_by"],
+    "approved_on": ["corrections_log.approved_on"],
+    "reporting_status": ["service_returns_validated.reported", "indicator_catalogue.frequency"],
+})  # fmt: skip
 REVISING_RETURNS = dg.TimeWindowPartitionMapping(
     start_offset=0, end_offset=REVISION_WINDOW_QUARTERS, allow_nonexistent_upstream_partitions=True
 )
@@ -82,6 +99,7 @@ def indicator_values(
             "missing": counts.get("missing", 0),
             "revised": int(values["is_revision"].sum()),
             "corrected": int(values["corrections"].ne("").sum()),
+            "dagster/column_lineage": VALUES_LINEAGE,
         },
     )
     yield pandera_check(ONE_ROW_EACH, indicator_values_schema, values)
