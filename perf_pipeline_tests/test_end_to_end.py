@@ -187,3 +187,25 @@ def test_loading_the_definitions_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPOSITORY,
                          env={**os.environ, "PERF_PIPELINE_DATA": "/nonexistent"}, check=True)  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+def test_the_example_shows_every_status_and_every_direction_of_travel(demo):
+    from perf_pipeline.lib.performance import DOT_VALUES, RAG_STATUSES
+
+    seen = query(demo, "select rag_status, dot_short, dot_long, ytd_rag_status from perf.indicator_performance")
+    assert set(RAG_STATUSES) <= set(seen["rag_status"])
+    assert set(RAG_STATUSES) <= set(seen["ytd_rag_status"])
+    assert set(DOT_VALUES) <= set(seen["dot_short"]) | set(seen["dot_long"])
+    restated = query(demo, "select count(*) n from perf.restatement_events")["n"].iloc[0]
+    assert restated >= 3  # the revisions services sent with later returns
+
+
+def test_every_asset_has_a_code_version_and_a_description():
+    from perf_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.code_version, key
+        assert node.description and len(node.description) > 20, key
+        assert node.owners == ["team:performance"], key

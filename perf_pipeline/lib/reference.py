@@ -32,9 +32,8 @@ COUNCIL_KEYS = [
     "reminder_window_days",
 ]
 
-INDICATOR_COLUMNS = [
-    "code", "title", "definition", "unit", "unit_label", "polarity", "frequency", "ytd_method",
-    "decimals", "min_value", "max_value", "service", "priority", "level", "rag_rule",
+OPTIONAL_INDICATOR_COLUMNS = [
+    "definition", "unit_label", "decimals", "min_value", "max_value", "priority", "rag_rule",
     "benchmark_metric", "active_from", "active_to",
 ]  # fmt: skip
 
@@ -170,11 +169,8 @@ def load_services(path: Path) -> pd.DataFrame:
 def load_indicators(path: Path, services: pd.DataFrame, rag_rules: dict) -> pd.DataFrame:
     """`indicators.csv` checked against the services and RAG rules, with defaults filled in."""
     df, rows = read_text_table(path)
-    for optional in INDICATOR_COLUMNS:
-        if optional not in df.columns and optional in (
-            "definition", "unit_label", "decimals", "min_value", "max_value", "priority",
-            "rag_rule", "benchmark_metric", "active_from", "active_to",
-        ):  # fmt: skip
+    for optional in OPTIONAL_INDICATOR_COLUMNS:
+        if optional not in df.columns:
             df[optional] = None
     schema = pa.DataFrameSchema(
         {
