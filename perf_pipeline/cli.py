@@ -1,17 +1,20 @@
-"""`perf-pipeline`: run quarters, check a return before it is sent, open the Dagster UI."""
+"""`perf-pipeline`: run quarters, check a return, write request packs, send reminders, open the UI."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import subprocess
 import sys
+import zoneinfo
 from pathlib import Path
 
 from perf_pipeline.lib.quarters import Quarter, QuarterError, quarter_range
 from perf_pipeline.settings import DATA_ENV, DataRoot, data_root_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LONDON = zoneinfo.ZoneInfo("Europe/London")
 INSTANCE_CONFIG = """\
 # Written by perf-pipeline. DuckDB allows one writer at a time, so every asset that writes the
 # warehouse shares the pool `duckdb_warehouse`, and pools default to one step at a time.
@@ -32,6 +35,13 @@ def _quarter(text: str) -> Quarter:
         return Quarter.parse(text)
     except QuarterError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as 2025-10-15") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     trace = commands.add_parser("trace", help="the chain from source row to published value for one figure")
     trace.add_argument("indicator")
     trace.add_argument("--quarter", type=_quarter, required=True)
+
+    requests = commands.add_parser("requests", help="write a quarter's data request pack for every service")
+    requests.add_argument("--quarter", type=_quarter, required=True)
+
+    reminders = commands.add_parser("reminders", help="send the day's reminders (by e-mail, or to outbox/)")
+    reminders.add_argument("--as-of", dest="as_of", type=_date, metavar="DATE", help="the reminder date (default: today)")
 
     ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
@@ -90,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             from perf_pipeline.runner import trace
 
             return EXIT_OK if trace(root, args.indicator, args.quarter) else EXIT_FAILED
+        if args.command == "requests":
+            return command_requests(root, args.quarter)
+        if args.command == "reminders":
+            return command_reminders(root, args.as_of)
         if args.command == "ui":
             return command_ui(root, args.port)
     except UsageError as exc:
@@ -133,6 +153,24 @@ def command_check_return(root: DataRoot, file: Path, quarter: Quarter) -> int:
     if not file.is_file():
         raise UsageError(f"{file} is not a file")
     return EXIT_OK if check_return(root, file, quarter) else EXIT_FAILED
+
+
+def command_requests(root: DataRoot, quarter: Quarter) -> int:
+    from perf_pipeline.runner import write_request_packs
+    from perf_pipeline.settings import first_quarter
+
+    if quarter < first_quarter():
+        raise UsageError(f"{quarter.key} is before the first quarter the pipeline holds ({first_quarter().key})")
+    if quarter.end >= dt.datetime.now(LONDON).date():
+        day_after = quarter.end + dt.timedelta(days=1)
+        raise UsageError(f"{quarter.label} has not ended yet: its packs can be written from {day_after}")
+    return EXIT_OK if write_request_packs(root, quarter) else EXIT_FAILED
+
+
+def command_reminders(root: DataRoot, as_of: dt.date | None) -> int:
+    from perf_pipeline.runner import send_reminders
+
+    return EXIT_OK if send_reminders(root, as_of or dt.datetime.now(LONDON).date()) else EXIT_FAILED
 
 
 def command_ui(root: DataRoot, port: int) -> int:

@@ -6,11 +6,25 @@ happen inside the assets that need them.
 
 import dagster as dg
 
-from perf_pipeline.defs import jobs, performance, reference, reports, returns, values
-from perf_pipeline.defs.resources import DataRootResource, WarehouseIOManager, WarehouseResource
+from perf_pipeline.defs import (
+    audit,
+    automation,
+    benchmarks,
+    data_requests,
+    improvement_plan,
+    jobs,
+    performance,
+    reference,
+    reminders,
+    reports,
+    returns,
+    values,
+)
+from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, data_root_path
 
-STAGES = [reference, returns, values, performance, reports]
+STAGES = [data_requests, reference, returns, values, performance, benchmarks, improvement_plan, reports, audit,
+          reminders]  # fmt: skip
 
 
 def build_definitions() -> dg.Definitions:
@@ -18,11 +32,15 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGES),
         asset_checks=dg.load_asset_checks_from_modules(STAGES),
-        jobs=[jobs.reference_job, jobs.returns_job, jobs.outputs_job, jobs.annual_job],
+        jobs=[jobs.reference_job, jobs.returns_job, jobs.outputs_job, jobs.annual_job, jobs.data_requests_job,
+              jobs.reminders_job],  # fmt: skip
+        schedules=automation.schedules,
+        sensors=automation.sensors,
         resources={
             "data_root": DataRootResource(path=str(root.root)),
             "io_manager": WarehouseIOManager(database=str(root.warehouse), schema=WAREHOUSE_SCHEMA),
             "warehouse": WarehouseResource(database=str(root.warehouse)),
+            "mail": MailResource.from_environment(),
         },
     )
 

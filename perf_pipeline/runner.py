@@ -1,7 +1,8 @@
-"""Running quarters in the persistent Dagster instance, and checking a return before it is sent."""
+"""Running quarters, request packs and reminders in the persistent Dagster instance; checking a return."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,9 +13,11 @@ import pandas as pd
 
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
+from perf_pipeline.lib.reminders import SENT_LOG
 from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
 from perf_pipeline.lib.returns_validation import validate_returns
 from perf_pipeline.lib.validation import ReferenceDataError
+from perf_pipeline.recovery import COMMAND_LINE_TAG, exclusive_run
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, first_quarter
 
 
@@ -22,11 +25,14 @@ from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, first_quarter
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None = None):
+def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None = None,
+             run_config: dict | None = None):  # fmt: skip
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET
-    )
+    with exclusive_run(instance):  # and first clean up after a run that was killed
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False,
+            run_config={**QUIET, **(run_config or {})}, tags={COMMAND_LINE_TAG: "true"},
+        )  # fmt: skip
     if not result.success:
         for event in result.all_events:
             if event.is_failure and event.event_specific_data is not None:
@@ -67,6 +73,59 @@ def run_quarters(root: DataRoot, quarters: list[Quarter]) -> bool:
             if not _execute(defs, jobs.ANNUAL_JOB, instance, quarter.shift(-3).partition_key).success:
                 return False
     print_summary(root, quarters)
+    return True
+
+
+def write_request_packs(root: DataRoot, quarter: Quarter) -> bool:
+    """The reference data, then the quarter's request packs; print where they are."""
+    from perf_pipeline.defs import jobs
+    from perf_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
+    instance = dg.DagsterInstance.get()
+    print(f"Data requests for {quarter.label} (Dagster instance: {instance.root_directory})", flush=True)
+    if not _execute(defs, jobs.REFERENCE_JOB, instance).success:
+        return False
+    if not _execute(defs, jobs.DATA_REQUESTS_JOB, instance, quarter.partition_key).success:
+        return False
+    with duckdb.connect(str(root.warehouse), read_only=True) as con:
+        packs = con.execute(
+            f"select service_name, owner, deadline, file, indicators, previous_figures "
+            f"from {WAREHOUSE_SCHEMA}.data_request_packs where quarter = ? order by file", [quarter.key],
+        ).fetchdf()  # fmt: skip
+    if packs.empty:
+        print("No service has an indicator due in this quarter: no pack written.")
+        return True
+    print(f"Deadline: {packs['deadline'].iloc[0]:%A %-d %B %Y}\nWritten:")
+    for p in packs.itertuples():
+        print(f"  {root.root / p.file}  {p.service_name} ({p.owner}): {p.indicators} indicators, "
+              f"{p.previous_figures} earlier figures to confirm")  # fmt: skip
+    return True
+
+
+def send_reminders(root: DataRoot, as_of: dt.date) -> bool:
+    """The reference data, then the day's reminders; print who was reminded and how."""
+    from perf_pipeline.defs import jobs
+    from perf_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
+    instance = dg.DagsterInstance.get()
+    print(f"Reminders for {as_of:%A %-d %B %Y} (Dagster instance: {instance.root_directory})", flush=True)
+    if not _execute(defs, jobs.REFERENCE_JOB, instance).success:
+        return False
+    config = {"ops": {"action_reminders": {"config": {"as_of": as_of.isoformat()}}}}
+    if not _execute(defs, jobs.REMINDERS_JOB, instance, run_config=config).success:
+        return False
+    with duckdb.connect(str(root.warehouse), read_only=True) as con:
+        reminded = con.execute(f"select * from {WAREHOUSE_SCHEMA}.action_reminders order by owner").fetchdf()
+    if reminded.empty:
+        print("Nobody has an action or a data return due: no reminder needed.")
+    for r in reminded.itertuples():
+        owed = "; ".join(filter(None, [r.actions and f"actions {r.actions.replace(';', ', ')}",
+                                       r.data_returns and f"return {r.data_returns.replace(';', ', ')}"]))  # fmt: skip
+        where = f" -> {root.root / r.file}" if r.file else ""
+        print(f"  {r.owner} <{r.owner_email}>: {r.outcome} ({owed}){where}")
+    print(f"Log of reminders sent: {root.outbox / SENT_LOG}")
     return True
 
 

@@ -61,6 +61,13 @@ E06000001,Hartlepool,UA,North East
 """
 
 
+def pytest_collection_modifyitems(items):
+    """Keep every test that uses the example run on one worker, so that run is built once."""
+    for item in items:
+        if "demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(name="demo"))
+
+
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(textwrap.dedent(text).encode(encoding))

@@ -5,8 +5,10 @@ sources we ship (adult social care, waste, nearest neighbours), so the example c
 real figures against real comparators. The script (re)writes these parts of the data root:
 
     reference/         council.toml, services.csv, indicators.csv, targets.csv, rag_rules.toml,
-                       authorities.csv (from mySociety's register), nearest_neighbours.json
-    benchmarks/        the Oflog files as published, plus sources.toml
+                       authorities.csv (from mySociety's register), nearest_neighbours.json,
+                       comparator_groups.csv (the Tees Valley councils), approvals.csv
+    benchmarks/        the Oflog files as published; DLUHC's quarterly council tax receipts
+                       reshaped into a long CSV (values as published); sources.toml
     submissions/       service returns for 2021-22-Q1 ... 2025-26-Q2, and received.csv
     corrections/       approved (and some invalid) correction records
     improvement_plan/  actions.csv, updates.csv
@@ -32,12 +34,13 @@ import io
 import json
 import math
 import random
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
@@ -1505,7 +1508,7 @@ def authority_rows(shared: Path) -> list[dict[str, str]]:
 COUNCIL_TOML = f"""\
 name = "{COUNCIL_NAME}"
 gss_code = "{COUNCIL_GSS}"
-comparator_groups = ["nearest_neighbours", "same_type", "region", "england"]
+comparator_groups = ["nearest_neighbours", "same_type", "region", "england", "Tees Valley"]
 return_deadline_working_days = 15     # after quarter end
 reminder_window_days = 14
 performance_team_email = "performance@darlington.example"
@@ -1513,7 +1516,8 @@ first_quarter = "2021-22-Q1"
 """
 
 SOURCES_TOML = """\
-# Published comparator data, as downloaded. Files are byte-for-byte copies; see ../README.md.
+# Published comparator data, as downloaded: the Oflog files are byte-for-byte copies; the DLUHC
+# file is reshaped from the published workbook with its values unchanged. See ../README.md.
 
 [[source]]
 name = "oflog_asc"
@@ -1538,6 +1542,20 @@ url = "https://github.com/communitiesuk/mhclg_svelte_component_library/blob/551f
 origin = "communitiesuk/mhclg_svelte_component_library, src/lib/data/testData.json at 551faa456f326cf4056aea15d7aa8e0ffee118c1 (file last changed in a9187479a122aa16729574db8591a7685faf3b05)"
 sha256 = "e4874ec7584a5092ffcf226f15fad13a8a30b63240daa3212c20b201ad7b6646"
 retrieved = "Copied with git show from the repository HEAD of 2025-08-27; recycling rates cross-checked against DEFRA ENV18 values published by Trafford Data Lab."
+
+[[source]]
+name = "dluhc_ct_receipts"
+file = "dluhc/council_tax_receipts.csv"
+format = "long_csv"
+publisher = "Department for Levelling Up, Housing and Communities (DLUHC)"
+licence = "OGL-3.0"
+attribution = "Contains public sector information licensed under the Open Government Licence v3.0."
+url = "https://github.com/FemShow/ct-receipts/blob/df557babc5fb1d6bbe7d4cda8b94ade56c0a3180/CT_Receipts_Live_Table_Q4_2022-23.xlsx"
+origin = "Receipts of Council Taxes: England, live table Q4 2022-23, Table_5 (FemShow/ct-receipts, branch master, df557babc5fb1d6bbe7d4cda8b94ade56c0a3180; workbook sha256 dc563e21cfe9380dd0aa2b0a8277dd67d5e3ff78b64c466a38a0d36d05374195)"
+derived = "Reshaped by scripts/make_example_data.py into the long shape of LG Inform and Trafford Data Lab downloads: the quarters of 2021-22 and 2022-23, one row per area and quarter, values and [z] (not applicable: abolished authority) exactly as in the workbook, in thousands of pounds."
+
+[source.columns]                # our name = the file's column name
+metric = "indicator"
 """
 
 
@@ -1557,6 +1575,62 @@ def write_reference(root: Path, shared: Path, targets: list[dict[str, str]]) -> 
               authority_rows(shared))
     shutil.copyfile(shared / "oflog-nearest-neighbours" / "NN.json",
                     ref / "nearest_neighbours.json")
+    write_csv(ref / "approvals.csv", ["quarter", "approved_by", "approved_on", "meeting"], approval_rows())
+    names = {row["gss_code"]: row["name"] for row in authority_rows(shared)}
+    write_csv(ref / "comparator_groups.csv", ["group", "authority_code", "authority_name"],
+              [["Tees Valley", code, names[code]] for code in TEES_VALLEY])
+
+
+def approval_rows() -> list[list[str]]:
+    """Cabinet approved each quarter's report on the second Tuesday of the third month after the
+    quarter ended; the latest quarter's report is still a draft."""
+    rows = []
+    for quarter in QUARTERS[:-1]:
+        first = quarter.end + dt.timedelta(days=1)
+        month_start = dt.date(first.year + (first.month + 1) // 12, (first.month + 1) % 12 + 1, 1)
+        tuesday = month_start + dt.timedelta(days=(1 - month_start.weekday()) % 7 + 7)
+        rows.append([quarter.key, "Cabinet", tuesday.isoformat(), f"Cabinet, {tuesday:%-d %B %Y}"])
+    return rows
+
+
+# The five councils of the Tees Valley Combined Authority: a group given as a CSV.
+TEES_VALLEY = ("E06000001", "E06000002", "E06000003", "E06000004", "E06000005")
+CT_RECEIPTS_YEARS = REAL_YEARS
+CT_QUARTER_HEADER = re.compile(r"^(?:April|July|October|January) to \w+ (\d{4}) \(Q([1-4])\)$")
+
+
+def council_tax_receipts(shared: Path) -> list[list[str]]:
+    """DLUHC's Table_5 (council tax receipts per billing authority per quarter, £000s) in long form.
+
+    Values are written as the workbook holds them (a number, or `[z]` where the authority did not
+    exist); nothing is recomputed. Rows keep England and the regions, as LG Inform downloads do.
+    """
+    workbook = load_workbook(shared / "dluhc-ct-receipts" / "CT_Receipts_Live_Table_Q4_2022-23.xlsx",
+                             read_only=True, data_only=True)
+    rows = list(workbook["Table_5"].iter_rows(min_row=6, values_only=True))
+    workbook.close()
+    header = [str(cell or "").strip() for cell in rows[0]]
+    periods = {}
+    for index, title in enumerate(header):
+        match = CT_QUARTER_HEADER.match(title)
+        if match:
+            year, quarter = int(match[1]), int(match[2])
+            start = year - 1 if quarter == 4 else year
+            label = f"{start}/{(start + 1) % 100:02d} Q{quarter}"
+            if f"{start}-{(start + 1) % 100:02d}" in CT_RECEIPTS_YEARS:
+                periods[index] = label
+    code, name = header.index("ONS Code"), header.index("Local authority")
+    out = []
+    for row in rows[1:]:
+        if not row[code]:
+            continue
+        for index, label in periods.items():
+            value = row[index]
+            text = (str(int(value)) if float(value).is_integer() else repr(value)) \
+                if isinstance(value, (int, float)) else str(value or "").strip()
+            out.append([str(row[code]).strip(), str(row[name]).strip(), label,
+                        "Council tax receipts", "Cash receipts in the quarter", "£ thousand", text])
+    return out
 
 
 def write_benchmarks(root: Path, shared: Path) -> None:
@@ -1564,6 +1638,9 @@ def write_benchmarks(root: Path, shared: Path) -> None:
     oflog.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shared / "oflog-asc" / "ASC_data.csv", oflog / "ASC_data.csv")
     shutil.copyfile(shared / "oflog-waste" / "testData.json", oflog / "testData.json")
+    write_csv(root / "benchmarks" / "dluhc" / "council_tax_receipts.csv",
+              ["area_code", "area_name", "period", "indicator", "measure", "unit", "value"],
+              council_tax_receipts(shared))
     (root / "benchmarks" / "sources.toml").write_text(SOURCES_TOML, encoding="utf-8")
 
 
@@ -1641,7 +1718,7 @@ def correction_files(figures: dict[str, dict[str, Figure]]) -> dict[str, list[di
 
 ACTION_COLUMNS = ["action_id", "title", "source", "owner", "owner_email", "directorate",
                   "start_date", "due_date", "revised_due_date", "revision_reason",
-                  "completed_on"]
+                  "completed_on", "agreed_on"]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by"]
 PERFORMANCE_LEAD = Service("performance", "Performance & Intelligence", RESOURCES, "Rachel Hall")
 
@@ -1684,7 +1761,59 @@ ACTIONS_PLAN = (
     ("CIP-12", "Adopt a monitoring framework for the new Local Plan",
      "Planning Advisory Service review 2025", "planning", "2025-10-01", "2026-06-30", "", "",
      ""),
+    ("CIP-13", "Reconcile the council tax base with the valuation list every month",
+     "Internal audit report IA-2021-02 (Council tax)", "revenues_benefits", "2021-06-01",
+     "2021-12-31", "", "", "2021-11-30"),
+    ("CIP-14", "Clear the backlog of disabled facilities grant assessments",
+     "Internal audit report IA-2021-05 (Disabled facilities grants)", "adult_social_care",
+     "2021-07-01", "2022-03-31", "2022-09-30",
+     "Occupational therapist vacancies; extension agreed by the Audit Committee", "2023-01-20"),
+    ("CIP-15", "Publish a workforce strategy with a recruitment and retention plan",
+     "LGA workforce peer review 2021", "hr", "2021-10-01", "2022-09-30", "", "", "2022-09-12"),
+    ("CIP-16", "Introduce multi-agency audits of children in need plans",
+     "Ofsted focused visit 2021 (children in need)", "childrens_social_care", "2021-09-01",
+     "2022-08-31", "", "", "2022-08-05"),
+    ("CIP-17", "Replace the housing repairs scheduling system",
+     "Internal audit report IA-2022-04 (Housing repairs)", "housing", "2022-06-01", "2023-06-30",
+     "2023-12-31", "The supplier's delivery slipped; Cabinet agreed the later date in May 2023",
+     "2023-12-15"),
+    ("CIP-18", "Add planning appeal decisions to the members' training programme",
+     "Planning Advisory Service peer review 2022", "planning", "2022-10-03", "2023-03-15", "",
+     "", "2023-04-21"),
+    ("CIP-19", "Bring annual reviews of care and support plans up to date",
+     "CQC local authority assessment 2024", "adult_social_care", "2024-04-01", "2025-03-31",
+     "2025-09-30", "Extended after the reviewing team was restructured; agreed by the Adults "
+     "Scrutiny Committee", ""),
+    ("CIP-20", "Complete fire risk assessments of every council housing block",
+     "Internal audit report IA-2024-06 (Fire safety in council housing)", "housing",
+     "2024-09-02", "2025-08-29", "", "", "2025-08-20"),
+    ("CIP-21", "Strengthen the monitoring of regeneration grant schemes",
+     "Internal audit report IA-2025-01 (Towns Fund grants)", "economic_growth", "2025-09-15",
+     "2026-09-30", "", "", ""),
+    ("CIP-22", "Quality-assure every new EHC plan before it is issued",
+     "SEND Local Area Partnership inspection 2024", "education", "2024-09-01", "2025-10-24", "",
+     "", ""),
+    ("CIP-23", "Improve the quality of return home interviews for missing children",
+     "Ofsted ILACS inspection 2022", "childrens_social_care", "2023-01-09", "2024-01-31",
+     "2025-10-20", "Re-scoped after the 2024 focused visit; new date agreed by Cabinet", ""),
+    ("CIP-24", "Agree a digital inclusion plan with the voluntary sector",
+     "Corporate Peer Challenge 2023", "customer_services", "2023-06-01", "2024-12-31", "", "",
+     ""),
+    ("CIP-25", "Introduce a single front door for customer contact",
+     "Corporate Peer Challenge 2023", "customer_services", "2024-01-08", "2025-12-31", "", "",
+     ""),
+    ("CIP-26", "Bring sickness absence management into line with the attendance policy",
+     "Internal audit report IA-2025-04 (Sickness absence)", "hr", "2026-01-05", "2026-07-31",
+     "", "", ""),
+    ("CIP-27", "Re-plan collection rounds to serve the new housing developments",
+     "Internal audit report IA-2022-09 (Waste round optimisation)", "waste", "2022-11-01",
+     "2023-10-31", "", "", "2023-10-27"),
 )
+
+# When the plan took in an action that starts later (blank: from its start date). Until then an
+# as-at table does not list it; from then until it starts it is "Not started".
+AGREED_ON = {"CIP-12": "2025-07-15", "CIP-13": "2021-05-10", "CIP-14": "2021-06-15",
+             "CIP-21": "2025-07-22", "CIP-26": "2025-09-16"}
 
 # (id, date, percent complete, note)
 ACTION_UPDATES = (
@@ -1725,6 +1854,62 @@ ACTION_UPDATES = (
     ("CIP-11", "2025-04-14", 20, "Self-funder pages drafted with Healthwatch."),
     ("CIP-11", "2025-07-21", 45, "Pages published; advice line pilot started."),
     ("CIP-11", "2025-09-26", 60, "Pilot extended to the hospital discharge team."),
+    ("CIP-13", "2021-06-28", 15, "Reconciliation procedure drafted with the valuation office."),
+    ("CIP-13", "2021-09-27", 60, "Monthly reconciliation running; two months' backlog cleared."),
+    ("CIP-13", "2021-11-30", 100, "Reconciliation embedded; internal audit follow-up closed."),
+    ("CIP-14", "2021-09-30", 20, "Waiting list triaged; urgent cases assessed first."),
+    ("CIP-14", "2021-12-20", 35, "Agency occupational therapist started in December."),
+    ("CIP-14", "2022-03-25", 50, "Backlog down from 140 to 70 cases."),
+    ("CIP-14", "2022-06-30", 70, "Extension agreed; trusted assessor scheme launched."),
+    ("CIP-14", "2022-10-14", 85, "22 cases left, all assessed within the quarter."),
+    ("CIP-14", "2023-01-20", 100, "Backlog cleared; new cases assessed within 28 days."),
+    ("CIP-15", "2022-01-14", 25, "Workforce data pack reviewed with directorates."),
+    ("CIP-15", "2022-04-29", 45, "Staff survey delayed the consultation draft."),
+    ("CIP-15", "2022-07-22", 80, "Draft strategy consulted on with the trade unions."),
+    ("CIP-15", "2022-09-12", 100, "Strategy approved by Cabinet."),
+    ("CIP-16", "2021-11-30", 30, "Audit tool agreed with health and police partners."),
+    ("CIP-16", "2022-02-28", 55, "First two multi-agency audits completed."),
+    ("CIP-16", "2022-05-31", 80, "Audits monthly; findings reported to the partnership."),
+    ("CIP-16", "2022-08-05", 100, "Audit programme embedded in the quality framework."),
+    ("CIP-17", "2022-09-26", 20, "Supplier appointed after a mini-competition."),
+    ("CIP-17", "2023-01-16", 45, "Data cleansing of the property records complete."),
+    ("CIP-17", "2023-05-22", 60, "Supplier's delivery slipped; Cabinet agreed a new date."),
+    ("CIP-17", "2023-09-18", 85, "Pilot with the voids team went live."),
+    ("CIP-17", "2023-12-15", 100, "All repairs now scheduled through the new system."),
+    ("CIP-18", "2022-12-12", 50, "Training module drafted with legal services."),
+    ("CIP-18", "2023-03-10", 80, "Session booked for April after the committee cycle."),
+    ("CIP-18", "2023-04-21", 100, "Training delivered to 11 of 12 committee members."),
+    ("CIP-19", "2024-07-15", 20, "Overdue reviews listed and prioritised by risk."),
+    ("CIP-19", "2024-11-04", 40, "Two reviewing officers recruited."),
+    ("CIP-19", "2025-02-17", 55, "Reviewing team restructure agreed; date extended."),
+    ("CIP-19", "2025-06-09", 70, "Reviews within 12 months up to 81%."),
+    ("CIP-19", "2025-09-22", 85, "Reviews within 12 months up to 90%."),
+    ("CIP-20", "2024-12-09", 35, "High-rise blocks assessed first."),
+    ("CIP-20", "2025-03-24", 60, "Remedial works ordered for four blocks."),
+    ("CIP-20", "2025-06-23", 85, "Low-rise blocks assessed."),
+    ("CIP-20", "2025-08-20", 100, "Every block has a current fire risk assessment."),
+    ("CIP-22", "2024-12-09", 30, "Quality checklist agreed with the parent carer forum."),
+    ("CIP-22", "2025-04-07", 60, "Every new plan checked since March."),
+    ("CIP-22", "2025-07-14", 80, "Moderation panel meets monthly."),
+    ("CIP-22", "2025-09-29", 90, "Audit of the first six months under way."),
+    ("CIP-23", "2023-04-17", 20, "Interviews now offered within 72 hours."),
+    ("CIP-23", "2023-10-09", 45, "New recording template in the case management system."),
+    ("CIP-23", "2024-01-22", 60, "Focused visit asked for a wider scope; action re-scoped."),
+    ("CIP-23", "2024-07-15", 70, "Commissioned service retendered."),
+    ("CIP-23", "2025-01-20", 78, "New provider started in January."),
+    ("CIP-23", "2025-06-30", 92, "Quality audit shows 85% of interviews good or better."),
+    ("CIP-23", "2025-09-29", 96, "Final audit booked for October."),
+    ("CIP-24", "2023-10-02", 25, "Partners' workshop held; digital champions recruited."),
+    ("CIP-24", "2024-03-25", 50, "Device lending scheme launched in libraries."),
+    ("CIP-24", "2024-09-30", 65, "Funding bid for the plan's second phase unsuccessful."),
+    ("CIP-24", "2025-04-28", 80, "Plan drafted; waiting for the voluntary sector forum."),
+    ("CIP-25", "2024-04-15", 15, "Contact centre and reception teams merged."),
+    ("CIP-25", "2024-10-07", 40, "One telephone number for all council services."),
+    ("CIP-25", "2025-03-17", 60, "Online forms moved to one platform."),
+    ("CIP-25", "2025-08-26", 85, "Customer service standards published."),
+    ("CIP-27", "2023-02-06", 30, "Route modelling completed."),
+    ("CIP-27", "2023-06-12", 60, "New rounds trialled in the north of the borough."),
+    ("CIP-27", "2023-10-27", 100, "New rounds live borough-wide."),
 )
 
 
@@ -1735,7 +1920,7 @@ def improvement_plan() -> tuple[list[list[str]], list[list[str]]]:
          completed) in ACTIONS_PLAN:
         owner = owners[slug]
         actions.append([action_id, title, source, owner.owner, owner.email, owner.directorate,
-                        start, due, revised_due, why, completed])
+                        start, due, revised_due, why, completed, AGREED_ON.get(action_id, "")])
     by_action = {a[0]: a[3] for a in actions}
     updates = [[action_id, day, str(pct), note, by_action[action_id]]
                for action_id, day, pct, note in ACTION_UPDATES]
@@ -1804,10 +1989,13 @@ reference/
   rag_rules.toml          standard, havering_style, maidstone_10, absolute_2
   authorities.csv         English authorities, current and abolished (mySociety register)
   nearest_neighbours.json CIPFA nearest neighbours as used by Oflog (copy of NN.json)
+  comparator_groups.csv   a comparator group given as a CSV: the five Tees Valley councils
+  approvals.csv           when Cabinet approved each quarter's report (the latest is a draft)
 benchmarks/
   sources.toml            what each benchmark file is, its format, publisher and licence
   oflog/ASC_data.csv      Oflog adult social care metrics, as published
   oflog/testData.json     Oflog waste metrics, as published
+  dluhc/council_tax_receipts.csv  DLUHC quarterly council tax receipts in long form (derived)
 submissions/
   2021-22-Q1/ ... 2025-26-Q2/   service returns exactly as received (.csv, .xlsx)
   received.csv            the performance team's receipt log: quarter, file, received_on, received_by
@@ -1863,6 +2051,19 @@ every other indicator, are illustrative.
   (`src/lib/data/testData.json`, commit `551faa456f326cf4056aea15d7aa8e0ffee118c1`). Open
   Government Licence v3.0: "Contains public sector information licensed under the Open
   Government Licence v3.0."
+- `benchmarks/dluhc/council_tax_receipts.csv`: **derived** by `scripts/make_example_data.py` from
+  DLUHC's "Receipts of Council Taxes: England" live table for Q4 2022-23 (`Table_5`, from
+  `FemShow/ct-receipts`, branch `master`, commit `df557babc5fb1d6bbe7d4cda8b94ade56c0a3180`).
+  The quarters of 2021-22 and 2022-23 are reshaped into the long shape of LG Inform and Trafford
+  Data Lab downloads (`area_code, area_name, period, indicator, measure, unit, value`, periods
+  written `2022/23 Q3`), one row per area and quarter, England and the regions included; values
+  and `[z]` (not applicable: the authority did not exist) are exactly as in the workbook, in
+  thousands of pounds. No indicator links to it: it shows a generic long CSV read through
+  `sources.toml` with no code. Open Government Licence v3.0: "Contains public sector
+  information licensed under the Open Government Licence v3.0."
+- `reference/comparator_groups.csv`: a comparator group given as a CSV (`group, authority_code`,
+  with the name for readers): the five councils of the Tees Valley Combined Authority, GSS codes
+  from `authorities.csv`. Written for this example.
 - `reference/nearest_neighbours.json`: nearest-neighbour groups from
   `communitiesuk/oflog-automated-text` (`src/lib/NN.json`, same commit), using the CIPFA Nearest
   Neighbours model. CIPFA owns the model; LG Inform and Oflog publish the neighbour lists. It is
@@ -1902,6 +2103,27 @@ code was mistyped) is simply *not reported* for that quarter.
   2025-09-02), the later of which wins;
 - CR-2023-003 (ED04 2023-24-Q2) with no approver, and CR-2025-003 (PL02 2025-26-Q1) with no
   reason: both must be rejected, never applied.
+
+## Corporate Improvement Plan
+
+`improvement_plan/actions.csv` holds 27 actions from 2021 to 2026, from peer reviews (the
+Corporate Peer Challenge 2023, an LGA workforce peer review, a Planning Advisory Service peer
+review), inspections (Ofsted, the SEND Local Area Partnership inspection, CQC), internal audit
+reports (`IA-...`), the external auditor and the Overview and Scrutiny Committee.
+`updates.csv` holds every progress update (per cent complete and a note). Six actions have a
+revised due date with its reason (CIP-03, CIP-05, CIP-14, CIP-17, CIP-19, CIP-23); `agreed_on`
+says when the plan took in an action that starts later (before that it is not listed).
+
+As at the end of 2025-26 Q2 (30 September 2025): 12 Complete, 7 On track, 3 Behind schedule
+(CIP-05, CIP-10, CIP-19), 2 Overdue (CIP-06 by 92 days, CIP-24 by 273 days) and 3 Not started
+(CIP-12 and CIP-26 start later; CIP-21 started on 15 September with no progress yet). Earlier
+quarters show the other turns: CIP-14 overdue at the end of 2022-23 Q3, CIP-18 overdue at the end
+of 2022-23 Q4, both completed late.
+
+Reminders as at 15 October 2025 (`perf-pipeline reminders --as-of 2025-10-15`, 14-day window):
+the owners of CIP-06, CIP-10, CIP-19 and CIP-24 (overdue), CIP-22 and CIP-23 (due within the
+window), and of the 2025-26 Q2 returns still missing or incomplete six days before the deadline;
+Nadia Hussain owns both an action (CIP-22) and the education return, and gets one message.
 
 ## Targets worth knowing
 

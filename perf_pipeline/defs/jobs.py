@@ -2,6 +2,7 @@
 
 Returns come first for every quarter because a later quarter's return may revise an earlier
 quarter's figure; the outputs of a quarter are built once the returns that can revise it are in.
+Beside the cycle: the data request packs when a quarter ends, and the daily reminders.
 """
 
 import dagster as dg
@@ -10,11 +11,21 @@ REFERENCE_JOB = "reference_data"
 RETURNS_JOB = "quarterly_returns"
 OUTPUTS_JOB = "quarterly_outputs"
 ANNUAL_JOB = "annual_report"
+DATA_REQUESTS_JOB = "data_requests"
+REMINDERS_JOB = "reminders"
 
-reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets("corrections_log")
+reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets(
+    "corrections_log", "benchmark_values", "comparator_groups"
+)
 returns_selection = dg.AssetSelection.groups("returns")
 annual_selection = dg.AssetSelection.assets("annual_performance_report")
-outputs_selection = dg.AssetSelection.all() - reference_selection - returns_selection - annual_selection
+# Packs go out when a quarter ends and reminders daily: neither is rebuilt with a quarter's outputs.
+requests_selection = dg.AssetSelection.groups("requests")
+reminders_selection = dg.AssetSelection.groups("reminders")
+outputs_selection = (
+    dg.AssetSelection.all() - reference_selection - returns_selection - annual_selection - requests_selection
+    - reminders_selection
+)  # fmt: skip
 
 reference_job = dg.define_asset_job(
     REFERENCE_JOB, selection=reference_selection,
@@ -31,4 +42,12 @@ outputs_job = dg.define_asset_job(
 annual_job = dg.define_asset_job(
     ANNUAL_JOB, selection=annual_selection,
     description="Build a financial year's annual performance report, once its Q4 is assessed.",
+)  # fmt: skip
+data_requests_job = dg.define_asset_job(
+    DATA_REQUESTS_JOB, selection=requests_selection,
+    description="Write one quarter's data request pack for every service.",
+)  # fmt: skip
+reminders_job = dg.define_asset_job(
+    REMINDERS_JOB, selection=reminders_selection,
+    description="Remind each person, once a day, of the improvement plan actions and data returns they owe.",
 )  # fmt: skip

@@ -13,7 +13,7 @@ from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.report_render import write_html, write_workbook
-from perf_pipeline.lib.report_view import annual_view, quarterly_view
+from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
@@ -22,7 +22,7 @@ REPORT_XLSX = "quarterly-monitoring-report.xlsx"
 ANNUAL_HTML = "annual-performance-report.html"
 YEARS_COMPARED = 4
 APPROVALS = "approvals.csv"
-STATUS_COLUMNS = ("rag_status", "ytd_rag_status")
+STATUS_COLUMNS = ("rag_status", "ytd_rag_status", "status")
 EXCEPTION_COLUMNS = ["indicator_code", "title", "service_name", "directorate", "why", "value", "target",
                      "rag_status", "dot_short", "commentary"]  # fmt: skip
 
@@ -55,6 +55,25 @@ def run_provenance(context: dg.AssetExecutionContext) -> dict:
     }
 
 
+def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.DataFrame:
+    """The published values of the council's nearest neighbours for the metrics and periods compared."""
+    wanted = benchmarks[benchmarks["group"] == "nearest_neighbours"][["metric", "period"]].drop_duplicates()
+    if wanted.empty:
+        return pd.DataFrame(columns=["metric", "period", "area_code", "value"])
+    con.register("wanted", wanted)
+    try:
+        return con.execute(
+            f"select v.source || ':' || v.metric as metric, v.period, v.area_code, v.value "
+            f"from {WAREHOUSE_SCHEMA}.benchmark_values v "
+            "join wanted w on w.metric = v.source || ':' || v.metric and w.period = v.period "
+            f"join {WAREHOUSE_SCHEMA}.comparator_groups g on g.member_code = v.area_code "
+            "where g.authority_code = ? and g.\"group\" = 'nearest_neighbours'",
+            [council_code],
+        ).fetchdf()
+    finally:
+        con.unregister("wanted")
+
+
 @dg.asset(
     code_version="1",
     group_name="reports",
@@ -64,7 +83,7 @@ def run_provenance(context: dg.AssetExecutionContext) -> dict:
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
-    deps=["service_returns_raw"],
+    deps=["service_returns_raw", "benchmark_values", "comparator_groups"],
 )
 def quarterly_monitoring_report(
     context: dg.AssetExecutionContext,
@@ -76,6 +95,8 @@ def quarterly_monitoring_report(
     submission_status: pd.DataFrame,
     return_exceptions: pd.DataFrame,
     corrections_log: pd.DataFrame,
+    comparator_benchmarks: pd.DataFrame,
+    improvement_plan_status: pd.DataFrame,
 ) -> pd.DataFrame:
     """The quarter's monitoring report for Cabinet and scrutiny, as one HTML file and a workbook."""
     quarter = quarter_of(context)
@@ -86,6 +107,9 @@ def quarterly_monitoring_report(
         raise reference_failure(error) from None
     with warehouse.get_connection() as con:
         files = input_manifest(con, paths, quarter.key)
+        members = neighbour_values(con, comparator_benchmarks, council["gss_code"])
+    names = indicator_catalogue.set_index("code")
+    plots = dot_plots(comparator_benchmarks, members, names, council["gss_code"], council["name"])
     received = pd.to_datetime(submission_status["received_on"], errors="coerce").max()
     provenance = {
         **run_provenance(context),
@@ -94,6 +118,7 @@ def quarterly_monitoring_report(
     view = quarterly_view(
         quarter, council, indicator_performance, indicator_catalogue, restatements, submission_status,
         return_exceptions, corrections_log, read_approvals(paths.reference / APPROVALS), files, provenance,
+        benchmarks=comparator_benchmarks, dot_plots=plots, plan=improvement_plan_status,
     )  # fmt: skip
     folder = paths.reports_for(quarter)
     html = write_html(folder / REPORT_HTML, "quarterly_report.html.j2", view)
@@ -103,6 +128,8 @@ def quarterly_monitoring_report(
         [
             ("Indicators", current.drop(columns=["quarter_start"], errors="ignore")),
             ("Exceptions", pd.DataFrame(view["exceptions"], columns=EXCEPTION_COLUMNS)),
+            ("Benchmarks", comparator_benchmarks.drop(columns=["quarter_start"], errors="ignore")),
+            ("Improvement plan", improvement_plan_status.drop(columns=["quarter_start"], errors="ignore")),
             ("Restatements", restatements.drop(columns=["quarter_start"], errors="ignore")),
             ("Return exceptions", return_exceptions.drop(columns=["quarter_start"], errors="ignore")),
             ("Submission status", submission_status.drop(columns=["quarter_start"], errors="ignore")),

@@ -1,8 +1,10 @@
-"""Resources: the data root and the DuckDB warehouse under it."""
+"""Resources: the data root, the DuckDB warehouse under it, and the mail server for reminders."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from email.message import EmailMessage
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +27,46 @@ class DataRootResource(dg.ConfigurableResource):
     @property
     def paths(self) -> DataRoot:
         return DataRoot(Path(self.path))
+
+
+SMTP_ENV = {
+    "host": "PERF_PIPELINE_SMTP_HOST",
+    "port": "PERF_PIPELINE_SMTP_PORT",
+    "sender": "PERF_PIPELINE_SMTP_SENDER",
+    "user": "PERF_PIPELINE_SMTP_USER",
+    "password": "PERF_PIPELINE_SMTP_PASSWORD",
+}
+
+
+class MailResource(dg.ConfigurableResource):
+    """Where reminders go: an SMTP server (STARTTLS) when a host is set, else `.eml` files in outbox/."""
+
+    host: str = ""
+    port: int = 587
+    sender: str = ""
+    user: str = ""
+    password: str = ""
+
+    @classmethod
+    def from_environment(cls) -> MailResource:
+        """Settings from the `PERF_PIPELINE_SMTP_*` variables that are set, as references to them: the
+        UI shows the variable's name, never its value (the password above all)."""
+        settings = {
+            field: dg.EnvVar.int(name) if field == "port" else dg.EnvVar(name)
+            for field, name in SMTP_ENV.items()
+            if os.environ.get(name)
+        }
+        return cls(**settings)
+
+    def send(self, message: EmailMessage) -> None:
+        import smtplib
+        import ssl
+
+        with smtplib.SMTP(self.host, self.port, timeout=60) as smtp:
+            smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password)
+            smtp.send_message(message)
 
 
 class WarehouseTypeHandler(DuckDBPandasTypeHandler):

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.files import is_inside, relative_to_root, sha256_of
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.reference import due_in
+from perf_pipeline.lib.returns_reader import UnreadableFile, csv_grid
 from perf_pipeline.lib.returns_validation import parse_numbers
 
 CORRECTION_FIELDS = [
@@ -26,31 +27,52 @@ LOG_COLUMNS = [
 
 
 def read_corrections(folder: Path, data_root: Path) -> pd.DataFrame:
-    """Every row of every `corrections/*.csv`, as text, with its file, hash and row number."""
+    """Every row of every `corrections/*.csv`, as text, with its file, hash and row number.
+
+    Read as leniently as a return (UTF-8 or Windows-1252, any column order, the row number a
+    spreadsheet shows); a file that cannot be read is one record naming the problem, so it is
+    rejected on record instead of vanishing.
+    """
     frames = []
     for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        sha = sha256_of(path)
         rel = relative_to_root(path, data_root)
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            frames.append(pd.DataFrame([{"file": rel, "file_sha256": sha, "row": None,
-                                         "problem": f"The file could not be read ({exc})."}]))  # fmt: skip
+        if path.is_symlink() and not is_inside(path, data_root):
+            frames.append(_file_problem(rel, "", "The file is a link to a file outside the data folder, which is never read."))
             continue
-        df.columns = [str(c).strip().lower().replace(" ", "_") for c in df.columns]
-        missing = [c for c in CORRECTION_FIELDS if c not in df.columns]
-        for column in missing:
-            df[column] = ""
-        df = df[CORRECTION_FIELDS].apply(lambda col: col.str.strip())
-        df["file"], df["file_sha256"], df["row"] = rel, sha, df.index + 2
+        if not path.is_file():
+            frames.append(_file_problem(rel, "", "It is not a regular file, so it was not read."))
+            continue
+        sha = sha256_of(path)
+        data = path.read_bytes()
+        if not data.strip():
+            frames.append(_file_problem(rel, sha, "The file is empty; it holds no corrections."))
+            continue
+        try:
+            grid, _ = csv_grid(data)
+        except UnreadableFile as problem:
+            frames.append(_file_problem(rel, sha, f"The file could not be read: {problem}."))
+            continue
+        text = grid.apply(lambda column: column.str.strip())
+        nonblank = text.ne("").any(axis=1).to_numpy()
+        header = int(nonblank.argmax())
+        text.columns = [str(c).lower().replace(" ", "_") for c in text.iloc[header]]
+        missing = [c for c in CORRECTION_FIELDS if c not in text.columns]
+        df = text.loc[:, ~text.columns.duplicated()].reindex(columns=CORRECTION_FIELDS, fill_value="")
+        df["file"], df["file_sha256"], df["row"] = rel, sha, df.index + 1  # the first row is row 1
         df["problem"] = f"The file has no column {', '.join(missing)}." if missing else ""
-        frames.append(df[df[CORRECTION_FIELDS].ne("").any(axis=1) | df["problem"].ne("")])
+        keep = nonblank.copy()
+        keep[: header + 1] = False
+        frames.append(df[keep])
     if not frames:
         return pd.DataFrame(columns=[*CORRECTION_FIELDS, "file", "file_sha256", "row", "problem"])
     out = pd.concat(frames, ignore_index=True)
     out[CORRECTION_FIELDS] = out[CORRECTION_FIELDS].fillna("")
     out["problem"] = out["problem"].fillna("")
     return out
+
+
+def _file_problem(rel: str, sha: str, problem: str) -> pd.DataFrame:
+    return pd.DataFrame([{"file": rel, "file_sha256": sha, "row": None, "problem": problem}])
 
 
 def check_corrections(records: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
@@ -60,6 +82,11 @@ def check_corrections(records: pd.DataFrame, indicators: pd.DataFrame) -> pd.Dat
     rows = []
     for record in records.to_dict("records"):
         problems = [record["problem"]] if record.get("problem") else []
+        if pd.isna(record["row"]):  # a file that could not be read: its problem is the whole story
+            rows.append({**{c: "" for c in CORRECTION_FIELDS}, "approved_on": None, "period_start": None,
+                         "new_value": None, "file": record["file"], "file_sha256": record["file_sha256"],
+                         "row": None, "status": "rejected", "problem": record["problem"]})  # fmt: skip
+            continue
         period = None
         code = record.get("indicator_code", "")
         if not record.get("correction_id"):

@@ -46,6 +46,15 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def abandoned_temporary_files(folder: Path) -> list[Path]:
+    """The temporary files `write_atomically` leaves when its process is killed mid-write.
+
+    Only safe to remove when nothing is writing (the caller knows): each is a half-written copy,
+    never the published file itself.
+    """
+    return sorted(p for p in folder.rglob(".*.tmp") if p.is_file()) if folder.is_dir() else []
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
     """A published CSV table: UTF-8, header row, no index, written atomically."""
     return write_atomically(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))

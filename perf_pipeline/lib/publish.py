@@ -20,6 +20,15 @@ def neutralise(text: object) -> object:
     return text
 
 
+def set_cell(cell, value: object) -> None:
+    """Put a value in a workbook cell (openpyxl). Text a spreadsheet would run as a formula is
+    stored as text with Excel's quote prefix: shown as typed, never run, and read back unchanged."""
+    cell.value = None if not isinstance(value, str) and pd.isna(value) else value
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for column in out.columns:

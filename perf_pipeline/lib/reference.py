@@ -44,6 +44,8 @@ def read_text_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
         raise ReferenceDataError([f"{path.name}: the file is missing (expected at {path})"])
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise ReferenceDataError([f"{path.name}: the file is empty (expected a header row and rows)"]) from None
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ReferenceDataError([f"{path.name}: cannot be read as a UTF-8 CSV ({exc})"]) from None
     df.columns = [str(c).strip().lower() for c in df.columns]

@@ -200,3 +200,28 @@ def annual_view(
         "quarter_reports": [year_q4.shift(-i).label for i in range(3, -1, -1)],
         **provenance,
     }
+
+
+def dot_plots(benchmarks: pd.DataFrame, members: pd.DataFrame, names: pd.DataFrame, council_code: str,
+              council_name: str) -> list[dict]:  # fmt: skip
+    """For each benchmarked indicator, the council among its nearest neighbours, median marked.
+
+    `members` holds the neighbours' published values: `metric, period, area_code, value`.
+    """
+    from perf_pipeline.lib.charts import comparator_dot_plot
+
+    plots = []
+    rows = benchmarks[(benchmarks["group"] == "nearest_neighbours") & benchmarks["value"].notna()]
+    for b in rows.sort_values("indicator_code").itertuples(index=False):
+        here = members[(members["metric"] == b.metric) & (members["period"] == b.period) & members["value"].notna()]
+        others = here.loc[here["area_code"] != council_code, "value"].astype(float).tolist()
+        title = names.at[b.indicator_code, "title"]
+        position = f"rank {int(b.rank)} of {int(b.n)}" if pd.notna(b.rank) else f"{int(b.n)} councils, not ranked"
+        plots.append({
+            "title": title,
+            "period": b.period,
+            "image": comparator_dot_plot(others, float(b.value), float(b.median), council_name),
+            "alt": (f"{council_name} {format_value(b.value, names.at[b.indicator_code, 'unit'], names.at[b.indicator_code, 'decimals'])}"
+                    f" against a nearest-neighbour median of {format_value(b.median, names.at[b.indicator_code, 'unit'], names.at[b.indicator_code, 'decimals'])}; {position}"),
+        })  # fmt: skip
+    return plots

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import charset_normalizer
+import numpy as np
 import pandas as pd
 
 from perf_pipeline.lib.files import is_inside, relative_to_root, sha256_of
@@ -47,6 +48,7 @@ ALIASES = {
     "submitted_by": ["submitted_by", "completed_by", "officer"],
 }  # fmt: skip
 _ALIAS_TO_FIELD = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+ROW_COLUMNS = ["row_number", *FIELDS, "other_columns"]
 HEADER_SEARCH_ROWS = 15
 LEGACY_ENCODINGS = ["cp1252", "latin_1", "utf_16"]
 RETURN_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
@@ -68,9 +70,18 @@ class ReturnFile:
     sheet: str | None = None
     header_row: int | None = None
     columns: dict[str, str] = field(default_factory=dict)  # our field -> the file's header
-    rows: list[dict] = field(default_factory=list)
-    problem: str | None = None  # unreadable_file or missing_column
+    table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROW_COLUMNS))
+    problem: str | None = None  # unreadable_file, empty_file or missing_column
     problem_message: str | None = None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.table)
+
+    @property
+    def rows(self) -> list[dict]:
+        """The rows as records, for reading a small file row by row."""
+        return self.table.to_dict("records")
 
 
 def list_return_files(folder: Path, data_root: Path) -> tuple[list[Path], list[str]]:
@@ -111,7 +122,7 @@ def read_return(path: Path, data_root: Path) -> ReturnFile:
         return ReturnFile(rel, sha, file_format, problem="empty_file",
                           problem_message="The file is empty: it has no rows of figures.")  # fmt: skip
     result = _read_csv(rel, sha, data) if suffix == ".csv" else _read_xlsx(rel, sha, data)
-    if result.problem is None and not result.rows:
+    if result.problem is None and result.table.empty:
         result.problem = "empty_file"
         result.problem_message = "The file has a header but no rows of figures."
     return result
@@ -128,19 +139,17 @@ def raw_frame(files: list[ReturnFile]) -> pd.DataFrame:
 
     `row_number` is blank only on such file records.
     """
-    records = []
+    frames = []
     for f in files:
         identity = {"file": f.file, "file_sha256": f.sha256, "file_format": f.file_format,
                     "encoding": f.encoding or "", "sheet": f.sheet or "",
                     "file_problem": f.problem or "", "file_problem_message": f.problem_message or ""}  # fmt: skip
-        if not f.rows:
-            records.append({**identity, "row_number": None})
-        records.extend({**identity, **row} for row in f.rows)
-    df = pd.DataFrame.from_records(records, columns=RAW_COLUMNS)
-    text_columns = [c for c in RAW_COLUMNS if c != "row_number"]
-    df[text_columns] = df[text_columns].fillna("").astype("string")
-    df["row_number"] = df["row_number"].astype("Int64")
-    return df
+        rows = f.table if len(f.table) else pd.DataFrame({"row_number": [None], **{c: [""] for c in ROW_COLUMNS[1:]}})
+        frames.append(rows.assign(**identity))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "row_number" else "string") for c in RAW_COLUMNS})
+    df = pd.concat(frames, ignore_index=True)[RAW_COLUMNS]
+    return df.astype({c: "Int64" if c == "row_number" else "string" for c in RAW_COLUMNS})
 
 
 def _unreadable(rel: str, sha: str, file_format: str, message: str) -> ReturnFile:
@@ -189,23 +198,62 @@ def _looks_binary(data: bytes) -> bool:
     return controls > len(sample) * 0.05
 
 
-def _read_csv(rel: str, sha: str, data: bytes) -> ReturnFile:
+class UnreadableFile(Exception):
+    """Why a file cannot be read, in words for the person who sent it."""
+
+
+def csv_grid(data: bytes) -> tuple[pd.DataFrame, str]:
+    """A CSV file's cells as text, one row per record, and the encoding it was read in.
+
+    Raises `UnreadableFile` for what no spreadsheet program would open as a table.
+    """
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        return _unreadable(rel, sha, "csv", "it is a spreadsheet saved with a .csv name; send it as .xlsx or save it as CSV")
+        raise UnreadableFile("it is a spreadsheet saved with a .csv name; send it as .xlsx or save it as CSV")
     if _looks_binary(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _unreadable(rel, sha, "csv", "it holds binary data, not text")
+        raise UnreadableFile("it holds binary data, not text")
     text, encoding = decode_text(data)
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
+    # pandas' C parser reads a regular file (as a big one is) fast; Python's csv takes rows of any
+    # length. Both number a blank line as a row, as a spreadsheet program does.
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        grid = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, na_filter=False,
+                           skip_blank_lines=False, engine="c")  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError):
+        grid = pd.DataFrame.from_records(_csv_records(text, delimiter)).fillna("")
+    return grid, encoding
+
+
+def _csv_records(text: str, delimiter: str) -> list[list[str]]:
+    """Read strictly first, so that a quote opened and never closed is reported instead of
+    silently swallowing every row after it; other strict complaints (`"a"b`) are read leniently,
+    as a spreadsheet program would."""
+    records: list[list[str]] = []
+    try:
+        try:
+            records.extend(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise UnreadableFile(f"the quoted text that starts on row {len(records) + 1} is never closed "
+                                     "(a \" is missing), so the rows after it cannot be told apart") from None  # fmt: skip
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        return _unreadable(rel, sha, "csv", f"the CSV layout is broken ({exc})")
+        if "field larger than field limit" in str(exc):
+            raise UnreadableFile(f"a cell holds more than {csv.field_size_limit():,} characters") from None
+        raise UnreadableFile(f"the CSV layout is broken ({exc})") from None
+    return records
+
+
+def _read_csv(rel: str, sha: str, data: bytes) -> ReturnFile:
+    try:
+        grid, encoding = csv_grid(data)
+    except UnreadableFile as problem:
+        return _unreadable(rel, sha, "csv", str(problem))
     result = ReturnFile(rel, sha, "csv", encoding=encoding)
-    _take_rows(result, list(enumerate(records, start=1)))
+    _take_rows(result, 1, grid)
     return result
 
 
@@ -233,6 +281,9 @@ def _number_text(value: float) -> str:
     return repr(round(float(value), 10))
 
 
+_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError, AttributeError)
+
+
 def _read_xlsx(rel: str, sha: str, data: bytes) -> ReturnFile:
     import openpyxl  # imported here: only assets that read workbooks pay for it
 
@@ -240,27 +291,57 @@ def _read_xlsx(rel: str, sha: str, data: bytes) -> ReturnFile:
         return _unreadable(rel, sha, "xlsx", "it is password-protected or an old-format workbook; remove the password and save it as .xlsx")
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except _XLSX_ERRORS as exc:
         reason = "it is damaged or not a complete Excel workbook"
         return _unreadable(rel, sha, "xlsx", f"{reason} ({type(exc).__name__})")
     try:
-        best: tuple[int, str, list] | None = None
+        # The sheet with the recognisable header: a cover or notes sheet may come first.
+        best: tuple[int, str, int, list] | None = None
         for sheet in workbook.worksheets:
-            rows = []
-            for number, row in enumerate(sheet.iter_rows(), start=sheet.min_row or 1):
-                rows.append((number, [_cell_text(cell) for cell in row]))
-            score = _header_score(rows)
+            grid = [[_cell_text(cell) for cell in row] for row in sheet.iter_rows()]
+            score = _header_score(grid)
             if best is None or score > best[0]:
-                best = (score, sheet.title, rows)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+                best = (score, sheet.title, sheet.min_row or 1, grid)
+        if best is not None and _has_formulas(data):
+            _show_unsaved_formulas(data, best[1], best[3])
+    except _XLSX_ERRORS as exc:
         return _unreadable(rel, sha, "xlsx", f"it is damaged ({type(exc).__name__})")
     finally:
         workbook.close()
     if best is None:
         return _unreadable(rel, sha, "xlsx", "the workbook has no sheets")
     result = ReturnFile(rel, sha, "xlsx", sheet=best[1])
-    _take_rows(result, best[2])
+    _take_rows(result, best[2], pd.DataFrame.from_records(best[3]).fillna(""))
     return result
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(data: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        return any(_FORMULA_TAG.search(archive.read(name)) for name in sheets)
+
+
+def _show_unsaved_formulas(data: bytes, title: str, grid: list[list[str]]) -> None:
+    """Put the formula itself where a formula cell has no saved result.
+
+    Excel saves each formula's result beside it, and that result is what is read. A workbook
+    written by a program that does not calculate (a script, some exports) saves none; such a cell
+    would read as blank, that is "not reported". Showing the formula instead lets validation say
+    what is wrong: the figure itself was never in the file.
+    """
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        for cells, row in zip(grid, workbook[title].iter_rows()):
+            for position, cell in enumerate(row):
+                if cell.data_type == "f" and position < len(cells) and not cells[position]:
+                    cells[position] = str(cell.value)
+    finally:
+        workbook.close()
 
 
 def _header_fields(cells: list[str]) -> dict[int, str]:
@@ -272,47 +353,81 @@ def _header_fields(cells: list[str]) -> dict[int, str]:
     return found
 
 
-def _header_score(rows: list[tuple[int, list[str]]]) -> int:
+def _header_at(rows: list[list[str]], index: int) -> tuple[dict[int, str], list[str]]:
+    """The fields a row names, reading a blank heading from the row above it.
+
+    A heading merged down over two rows (`PI Code` over A1:A2, beside `Figures` over B1:C1 with
+    `Numerator` and `Denominator` below) leaves the lower row blank in that column, in a workbook
+    and in a CSV saved from one; the heading above stands for it.
+    """
+    cells = rows[index]
+    fields = _header_fields(cells)
+    if index == 0 or ("indicator_code" in fields.values() and len(fields) >= 2):
+        return fields, cells
+    above = rows[index - 1]
+    merged = [cell if cell.strip() or pos >= len(above) else above[pos] for pos, cell in enumerate(cells)]
+    merged_fields = _header_fields(merged)
+    if "indicator_code" in merged_fields.values() and len(merged_fields) >= 2:
+        return merged_fields, merged
+    return fields, cells
+
+
+def _header_score(rows: list[list[str]]) -> int:
     best = 0
-    for _, cells in rows[:HEADER_SEARCH_ROWS]:
-        fields = _header_fields(cells)
+    for index in range(min(len(rows), HEADER_SEARCH_ROWS)):
+        fields, _ = _header_at(rows, index)
         best = max(best, len(fields) + 10 * ("indicator_code" in fields.values()))
     return best
 
 
-def _take_rows(result: ReturnFile, rows: list[tuple[int, list[str]]]) -> None:
-    """Find the header (title rows above it are allowed), then keep every non-blank row below."""
-    header_index, fields = None, {}
-    for index, (_, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        candidate = _header_fields(cells)
-        if "indicator_code" in candidate.values() and len(candidate) >= 2:
-            header_index, fields = index, candidate
-            break
-        if header_index is None and len(candidate) >= 2:
-            header_index, fields = index, candidate
-    if header_index is None:
-        header_index = next((i for i, (_, cells) in enumerate(rows) if any(c.strip() for c in cells)), 0)
-    header_cells = rows[header_index][1] if rows else []
-    result.header_row = rows[header_index][0] if rows else None
+def _find_header(rows: list[list[str]]) -> tuple[int, dict[int, str], list[str]] | None:
+    """The header row (title rows above it are allowed): the first naming the indicator code and
+    another field; else the first naming two fields."""
+    found = None
+    for index in range(min(len(rows), HEADER_SEARCH_ROWS)):
+        fields, cells = _header_at(rows, index)
+        if "indicator_code" in fields.values() and len(fields) >= 2:
+            return index, fields, cells
+        if found is None and len(fields) >= 2:
+            found = (index, fields, cells)
+    return found
+
+
+def _take_rows(result: ReturnFile, first_row: int, grid: pd.DataFrame) -> None:
+    """Find the header, then keep every non-blank row below it, numbered as a spreadsheet shows.
+
+    `grid` holds the file's rows as text, the first being row `first_row`. Read column by column
+    rather than row by row, so that a return of a million rows is read in seconds.
+    """
+    if grid.empty:
+        return
+    stripped = {pos: grid[pos].str.strip() for pos in grid.columns}
+    filled = pd.concat([text.ne("") for text in stripped.values()], axis=1).set_axis(grid.columns, axis=1)
+    nonblank = filled.any(axis=1).to_numpy()
+    head = grid.head(HEADER_SEARCH_ROWS).to_numpy().tolist()
+    header_index, fields, header_cells = _find_header(head) or (int(nonblank.argmax()), {}, [])
+    header_cells = header_cells or grid.iloc[header_index].tolist()
+    result.header_row = first_row + header_index
     result.columns = {name: header_cells[pos] for pos, name in fields.items()}
-    others = {pos: (cell.strip() or f"column {pos + 1}") for pos, cell in enumerate(header_cells)
-              if pos not in fields}  # fmt: skip
     missing = _missing_columns(fields)
     if missing:
         result.problem = "missing_column"
         result.problem_message = missing
-    for number, cells in rows[header_index + 1 :]:
-        if not any(cell.strip() for cell in cells):
-            continue
-        record = {name: (cells[pos].strip() if pos < len(cells) else "") for pos, name in fields.items()}
-        for name in FIELDS:
-            record.setdefault(name, "")
-        extra = {label: cells[pos] for pos, label in others.items() if pos < len(cells) and cells[pos].strip()}
-        extra.update({f"column {pos + 1}": cells[pos] for pos in range(len(header_cells), len(cells))
-                      if cells[pos].strip()})  # fmt: skip
-        record["row_number"] = number
-        record["other_columns"] = json.dumps(extra, ensure_ascii=False) if extra else ""
-        result.rows.append(record)
+    keep = nonblank.copy()
+    keep[: header_index + 1] = False
+    table = pd.DataFrame({"row_number": first_row + np.flatnonzero(keep)})
+    by_field = {name: pos for pos, name in fields.items()}
+    for name in FIELDS:
+        table[name] = stripped[by_field[name]].to_numpy()[keep] if name in by_field else ""
+    labels = {pos: (header_cells[pos].strip() if pos < len(header_cells) else "") or f"column {pos + 1}"
+              for pos in grid.columns if pos not in fields}  # fmt: skip
+    table["other_columns"] = ""
+    if labels:
+        extra = filled[list(labels)].any(axis=1).to_numpy() & keep
+        texts = [json.dumps({labels[pos]: cell for pos, cell in zip(labels, cells) if cell.strip()}, ensure_ascii=False)
+                 for cells in grid.loc[extra, list(labels)].itertuples(index=False)]  # fmt: skip
+        table.loc[extra[keep], "other_columns"] = texts
+    result.table = table
 
 
 def _missing_columns(fields: dict[int, str]) -> str | None:

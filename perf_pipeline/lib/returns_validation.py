@@ -60,7 +60,20 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     A comma is read as a thousands separator only where it groups thousands, so `85,5` is not
     silently read as 855.
     """
-    text = raw.fillna("").astype(str).str.strip()
+    text = raw.fillna("").astype(str)
+    # Most cells are plain numbers: read those at C speed, and only the rest the careful way.
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    ok = pd.Series(np.isfinite(numbers.to_numpy()), index=text.index)
+    rest = ~ok & text.ne("")
+    if rest.any():
+        written, written_ok = _parse_written_numbers(text[rest])
+        numbers[rest] = written.to_numpy()
+        ok[rest] = written_ok.fillna(False).to_numpy(dtype=bool)
+    return numbers.where(ok), ok
+
+
+def _parse_written_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = raw.str.strip()
     negative = text.str.match(r"^\(.*\)$")
     cleaned = (
         text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
@@ -99,53 +112,103 @@ def _skeleton(code: str) -> str:
     return unicodedata.normalize("NFKC", code).strip().upper().translate(_CONFUSABLE)
 
 
+_INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+# Messages quote what was written, up to this many characters.
+QUOTED_LENGTH = 80
+# Unknown codes get a nearest-code suggestion by similarity for this many distinct codes; past
+# that (a file of junk) only the look-alike mapping, which costs nothing, suggests one.
+SIMILARITY_SUGGESTIONS = 1000
+# A message about repeated figures names this many places, then says how many more.
+PLACES_NAMED = 5
+
+
 def _lookalike_note(code: str) -> str:
-    odd = [c for c in code if ord(c) > 127]
-    if not odd:
-        return ""
-    names = ", ".join(f"'{c}' ({unicodedata.name(c, 'unknown character')})" for c in dict.fromkeys(odd))
-    return f" It contains {names}, which looks like an ordinary letter or digit but is not."
+    odd = list(dict.fromkeys(c for c in code if ord(c) > 127))
+    hidden = [c for c in odd if unicodedata.category(c) in _INVISIBLE]
+    shown = [c for c in odd if c not in hidden]
+    note = ""
+    if shown:
+        names = ", ".join(f"'{c}' ({unicodedata.name(c, 'unknown character')})" for c in shown)
+        note += (f" It contains {names}, which looks like an ordinary letter or digit but is not." if len(shown) == 1
+                 else f" It contains {names}, which look like ordinary letters or digits but are not.")  # fmt: skip
+    if hidden:
+        names = ", ".join(unicodedata.name(c, f"U+{ord(c):04X}") for c in hidden)
+        note += f" It contains an invisible character ({names}); retype the code."
+    return note
+
+
+def quoted(text: pd.Series) -> pd.Series:
+    """What was written, cut short where it is long, for quoting in a message."""
+    long = text.str.len() > QUOTED_LENGTH
+    return text.where(~long, text.str.slice(0, QUOTED_LENGTH) + "…")
+
+
+def _not_a_number(label: str, text: pd.Series) -> pd.Series:
+    formula = text.str.strip().str.startswith("=")
+    return pd.Series(
+        np.where(formula,
+                 f"The {label} '" + quoted(text) + "' is a formula, not a figure: the file holds no result for it. "
+                 "Type the figure itself.",
+                 f"The {label} '" + quoted(text) + "' is not a number."),
+        index=text.index,
+    )  # fmt: skip
 
 
 def validate_returns(
     raw: pd.DataFrame, indicators: pd.DataFrame, folder: Quarter, first_quarter: Quarter
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split the raw rows of one quarter's folder into accepted rows and exceptions."""
+    """Split the raw rows of one quarter's folder into accepted rows and exceptions.
+
+    `raw` is as `raw_frame` gives it: the fields' text already stripped of surrounding spaces.
+    Column at a time, never row by row, and each message is worded only for the rows it is
+    given to, so that a return of a million rows is checked in seconds.
+    """
     df = raw.reset_index(drop=True).copy()
     df["row_number"] = pd.to_numeric(df["row_number"]).astype("Int64")
-    for column in ("indicator_code", "period", "value", "numerator", "denominator", "commentary",
+    for column in ("file", "indicator_code", "period", "value", "numerator", "denominator", "commentary",
                    "status", "submitted_by", "file_problem", "file_problem_message"):  # fmt: skip
-        df[column] = df[column].fillna("").astype(str)
-    reason = pd.Series(pd.NA, index=df.index, dtype="object")
-    detail = pd.Series("", index=df.index, dtype="object")
+        df[column] = df[column].astype(object).fillna("")
+    reason = np.full(len(df), None, dtype=object)
+    detail = np.full(len(df), "", dtype=object)
+    standing = np.ones(len(df), dtype=bool)  # no reason yet
 
-    def fail(mask: pd.Series, code: str, message: pd.Series | str | None = None) -> None:
-        new = mask & reason.isna()
+    def fail(mask: pd.Series, code: str, message=None) -> None:
+        """Give `code` to the rows in `mask` that have no reason yet; `message` is a sentence, or
+        a function from those rows' index to their sentences."""
+        new = mask.to_numpy(dtype=bool) & standing
+        if not new.any():
+            return
         reason[new] = code
+        standing[new] = False
         if message is not None:
-            detail[new] = message[new] if isinstance(message, pd.Series) else message
+            detail[new] = np.asarray(message(df.index[new]), dtype=object) if callable(message) else message
 
-    file_problem = df["file_problem"].ne("")
-    reason[file_problem] = df["file_problem"]
-    detail[file_problem] = df["file_problem_message"]
+    def still_standing() -> pd.Series:
+        return pd.Series(standing, index=df.index)
+
+    file_problem = df["file_problem"].ne("").to_numpy()
+    reason[file_problem] = df["file_problem"].to_numpy()[file_problem]
+    detail[file_problem] = df["file_problem_message"].to_numpy()[file_problem]
+    standing[file_problem] = False
 
     catalogue = indicators.set_index(indicators["code"].str.upper())
-    code_key = df["indicator_code"].str.strip().str.upper()
+    code_key = df["indicator_code"].str.upper()
     known = code_key.isin(catalogue.index)
     blank_code = code_key.eq("")
     fail(blank_code, "unknown_indicator", "The row has no indicator code.")
-    unknown_codes = df.loc[~known & ~blank_code & reason.isna(), "indicator_code"].unique()
-    suggestions = {}
-    skeletons = {}
+    unknown_codes = df.loc[~known & ~blank_code & still_standing(), "indicator_code"].unique()
+    skeletons: dict[str, list[str]] = {}
     for known_code in catalogue.index:
         skeletons.setdefault(_skeleton(known_code), []).append(known_code)
-    for code in unknown_codes:
+    suggestions = {}
+    for number, code in enumerate(unknown_codes):
         alike = skeletons.get(_skeleton(code), [])
-        close = alike if len(alike) == 1 else difflib.get_close_matches(
+        close = alike if len(alike) == 1 else [] if number >= SIMILARITY_SUGGESTIONS else difflib.get_close_matches(
             code.strip().upper(), list(catalogue.index), n=1, cutoff=0.6)  # fmt: skip
         hint = f" Did you mean {catalogue.loc[close[0], 'code']}?" if close else ""
-        suggestions[code] = f"'{code}' is not an indicator code we collect.{_lookalike_note(code)}{hint}"
-    fail(~known & ~blank_code, "unknown_indicator", df["indicator_code"].map(suggestions))
+        shown = code if len(code) <= QUOTED_LENGTH else code[:QUOTED_LENGTH] + "…"
+        suggestions[code] = f"'{shown}' is not an indicator code we collect.{_lookalike_note(code)}{hint}"
+    fail(~known & ~blank_code, "unknown_indicator", lambda rows: df.loc[rows, "indicator_code"].map(suggestions))
 
     indicator = catalogue.reindex(code_key.where(known))
     indicator.index = df.index
@@ -154,91 +217,78 @@ def validate_returns(
     file_service = df.groupby("file")["service"].transform(_most_common)
     df["service"] = df["service"].where(df["service"].notna(), file_service).astype(object)
 
-    periods = {p: _parse_period(p, folder) for p in df["period"].unique()}
-    df["period_key"] = df["period"].map(lambda p: periods[p][0])
-    bad_period = df["period_key"].isna()
-    fail(bad_period, "wrong_period", df["period"].map(lambda p: periods[p][1] or ""))
-    period_q = df["period_key"].map(lambda k: Quarter.parse(k) if isinstance(k, str) else None)
-    later = period_q.map(lambda q: q is not None and q > folder)
-    fail(later, "wrong_period",
-         df["period"].map(lambda p: f"'{p}' is later than {folder.label}, the quarter of this return."))  # fmt: skip
+    # Periods are few: each distinct one is parsed once, then mapped onto the rows.
+    parsed = {p: _parse_period(p, folder) for p in df["period"].unique()}
+    df["period_key"] = df["period"].map({p: key for p, (key, _) in parsed.items()})
+    period_errors = {p: error or "" for p, (_, error) in parsed.items()}
+    fail(df["period_key"].isna(), "wrong_period", lambda rows: df.loc[rows, "period"].map(period_errors))
+    quarters = {key: Quarter.parse(key) for key in df["period_key"].dropna().unique()}
+    fail(df["period_key"].isin([k for k, q in quarters.items() if q > folder]), "wrong_period",
+         lambda rows: "'" + df.loc[rows, "period"] + f"' is later than {folder.label}, the quarter of this return.")  # fmt: skip
     oldest = max(folder.shift(-REVISION_WINDOW_QUARTERS), first_quarter)
-    too_old = period_q.map(lambda q: q is not None and q < oldest)
-    fail(too_old, "wrong_period", df["period"].map(
-        lambda p: f"'{p}' is too far back to revise in a return (the oldest is {oldest.label}); "
-        "ask the performance team to record a correction."))  # fmt: skip
+    fail(df["period_key"].isin([k for k, q in quarters.items() if q < oldest]), "wrong_period",
+         lambda rows: "'" + df.loc[rows, "period"] + f"' is too far back to revise in a return (the oldest is "
+         f"{oldest.label}); ask the performance team to record a correction.")  # fmt: skip
 
     due = np.zeros(len(df), dtype=bool)
-    for key in df.loc[reason.isna(), "period_key"].dropna().unique():
-        due_codes = set(indicators.loc[due_in(indicators, Quarter.parse(key)), "code"])
+    for key in df.loc[still_standing(), "period_key"].dropna().unique():
+        due_codes = set(indicators.loc[due_in(indicators, quarters[key]), "code"])
         rows = df["period_key"].eq(key).to_numpy()
         due[rows] = df.loc[rows, "code"].isin(due_codes).to_numpy()
-    due = pd.Series(due, index=df.index)
-    not_due_message = indicator["frequency"].map(
-        lambda f: "it is reported once a year, in Q4" if f == "annual" else "it is not active in that quarter"
-    )
-    fail(~due, "not_due", "This indicator is not due for " + df["period_key"].fillna("") + ": " + not_due_message + ".")
+    fail(pd.Series(~due, index=df.index), "not_due",
+         lambda rows: "This indicator is not due for " + df.loc[rows, "period_key"].fillna("") + ": "
+         + np.where(indicator.loc[rows, "frequency"].eq("annual"), "it is reported once a year, in Q4",
+                    "it is not active in that quarter") + ".")  # fmt: skip
 
-    status = df["status"].str.strip().str.lower().replace("", "final")
+    status = df["status"].str.lower().replace("", "final")
     fail(~status.isin(STATUSES), "invalid_status",
-         "'" + df["status"] + "' is not a status; write final, provisional or estimate.")  # fmt: skip
+         lambda rows: "'" + quoted(df.loc[rows, "status"]) + "' is not a status; write final, provisional or estimate.")  # fmt: skip
 
-    value_text = df["value"].str.strip()
+    value_text = df["value"]
     not_reported_value = value_text.str.lower().isin(NOT_REPORTED)
     value, value_ok = parse_numbers(df["value"])
     numerator, numerator_ok = parse_numbers(df["numerator"])
     denominator, denominator_ok = parse_numbers(df["denominator"])
-    has_num = df["numerator"].str.strip().ne("")
-    has_den = df["denominator"].str.strip().ne("")
-    fail(~not_reported_value & ~value_ok, "not_a_number",
-         "The value '" + df["value"] + "' is not a number.")  # fmt: skip
-    fail(has_num & ~numerator_ok, "not_a_number", "The numerator '" + df["numerator"] + "' is not a number.")
-    fail(has_den & ~denominator_ok, "not_a_number", "The denominator '" + df["denominator"] + "' is not a number.")
+    has_num = df["numerator"].ne("")
+    has_den = df["denominator"].ne("")
+    fail(~not_reported_value & ~value_ok, "not_a_number", lambda rows: _not_a_number("value", df.loc[rows, "value"]))
+    fail(has_num & ~numerator_ok, "not_a_number", lambda rows: _not_a_number("numerator", df.loc[rows, "numerator"]))
+    fail(has_den & ~denominator_ok, "not_a_number",
+         lambda rows: _not_a_number("denominator", df.loc[rows, "denominator"]))  # fmt: skip
     both = has_num & has_den
     fail(both & denominator.eq(0), "zero_denominator")
     is_rate = indicator["unit"].isin(RATE_UNITS) | indicator["ytd_method"].eq("ratio")
     fail(both & is_rate & (numerator > denominator), "numerator_exceeds_denominator",
-         "The numerator (" + df["numerator"] + ") is larger than the denominator (" + df["denominator"] + ").")  # fmt: skip
-    derived = np.where(indicator["unit"].eq("percent"), 100 * numerator / denominator, numerator / denominator)
+         lambda rows: "The numerator (" + df.loc[rows, "numerator"] + ") is larger than the denominator ("
+         + df.loc[rows, "denominator"] + ").")  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        derived = np.where(indicator["unit"].eq("percent"), 100 * numerator / denominator, numerator / denominator)
     derived = pd.Series(derived, index=df.index)
     tolerance = 10.0 ** -indicator["decimals"].fillna(1)
     disagree = both & value_ok & ((value - derived).abs() > tolerance)
     fail(disagree, "value_disagrees_with_ratio",
-         "The value " + df["value"] + " does not match " + df["numerator"] + " / " + df["denominator"]
-         + " = " + derived.round(3).astype(str) + ".")  # fmt: skip
+         lambda rows: "The value " + df.loc[rows, "value"] + " does not match " + df.loc[rows, "numerator"] + " / "
+         + df.loc[rows, "denominator"] + " = " + derived[rows].round(3).astype(str) + ".")  # fmt: skip
     value = value.where(value_ok, derived.where(both & value_text.eq("")))
     reported = value.notna()
     low, high = indicator["min_value"], indicator["max_value"]
     outside = reported & ((low.notna() & (value < low)) | (high.notna() & (value > high)))
-    fail(outside, "out_of_range", "The value " + value.round(6).astype(str) + " is outside the valid range "
-         + low.map(_bound) + " to " + high.map(_bound) + ".")  # fmt: skip
+    fail(outside, "out_of_range",
+         lambda rows: "The value " + value[rows].round(6).astype(str) + " is outside the valid range "
+         + low[rows].map(_bound) + " to " + high[rows].map(_bound) + ".")  # fmt: skip
 
-    candidates = reason.isna()
-    dup = df[candidates].assign(_value=value[candidates].round(9).fillna(-1e300))
-    sizes = dup.groupby(["code", "period_key"])["_value"].transform("size")
-    distinct = dup.groupby(["code", "period_key"])["_value"].transform("nunique")
-    first = ~dup.duplicated(["code", "period_key"], keep="first")
-    conflicting = (sizes > 1) & (distinct > 1)
-    repeated = (sizes > 1) & (distinct == 1) & ~first
-    sources = dup.groupby(["code", "period_key"])["row_number"].transform(
-        lambda s: ", ".join(f"row {int(r)}" for r in s)
-    )
-    files = dup.groupby(["code", "period_key"])["file"].transform(lambda s: "; ".join(sorted(set(s))))
-    fail(conflicting.reindex(df.index, fill_value=False), "conflicting_duplicate",
-         ("Different figures for " + dup["code"] + " " + dup["period_key"] + " were sent in " + files
-          + " (" + sources + "); none is used until the service confirms which is right.").reindex(df.index))  # fmt: skip
-    fail(repeated.reindex(df.index, fill_value=False), "duplicate",
-         ("The same figure for " + dup["code"] + " " + dup["period_key"] + " appears more than once ("
-          + sources + "); it was counted once.").reindex(df.index))  # fmt: skip
+    _fail_repeats(df, value, still_standing(), fail)
 
-    accepted = reason.isna()
-    detail = detail.where(detail.ne(""), reason.map(REASONS))
+    accepted = standing
+    unworded = ~accepted & (detail == "")
+    detail[unworded] = [REASONS[r] for r in reason[unworded]]
+    period_starts = {key: q.start for key, q in quarters.items()}
 
     validated = pd.DataFrame(
         {
             "file": df["file"], "file_sha256": df["file_sha256"], "row": df["row_number"],
             "indicator_code": df["code"], "period": df["period_key"],
-            "period_start": df["period_key"].map(lambda k: Quarter.parse(k).start if isinstance(k, str) else None),
+            "period_start": df["period_key"].map(period_starts),
             "is_revision": df["period_key"].ne(folder.key),
             "value": value, "numerator": numerator.where(has_num), "denominator": denominator.where(has_den),
             "reported": reported, "raw_value": df["value"], "commentary": df["commentary"],
@@ -253,6 +303,48 @@ def validate_returns(
         }
     )[~accepted]  # fmt: skip
     return validated.reset_index(drop=True), exceptions.reset_index(drop=True)
+
+
+def _fail_repeats(df: pd.DataFrame, value: pd.Series, candidates: pd.Series, fail) -> None:
+    """Figures for the same indicator and period sent more than once among the rows still standing.
+
+    An identical repeat is counted once, and its message names where the figure was first
+    received (another file, often: the same return sent twice under two names). Different figures
+    are all refused, and the message lists where they came from. Messages are worded once per
+    indicator and period, however many rows repeat it.
+    """
+    keys = ["code", "period_key"]
+    rows = df.loc[candidates, [*keys, "file", "row_number", "value", "numerator", "denominator"]]
+    rows["_value"] = value[candidates].round(9).fillna(-1e300)
+    repeated = rows[rows.groupby(keys, sort=False)["_value"].transform("size").to_numpy() > 1]
+    if repeated.empty:
+        return
+    groups = repeated.groupby(keys, sort=False)
+    group = pd.Series(groups.ngroup().to_numpy(), index=repeated.index)
+    named = groups.head(PLACES_NAMED)
+    place = named["file"] + " row " + named["row_number"].astype(str)
+    ratio = named["numerator"] + "/" + named["denominator"]
+    figure = named["value"].where(named["value"].ne(""), ratio.where(ratio.ne("/"), "blank"))
+    per_group = pd.DataFrame({"group": group[named.index], "place": place, "listed": place + " (" + quoted(figure) + ")"})
+    per_group = per_group.groupby("group").agg(first_place=("place", "first"), listed=("listed", ", ".join))
+    per_group = per_group.join(groups.agg(code=("code", "first"), period=("period_key", "first"),
+                                          n=("_value", "size"), figures=("_value", "nunique"))
+                               .reset_index(drop=True))  # fmt: skip
+    more = per_group["n"] - PLACES_NAMED
+    label = per_group["code"] + " " + per_group["period"]
+    conflict_message = ("Different figures for " + label + " were sent: " + per_group["listed"]
+                        + np.where(more > 0, " and " + more.astype(str) + " more", "")
+                        + "; none is used until the service confirms which is right.").to_numpy()  # fmt: skip
+    repeat_message = ("The same figure for " + label + " was already received in " + per_group["first_place"]
+                      + "; it was counted once.").to_numpy()  # fmt: skip
+    conflicting = pd.Series((per_group["figures"] > 1).to_numpy()[group], index=repeated.index)
+    later = repeated.duplicated(keys, keep="first")
+
+    def mask(selected: pd.Series) -> pd.Series:
+        return selected.reindex(df.index, fill_value=False)
+
+    fail(mask(conflicting), "conflicting_duplicate", lambda rows: conflict_message[group[rows]])
+    fail(mask(~conflicting & later), "duplicate", lambda rows: repeat_message[group[rows]])
 
 
 def _bound(value: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
+from perf_pipeline.lib.improvement_plan import ACTION_STATUSES, OVERDUE
 from perf_pipeline.lib.performance import DOT_VALUES, RAG_STATUSES
 from perf_pipeline.lib.returns_validation import REASONS, STATUSES
 
@@ -83,5 +84,18 @@ indicator_performance_schema = pa.DataFrameSchema(
             lambda d: ~d["rag_status"].isin(["Green", "Amber", "Red"]) | d["polarity"].ne("none"),
             error="an indicator with polarity none is never rated",
         ),
+    ],
+)
+
+improvement_plan_status_schema = pa.DataFrameSchema(
+    {
+        "action_id": pa.Column(str, unique=True),
+        "status": pa.Column(str, pa.Check.isin(ACTION_STATUSES)),
+        "percent_complete": pa.Column(float, pa.Check.in_range(0, 100)),
+        "days_overdue": pa.Column(int, pa.Check.ge(0)),
+    },
+    checks=[
+        pa.Check(lambda d: (d["status"] == OVERDUE) == (d["days_overdue"] > 0),
+                 error="an overdue action, and only an overdue one, has days overdue"),
     ],
 )

@@ -1,0 +1,365 @@
+"""Scale benchmark: the pipeline's own code on a synthetic council far larger than the example.
+
+    .venv/bin/python benchmarks/scale.py            # every stage, in a temporary folder
+    .venv/bin/python benchmarks/scale.py --keep DIR # keep the synthetic data root in DIR
+
+It generates a council with 500 indicators over 40 quarters and national benchmark data for 350
+authorities x 1,000 metrics x 10 years, then prints, per stage: rows, seconds, peak memory, and
+for the comparator statistics the ratio to a plain DuckDB SQL baseline computing the same
+statistics (n, median, rank, quartile for every authority) in the same run. Each stage runs in a
+fresh process so its peak memory is its own. These machines are noisy: read the ratios, not the
+absolute seconds. It is a script, not a test: it asserts nothing.
+
+Goals: comparator statistics for all authorities within 2x the SQL baseline; a 1,000,000-row
+return read and validated in under 10 s; the whole 40-quarter backfill under 5 minutes and
+2 GiB peak memory on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
+
+from perf_pipeline.lib.quarters import Quarter, quarter_range  # noqa: E402
+
+SEED = 20261122
+N_INDICATORS = 500
+N_SERVICES = 20
+FIRST, LAST = Quarter(2016, 1), Quarter(2025, 4)  # 40 quarters
+N_AUTHORITIES = 350
+N_METRICS = 1_000
+YEARS = [2013 + i for i in range(10)]
+RETURN_ROWS = 1_000_000
+COUNCIL = "E06000001"
+REGIONS = ["North East", "North West", "Yorkshire and The Humber", "East Midlands", "West Midlands",
+           "East of England", "London", "South East", "South West"]  # fmt: skip
+TYPES = ["UA", "MD", "LBO", "NMD"]
+UNITS = ["percent", "count", "number", "currency", "days"]
+METHODS = {"percent": "ratio", "count": "sum", "number": "mean", "currency": "sum", "days": "mean"}
+
+
+# ---------------------------------------------------------------- synthetic data
+
+
+def authority_codes() -> list[str]:
+    return [f"E06{i:06d}" for i in range(1, N_AUTHORITIES + 1)]
+
+
+def generate(root: Path) -> dict:
+    """Write the synthetic data root; return the row counts of what was written."""
+    rng = np.random.default_rng(SEED)
+    ref = root / "reference"
+    ref.mkdir(parents=True)
+    (ref / "council.toml").write_text(
+        f'name = "Synthetic Borough Council"\ngss_code = "{COUNCIL}"\n'
+        'comparator_groups = ["nearest_neighbours", "same_type", "region", "england"]\n'
+        "return_deadline_working_days = 15\nreminder_window_days = 14\n",
+        encoding="utf-8",
+    )
+    (ref / "rag_rules.toml").write_text(
+        "[standard]\ngreen_within = 0.0\namber_within = 0.05\n\n[wide]\namber_within = 0.10\n", encoding="utf-8"
+    )
+    services = pd.DataFrame({
+        "service": [f"service_{i:02d}" for i in range(N_SERVICES)],
+        "name": [f"Service {i}" for i in range(N_SERVICES)],
+        "directorate": [f"Directorate {i % 5}" for i in range(N_SERVICES)],
+        "owner": [f"Officer {i}" for i in range(N_SERVICES)],
+        "owner_email": [f"officer{i}@synthetic.example" for i in range(N_SERVICES)],
+    })  # fmt: skip
+    services.to_csv(ref / "services.csv", index=False)
+    units = [UNITS[i % len(UNITS)] for i in range(N_INDICATORS)]
+    indicators = pd.DataFrame({
+        "code": [f"X{i:03d}" for i in range(N_INDICATORS)],
+        "title": [f"Synthetic indicator {i}" for i in range(N_INDICATORS)],
+        "unit": units,
+        "polarity": [["higher_is_better", "lower_is_better", "none"][i % 3] for i in range(N_INDICATORS)],
+        "frequency": ["annual" if i % 10 == 0 else "quarterly" for i in range(N_INDICATORS)],
+        "ytd_method": [METHODS[u] for u in units],
+        "decimals": 1,
+        "service": [f"service_{i % N_SERVICES:02d}" for i in range(N_INDICATORS)],
+        "priority": [f"Priority {i % 4}" for i in range(N_INDICATORS)],
+        "level": [["strategic", "service", "programme"][i % 3] for i in range(N_INDICATORS)],
+        "rag_rule": ["standard" if i % 2 else "wide" for i in range(N_INDICATORS)],
+        "benchmark_metric": [f"national:M{i:04d}" if i % 5 == 0 else "" for i in range(N_INDICATORS)],
+    })  # fmt: skip
+    indicators.to_csv(ref / "indicators.csv", index=False)
+    base = rng.uniform(20, 80, N_INDICATORS)
+    years = sorted({q.fy_key for q in quarter_range(FIRST, LAST)})
+    targets = pd.DataFrame([
+        {"code": code, "year": year, "quarter": "", "target": round(b, 1), "amber_threshold": "",
+         "set_on": f"{year[:4]}-03-01", "reason": "Annual target"}
+        for code, b, polarity in zip(indicators["code"], base, indicators["polarity"]) if polarity != "none"
+        for year in years
+    ])  # fmt: skip
+    targets.to_csv(ref / "targets.csv", index=False)
+    codes = authority_codes()
+    authorities = pd.DataFrame({
+        "gss_code": codes, "name": [f"Authority {c}" for c in codes],
+        "authority_type": [TYPES[i % len(TYPES)] for i in range(N_AUTHORITIES)],
+        "region": [REGIONS[i % len(REGIONS)] for i in range(N_AUTHORITIES)],
+    })  # fmt: skip
+    authorities.to_csv(ref / "authorities.csv", index=False)
+    same_type = {t: [c for c, a in zip(codes, authorities["authority_type"]) if a == t] for t in TYPES}
+    neighbours = {}
+    for code, kind in zip(codes, authorities["authority_type"]):
+        others = [c for c in same_type[kind] if c != code]
+        neighbours[code] = [code, *rng.choice(others, 15, replace=False).tolist()]
+    (ref / "nearest_neighbours.json").write_text(json.dumps(neighbours), encoding="utf-8")
+
+    submissions = root / "submissions"
+    rows_written = 0
+    for quarter in quarter_range(FIRST, LAST):
+        folder = submissions / quarter.key
+        folder.mkdir(parents=True)
+        trend = 1 + 0.01 * (quarter - FIRST)
+        due = indicators[(indicators["frequency"] == "quarterly") | (quarter.q == 4)]
+        noise = rng.normal(1, 0.08, len(due))
+        values = (base[due.index] * trend * noise).clip(0, 100)
+        frame = pd.DataFrame({"Indicator Code": due["code"].to_numpy(), "Value": np.round(values, 1),
+                              "Commentary": "", "service": due["service"].to_numpy()})  # fmt: skip
+        ratio = due["ytd_method"].to_numpy() == "ratio"
+        frame["Numerator"] = np.where(ratio, np.round(values * 10), "")
+        frame["Denominator"] = np.where(ratio, 1000, "")
+        frame["Value"] = np.where(ratio, "", frame["Value"].astype(str))
+        for service, part in frame.groupby("service"):
+            part.drop(columns="service").to_csv(folder / f"{service} {quarter.key}.csv", index=False)
+        rows_written += len(frame)
+
+    bench = root / "benchmarks"
+    bench.mkdir()
+    national = national_values(rng)
+    national.assign(
+        area_name=lambda d: "Authority " + d["area_code"], unit="number",
+        period=lambda d: d["year"].map(lambda y: f"{y}-{(y + 1) % 100:02d}"),
+        value=lambda d: d["value"].round(2),
+    )[["area_code", "area_name", "period", "metric", "unit", "value"]].to_csv(bench / "national.csv", index=False)  # fmt: skip
+    (bench / "sources.toml").write_text(
+        '[[source]]\nname = "national"\nfile = "national.csv"\nformat = "long_csv"\n'
+        'publisher = "Synthetic"\nlicence = "none"\n',
+        encoding="utf-8",
+    )
+    for folder in ("corrections", "improvement_plan"):
+        (root / folder).mkdir()
+    return {"indicators": N_INDICATORS, "quarters": LAST - FIRST + 1, "return_rows": rows_written,
+            "national_rows": len(national)}  # fmt: skip
+
+
+def national_values(rng) -> pd.DataFrame:
+    """350 authorities x 1,000 metrics x 10 years, a few values missing as in real downloads."""
+    codes = np.array(authority_codes())
+    index = pd.MultiIndex.from_product([[f"M{m:04d}" for m in range(N_METRICS)], YEARS, codes],
+                                       names=["metric", "year", "area_code"])  # fmt: skip
+    values = rng.normal(50, 12, len(index))
+    values[rng.random(len(index)) < 0.03] = np.nan
+    return pd.DataFrame({"value": values}, index=index).reset_index()
+
+
+def big_return(path: Path) -> int:
+    """A 1,000,000-row return for one quarter, in the shape services send."""
+    rng = np.random.default_rng(SEED + 1)
+    codes = np.array([f"X{i:03d}" for i in range(N_INDICATORS)])
+    frame = pd.DataFrame({
+        "PI Code": codes[rng.integers(0, N_INDICATORS, RETURN_ROWS)],
+        "Period": "",
+        "Actual": np.round(rng.uniform(0, 100, RETURN_ROWS), 1).astype(str),
+        "Comments": "Routine figure",
+    })  # fmt: skip
+    frame.to_csv(path, index=False)
+    return RETURN_ROWS
+
+
+# ---------------------------------------------------------------- stages (each in its own process)
+
+
+def stage_validate(root: Path) -> dict:
+    """Read and validate a 1,000,000-row return with the pipeline's own reader and rules."""
+    from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
+    from perf_pipeline.lib.returns_reader import raw_frame, read_return
+    from perf_pipeline.lib.returns_validation import validate_returns
+
+    ref = root / "reference"
+    indicators = load_indicators(ref / "indicators.csv", load_services(ref / "services.csv"),
+                                 load_rag_rules(ref / "rag_rules.toml"))  # fmt: skip
+    quarter = LAST.shift(1)
+    path = root / "big" / "submissions" / quarter.key / "big return.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = big_return(path)
+    started = time.perf_counter()
+    raw = raw_frame([read_return(path, root / "big")])
+    read_seconds = time.perf_counter() - started
+    validated, exceptions = validate_returns(raw, indicators, quarter, FIRST)
+    seconds = time.perf_counter() - started
+    assert len(validated) + len(exceptions) == rows
+    return {"rows": rows, "seconds": seconds, "read_seconds": read_seconds,
+            "accepted": len(validated), "exceptions": len(exceptions)}  # fmt: skip
+
+
+def _comparator_inputs(root: Path):
+    from perf_pipeline.lib.benchmarks import build_comparator_groups, read_nearest_neighbours
+    from perf_pipeline.lib.reference import load_authorities
+
+    values = pd.read_csv(root / "benchmarks" / "national.csv", usecols=["area_code", "period", "metric", "value"])
+    values = values[["metric", "period", "area_code", "value"]]
+    authorities = load_authorities(root / "reference" / "authorities.csv")
+    neighbours, _ = read_nearest_neighbours(root / "reference" / "nearest_neighbours.json")
+    groups = build_comparator_groups(authorities, COUNCIL, neighbours)
+    polarity = {m: ["higher_is_better", "lower_is_better", "none"][i % 3]
+                for i, m in enumerate(sorted(values["metric"].unique()))}  # fmt: skip
+    return values, groups, polarity
+
+
+def stage_comparators(root: Path) -> dict:
+    """Comparator statistics for every authority with the pipeline's `group_positions`."""
+    from perf_pipeline.lib.benchmarks import group_positions
+
+    values, groups, polarity = _comparator_inputs(root)
+    started = time.perf_counter()
+    positions = group_positions(values, groups, polarity)
+    seconds = time.perf_counter() - started
+    return {"rows": len(positions), "input_rows": len(values), "group_rows": len(groups), "seconds": seconds,
+            "checksum": _checksum(positions)}  # fmt: skip
+
+
+BASELINE_SQL = """
+with members as (
+    -- a shared group (England, a region, a type) is one set of members; a neighbour group is each
+    -- authority's own
+    select distinct authority_code, "group", member_code,
+           case when "group" = 'nearest_neighbours' then authority_code else "group" || ':' || set_key end as set_id
+    from groups_with_sets
+),
+sets as (select distinct set_id, member_code from members),
+member_values as (
+    select s.set_id, v.metric, v.period, v.area_code, v.value,
+           case p.polarity when 'higher_is_better' then -v.value when 'lower_is_better' then v.value end as score
+    from sets s join vals v on v.area_code = s.member_code join pol p on p.metric = v.metric
+    where v.value is not null
+),
+stats as (
+    select set_id, metric, period, count(*) as n, median(value) as median
+    from member_values group by all
+),
+ranked as (
+    select set_id, metric, period, area_code,
+           case when score is null then null else rank() over (partition by set_id, metric, period order by score) end as rank
+    from member_values
+)
+select m.authority_code, m."group", r.metric, r.period, st.n, st.median, r.rank,
+       1 + floor(4 * (r.rank - 1) / st.n) as quartile
+from members m
+join ranked r on r.set_id = m.set_id and r.area_code = m.authority_code
+join stats st on st.set_id = r.set_id and st.metric = r.metric and st.period = r.period
+where m.member_code = m.authority_code
+"""
+
+
+def stage_sql_baseline(root: Path) -> dict:
+    """The same n, median, rank and quartile for every authority, in plain DuckDB SQL."""
+    import duckdb
+
+    values, groups, polarity = _comparator_inputs(root)
+    groups = groups.assign(set_key=groups.groupby(["authority_code", "group"])["member_code"]
+                           .transform(lambda s: str(hash(tuple(sorted(s))))))  # fmt: skip
+    pol = pd.DataFrame({"metric": list(polarity), "polarity": list(polarity.values())})
+    con = duckdb.connect()
+    con.register("vals", values)
+    con.register("groups_with_sets", groups)
+    con.register("pol", pol)
+    started = time.perf_counter()
+    result = con.execute(BASELINE_SQL).fetchdf()
+    seconds = time.perf_counter() - started
+    return {"rows": len(result), "seconds": seconds}
+
+
+def _checksum(positions: pd.DataFrame) -> str:
+    return f"n={int(positions['n'].sum())}"
+
+
+def stage_backfill(root: Path) -> dict:
+    """The whole 40-quarter backfill through the real CLI, Dagster instance and DuckDB warehouse."""
+    env = {**os.environ, "PERF_PIPELINE_FIRST_QUARTER": FIRST.key, "DAGSTER_HOME": str(root / ".dagster")}
+    started = time.perf_counter()
+    result = subprocess.run([str(Path(sys.executable).with_name("perf-pipeline")), "--data", str(root), "run", "--all"],
+                            env=env, capture_output=True, text=True)  # fmt: skip
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(result.stdout[-3000:] + result.stderr[-3000:])
+    return {"rows": sum(1 for _ in (root / "submissions").rglob("*.csv")), "seconds": seconds}
+
+
+STAGES = {"validate": stage_validate, "comparators": stage_comparators, "sql_baseline": stage_sql_baseline,
+          "backfill": stage_backfill}  # fmt: skip
+
+
+def run_stage(name: str, root: Path) -> dict:
+    """Run one stage in a fresh Python process; its peak memory includes any process it starts."""
+    out = root / f".stage-{name}.json"
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, __file__, "--stage", name, "--root", str(root), "--out", str(out)])
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"stage {name} failed")
+    figures = json.loads(out.read_text())
+    figures["wall_seconds"] = time.perf_counter() - started
+    figures["peak_mib"] = usage.ru_maxrss / 1024
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="write the synthetic data root here and keep it")
+    parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--only", nargs="+", choices=sorted(STAGES), help="run only these stages")
+    args = parser.parse_args()
+    if args.stage:
+        args.out.write_text(json.dumps(STAGES[args.stage](args.root)))
+        return
+    with tempfile.TemporaryDirectory(prefix="perf-scale-") as scratch:
+        root = (args.keep or Path(scratch)).absolute() / "data"
+        print(f"Generating the synthetic council in {root} ...", flush=True)
+        started = time.perf_counter()
+        sizes = generate(root)
+        print(f"  {sizes} in {time.perf_counter() - started:.1f} s\n", flush=True)
+        results = {}
+        for name in args.only or list(STAGES):
+            print(f"Stage {name} ...", flush=True)
+            results[name] = run_stage(name, root)
+            r = results[name]
+            print(f"  rows {r['rows']:,}  seconds {r['seconds']:.2f}  peak memory {r['peak_mib']:.0f} MiB", flush=True)
+        report(results)
+
+
+def report(results: dict) -> None:
+    print("\nSummary (goal in brackets)")
+    if "validate" in results:
+        r = results["validate"]
+        print(f"  1,000,000-row return read and validated: {r['seconds']:.1f} s (< 10 s), "
+              f"{r['rows'] / r['seconds']:,.0f} rows/s, peak {r['peak_mib']:.0f} MiB")  # fmt: skip
+    if {"comparators", "sql_baseline"} <= set(results):
+        ours, sql = results["comparators"], results["sql_baseline"]
+        print(f"  comparator statistics for all {N_AUTHORITIES} authorities: {ours['seconds']:.1f} s for "
+              f"{ours['rows']:,} positions; DuckDB SQL baseline {sql['seconds']:.1f} s for {sql['rows']:,}; "
+              f"ratio {ours['seconds'] / sql['seconds']:.2f} (<= 2)")  # fmt: skip
+    if "backfill" in results:
+        r = results["backfill"]
+        print(f"  40-quarter backfill of {N_INDICATORS} indicators: {r['seconds']:.0f} s (< 300 s), "
+              f"peak {r['peak_mib']:.0f} MiB (< 2048 MiB)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Benchmarks: published comparator data, comparator groups, and the council's position in each."""
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+
+from perf_pipeline.defs.checks import frame_check, pandera_check
+from perf_pipeline.defs.common import (
+    KINDS,
+    OWNERS,
+    files_table,
+    files_version,
+    reference_failure,
+    with_quarter,
+)
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.benchmarks import (
+    BUILT_IN_GROUPS,
+    GROUPS_CSV,
+    NEAREST_NEIGHBOURS_FILE,
+    SOURCES_FILE,
+    benchmark_schemas,
+    build_comparator_groups,
+    comparator_benchmarks_schema,
+    council_benchmarks,
+    load_sources,
+    normalise_benchmarks,
+    read_group_csv,
+    read_nearest_neighbours,
+    read_sources,
+)
+from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.lib.reference import load_council
+from perf_pipeline.lib.validation import ReferenceDataError
+
+BENCHMARKS = dict(group_name="benchmarks", owners=OWNERS, kinds=KINDS, pool=WAREHOUSE_POOL)
+WARN = dg.AssetCheckSeverity.WARN
+
+AREAS_KNOWN = "area_codes_known"
+ONE_VALUE_EACH = "one_value_per_area_and_period"
+VALUES_NUMERIC = "values_are_numbers"
+PERIODS_RECOGNISED = "periods_recognised"
+POLARITY_AGREES = "polarity_agrees_with_catalogue"
+LISTS_WITHOUT_REPEATS = "group_lists_without_repeats"
+MEMBERS_KNOWN = "group_members_known"
+POSITIONS_CONSISTENT = "positions_consistent"
+EVERY_INDICATOR_BENCHMARKED = "every_indicator_benchmarked"
+
+# Published files are not ours to correct: their problems are reported (warnings), the rows kept.
+VALUE_CHECKS = {
+    AREAS_KNOWN: "Area codes not in authorities.csv (England and region aggregates excepted).",
+    ONE_VALUE_EACH: "Two rows for one source, metric, period and area; different figures are not used.",
+    VALUES_NUMERIC: "Published values that are neither a number nor a 'not published' mark; not used.",
+    PERIODS_RECOGNISED: "Periods that are neither a financial year nor a quarter; those rows are not used.",
+    POLARITY_AGREES: "Polarity the source gives that we cannot read, or that disagrees with the catalogue.",
+}
+
+
+@dg.asset(
+    code_version="1",
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="benchmark_values", description=text)
+        for name, text in VALUE_CHECKS.items()
+    ],  # fmt: skip
+    **BENCHMARKS,
+)
+def benchmark_values(
+    data_root: DataRootResource, indicator_catalogue: pd.DataFrame, authorities: pd.DataFrame
+):
+    """Every published benchmark figure, one row per source, metric, area and period, in our labels."""
+    paths = data_root.paths
+    sources_path = paths.benchmarks / SOURCES_FILE
+    try:
+        sources = load_sources(sources_path)
+        raw, files = read_sources(sources, paths.benchmarks, paths.root)
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    values, polarity_problems = normalise_benchmarks(raw, indicator_catalogue, authorities)
+    yield dg.Output(
+        values,
+        data_version=files_version([sources_path, *(paths.benchmarks / s["file"] for s in sources)]),
+        metadata={
+            "sources": files_table(files),
+            "metrics": int(values[["source", "metric"]].drop_duplicates().shape[0]),
+            "by_status": dg.MetadataValue.json(values["value_status"].value_counts().to_dict()),
+        },
+    )
+    # Failure cases name the file and row each came from.
+    located = values.set_index(values["file"] + " row " + values["source_row"].astype(str))
+    for name, schema in benchmark_schemas(list(authorities["gss_code"])).items():
+        yield pandera_check(name, schema, located, severity=WARN)
+    yield frame_check(POLARITY_AGREES, polarity_problems, severity=WARN)
+
+
+@dg.asset(
+    code_version="1",
+    check_specs=[
+        dg.AssetCheckSpec(
+            LISTS_WITHOUT_REPEATS,
+            asset="comparator_groups",
+            description="Codes listed twice in a group; each counted once.",
+        ),
+        dg.AssetCheckSpec(
+            MEMBERS_KNOWN,
+            asset="comparator_groups",
+            description="Listed members not in authorities.csv; counted as missing.",
+        ),
+    ],  # fmt: skip
+    **BENCHMARKS,
+)
+def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
+    """Whom each authority is compared with: nearest neighbours, same type, region, England, named groups."""
+    reference = data_root.paths.reference
+    nn_path, csv_path = reference / NEAREST_NEIGHBOURS_FILE, reference / GROUPS_CSV
+    try:
+        council = load_council(reference / "council.toml")
+        nearest, nn_repeats = (
+            read_nearest_neighbours(nn_path) if nn_path.is_file() else (None, pd.DataFrame())
+        )
+        named, csv_repeats = read_group_csv(csv_path) if csv_path.is_file() else (None, pd.DataFrame())
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    code = council["gss_code"]
+    groups = build_comparator_groups(authorities, code, nearest, named)
+    own = groups[groups["authority_code"] == code]
+    undefined = [g for g in council["comparator_groups"] if g not in set(own["group"])]
+    if undefined:
+        raise reference_failure(ReferenceDataError([
+            f"council.toml: comparator group '{g}' has no members for {code}: the built-in groups are "
+            f"{', '.join(BUILT_IN_GROUPS)} (nearest_neighbours needs {code} in "
+            f"reference/{NEAREST_NEIGHBOURS_FILE} or reference/{GROUPS_CSV}); others must be named in "
+            f"reference/{GROUPS_CSV}" for g in undefined
+        ]))  # fmt: skip
+    summary = own.assign(
+        abolished=own["member_status"].str.startswith("abolished"),
+        unknown=own["member_status"].eq("not in authorities.csv"),
+    ).groupby("group", sort=False).agg(
+        members=("member_code", "size"), abolished=("abolished", "sum"),
+        not_in_authorities=("unknown", "sum"), basis=("basis", "first"),
+    )  # fmt: skip
+    yield dg.Output(
+        groups,
+        data_version=files_version(
+            [nn_path, csv_path, reference / "authorities.csv", reference / "council.toml"]
+        ),
+        metadata={
+            "authorities": int(groups["authority_code"].nunique()),
+            "council_groups": files_table(summary.reset_index()),
+        },
+    )
+    repeats = pd.concat([
+        nn_repeats.assign(file=f"reference/{NEAREST_NEIGHBOURS_FILE}"),
+        csv_repeats.assign(file=f"reference/{GROUPS_CSV}"),
+    ], ignore_index=True)  # fmt: skip
+    yield frame_check(LISTS_WITHOUT_REPEATS, repeats, severity=WARN, repeats_removed=len(repeats))
+    listed = groups[groups["basis"] != "authorities.csv"]
+    known = pa.DataFrameSchema({"member_code": pa.Column(str, pa.Check.isin(
+        list(authorities["gss_code"]), error="is not an authority in authorities.csv"))})  # fmt: skip
+    located = listed.set_index(listed["basis"] + ": " + listed["authority_code"])
+    yield pandera_check(MEMBERS_KNOWN, known, located, severity=WARN)
+
+
+@dg.asset(
+    code_version="1",
+    partitions_def=quarterly_partitions,
+    metadata={"partition_expr": "quarter_start"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            POSITIONS_CONSISTENT,
+            asset="comparator_benchmarks",
+            blocking=True,
+            description="n, rank and quartile agree; polarity none is never ranked.",
+        ),
+        dg.AssetCheckSpec(
+            EVERY_INDICATOR_BENCHMARKED,
+            asset="comparator_benchmarks",
+            description="Indicators with a benchmark_metric but no comparison this quarter.",
+        ),
+    ],  # fmt: skip
+    **BENCHMARKS,
+)
+def comparator_benchmarks(
+    context: dg.AssetExecutionContext,
+    data_root: DataRootResource,
+    benchmark_values: pd.DataFrame,
+    comparator_groups: pd.DataFrame,
+    indicator_catalogue: pd.DataFrame,
+):
+    """The council's position per benchmarked indicator and comparator group, latest published period."""
+    quarter = quarter_of(context)
+    paths = data_root.paths
+    try:
+        council = load_council(paths.reference / "council.toml")
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    table, gaps = council_benchmarks(quarter, benchmark_values, comparator_groups, indicator_catalogue,
+                                     council["gss_code"], council["comparator_groups"])  # fmt: skip
+    publish_csv(table, paths.reports_for(quarter) / "comparator-benchmarks.csv")
+    outliers = table.loc[table["outlier"], ["indicator_code", "group", "value", "median", "mads_from_median"]]
+    yield dg.Output(
+        with_quarter(table, quarter),
+        metadata={
+            "indicators": int(table["indicator_code"].nunique()),
+            "periods_compared": dg.MetadataValue.json(
+                table.groupby("indicator_code")["period"].first().to_dict()
+            ),
+            # Oflog's practice: a value more than 3 MADs from the median is checked by a person
+            # before publication, not labelled automatically.
+            "outliers_to_check": files_table(outliers),
+        },
+    )
+    yield pandera_check(POSITIONS_CONSISTENT, comparator_benchmarks_schema, table)
+    yield frame_check(EVERY_INDICATOR_BENCHMARKED, gaps, severity=WARN)

@@ -1,0 +1,71 @@
+"""Data requests: the pack each service fills in at the end of a quarter."""
+
+import dagster as dg
+import pandas as pd
+
+from perf_pipeline.defs.common import OWNERS, reference_failure, with_quarter
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.data_requests import PackInfo, request_rows, write_pack
+from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.reference import load_council
+from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
+from perf_pipeline.lib.submissions import return_deadline
+from perf_pipeline.lib.validation import ReferenceDataError
+from perf_pipeline.settings import first_quarter
+
+# The pack carries the figures held for the three quarters before, so services can revise them.
+PREVIOUS_QUARTERS = dg.TimeWindowPartitionMapping(
+    start_offset=-REVISION_WINDOW_QUARTERS, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)
+
+
+@dg.asset(
+    code_version="1",
+    group_name="requests",
+    owners=OWNERS,
+    kinds={"excel", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    partitions_def=quarterly_partitions,
+    metadata={"partition_expr": "quarter_start"},
+    ins={"indicator_values": dg.AssetIn(partition_mapping=PREVIOUS_QUARTERS)},
+)
+def data_request_packs(
+    context: dg.AssetExecutionContext,
+    data_root: DataRootResource,
+    services: pd.DataFrame,
+    indicator_catalogue: pd.DataFrame,
+    indicator_targets: pd.DataFrame,
+    indicator_values: pd.DataFrame,
+) -> pd.DataFrame:
+    """One workbook per service: indicators due, targets, the last three quarters' figures, the deadline."""
+    quarter = quarter_of(context)
+    paths = data_root.paths
+    try:
+        council = load_council(paths.reference / "council.toml")
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    deadline = return_deadline(quarter, council["return_deadline_working_days"])
+    contact = council.get("performance_team_email", "the performance team")
+    packs = []
+    for service in services.itertuples(index=False):
+        rows = request_rows(quarter, service.service, indicator_catalogue, indicator_targets, indicator_values,
+                            first_quarter())  # fmt: skip
+        if rows.empty:
+            continue
+        info = PackInfo(council["name"], service.name, service.owner, quarter, deadline,
+                        council["return_deadline_working_days"], contact)  # fmt: skip
+        path = write_pack(paths.request_pack(quarter, service.service), info, rows)
+        packs.append({
+            "service": service.service, "service_name": service.name, "owner": service.owner,
+            "owner_email": service.owner_email, "deadline": deadline, "file": relative_to_root(path, paths.root),
+            "indicators": int(rows["is_current"].sum()), "previous_figures": int((~rows["is_current"]).sum()),
+            "sha256": sha256_of(path),
+        })  # fmt: skip
+    df = pd.DataFrame(packs, columns=["service", "service_name", "owner", "owner_email", "deadline", "file",
+                                      "indicators", "previous_figures", "sha256"])  # fmt: skip
+    context.add_output_metadata({
+        "packs": len(df), "deadline": deadline.isoformat(),
+        "folder": dg.MetadataValue.path(str(paths.requests_for(quarter))),
+    })  # fmt: skip
+    return with_quarter(df, quarter)

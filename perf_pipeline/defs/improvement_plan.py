@@ -1,0 +1,56 @@
+"""The Corporate Improvement Plan: where each action stands at the end of the quarter."""
+
+import dagster as dg
+
+from perf_pipeline.defs.checks import pandera_check
+from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure, with_quarter
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.improvement_plan import load_plan, plan_status, updates_as_at
+from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.lib.schemas import improvement_plan_status_schema
+from perf_pipeline.lib.validation import ReferenceDataError
+
+PLAN_WELL_FORMED = "one_status_per_action"
+PLAN_FILES = ["actions.csv", "updates.csv"]
+
+
+@dg.multi_asset(
+    outs={
+        "improvement_plan_status": dg.AssetOut(
+            description="Each action agreed by the quarter's end: progress, due date (revised, with reason) and status.",
+            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+        ),
+        "improvement_plan_updates": dg.AssetOut(
+            description="Every progress update recorded by the quarter's end: how each action progressed.",
+            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+        ),
+    },  # fmt: skip
+    check_specs=[dg.AssetCheckSpec(PLAN_WELL_FORMED, asset="improvement_plan_status", blocking=True)],
+    group_name="improvement_plan",
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,
+)
+def improvement_plan(context: dg.AssetExecutionContext, data_root: DataRootResource):
+    """The improvement plan as at the quarter's last day, and the audit trail of updates behind it."""
+    quarter = quarter_of(context)
+    paths = data_root.paths
+    try:
+        actions, updates = load_plan(paths.improvement_plan)
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    status = plan_status(actions, updates, quarter.end)
+    trail = updates_as_at(updates[updates["action_id"].isin(status["action_id"])], quarter.end)
+    publish_csv(status, paths.reports_for(quarter) / "improvement-plan.csv")
+    publish_csv(trail, paths.reports_for(quarter) / "improvement-plan-updates.csv")
+    version = files_version([paths.improvement_plan / name for name in PLAN_FILES])
+    yield dg.Output(
+        with_quarter(status, quarter),
+        output_name="improvement_plan_status",
+        data_version=version,
+        metadata={"actions": len(status), "by_status": dg.MetadataValue.json(status["status"].value_counts().to_dict())},
+    )
+    yield dg.Output(with_quarter(trail, quarter), output_name="improvement_plan_updates", data_version=version,
+                    metadata={"updates": len(trail)})  # fmt: skip
+    yield pandera_check(PLAN_WELL_FORMED, improvement_plan_status_schema, status,
+                        asset_key=dg.AssetKey("improvement_plan_status"))  # fmt: skip
