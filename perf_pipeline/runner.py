@@ -175,25 +175,27 @@ def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
         print(f"  {folder}/  {', '.join(names)}")
 
 
-def return_verdicts(root: DataRoot, file: Path, quarter: Quarter, indicators: pd.DataFrame) -> pd.DataFrame:
+def return_verdicts(
+    root: DataRoot, file: Path, quarter: Quarter, indicators: pd.DataFrame, received: list | None = None
+) -> pd.DataFrame:
     """The pipeline's verdict on every row of `file`, as if it were in `quarter`'s folder.
 
     The file is checked beside the returns already received for the quarter, exactly as the
     pipeline would see it, so duplicates across files are found too. Inputs are only read.
+    `received` may pass the folder's returns already read (as `read_return` gives them).
     """
     folder = root.submissions_for(quarter)
+    name = f"submissions/{quarter.key}/{file.name}"
     with tempfile.TemporaryDirectory() as scratch:
         staged_root = Path(scratch)
         staged = staged_root / "submissions" / quarter.key
         staged.mkdir(parents=True)
-        others, _ = list_return_files(folder, root.root)
-        for other in others:
-            if other.resolve() != file.resolve() and other.name != file.name:
-                shutil.copy2(other, staged / other.relative_to(folder).as_posix().replace("/", "_"))
+        if received is None:
+            others, _ = list_return_files(folder, root.root)
+            received = [read_return(other, root.root) for other in others]
         shutil.copy2(file, staged / file.name)
-        read = [read_return(path, staged_root) for path in sorted(staged.iterdir())]
+        read = [r for r in received if r.file != name] + [read_return(staged / file.name, staged_root)]
         validated, exceptions = validate_returns(raw_frame(read), indicators, quarter, first_quarter())
-    name = f"submissions/{quarter.key}/{file.name}"
     accepted = validated[validated["file"] == name]
     rejected = exceptions[exceptions["file"] == name]
     verdicts = pd.concat(

@@ -61,11 +61,22 @@ E06000001,Hartlepool,UA,North East
 """
 
 
-def pytest_collection_modifyitems(items):
-    """Keep every test that uses the example run on one worker, so that run is built once."""
-    for item in items:
-        if "demo" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group(name="demo"))
+def pytest_generate_tests(metafunc):
+    """Tests of the example run carry `[example]` in their id, so they can be scheduled together."""
+    if "demo" in metafunc.fixturenames:
+        metafunc.parametrize("demo", ["example"], indirect=True, scope="session")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Two workers for two cores: every test of the example run on one worker (so the run is built
+    once), the other tests spread over both."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ExampleRunTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "example" if "example" in nodeid[nodeid.rfind("[") :] else nodeid
+
+    return ExampleRunTogether(config, log)
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -18,6 +18,17 @@ from perf_pipeline.settings import code_version
 DATA_DOCS_PASSED = "great_expectations_suites_pass"
 
 
+def values_for_expectations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The values with the two derived columns the suite checks (see expectations/indicator_values.json)."""
+    units = values["indicator_code"].map(catalogue.set_index("code")["unit"])
+    uncorrected = values["corrections"].fillna("").eq("")
+    reported = values["reporting_status"].eq("reported")
+    return values.drop(columns=["quarter_start"], errors="ignore").assign(
+        traced_to_source=~(reported & uncorrected) | values["source_file"].notna(),
+        percent_value=values["value"].where(units.eq("percent")),
+    )
+
+
 @dg.asset(
     code_version="1",
     group_name="audit",
@@ -55,10 +66,8 @@ def audit_pack(
     notes = calculation_notes(quarter, rules_from_catalogue(indicator_catalogue), indicator_catalogue,
                               targets_in_force(indicator_targets, quarter), version)  # fmt: skip
     write_atomically(audit / "calculation-notes.md", lambda tmp: tmp.write_text(notes, encoding="utf-8"))
-    units = indicator_catalogue.set_index("code")["unit"]
-    values = indicator_values.drop(columns=["quarter_start"], errors="ignore")
     results = validate_and_document(
-        {"indicator_values": values.assign(unit=values["indicator_code"].map(units))},
+        {"indicator_values": values_for_expectations(indicator_values, indicator_catalogue)},
         audit / "data-docs",
         quarter.key,
     )

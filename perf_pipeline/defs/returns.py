@@ -49,7 +49,7 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
     df = with_quarter(raw_frame(read), quarter)
     summary = pd.DataFrame(
         [{"file": f.file, "sha256": f.sha256, "format": f.file_format, "encoding": f.encoding or "",
-          "sheet": f.sheet or "", "rows": len(f.rows), "problem": f.problem or ""} for f in read]  # fmt: skip
+          "sheet": f.sheet or "", "rows": f.row_count, "problem": f.problem or ""} for f in read]  # fmt: skip
     )
     yield dg.Output(
         df,

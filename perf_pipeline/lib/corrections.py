@@ -72,7 +72,8 @@ def read_corrections(folder: Path, data_root: Path) -> pd.DataFrame:
 
 
 def _file_problem(rel: str, sha: str, problem: str) -> pd.DataFrame:
-    return pd.DataFrame([{"file": rel, "file_sha256": sha, "row": None, "problem": problem}])
+    return pd.DataFrame([{**dict.fromkeys(CORRECTION_FIELDS, ""), "file": rel, "file_sha256": sha, "row": None,
+                          "problem": problem}])  # fmt: skip
 
 
 def check_corrections(records: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:

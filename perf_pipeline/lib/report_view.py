@@ -208,20 +208,26 @@ def dot_plots(benchmarks: pd.DataFrame, members: pd.DataFrame, names: pd.DataFra
 
     `members` holds the neighbours' published values: `metric, period, area_code, value`.
     """
-    from perf_pipeline.lib.charts import comparator_dot_plot
+    from perf_pipeline.lib.charts import ComparatorDotPlots
 
-    plots = []
     rows = benchmarks[(benchmarks["group"] == "nearest_neighbours") & benchmarks["value"].notna()]
-    for b in rows.sort_values("indicator_code").itertuples(index=False):
-        here = members[(members["metric"] == b.metric) & (members["period"] == b.period) & members["value"].notna()]
-        others = here.loc[here["area_code"] != council_code, "value"].astype(float).tolist()
-        title = names.at[b.indicator_code, "title"]
-        position = f"rank {int(b.rank)} of {int(b.n)}" if pd.notna(b.rank) else f"{int(b.n)} councils, not ranked"
-        plots.append({
-            "title": title,
-            "period": b.period,
-            "image": comparator_dot_plot(others, float(b.value), float(b.median), council_name),
-            "alt": (f"{council_name} {format_value(b.value, names.at[b.indicator_code, 'unit'], names.at[b.indicator_code, 'decimals'])}"
-                    f" against a nearest-neighbour median of {format_value(b.median, names.at[b.indicator_code, 'unit'], names.at[b.indicator_code, 'decimals'])}; {position}"),
-        })  # fmt: skip
+    if rows.empty:
+        return []
+    charts = ComparatorDotPlots(council_name)
+    plots = []
+    try:
+        for b in rows.sort_values("indicator_code").itertuples(index=False):
+            here = members[(members["metric"] == b.metric) & (members["period"] == b.period) & members["value"].notna()]
+            others = here.loc[here["area_code"] != council_code, "value"].astype(float).tolist()
+            unit, decimals = names.at[b.indicator_code, "unit"], names.at[b.indicator_code, "decimals"]
+            position = f"rank {int(b.rank)} of {int(b.n)}" if pd.notna(b.rank) else f"{int(b.n)} councils, not ranked"
+            plots.append({
+                "title": names.at[b.indicator_code, "title"],
+                "period": b.period,
+                "image": charts.render(others, float(b.value), float(b.median)),
+                "alt": (f"{council_name} {format_value(b.value, unit, decimals)} against a nearest-neighbour median "
+                        f"of {format_value(b.median, unit, decimals)}; {position}"),
+            })  # fmt: skip
+    finally:
+        charts.close()
     return plots

@@ -382,11 +382,16 @@ def _header_score(rows: list[list[str]]) -> int:
 
 def _find_header(rows: list[list[str]]) -> tuple[int, dict[int, str], list[str]] | None:
     """The header row (title rows above it are allowed): the first naming the indicator code and
-    another field; else the first naming two fields."""
+    another field (or the row below it, when that row completes a heading merged over both);
+    else the first naming two fields."""
     found = None
     for index in range(min(len(rows), HEADER_SEARCH_ROWS)):
         fields, cells = _header_at(rows, index)
         if "indicator_code" in fields.values() and len(fields) >= 2:
+            if index + 1 < len(rows):
+                below, below_cells = _header_at(rows, index + 1)
+                if "indicator_code" in below.values() and len(below) > len(fields):
+                    return index + 1, below, below_cells
             return index, fields, cells
         if found is None and len(fields) >= 2:
             found = (index, fields, cells)
