@@ -131,8 +131,8 @@ def generate(root: Path) -> dict:
         frame = pd.DataFrame({"Indicator Code": due["code"].to_numpy(), "Value": np.round(values, 1),
                               "Commentary": "", "service": due["service"].to_numpy()})  # fmt: skip
         ratio = due["ytd_method"].to_numpy() == "ratio"
-        frame["Numerator"] = np.where(ratio, np.round(values * 10), "")
-        frame["Denominator"] = np.where(ratio, 1000, "")
+        frame["Numerator"] = np.where(ratio, np.round(values * 10).astype(int).astype(str), "")
+        frame["Denominator"] = np.where(ratio, "1000", "")
         frame["Value"] = np.where(ratio, "", frame["Value"].astype(str))
         for service, part in frame.groupby("service"):
             part.drop(columns="service").to_csv(folder / f"{service} {quarter.key}.csv", index=False)
@@ -234,35 +234,53 @@ def stage_comparators(root: Path) -> dict:
 
 
 BASELINE_SQL = """
-with members as (
-    -- a shared group (England, a region, a type) is one set of members; a neighbour group is each
-    -- authority's own
-    select distinct authority_code, "group", member_code,
-           case when "group" = 'nearest_neighbours' then authority_code else "group" || ':' || set_key end as set_id
-    from groups_with_sets
-),
-sets as (select distinct set_id, member_code from members),
-member_values as (
-    select s.set_id, v.metric, v.period, v.area_code, v.value,
+-- Integer keys first: a slice is one metric and period, an area one authority.
+create temp table slices as
+    select metric, period, row_number() over () as slice from (select distinct metric, period from vals);
+create temp table areas as
+    select area_code, row_number() over () as area from (select distinct area_code from vals);
+-- Values with a direction: the lower the score the better (none for polarity none).
+create temp table scored as
+    select s.slice, a.area, v.value,
            case p.polarity when 'higher_is_better' then -v.value when 'lower_is_better' then v.value end as score
-    from sets s join vals v on v.area_code = s.member_code join pol p on p.metric = v.metric
-    where v.value is not null
-),
-stats as (
-    select set_id, metric, period, count(*) as n, median(value) as median
-    from member_values group by all
-),
-ranked as (
-    select set_id, metric, period, area_code,
-           case when score is null then null else rank() over (partition by set_id, metric, period order by score) end as rank
-    from member_values
-)
-select m.authority_code, m."group", r.metric, r.period, st.n, st.median, r.rank,
-       1 + floor(4 * (r.rank - 1) / st.n) as quartile
-from members m
-join ranked r on r.set_id = m.set_id and r.area_code = m.authority_code
-join stats st on st.set_id = r.set_id and st.metric = r.metric and st.period = r.period
-where m.member_code = m.authority_code
+    from vals v join pol p using (metric) join slices s using (metric, period) join areas a using (area_code)
+    where v.value is not null;
+create temp table sets as
+    select set_name, row_number() over () as set_id
+    from (select distinct "group" || ':' || set_key as set_name from groups_with_sets where "group" <> 'nearest_neighbours');
+create temp table memberships as
+    select g.authority_code, g."group", o.area as owner, m.area as member, s.set_id
+    from groups_with_sets g join areas o on o.area_code = g.authority_code join areas m on m.area_code = g.member_code
+    left join sets s on s.set_name = g."group" || ':' || g.set_key;
+-- Groups whose members are shared by many authorities (England, a region, a type) are one set
+-- each, ranked with a window over the set, and a nearest-neighbour list is each authority's own.
+create temp table shared_values as
+    select s.set_id, v.slice, v.area, v.value, v.score
+    from (select distinct set_id, member from memberships where set_id is not null) s
+    join scored v on v.area = s.member;
+create temp table shared_stats as
+    select set_id, slice, count(*) as n, median(value) as median from shared_values group by all;
+create temp table shared_positions as
+    select r.set_id, r.slice, r.area, st.n, st.median, r.rank
+    from (select set_id, slice, area,
+                 case when score is not null then rank() over (partition by set_id, slice order by score) end as rank
+          from shared_values) r
+    join shared_stats st using (set_id, slice);
+create temp table nn_positions as
+    select m.owner, v.slice, count(*) as n, median(v.value) as median,
+           case when any_value(own.score) is not null then 1 + count(*) filter (where v.score < own.score) end as rank
+    from memberships m
+    join scored own on own.area = m.owner
+    join scored v on v.area = m.member and v.slice = own.slice
+    where m.set_id is null
+    group by all;
+select m.authority_code, m."group", s.metric, s.period, p.n, p.median, p.rank, 1 + floor(4 * (p.rank - 1) / p.n) as quartile
+from (select distinct authority_code, "group", owner, set_id from memberships where set_id is not null) m
+join shared_positions p on p.set_id = m.set_id and p.area = m.owner
+join slices s on s.slice = p.slice
+union all
+select a.area_code, 'nearest_neighbours', s.metric, s.period, p.n, p.median, p.rank, 1 + floor(4 * (p.rank - 1) / p.n)
+from nn_positions p join areas a on a.area = p.owner join slices s on s.slice = p.slice
 """
 
 
@@ -271,15 +289,18 @@ def stage_sql_baseline(root: Path) -> dict:
     import duckdb
 
     values, groups, polarity = _comparator_inputs(root)
-    groups = groups.assign(set_key=groups.groupby(["authority_code", "group"])["member_code"]
-                           .transform(lambda s: str(hash(tuple(sorted(s))))))  # fmt: skip
+    members = groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
+    groups = groups.join(members.rename("set_key"), on=["authority_code", "group"])
     pol = pd.DataFrame({"metric": list(polarity), "polarity": list(polarity.values())})
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": "6GB", "threads": 2})  # spill rather than exhaust memory
     con.register("vals", values)
     con.register("groups_with_sets", groups)
     con.register("pol", pol)
     started = time.perf_counter()
-    result = con.execute(BASELINE_SQL).fetchdf()
+    *setup, final = [statement for statement in BASELINE_SQL.split(";") if statement.strip()]
+    for statement in setup:
+        con.execute(statement)
+    result = con.execute(final).fetchdf()
     seconds = time.perf_counter() - started
     return {"rows": len(result), "seconds": seconds}
 

@@ -258,6 +258,10 @@ def read_sources(sources: list[dict], benchmarks: Path, data_root: Path) -> tupl
         except ReferenceDataError as error:
             problems.extend(f"benchmarks/{source['file']} ({source['name']}): {p}" for p in error.problems)
             continue
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, json.JSONDecodeError) as error:
+            problems.append(f"benchmarks/{source['file']} ({source['name']}): the file could not be read as "
+                            f"{source['format']}: {type(error).__name__}: {str(error)[:200]}")  # fmt: skip
+            continue
         file = relative_to_root(path, data_root)
         frames.append(raw.assign(source=source["name"], file=file, file_sha256=sha))
         files.append({"source": source["name"], "file": file, "format": source["format"], "rows": len(raw),
