@@ -125,6 +125,17 @@ def demo(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture
+def recent(tmp_path: Path) -> Path:
+    """The example's last three quarters materialised in a private copy, for tests that change it."""
+    root = tmp_path / "data"
+    for folder in INPUT_FOLDERS:
+        if (EXAMPLE_DATA / folder).is_dir():
+            shutil.copytree(EXAMPLE_DATA / folder, root / folder)
+    assert run_cli("--data", str(root), "run", "--from", "2024-25-Q4", "--to", "2025-26-Q2") == 0
+    return root
+
+
 @pytest.fixture(scope="session")
 def example_data() -> Path:
     if not (EXAMPLE_DATA / "reference" / "indicators.csv").is_file():

@@ -118,10 +118,10 @@ def test_check_return_command_exit_codes(demo, capsys):
     assert run_cli("--data", str(demo), "check-return", str(demo / "missing.csv"), "--quarter", quarter.key) == 2
 
 
-def test_rebuilding_a_quarter_replaces_only_its_rows_and_gives_identical_tables(demo):
+def test_rebuilding_a_quarter_replaces_only_its_rows_and_gives_identical_tables(recent):
     """Re-run one quarter from unchanged inputs: its warehouse rows are replaced, not added to, every
     other quarter's stay, and its published CSVs come out byte-identical apart from run ids and times."""
-    target = Quarter(2024, 3)
+    demo, target = recent, Quarter(2025, 1)
     folder = DataRoot(demo).reports_for(target)
     names = sorted(p.name for p in folder.glob("*.csv")) + ["audit/input-manifest.csv", "audit/figure-provenance.csv"]
     tables = ["service_returns_validated", "indicator_values", "indicator_performance"]
@@ -151,44 +151,42 @@ def stable_csv(path) -> str:
     return out.getvalue()
 
 
-def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(demo):
+def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
     """Correct a published figure, rebuild that quarter and those after it, find the restatement."""
+    demo = recent
     old, last = Quarter(2025, 1), Quarter(2025, 2)
     row = query(demo, "select indicator_code, value, received_value from perf.indicator_values "
                       "where quarter = ? and reporting_status = 'reported' and corrections = '' "
                       "and not is_revision order by indicator_code limit 1", [old.key]).iloc[0]  # fmt: skip
     code, new_value = row["indicator_code"], round(float(row["value"]) * 0.9, 1)
-    untouched = "select * exclude (quarter_start) from perf.indicator_performance where quarter like '2024-25%' order by all"
+    untouched = ("select * exclude (quarter_start) from perf.indicator_performance "
+                 f"where quarter = '{old.shift(-1).key}' order by all")  # the quarter before: unaffected
     before = query(demo, untouched)
-    correction = write(demo / "corrections" / "zz-test-correction.csv",
+    write(demo / "corrections" / "zz-test-correction.csv",
           "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
           f"TEST-1,{code},{old.label},{new_value},,,Recount by the service,A Analyst,Head of Performance,2026-11-01\n")  # fmt: skip
-    try:
-        assert run_cli("--data", str(demo), "run", "--from", old.key, "--to", last.key) == 0
-        value = query(demo, "select value, received_value, corrections, correction_reason, approved_by "
-                            "from perf.indicator_values where quarter = ? and indicator_code = ?", [old.key, code]).iloc[0]  # fmt: skip
-        assert value["value"] == pytest.approx(new_value)
-        assert value["received_value"] == pytest.approx(row["received_value"])
-        assert value["corrections"] == "TEST-1"
-        assert (value["correction_reason"], value["approved_by"]) == ("Recount by the service", "Head of Performance")
-        performance = query(demo, "select value from perf.indicator_performance where quarter = ? and indicator_code = ?",
-                            [old.key, code])  # fmt: skip
-        assert performance["value"].iloc[0] == pytest.approx(new_value)
-        restated = pd.read_csv(DataRoot(demo).reports_for(last) / "restatements.csv")
-        mine = restated[(restated["indicator_code"] == code) & (restated["quarter"] == old.key)]
-        assert len(mine) == 1
-        assert mine.iloc[0]["old_value"] == pytest.approx(row["value"])
-        assert mine.iloc[0]["new_value"] == pytest.approx(new_value)
-        assert (mine.iloc[0]["correction_id"], mine.iloc[0]["reason"], mine.iloc[0]["approved_by"]) == (
-            "TEST-1", "Recount by the service", "Head of Performance")  # fmt: skip
-        assert "TEST-1" in (DataRoot(demo).reports_for(last) / "quarterly-monitoring-report.html").read_text(encoding="utf-8")
-        pd.testing.assert_frame_equal(before, query(demo, untouched))
-        events = query(demo, "select old_value, new_value from perf.restatement_events where indicator_code = ? "
-                             "and figure_quarter = ?", [code, old.key])  # fmt: skip
-        assert len(events) == 1  # recorded once, however many reports list it
-    finally:
-        correction.unlink()
-        assert run_cli("--data", str(demo), "run", "--from", old.key, "--to", last.key) == 0
+    assert run_cli("--data", str(demo), "run", "--from", old.key, "--to", last.key) == 0
+    value = query(demo, "select value, received_value, corrections, correction_reason, approved_by "
+                        "from perf.indicator_values where quarter = ? and indicator_code = ?", [old.key, code]).iloc[0]  # fmt: skip
+    assert value["value"] == pytest.approx(new_value)
+    assert value["received_value"] == pytest.approx(row["received_value"])
+    assert value["corrections"] == "TEST-1"
+    assert (value["correction_reason"], value["approved_by"]) == ("Recount by the service", "Head of Performance")
+    performance = query(demo, "select value from perf.indicator_performance where quarter = ? and indicator_code = ?",
+                        [old.key, code])  # fmt: skip
+    assert performance["value"].iloc[0] == pytest.approx(new_value)
+    restated = pd.read_csv(DataRoot(demo).reports_for(last) / "restatements.csv")
+    mine = restated[(restated["indicator_code"] == code) & (restated["quarter"] == old.key)]
+    assert len(mine) == 1
+    assert mine.iloc[0]["old_value"] == pytest.approx(row["value"])
+    assert mine.iloc[0]["new_value"] == pytest.approx(new_value)
+    assert (mine.iloc[0]["correction_id"], mine.iloc[0]["reason"], mine.iloc[0]["approved_by"]) == (
+        "TEST-1", "Recount by the service", "Head of Performance")  # fmt: skip
+    assert "TEST-1" in (DataRoot(demo).reports_for(last) / "quarterly-monitoring-report.html").read_text(encoding="utf-8")
+    pd.testing.assert_frame_equal(before, query(demo, untouched))
+    events = query(demo, "select old_value, new_value from perf.restatement_events where indicator_code = ? "
+                         "and figure_quarter = ?", [code, old.key])  # fmt: skip
+    assert len(events) == 1  # recorded once, however many reports list it
 
 
 def test_runs_and_checks_are_recorded_in_the_persistent_instance(demo):
