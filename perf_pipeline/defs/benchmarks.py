@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
+from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import (
@@ -33,6 +34,7 @@ from perf_pipeline.lib.benchmarks import (
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.validation import ReferenceDataError
+from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
 BENCHMARKS = dict(group_name="benchmarks", owners=OWNERS, kinds=KINDS, pool=WAREHOUSE_POOL)
 WARN = dg.AssetCheckSeverity.WARN
@@ -165,6 +167,7 @@ def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
     code_version="1",
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
+    deps=["benchmark_values", "comparator_groups"],
     check_specs=[
         dg.AssetCheckSpec(
             POSITIONS_CONSISTENT,
@@ -183,8 +186,7 @@ def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
 def comparator_benchmarks(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    benchmark_values: pd.DataFrame,
-    comparator_groups: pd.DataFrame,
+    warehouse: DuckDBResource,
     indicator_catalogue: pd.DataFrame,
 ):
     """The council's position per benchmarked indicator and comparator group, latest published period."""
@@ -194,6 +196,17 @@ def comparator_benchmarks(
         council = load_council(paths.reference / "council.toml")
     except ReferenceDataError as error:
         raise reference_failure(error) from None
+    # National files hold every authority and many metrics: read only the metrics the catalogue
+    # links to and only the council's own groups, not the whole tables.
+    metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
+    with warehouse.get_connection() as con:
+        benchmark_values = con.execute(
+            f"select * from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
+            [metrics],
+        ).fetchdf()
+        comparator_groups = con.execute(
+            f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?", [council["gss_code"]]
+        ).fetchdf()
     table, gaps = council_benchmarks(quarter, benchmark_values, comparator_groups, indicator_catalogue,
                                      council["gss_code"], council["comparator_groups"])  # fmt: skip
     publish_csv(table, paths.reports_for(quarter) / "comparator-benchmarks.csv")

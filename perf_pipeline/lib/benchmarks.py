@@ -172,9 +172,9 @@ def load_sources(path: Path) -> list[dict]:
 def read_long_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     """A long CSV (LG Inform, Trafford Data Lab shape); `columns` maps our names to the file's."""
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except UnicodeDecodeError:  # saved from Excel on Windows
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252")
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252", index_col=False)
     by_lower = {str(c).strip().lower(): c for c in df.columns}
     found, missing = {}, []
     for ours in LONG_CSV_FIELDS:
