@@ -137,11 +137,17 @@ def exceptions(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
     return chosen.sort_values(["directorate", "indicator_code"])
 
 
-def trend_series(history: pd.DataFrame, code: str, quarters: list[str]) -> tuple[list, list]:
-    rows = history[history["indicator_code"] == code].set_index("quarter")
-    values = [_num(rows.at[q, "value"]) if q in rows.index else None for q in quarters]
-    targets = [_num(rows.at[q, "target"]) if q in rows.index else None for q in quarters]
-    return values, targets
+def trend_series(history: pd.DataFrame, quarters: list[str]) -> dict[str, tuple[list, list]]:
+    """Each indicator's values and targets over `quarters`, in order (None where there is none)."""
+    grid = history.pivot_table(index="indicator_code", columns="quarter", values=["value", "target"], aggfunc="first")
+    series = {}
+    for code in grid.index:
+        row = grid.loc[code]
+        series[code] = tuple(
+            [_num(row[(column, q)]) if (column, q) in row.index else None for q in quarters]
+            for column in ("value", "target")
+        )
+    return series
 
 
 def data_quality(status: pd.DataFrame, exceptions_table: pd.DataFrame, corrections: pd.DataFrame,

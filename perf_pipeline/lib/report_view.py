@@ -46,7 +46,9 @@ def quarterly_view(
     quarters = [quarter.shift(-i).key for i in range(7, -1, -1)]
     charts = TrendCharts()
     try:
-        due = due.assign(trend=[charts.render(*report.trend_series(history, code, quarters)) for code in due["indicator_code"]])
+        series = report.trend_series(history, quarters)
+        empty = ([None] * len(quarters), [None] * len(quarters))
+        due = due.assign(trend=[charts.render(*series.get(code, empty)) for code in due["indicator_code"]])
     finally:
         charts.close()
 
