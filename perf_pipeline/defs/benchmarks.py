@@ -192,10 +192,7 @@ def comparator_benchmarks(
     """The council's position per benchmarked indicator and comparator group, latest published period."""
     quarter = quarter_of(context)
     paths = data_root.paths
-    try:
-        council = load_council(paths.reference / "council.toml")
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
+    council = data_root.council()
     # National files hold every authority and many metrics: read only the metrics the catalogue
     # links to and only the council's own groups, not the whole tables.
     metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())

@@ -3,15 +3,13 @@
 import dagster as dg
 import pandas as pd
 
-from perf_pipeline.defs.common import OWNERS, reference_failure, with_quarter
+from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.data_requests import PackInfo, request_rows, write_pack
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 from perf_pipeline.lib.submissions import return_deadline
-from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import first_quarter
 
 # The pack carries the figures held for the three quarters before, so services can revise them.
@@ -41,10 +39,7 @@ def data_request_packs(
     """One workbook per service: indicators due, targets, the last three quarters' figures, the deadline."""
     quarter = quarter_of(context)
     paths = data_root.paths
-    try:
-        council = load_council(paths.reference / "council.toml")
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
+    council = data_root.council()
     deadline = return_deadline(quarter, council["return_deadline_working_days"])
     contact = council.get("performance_team_email", "the performance team")
     packs = []

@@ -6,15 +6,13 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from perf_pipeline.defs.common import KINDS, OWNERS, reference_failure, with_quarter
+from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year_of, yearly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
-from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
 REPORT_HTML = "quarterly-monitoring-report.html"
@@ -101,10 +99,7 @@ def quarterly_monitoring_report(
     """The quarter's monitoring report for Cabinet and scrutiny, as one HTML file and a workbook."""
     quarter = quarter_of(context)
     paths = data_root.paths
-    try:
-        council = load_council(paths.reference / "council.toml")
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
+    council = data_root.council()
     with warehouse.get_connection() as con:
         files = input_manifest(con, paths, quarter.key)
         members = neighbour_values(con, comparator_benchmarks, council["gss_code"])
@@ -164,10 +159,7 @@ def annual_performance_report(
     """The financial year's outturn against annual targets, beside the three years before."""
     year_q4 = year_of(context)
     paths = data_root.paths
-    try:
-        council = load_council(paths.reference / "council.toml")
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
+    council = data_root.council()
     earlier = [year_q4.shift(-4 * i).key for i in range(1, YEARS_COMPARED)]
     # Earlier years' outturns are history: read as they stand, not rebuilt with this year.
     with warehouse.get_connection() as con:

@@ -28,6 +28,17 @@ class DataRootResource(dg.ConfigurableResource):
     def paths(self) -> DataRoot:
         return DataRoot(Path(self.path))
 
+    def council(self) -> dict:
+        """`reference/council.toml`, checked; a problem stops the step with its sentence."""
+        from perf_pipeline.defs.common import reference_failure
+        from perf_pipeline.lib.reference import load_council
+        from perf_pipeline.lib.validation import ReferenceDataError
+
+        try:
+            return load_council(self.paths.reference / "council.toml")
+        except ReferenceDataError as error:
+            raise reference_failure(error) from None
+
 
 SMTP_ENV = {
     "host": "PERF_PIPELINE_SMTP_HOST",

@@ -4,12 +4,11 @@ import dagster as dg
 import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
-from perf_pipeline.defs.common import KINDS, OWNERS, files_table, reference_failure, with_quarter
+from perf_pipeline.defs.common import KINDS, OWNERS, files_table, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
 from perf_pipeline.lib.returns_validation import validate_returns
 from perf_pipeline.lib.schemas import (
@@ -18,7 +17,6 @@ from perf_pipeline.lib.schemas import (
     service_returns_validated_schema,
 )
 from perf_pipeline.lib.submissions import received_dates, submission_status as build_submission_status
-from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import first_quarter
 
 RETURNS = dict(
@@ -139,10 +137,7 @@ def submission_status(
     """Who has returned what for the quarter, on time or late, and the indicators still to chase."""
     quarter = quarter_of(context)
     paths = data_root.paths
-    try:
-        council = load_council(paths.reference / "council.toml")
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
+    council = data_root.council()
     receipts = received_dates(sorted(set(service_returns_raw["file"])), paths.submissions, paths.root)
     status = build_submission_status(
         quarter, services, indicator_catalogue, service_returns_raw, service_returns_validated,
