@@ -9,6 +9,7 @@ from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import (
     KINDS,
     OWNERS,
+    column_lineage,
     files_table,
     files_version,
     reference_failure,
@@ -163,6 +164,23 @@ def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
     yield pandera_check(MEMBERS_KNOWN, known, located, severity=WARN)
 
 
+POSITIONS_LINEAGE = column_lineage({
+    "indicator_code": ["indicator_catalogue.code"],
+    "metric": ["indicator_catalogue.benchmark_metric", "benchmark_values.metric"],
+    "group": ["comparator_groups.group"],
+    "period": ["benchmark_values.period"],
+    "value": ["benchmark_values.value"],
+    "n": ["benchmark_values.value", "comparator_groups.member_code"],
+    "n_missing": ["benchmark_values.value", "comparator_groups.member_code", "comparator_groups.valid_to"],
+    "median": ["benchmark_values.value", "comparator_groups.member_code"],
+    "rank": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
+    "quartile": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
+    "diff_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
+    "mads_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
+    "lag_quarters": ["benchmark_values.period"],
+})  # fmt: skip
+
+
 @dg.asset(
     code_version="1",
     partitions_def=quarterly_partitions,
@@ -212,6 +230,7 @@ def comparator_benchmarks(
         with_quarter(table, quarter),
         metadata={
             "indicators": int(table["indicator_code"].nunique()),
+            "dagster/column_lineage": POSITIONS_LINEAGE,
             "periods_compared": dg.MetadataValue.json(
                 table.groupby("indicator_code")["period"].first().to_dict()
             ),
