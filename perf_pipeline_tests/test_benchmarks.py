@@ -124,6 +124,15 @@ def test_a_long_csv_in_lg_inform_shape_reads_with_only_a_column_mapping(values):
     assert {"E92000001", "E12000001"} <= set(receipts["area_code"])  # aggregates are kept
 
 
+def value_failures(values: pd.DataFrame, authorities: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The failure cases of the checks on `benchmark_values`, as the asset runs them."""
+    with duckdb.connect() as con:
+        con.register("benchmark_values", values)
+        found = b.benchmark_value_failures(con, "benchmark_values", list(authorities["gss_code"]))
+    assert all(count == len(cases) for count, cases in found.values())
+    return {name: cases for name, (_, cases) in found.items()}
+
+
 def long_csv_source(tmp_path, body: str, columns: dict | None = None) -> pd.DataFrame:
     write(tmp_path / "benchmarks" / "lginform" / "planning.csv", body)
     mapping = "".join(f'{k} = "{v}"\n' for k, v in (columns or {"metric": "indicator"}).items())
@@ -154,14 +163,13 @@ def test_a_long_csv_keeps_blanks_missing_and_reports_what_it_cannot_read(tmp_pat
     assert values["value_status"].tolist() == ["published", "not_published", "published", "not_published",
                                                "not_a_number", "published"]  # fmt: skip
     assert values["source_row"].tolist() == [2, 3, 4, 5, 6, 7]
-    located = values.set_index(values["file"] + " row " + values["source_row"].astype(str))
-    schemas = b.benchmark_schemas(list(authorities["gss_code"]))
-    not_numbers = schema_failures(schemas["values_are_numbers"], located)
-    assert not_numbers[["failure_case", "index"]].values.tolist() == [
+    failures = value_failures(values, authorities)
+    assert failures["values_are_numbers"][["failure_case", "index"]].values.tolist() == [
         ["see note", "benchmarks/lginform/planning.csv row 6"]
     ]
-    unknown = schema_failures(schemas["area_codes_known"], located)
-    assert unknown["failure_case"].tolist() == ["E99999999"]
+    assert failures["area_codes_known"][["failure_case", "index"]].values.tolist() == [
+        ["E99999999", "benchmarks/lginform/planning.csv row 7"]
+    ]
 
 
 def test_a_long_csv_without_a_mapped_column_names_it(tmp_path):
@@ -193,9 +201,11 @@ def test_duplicates_and_unknown_periods_are_reported_not_dropped(tmp_path, indic
     raw = long_csv_source(tmp_path, body)
     values, _ = b.normalise_benchmarks(raw, indicators, authorities)
     assert len(values) == 3
-    schemas = b.benchmark_schemas(list(authorities["gss_code"]))
-    assert len(schema_failures(schemas["one_value_per_area_and_period"], values)) > 0
-    assert schema_failures(schemas["periods_recognised"], values)["failure_case"].tolist() == ["2022"]
+    failures = value_failures(values, authorities)
+    assert failures["one_value_per_area_and_period"]["index"].tolist() == [
+        "benchmarks/lginform/planning.csv row 2", "benchmarks/lginform/planning.csv row 3"
+    ]
+    assert failures["periods_recognised"]["failure_case"].tolist() == ["2022"]
     comparable, _ = b.comparable_values(values)
     # different figures for the same area and period: neither is used; an unknown period is left out
     assert comparable[["area_code", "period"]].values.tolist() == [["E06000005", "2022-23"]]
@@ -621,3 +631,60 @@ def test_the_demo_benchmarks_every_linked_indicator_against_every_group(demo, in
             "and period = '2022-23-Q3' and value is not null"
         ).fetchone()[0]
     assert quarters == 18 and receipts > 300
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading long CSVs in the database: the same rows as pandas, or pandas itself
+# ---------------------------------------------------------------------------------------------
+
+HEADER = "area_code,period,metric,value"
+SHAPES = {
+    "plain": (f"{HEADER}\nE1,2022-23,M,1\nE2,2022-23,M,\n", True),
+    "byte order mark": (f"\ufeff{HEADER}\nE1,2022-23,M,1\n", True),
+    "Windows line ends": (f"{HEADER}\r\nE1,2022-23,M,1\r\nE2,2022-23,M,2\r\n", True),
+    "a blank line": (f"{HEADER}\nE1,2022-23,M,1\n\nE2,2022-23,M,2\n", True),
+    "a newline in quotes": (f'{HEADER}\nE1,2022-23,"M\nX",1\nE2,2022-23,M,2\n', True),
+    "spaces around fields": ("area_code , period,metric,value\n E1 ,2022-23, M ,  1 \n", True),
+    "no final line end": (f"{HEADER}\nE1,2022-23,M,1", True),
+    "header only": (f"{HEADER}\n", True),
+    "a short row": (f"{HEADER}\nE1,2022-23,M\n", False),
+    "a long row": (f"{HEADER}\nE1,2022-23,M,1,9\n", False),
+    "Windows-1252": (f"{HEADER}\nE1,2022-23,M\xe9,1\n", False),
+    "a repeated column": (f"{HEADER},value\nE1,2022-23,M,1,2\n", True),
+}
+COMPARED = ["metric", "metric_title", "unit", "source_polarity", "area_code", "area_name", "raw_period",
+            "raw_value", "source_row"]  # fmt: skip
+
+
+def staged(path, columns=None):
+    with duckdb.connect() as con:
+        con.execute("create temporary table raw_rows (" + ", ".join(f"{c} varchar" for c in COMPARED[:-1])
+                    + ", source_row bigint, source varchar, file varchar, file_sha256 varchar)")  # fmt: skip
+        rows = b.stage_long_csv(con, path, columns or {}, "raw_rows", {"source": "s", "file": "f", "file_sha256": "h"})
+        return rows, con.execute(f"select {', '.join(COMPARED)} from raw_rows").fetchdf()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_database_reads_a_long_csv_as_pandas_does_or_leaves_it_to_pandas(tmp_path, shape):
+    body, in_database = SHAPES[shape]
+    path = tmp_path / "long.csv"
+    path.write_bytes(body.encode("cp1252" if shape == "Windows-1252" else "utf-8"))
+    rows, frame = staged(path)
+    assert (rows is not None) == in_database
+    if in_database:
+        expected = b.read_long_csv(path, {})[COMPARED]
+        assert rows == len(expected)
+        assert frame.astype({"source_row": "int64"}).values.tolist() == expected.astype({"source_row": "int64"}).values.tolist()
+
+
+def test_a_large_long_csv_keeps_every_row_in_file_order(tmp_path):
+    """DuckDB reads a large file in parallel; `source_row` must still be the row in the file."""
+    n = 300_000
+    codes = [f"E{i:08d}" for i in range(n)]
+    pd.DataFrame({"area_code": codes, "period": "2022-23", "metric": "M", "value": range(n)}).to_csv(
+        tmp_path / "big.csv", index=False
+    )
+    rows, frame = staged(tmp_path / "big.csv")
+    assert rows == n
+    assert (frame["area_code"] == codes).all() and (frame["source_row"] == range(2, n + 2)).all()
+    assert (frame["raw_value"] == [str(i) for i in range(n)]).all()

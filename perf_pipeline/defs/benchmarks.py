@@ -5,7 +5,7 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
 
-from perf_pipeline.defs.checks import frame_check, pandera_check
+from perf_pipeline.defs.checks import MAX_CASES_SHOWN, frame_check, pandera_check
 from perf_pipeline.defs.common import (
     KINDS,
     OWNERS,
@@ -22,12 +22,12 @@ from perf_pipeline.lib.benchmarks import (
     GROUPS_CSV,
     NEAREST_NEIGHBOURS_FILE,
     SOURCES_FILE,
-    benchmark_schemas,
+    benchmark_value_failures,
     build_comparator_groups,
     comparator_benchmarks_schema,
     council_benchmarks,
     load_sources,
-    normalise_benchmarks,
+    load_benchmark_values,
     read_group_csv,
     read_nearest_neighbours,
     read_sources,
@@ -61,7 +61,7 @@ VALUE_CHECKS = {
 
 
 @dg.asset(
-    code_version="1",
+    code_version="2",
     check_specs=[
         dg.AssetCheckSpec(name, asset="benchmark_values", description=text)
         for name, text in VALUE_CHECKS.items()
@@ -69,9 +69,16 @@ VALUE_CHECKS = {
     **BENCHMARKS,
 )
 def benchmark_values(
-    data_root: DataRootResource, indicator_catalogue: pd.DataFrame, authorities: pd.DataFrame
+    data_root: DataRootResource,
+    warehouse: DuckDBResource,
+    indicator_catalogue: pd.DataFrame,
+    authorities: pd.DataFrame,
 ):
-    """Every published benchmark figure, one row per source, metric, area and period, in our labels."""
+    """Every published benchmark figure, one row per source, metric, area and period, in our labels.
+
+    National files run to millions of rows, so the table is built in the warehouse by SQL (in one
+    transaction: a failed or killed run leaves the previous table) rather than passed through pandas.
+    """
     paths = data_root.paths
     sources_path = paths.benchmarks / SOURCES_FILE
     try:
@@ -79,20 +86,35 @@ def benchmark_values(
         raw, files = read_sources(sources, paths.benchmarks, paths.root)
     except ReferenceDataError as error:
         raise reference_failure(error) from None
-    values, polarity_problems = normalise_benchmarks(raw, indicator_catalogue, authorities)
-    yield dg.Output(
-        values,
+    table = f"{WAREHOUSE_SCHEMA}.benchmark_values"
+    with warehouse.get_connection() as con:
+        con.execute(f"create schema if not exists {WAREHOUSE_SCHEMA}")
+        con.begin()
+        con.register("raw_rows", raw)
+        polarity_problems = load_benchmark_values(
+            con, "raw_rows", indicator_catalogue, authorities, table, [s["name"] for s in sources]
+        )
+        con.unregister("raw_rows")
+        del raw
+        failures = benchmark_value_failures(con, table, list(authorities["gss_code"]), shown=MAX_CASES_SHOWN)
+        metrics, by_status = con.execute(
+            f"select (select count(*) from (select distinct source, metric from {table})), "
+            f"(select coalesce(map(list(value_status), list(n)), map()) from "
+            f"(select value_status, count(*) n from {table} group by all order by n desc))"
+        ).fetchone()
+        con.commit()
+    yield dg.MaterializeResult(
         data_version=files_version([sources_path, *(paths.benchmarks / s["file"] for s in sources)]),
         metadata={
             "sources": files_table(files),
-            "metrics": int(values[["source", "metric"]].drop_duplicates().shape[0]),
-            "by_status": dg.MetadataValue.json(values["value_status"].value_counts().to_dict()),
+            "rows": int(files["rows"].sum()) if len(files) else 0,
+            "metrics": int(metrics),
+            "by_status": dg.MetadataValue.json({k: int(v) for k, v in dict(by_status).items()}),
         },
     )
     # Failure cases name the file and row each came from.
-    located = values.set_index(values["file"] + " row " + values["source_row"].astype(str))
-    for name, schema in benchmark_schemas(list(authorities["gss_code"])).items():
-        yield pandera_check(name, schema, located, severity=WARN)
+    for name, (count, cases) in failures.items():
+        yield frame_check(name, cases, severity=WARN, failure_count=int(count))
     yield frame_check(POLARITY_AGREES, polarity_problems, severity=WARN)
 
 

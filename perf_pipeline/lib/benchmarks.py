@@ -169,23 +169,29 @@ def load_sources(path: Path) -> list[dict]:
     return entries
 
 
+def long_csv_columns(file_name: str, header: list[str], columns: dict[str, str]) -> dict[str, str]:
+    """Our field name -> the file's column; `columns` maps our names to the file's (any case)."""
+    by_lower = {str(c).strip().lower(): c for c in header}
+    found, missing = {}, []
+    for ours in LONG_CSV_FIELDS:
+        theirs = columns.get(ours, ours)
+        column = theirs if theirs in header else by_lower.get(str(theirs).strip().lower())
+        if column is not None:
+            found[ours] = column
+        elif ours in LONG_CSV_REQUIRED:
+            missing.append(f"'{theirs}' (for {ours})")
+    if missing:
+        raise ReferenceDataError([f"{file_name}: no column {', '.join(missing)}"])
+    return found
+
+
 def read_long_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     """A long CSV (LG Inform, Trafford Data Lab shape); `columns` maps our names to the file's."""
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except UnicodeDecodeError:  # saved from Excel on Windows
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252", index_col=False)
-    by_lower = {str(c).strip().lower(): c for c in df.columns}
-    found, missing = {}, []
-    for ours in LONG_CSV_FIELDS:
-        theirs = columns.get(ours, ours)
-        column = theirs if theirs in df.columns else by_lower.get(str(theirs).strip().lower())
-        if column is not None:
-            found[ours] = df[column].str.strip()
-        elif ours in LONG_CSV_REQUIRED:
-            missing.append(f"'{theirs}' (for {ours})")
-    if missing:
-        raise ReferenceDataError([f"{path.name}: no column {', '.join(missing)}"])
+    found = {ours: df[theirs].str.strip() for ours, theirs in long_csv_columns(path.name, list(df.columns), columns).items()}
     blank = pd.Series("", index=df.index)
     return pd.DataFrame({
         "metric": found["metric"], "metric_title": found.get("metric_title", found["metric"]),
@@ -193,6 +199,44 @@ def read_long_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
         "area_code": found["area_code"], "area_name": found.get("area_name", blank),
         "raw_period": found["period"], "raw_value": found["value"], "source_row": df.index + 2,
     })  # fmt: skip
+
+
+def stage_long_csv(con, path: Path, columns: dict[str, str], table: str, stamp: dict) -> int | None:
+    """A long CSV read by DuckDB straight into `table` (national files run to millions of rows).
+
+    Only a file DuckDB reads exactly as `read_long_csv` would (UTF-8, comma-separated, every row
+    complete) is read here; for anything else this returns None and the file goes to
+    `read_long_csv`, which reads Windows encodings and gives pandas' messages. Returns the rows.
+    """
+    import duckdb
+
+    options = ("all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+               "encoding = 'utf-8', auto_detect = false")  # fmt: skip
+    scan = f"read_csv(?, {options}, columns = $columns)"
+    try:
+        names = [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig").columns]
+        if len(set(names)) != len(names) or any(n.startswith("Unnamed: ") for n in names):
+            return None  # repeated or missing header names: pandas' own renaming applies
+        found = long_csv_columns(path.name, names, columns)
+        spec = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
+
+        def field(ours: str, default: str = "''") -> str:
+            theirs = found.get(ours)
+            return default if theirs is None else f"trim(coalesce(\"{theirs.replace(chr(34), chr(34) * 2)}\", ''))"
+
+        select = (
+            f"select {field('metric')} as metric, {field('metric_title', field('metric'))} as metric_title, "
+            f"{field('unit')} as unit, {field('polarity')} as source_polarity, {field('area_code')} as area_code, "
+            f"{field('area_name')} as area_name, {field('period')} as raw_period, {field('value')} as raw_value, "
+            f"row_number() over () + 1 as source_row, ? as source, ? as file, ? as file_sha256 "
+            f"from {scan.replace('$columns', spec)}"
+        )
+        before = con.execute(f"select count(*) from {table}").fetchone()[0]
+        con.execute(f"insert into {table} by name {select}",
+                    [stamp["source"], stamp["file"], stamp["file_sha256"], str(path)])  # fmt: skip
+        return con.execute(f"select count(*) from {table}").fetchone()[0] - before
+    except (duckdb.Error, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
 
 
 OFLOG_ASC_COLUMNS = ["Financial year", "Local authority code", "Local authority name", "Measure", "Code",
@@ -247,14 +291,26 @@ IMPORTERS = {
 }
 
 
-def read_sources(sources: list[dict], benchmarks: Path, data_root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every source read by its importer: raw rows stamped with source, file and hash; a files table."""
-    frames, files, problems = [], [], []
+def stage_sources(con, sources: list[dict], benchmarks: Path, data_root: Path, table: str = "raw_rows") -> pd.DataFrame:
+    """Every source read by its importer into the temporary table `table`, rows stamped with
+    source, file and hash; returns a table of the files. Every unreadable source is reported."""
+    raw_types = {c: "VARCHAR" for c in [*RAW_COLUMNS, "source", "file", "file_sha256"]} | {"source_row": "BIGINT"}
+    con.execute(f"create or replace temporary table {table} ("
+                + ", ".join(f"{c} {t}" for c, t in raw_types.items()) + ")")  # fmt: skip
+    files, problems = [], []
     for source in sources:
         path = benchmarks / source["file"]
-        sha = sha256_of(path)
+        stamp = {"source": source["name"], "file": relative_to_root(path, data_root), "file_sha256": sha256_of(path)}
         try:
-            raw = IMPORTERS[source["format"]](path, source.get("columns", {}))
+            rows = None
+            if source["format"] == "long_csv":
+                rows = stage_long_csv(con, path, source.get("columns", {}), table, stamp)
+            if rows is None:
+                raw = IMPORTERS[source["format"]](path, source.get("columns", {})).assign(**stamp)
+                con.register("imported", raw)
+                con.execute(f"insert into {table} by name select * from imported")
+                con.unregister("imported")
+                rows = len(raw)
         except ReferenceDataError as error:
             problems.extend(f"benchmarks/{source['file']} ({source['name']}): {p}" for p in error.problems)
             continue
@@ -262,19 +318,23 @@ def read_sources(sources: list[dict], benchmarks: Path, data_root: Path) -> tupl
             problems.append(f"benchmarks/{source['file']} ({source['name']}): the file could not be read as "
                             f"{source['format']}: {type(error).__name__}: {str(error)[:200]}")  # fmt: skip
             continue
-        file = relative_to_root(path, data_root)
-        frames.append(raw.assign(source=source["name"], file=file, file_sha256=sha))
-        files.append({"source": source["name"], "file": file, "format": source["format"], "rows": len(raw),
-                      "sha256": sha, "as_declared": source.get("sha256") in (None, sha),
+        files.append({"source": source["name"], "file": stamp["file"], "format": source["format"], "rows": rows,
+                      "sha256": stamp["file_sha256"], "as_declared": source.get("sha256") in (None, stamp["file_sha256"]),
                       "publisher": source["publisher"], "licence": source["licence"]})  # fmt: skip
     if problems:
         raise ReferenceDataError(problems)
-    raw = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=[*RAW_COLUMNS, "source", "file", "file_sha256"])
-    )
-    return raw, pd.DataFrame(files)
+    return pd.DataFrame(files)
+
+
+def read_sources(sources: list[dict], benchmarks: Path, data_root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`stage_sources` in an in-memory database: the raw rows as a frame, and the files table."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        files = stage_sources(con, sources, benchmarks, data_root)
+        raw = con.execute("select * from raw_rows").fetchdf()
+    raw["source_row"] = raw["source_row"].astype("Int64")
+    return raw, files
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,46 +397,132 @@ def resolve_polarity(raw: pd.DataFrame, indicators: pd.DataFrame) -> tuple[pd.Da
     return table[["polarity", "polarity_from"]].reset_index(), problems
 
 
+# A plain decimal number, which DuckDB and pandas read alike; anything else (`1,234`, `85%`,
+# `(12)`) goes through `parse_numbers`, the same rules as services' returns.
+PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _sql_list(words) -> str:
+    return ", ".join("'" + w.replace("'", "''") + "'" for w in sorted(words))
+
+
+def load_benchmark_values(
+    con, raw: str, indicators: pd.DataFrame, authorities: pd.DataFrame, table: str, source_order: list[str]
+) -> pd.DataFrame:
+    """Create `table` (`benchmark_values`) in DuckDB from the raw rows in the relation `raw`.
+
+    National downloads run to millions of rows, so the rows never leave the database: only the
+    distinct period texts, the values that are not plain numbers, and the polarity words come out
+    to be read by the same Python rules as everywhere else, and go back as small lookup tables.
+    Returns the polarity problems.
+    """
+    polarity, problems = resolve_polarity(
+        con.execute(f"select distinct source, metric, source_polarity from {raw}").fetchdf(), indicators
+    )
+    period_texts = con.execute(f"select distinct raw_period from {raw}").fetchdf()["raw_period"]
+    periods = _periods_table(period_texts).rename_axis("raw_period").reset_index()
+    text = "trim(coalesce(raw_value, ''))"
+    not_published = f"lower({text}) in ({_sql_list(NOT_PUBLISHED)})"
+    plain = f"(regexp_full_match({text}, '{PLAIN_NUMBER}') and isfinite(try_cast({text} as double)))"
+    written = con.execute(
+        f"select distinct {text} as text from {raw} where not {plain} and not {not_published}"
+    ).fetchdf()["text"]
+    numbers, parsed = parse_numbers(written)
+    lookups = {
+        "bv_periods": periods,
+        "bv_polarity": polarity,
+        "bv_written": pd.DataFrame({"text": written, "number": numbers, "parsed": parsed}),
+        "bv_units": catalogue_links(indicators).drop_duplicates(["source", "metric"])[["source", "metric", "unit"]],
+        "bv_names": authorities[["gss_code", "name"]].drop_duplicates("gss_code"),
+        "bv_sources": pd.DataFrame({"source": source_order, "position": range(len(source_order))}),
+    }
+    for name, frame in lookups.items():
+        con.register(name, frame)
+    try:
+        con.execute(f"""
+            create or replace table {table} as
+            with r as (select *, {text} as text, {not_published} as not_published, {plain} as plain from {raw})
+            select r.source, r.metric, r.metric_title, coalesce(nullif(r.unit, ''), u.unit, '') as unit,
+                   coalesce(pol.polarity, '{NONE}') as polarity, r.area_code,
+                   coalesce(nullif(r.area_name, ''), a.name, '') as area_name,
+                   coalesce(p.period, r.raw_period) as period,
+                   case when r.not_published then null when r.plain then cast(r.text as double)
+                        when w.parsed then w.number end as value,
+                   coalesce(pol.polarity_from, 'default') as polarity_from, p.period_type,
+                   p.period_start, p.period_end, r.raw_period, r.raw_value,
+                   case when r.not_published then 'not_published' when r.plain or w.parsed then 'published'
+                        else 'not_a_number' end as value_status,
+                   r.file, r.file_sha256, cast(r.source_row as bigint) as source_row
+            from r
+            left join bv_periods p on p.raw_period = r.raw_period
+            left join bv_polarity pol on pol.source = r.source and pol.metric = r.metric
+            left join bv_units u on u.source = r.source and u.metric = r.metric
+            left join bv_names a on a.gss_code = r.area_code
+            left join bv_written w on w.text = r.text
+            left join bv_sources s on s.source = r.source
+            order by s.position, r.source_row
+        """)  # fmt: skip
+    finally:
+        for name in lookups:
+            con.unregister(name)
+    return problems
+
+
 def normalise_benchmarks(
     raw: pd.DataFrame, indicators: pd.DataFrame, authorities: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`benchmark_values`: our period labels, values as numbers, polarity settled; and polarity problems."""
-    periods = _periods_table(raw["raw_period"])
-    df = raw.join(periods, on="raw_period")
-    df["period"] = df["period"].fillna(df["raw_period"])
-    text = df["raw_value"].fillna("").str.strip()
-    numbers, parsed = parse_numbers(text)
-    not_published = text.str.lower().isin(NOT_PUBLISHED)
-    df["value"] = numbers.where(parsed & ~not_published)
-    df["value_status"] = np.where(
-        not_published, "not_published", np.where(parsed, "published", "not_a_number")
-    )
-    polarity, problems = resolve_polarity(df, indicators)
-    df = df.merge(polarity, on=["source", "metric"], how="left")
-    units = catalogue_links(indicators).drop_duplicates(["source", "metric"])[["source", "metric", "unit"]]
-    df = df.merge(units.rename(columns={"unit": "catalogue_unit"}), on=["source", "metric"], how="left")
-    df["unit"] = df["unit"].where(df["unit"].ne(""), df["catalogue_unit"]).fillna("")
-    names = authorities.set_index("gss_code")["name"]
-    df["area_name"] = df["area_name"].where(df["area_name"].ne(""), df["area_code"].map(names)).fillna("")
-    df["source_row"] = df["source_row"].astype("Int64")
-    return df[BENCHMARK_COLUMNS].reset_index(drop=True), problems
+    """`benchmark_values` as a frame: `load_benchmark_values` run in an in-memory database."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("raw_rows", raw.reindex(columns=[*RAW_COLUMNS, "source", "file", "file_sha256"]))
+        problems = load_benchmark_values(
+            con, "raw_rows", indicators, authorities, "benchmark_values", list(pd.unique(raw["source"]))
+        )
+        values = con.table("benchmark_values").df()
+    values["source_row"] = values["source_row"].astype("Int64")
+    return values[BENCHMARK_COLUMNS], problems
 
 
-def benchmark_schemas(known_codes: list[str]) -> dict[str, pa.DataFrameSchema]:
-    """What `benchmark_values` is held to; each problem is reported, never dropped silently."""
-    known = set(known_codes)
-    return {
-        "area_codes_known": pa.DataFrameSchema({"area_code": pa.Column(str, pa.Check(
-            lambda s: s.isin(known) | s.str.match(AGGREGATE_CODE), element_wise=False,
-            error="is not an authority in authorities.csv"))}),
-        "one_value_per_area_and_period": pa.DataFrameSchema(
-            unique=["source", "metric", "period", "area_code"], report_duplicates="all"),
-        "values_are_numbers": pa.DataFrameSchema({"raw_value": pa.Column(str, pa.Check(
-            lambda s: s.str.strip().str.lower().isin(NOT_PUBLISHED) | parse_numbers(s)[1],
-            error="is not a number"))}),
-        "periods_recognised": pa.DataFrameSchema({"period": pa.Column(str, pa.Check.str_matches(
-            PERIOD_LABEL, error="is not a financial year (2022-23) or a quarter (2022/23 Q3)"))}),
-    }  # fmt: skip
+# What `benchmark_values` is held to. Published files are not ours to correct: each problem is
+# reported with the file and row it came from, and the rows are kept. The checks run in the
+# database, as the table does: (error, failing value, condition).
+VALUE_CHECK_RULES = {
+    "area_codes_known": (
+        "is not an authority in authorities.csv", "area_code",
+        f"area_code not in (select gss_code from bv_known) and not regexp_full_match(area_code, '{AGGREGATE_CODE}')",
+    ),
+    "one_value_per_area_and_period": (
+        "more than one row for this source, metric, period and area",
+        "source || ' ' || metric || ' ' || period || ' ' || area_code",
+        "(source, metric, period, area_code) in (select (source, metric, period, area_code) from {table} "
+        "group by all having count(*) > 1)",
+    ),
+    "values_are_numbers": ("is not a number", "raw_value", "value_status = 'not_a_number'"),
+    "periods_recognised": (
+        "is not a financial year (2022-23) or a quarter (2022/23 Q3)", "period", "period_type is null",
+    ),
+}  # fmt: skip
+
+
+def benchmark_value_failures(con, table: str, known_codes: list[str], shown: int | None = None) -> dict:
+    """Each check's failures: `(count, cases)`, the cases (at most `shown`) naming file and row."""
+    con.register("bv_known", pd.DataFrame({"gss_code": list(known_codes)}))
+    found = {}
+    try:
+        for name, (error, case, condition) in VALUE_CHECK_RULES.items():
+            where = condition.replace("{table}", table)
+            count = con.execute(f"select count(*) from {table} where {where}").fetchone()[0]
+            limit = "" if shown is None else f"limit {int(shown)}"
+            cases = con.execute(
+                f"select file || ' row ' || source_row as index, ? as check, {case} as failure_case "
+                f"from {table} where {where} order by file, source_row {limit}",
+                [error],
+            ).fetchdf()
+            found[name] = (count, cases)
+    finally:
+        con.unregister("bv_known")
+    return found
 
 
 def comparable_values(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
