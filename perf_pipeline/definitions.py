@@ -21,7 +21,7 @@ from perf_pipeline.defs import (
     values,
 )
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
-from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, data_root_path
+from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, data_root_path, warehouse_connection_config
 
 STAGES = [data_requests, reference, returns, values, performance, benchmarks, improvement_plan, reports, audit,
           reminders]  # fmt: skip
@@ -38,8 +38,10 @@ def build_definitions() -> dg.Definitions:
         sensors=automation.sensors,
         resources={
             "data_root": DataRootResource(path=str(root.root)),
-            "io_manager": WarehouseIOManager(database=str(root.warehouse), schema=WAREHOUSE_SCHEMA),
-            "warehouse": WarehouseResource(database=str(root.warehouse)),
+            "io_manager": WarehouseIOManager(
+                database=str(root.warehouse), schema=WAREHOUSE_SCHEMA, connection_config=warehouse_connection_config()
+            ),
+            "warehouse": WarehouseResource(database=str(root.warehouse), connection_config=warehouse_connection_config()),
             "mail": MailResource.from_environment(),
         },
     )

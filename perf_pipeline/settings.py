@@ -22,6 +22,14 @@ FIRST_QUARTER_ENV = "PERF_PIPELINE_FIRST_QUARTER"
 DEFAULT_FIRST_QUARTER = "2021-22-Q1"
 WAREHOUSE_FILE = "warehouse.duckdb"
 WAREHOUSE_SCHEMA = "perf"
+# DuckDB takes 80% of the machine's memory by default; the warehouse's steps are held to this and
+# spill to disk beyond it (sorting the national benchmark files is the largest). Raise it on a
+# server with memory to spare.
+WAREHOUSE_MEMORY_ENV = "PERF_PIPELINE_DUCKDB_MEMORY_LIMIT"
+
+
+def warehouse_connection_config() -> dict:
+    return {"memory_limit": os.environ.get(WAREHOUSE_MEMORY_ENV) or "1GB"}
 
 
 def data_root_path() -> Path:
