@@ -100,8 +100,12 @@ def test_no_template_marks_text_as_safe_html():
 
 
 # Interpolated into SQL text: identifiers from the code (schema and table names, and the column
-# names of the code's own frames). Every value from data goes in as a `?` parameter.
-SQL_IDENTIFIERS = {"WAREHOUSE_SCHEMA", "PUBLISHED_LOG", "EVENTS_LOG", "table", "name", "type_name"}
+# names of the code's own frames), and SQL the code builds from its own constants: `raw` (a table
+# name), `columns_sql` (column lists, the file's columns by position as c0, c1...), `where` and
+# `case` (the checks' rules), `classified` and `failing` (subqueries from those). Every value from
+# data goes in as a `?` or `$name` parameter.
+SQL_IDENTIFIERS = {"WAREHOUSE_SCHEMA", "PUBLISHED_LOG", "EVENTS_LOG", "table", "name", "type_name", "raw",
+                   "columns_sql", "classified", "failing"}  # fmt: skip
 
 
 def sql_interpolations(tree: ast.AST) -> list[tuple[int, str]]:

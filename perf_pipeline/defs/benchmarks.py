@@ -238,7 +238,8 @@ def comparator_benchmarks(
     metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
     with warehouse.get_connection() as con:
         benchmark_values = con.execute(
-            f"select * from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
+            "select source, metric, period, area_code, value, period_start, period_end, metric_title, unit, "
+            f"polarity from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
             [metrics],
         ).fetchdf()
         comparator_groups = con.execute(

@@ -206,34 +206,34 @@ def stage_long_csv(con, path: Path, columns: dict[str, str], table: str, stamp: 
 
     Only a file DuckDB reads exactly as `read_long_csv` would (UTF-8, comma-separated, every row
     complete) is read here; for anything else this returns None and the file goes to
-    `read_long_csv`, which reads Windows encodings and gives pandas' messages. Returns the rows.
+    `read_long_csv`, which reads Windows encodings and gives pandas' messages. The file's columns
+    are read under names of our own (`c0`, `c1`...), so no text from the file enters the SQL.
+    Returns the rows read.
     """
     import duckdb
 
-    options = ("all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
-               "encoding = 'utf-8', auto_detect = false")  # fmt: skip
-    scan = f"read_csv(?, {options}, columns = $columns)"
     try:
-        names = [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig").columns]
-        if len(set(names)) != len(names) or any(n.startswith("Unnamed: ") for n in names):
-            return None  # repeated or missing header names: pandas' own renaming applies
-        found = long_csv_columns(path.name, names, columns)
-        spec = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
+        header = [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig").columns]
+        if any(name.startswith("Unnamed: ") for name in header):
+            return None  # a column with no name: pandas' own naming applies
+        found = long_csv_columns(path.name, header, columns)
+        position = {name: i for i, name in enumerate(header)}
 
         def field(ours: str, default: str = "''") -> str:
-            theirs = found.get(ours)
-            return default if theirs is None else f"trim(coalesce(\"{theirs.replace(chr(34), chr(34) * 2)}\", ''))"
+            return default if ours not in found else f"trim(coalesce(c{position[found[ours]]}, ''))"
 
-        select = (
-            f"select {field('metric')} as metric, {field('metric_title', field('metric'))} as metric_title, "
+        columns_sql = (
+            f"{field('metric')} as metric, {field('metric_title', field('metric'))} as metric_title, "
             f"{field('unit')} as unit, {field('polarity')} as source_polarity, {field('area_code')} as area_code, "
-            f"{field('area_name')} as area_name, {field('period')} as raw_period, {field('value')} as raw_value, "
-            f"row_number() over () + 1 as source_row, ? as source, ? as file, ? as file_sha256 "
-            f"from {scan.replace('$columns', spec)}"
+            f"{field('area_name')} as area_name, {field('period')} as raw_period, {field('value')} as raw_value"
         )
         before = con.execute(f"select count(*) from {table}").fetchone()[0]
-        con.execute(f"insert into {table} by name {select}",
-                    [stamp["source"], stamp["file"], stamp["file_sha256"], str(path)])  # fmt: skip
+        con.execute(
+            f"insert into {table} by name select {columns_sql}, row_number() over () + 1 as source_row, "
+            "$source as source, $file as file, $file_sha256 as file_sha256 from read_csv($path, header = true, "
+            "delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8', auto_detect = false, columns = $columns)",
+            {**stamp, "path": str(path), "columns": {f"c{i}": "VARCHAR" for i in range(len(header))}},
+        )  # fmt: skip
         return con.execute(f"select count(*) from {table}").fetchone()[0] - before
     except (duckdb.Error, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
@@ -295,8 +295,8 @@ def stage_sources(con, sources: list[dict], benchmarks: Path, data_root: Path, t
     """Every source read by its importer into the temporary table `table`, rows stamped with
     source, file and hash; returns a table of the files. Every unreadable source is reported."""
     raw_types = {c: "VARCHAR" for c in [*RAW_COLUMNS, "source", "file", "file_sha256"]} | {"source_row": "BIGINT"}
-    con.execute(f"create or replace temporary table {table} ("
-                + ", ".join(f"{c} {t}" for c, t in raw_types.items()) + ")")  # fmt: skip
+    columns_sql = ", ".join(f"{column} {type_name}" for column, type_name in raw_types.items())
+    con.execute(f"create or replace temporary table {table} ({columns_sql})")
     files, problems = [], []
     for source in sources:
         path = benchmarks / source["file"]
@@ -402,10 +402,6 @@ def resolve_polarity(raw: pd.DataFrame, indicators: pd.DataFrame) -> tuple[pd.Da
 PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
-def _sql_list(words) -> str:
-    return ", ".join("'" + w.replace("'", "''") + "'" for w in sorted(words))
-
-
 def load_benchmark_values(
     con, raw: str, indicators: pd.DataFrame, authorities: pd.DataFrame, table: str, source_order: list[str]
 ) -> pd.DataFrame:
@@ -421,11 +417,15 @@ def load_benchmark_values(
     )
     period_texts = con.execute(f"select distinct raw_period from {raw}").fetchdf()["raw_period"]
     periods = _periods_table(period_texts).rename_axis("raw_period").reset_index()
-    text = "trim(coalesce(raw_value, ''))"
-    not_published = f"lower({text}) in ({_sql_list(NOT_PUBLISHED)})"
-    plain = f"(regexp_full_match({text}, '{PLAIN_NUMBER}') and isfinite(try_cast({text} as double)))"
+    # Each raw row's value as text, whether it is a "not published" mark, whether a plain number.
+    classified = (
+        "(select *, list_contains($not_published, lower(text)) as not_published, "
+        "coalesce(regexp_full_match(text, $plain) and isfinite(try_cast(text as double)), false) as plain "
+        f"from (select *, trim(coalesce(raw_value, '')) as text from {raw}))"
+    )
+    words = {"not_published": sorted(NOT_PUBLISHED), "plain": PLAIN_NUMBER}
     written = con.execute(
-        f"select distinct {text} as text from {raw} where not {plain} and not {not_published}"
+        f"select distinct text from {classified} where not plain and not not_published", words
     ).fetchdf()["text"]
     numbers, parsed = parse_numbers(written)
     lookups = {
@@ -441,9 +441,9 @@ def load_benchmark_values(
     try:
         con.execute(f"""
             create or replace table {table} as
-            with r as (select *, {text} as text, {not_published} as not_published, {plain} as plain from {raw})
+            with r as {classified}
             select r.source, r.metric, r.metric_title, coalesce(nullif(r.unit, ''), u.unit, '') as unit,
-                   coalesce(pol.polarity, '{NONE}') as polarity, r.area_code,
+                   coalesce(pol.polarity, $no_polarity) as polarity, r.area_code,
                    coalesce(nullif(r.area_name, ''), a.name, '') as area_name,
                    coalesce(p.period, r.raw_period) as period,
                    case when r.not_published then null when r.plain then cast(r.text as double)
@@ -461,7 +461,7 @@ def load_benchmark_values(
             left join bv_written w on w.text = r.text
             left join bv_sources s on s.source = r.source
             order by s.position, r.source_row
-        """)  # fmt: skip
+        """, {**words, "no_polarity": NONE})  # fmt: skip
     finally:
         for name in lookups:
             con.unregister(name)
@@ -490,13 +490,12 @@ def normalise_benchmarks(
 VALUE_CHECK_RULES = {
     "area_codes_known": (
         "is not an authority in authorities.csv", "area_code",
-        f"area_code not in (select gss_code from bv_known) and not regexp_full_match(area_code, '{AGGREGATE_CODE}')",
+        "not list_contains($known, area_code) and not regexp_full_match(area_code, $aggregate)",
     ),
     "one_value_per_area_and_period": (
         "more than one row for this source, metric, period and area",
         "source || ' ' || metric || ' ' || period || ' ' || area_code",
-        "(source, metric, period, area_code) in (select (source, metric, period, area_code) from {table} "
-        "group by all having count(*) > 1)",
+        "count(*) over (partition by source, metric, period, area_code) > 1",
     ),
     "values_are_numbers": ("is not a number", "raw_value", "value_status = 'not_a_number'"),
     "periods_recognised": (
@@ -507,21 +506,19 @@ VALUE_CHECK_RULES = {
 
 def benchmark_value_failures(con, table: str, known_codes: list[str], shown: int | None = None) -> dict:
     """Each check's failures: `(count, cases)`, the cases (at most `shown`) naming file and row."""
-    con.register("bv_known", pd.DataFrame({"gss_code": list(known_codes)}))
     found = {}
-    try:
-        for name, (error, case, condition) in VALUE_CHECK_RULES.items():
-            where = condition.replace("{table}", table)
-            count = con.execute(f"select count(*) from {table} where {where}").fetchone()[0]
-            limit = "" if shown is None else f"limit {int(shown)}"
-            cases = con.execute(
-                f"select file || ' row ' || source_row as index, ? as check, {case} as failure_case "
-                f"from {table} where {where} order by file, source_row {limit}",
-                [error],
-            ).fetchdf()
-            found[name] = (count, cases)
-    finally:
-        con.unregister("bv_known")
+    for name, (error, case, where) in VALUE_CHECK_RULES.items():
+        parameters = {"known": list(known_codes), "aggregate": AGGREGATE_CODE, "error": error}
+        failing = (f"(select file, source_row, {case} as failure_case, {where} as failed from {table}) "
+                   "where failed")  # fmt: skip
+        used = {k: v for k, v in parameters.items() if f"${k}" in where}
+        count = con.execute(f"select count(*) from {failing}", used).fetchone()[0]
+        cases = con.execute(
+            f"select file || ' row ' || source_row as index, $error as check, failure_case from {failing} "
+            "order by file, source_row limit $shown",
+            {**used, "error": error, "shown": count if shown is None else shown},
+        ).fetchdf()
+        found[name] = (count, cases)
     return found
 
 
