@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -93,10 +94,16 @@ class ComparatorDotPlots:
     """The council (highlighted) among its comparators, with the group median marked.
 
     Like the trends, one figure is reused: its legend and axis line are drawn once, and each chart
-    draws only its points, median and the x axis's scale on that background.
+    draws only its points, median and the x axis's scale on that background. Published comparator
+    data changes once a year, so the same chart recurs from quarter to quarter: charts already
+    drawn in this process are kept (the most recent `KEPT`) and not drawn again.
     """
 
+    KEPT = 2048
+    _drawn: OrderedDict = OrderedDict()
+
     def __init__(self, council_label: str):
+        self._label = council_label
         plt = _pyplot()
         self._plt = plt
         self._fig, ax = plt.subplots(figsize=(5.2, 0.9), dpi=DPI, facecolor="white")
@@ -118,6 +125,16 @@ class ComparatorDotPlots:
         self._background = self._fig.canvas.copy_from_bbox(self._fig.bbox)
 
     def render(self, others: list[float], council_value: float, median: float) -> str:
+        key = (self._label, tuple(others), council_value, median)
+        if key in self._drawn:
+            self._drawn.move_to_end(key)
+            return self._drawn[key]
+        self._drawn[key] = uri = self._draw(others, council_value, median)
+        while len(self._drawn) > self.KEPT:
+            self._drawn.popitem(last=False)
+        return uri
+
+    def _draw(self, others: list[float], council_value: float, median: float) -> str:
         self._others.set_offsets([[x, 0] for x in others] or np.empty((0, 2)))
         self._council.set_offsets([[council_value, 0]])
         self._median.set_xdata([median, median])
