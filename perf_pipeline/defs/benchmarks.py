@@ -30,7 +30,7 @@ from perf_pipeline.lib.benchmarks import (
     load_benchmark_values,
     read_group_csv,
     read_nearest_neighbours,
-    read_sources,
+    stage_sources,
 )
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import load_council
@@ -81,21 +81,20 @@ def benchmark_values(
     """
     paths = data_root.paths
     sources_path = paths.benchmarks / SOURCES_FILE
-    try:
-        sources = load_sources(sources_path)
-        raw, files = read_sources(sources, paths.benchmarks, paths.root)
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     table = f"{WAREHOUSE_SCHEMA}.benchmark_values"
     with warehouse.get_connection() as con:
         con.execute(f"create schema if not exists {WAREHOUSE_SCHEMA}")
         con.begin()
-        con.register("raw_rows", raw)
+        try:
+            sources = load_sources(sources_path)
+            files = stage_sources(con, sources, paths.benchmarks, paths.root)
+        except ReferenceDataError as error:
+            con.rollback()
+            raise reference_failure(error) from None
         polarity_problems = load_benchmark_values(
             con, "raw_rows", indicator_catalogue, authorities, table, [s["name"] for s in sources]
         )
-        con.unregister("raw_rows")
-        del raw
+        con.execute("drop table raw_rows")
         failures = benchmark_value_failures(con, table, list(authorities["gss_code"]), shown=MAX_CASES_SHOWN)
         metrics, by_status = con.execute(
             f"select (select count(*) from (select distinct source, metric from {table})), "
