@@ -658,8 +658,7 @@ COMPARED = ["metric", "metric_title", "unit", "source_polarity", "area_code", "a
 
 def staged(path, columns=None):
     with duckdb.connect() as con:
-        con.execute("create temporary table raw_rows (" + ", ".join(f"{c} varchar" for c in COMPARED[:-1])
-                    + ", source_row bigint, source varchar, file varchar, file_sha256 varchar)")  # fmt: skip
+        b.create_raw_table(con)
         rows = b.stage_long_csv(con, path, columns or {}, "raw_rows", {"source": "s", "file": "f", "file_sha256": "h"})
         return rows, con.execute(f"select {', '.join(COMPARED)} from raw_rows").fetchdf()
 

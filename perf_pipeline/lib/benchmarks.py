@@ -227,14 +227,13 @@ def stage_long_csv(con, path: Path, columns: dict[str, str], table: str, stamp: 
             f"{field('unit')} as unit, {field('polarity')} as source_polarity, {field('area_code')} as area_code, "
             f"{field('area_name')} as area_name, {field('period')} as raw_period, {field('value')} as raw_value"
         )
-        before = con.execute(f"select count(*) from {table}").fetchone()[0]
-        con.execute(
+        inserted = con.execute(
             f"insert into {table} by name select {columns_sql}, row_number() over () + 1 as source_row, "
             "$source as source, $file as file, $file_sha256 as file_sha256 from read_csv($path, header = true, "
             "delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8', auto_detect = false, columns = $columns)",
             {**stamp, "path": str(path), "columns": {f"c{i}": "VARCHAR" for i in range(len(header))}},
-        )  # fmt: skip
-        return con.execute(f"select count(*) from {table}").fetchone()[0] - before
+        ).fetchone()[0]  # fmt: skip
+        return inserted
     except (duckdb.Error, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
 
@@ -291,12 +290,17 @@ IMPORTERS = {
 }
 
 
+def create_raw_table(con, table: str = "raw_rows") -> None:
+    """The temporary table the importers write raw rows to (all text, but the row number)."""
+    types = {c: "VARCHAR" for c in [*RAW_COLUMNS, "source", "file", "file_sha256"]} | {"source_row": "BIGINT"}
+    columns_sql = ", ".join(f"{column} {type_name}" for column, type_name in types.items())
+    con.execute(f"create or replace temporary table {table} ({columns_sql})")
+
+
 def stage_sources(con, sources: list[dict], benchmarks: Path, data_root: Path, table: str = "raw_rows") -> pd.DataFrame:
     """Every source read by its importer into the temporary table `table`, rows stamped with
     source, file and hash; returns a table of the files. Every unreadable source is reported."""
-    raw_types = {c: "VARCHAR" for c in [*RAW_COLUMNS, "source", "file", "file_sha256"]} | {"source_row": "BIGINT"}
-    columns_sql = ", ".join(f"{column} {type_name}" for column, type_name in raw_types.items())
-    con.execute(f"create or replace temporary table {table} ({columns_sql})")
+    create_raw_table(con, table)
     files, problems = [], []
     for source in sources:
         path = benchmarks / source["file"]
@@ -506,9 +510,8 @@ VALUE_CHECK_RULES = {
 
 def benchmark_value_failures(con, table: str, known_codes: list[str], shown: int | None = None) -> dict:
     """Each check's failures: `(count, cases)`, the cases (at most `shown`) naming file and row."""
-    found = {}
+    found, parameters = {}, {"known": list(known_codes), "aggregate": AGGREGATE_CODE}
     for name, (error, case, where) in VALUE_CHECK_RULES.items():
-        parameters = {"known": list(known_codes), "aggregate": AGGREGATE_CODE, "error": error}
         failing = (f"(select file, source_row, {case} as failure_case, {where} as failed from {table}) "
                    "where failed")  # fmt: skip
         used = {k: v for k, v in parameters.items() if f"${k}" in where}
