@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install ui clean
+.PHONY: demo test lint install ui clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -22,6 +22,11 @@ demo: $(STAMP)
 ## Install the test dependencies and run the tests.
 test: $(STAMP)
 	$(BIN)/pytest
+
+## Lint and format checks (ruff), as CI runs them.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## The Dagster UI on http://127.0.0.1:3000 for the example data.
 ui: $(STAMP)

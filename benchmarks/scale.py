@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import pandas as pd
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from perf_pipeline.lib.quarters import Quarter, quarter_range  # noqa: E402
+from perf_pipeline.lib.quarters import Quarter, quarter_range
 
 SEED = 20261122
 N_INDICATORS = 500
@@ -44,8 +43,17 @@ N_METRICS = 1_000
 YEARS = [2013 + i for i in range(10)]
 RETURN_ROWS = 1_000_000
 COUNCIL = "E06000001"
-REGIONS = ["North East", "North West", "Yorkshire and The Humber", "East Midlands", "West Midlands",
-           "East of England", "London", "South East", "South West"]  # fmt: skip
+REGIONS = [
+    "North East",
+    "North West",
+    "Yorkshire and The Humber",
+    "East Midlands",
+    "West Midlands",
+    "East of England",
+    "London",
+    "South East",
+    "South West",
+]
 TYPES = ["UA", "MD", "LBO", "NMD"]
 UNITS = ["percent", "count", "number", "currency", "days"]
 METHODS = {"percent": "ratio", "count": "sum", "number": "mean", "currency": "sum", "days": "mean"}
@@ -70,47 +78,65 @@ def generate(root: Path) -> dict:
         encoding="utf-8",
     )
     (ref / "rag_rules.toml").write_text(
-        "[standard]\ngreen_within = 0.0\namber_within = 0.05\n\n[wide]\namber_within = 0.10\n", encoding="utf-8"
+        "[standard]\ngreen_within = 0.0\namber_within = 0.05\n\n[wide]\namber_within = 0.10\n",
+        encoding="utf-8",
     )
-    services = pd.DataFrame({
-        "service": [f"service_{i:02d}" for i in range(N_SERVICES)],
-        "name": [f"Service {i}" for i in range(N_SERVICES)],
-        "directorate": [f"Directorate {i % 5}" for i in range(N_SERVICES)],
-        "owner": [f"Officer {i}" for i in range(N_SERVICES)],
-        "owner_email": [f"officer{i}@synthetic.example" for i in range(N_SERVICES)],
-    })  # fmt: skip
+    services = pd.DataFrame(
+        {
+            "service": [f"service_{i:02d}" for i in range(N_SERVICES)],
+            "name": [f"Service {i}" for i in range(N_SERVICES)],
+            "directorate": [f"Directorate {i % 5}" for i in range(N_SERVICES)],
+            "owner": [f"Officer {i}" for i in range(N_SERVICES)],
+            "owner_email": [f"officer{i}@synthetic.example" for i in range(N_SERVICES)],
+        }
+    )
     services.to_csv(ref / "services.csv", index=False)
     units = [UNITS[i % len(UNITS)] for i in range(N_INDICATORS)]
-    indicators = pd.DataFrame({
-        "code": [f"X{i:03d}" for i in range(N_INDICATORS)],
-        "title": [f"Synthetic indicator {i}" for i in range(N_INDICATORS)],
-        "unit": units,
-        "polarity": [["higher_is_better", "lower_is_better", "none"][i % 3] for i in range(N_INDICATORS)],
-        "frequency": ["annual" if i % 10 == 0 else "quarterly" for i in range(N_INDICATORS)],
-        "ytd_method": [METHODS[u] for u in units],
-        "decimals": 1,
-        "service": [f"service_{i % N_SERVICES:02d}" for i in range(N_INDICATORS)],
-        "priority": [f"Priority {i % 4}" for i in range(N_INDICATORS)],
-        "level": [["strategic", "service", "programme"][i % 3] for i in range(N_INDICATORS)],
-        "rag_rule": ["standard" if i % 2 else "wide" for i in range(N_INDICATORS)],
-        "benchmark_metric": [f"national:M{i:04d}" if i % 5 == 0 else "" for i in range(N_INDICATORS)],
-    })  # fmt: skip
+    indicators = pd.DataFrame(
+        {
+            "code": [f"X{i:03d}" for i in range(N_INDICATORS)],
+            "title": [f"Synthetic indicator {i}" for i in range(N_INDICATORS)],
+            "unit": units,
+            "polarity": [["higher_is_better", "lower_is_better", "none"][i % 3] for i in range(N_INDICATORS)],
+            "frequency": ["annual" if i % 10 == 0 else "quarterly" for i in range(N_INDICATORS)],
+            "ytd_method": [METHODS[u] for u in units],
+            "decimals": 1,
+            "service": [f"service_{i % N_SERVICES:02d}" for i in range(N_INDICATORS)],
+            "priority": [f"Priority {i % 4}" for i in range(N_INDICATORS)],
+            "level": [["strategic", "service", "programme"][i % 3] for i in range(N_INDICATORS)],
+            "rag_rule": ["standard" if i % 2 else "wide" for i in range(N_INDICATORS)],
+            "benchmark_metric": [f"national:M{i:04d}" if i % 5 == 0 else "" for i in range(N_INDICATORS)],
+        }
+    )
     indicators.to_csv(ref / "indicators.csv", index=False)
     base = rng.uniform(20, 80, N_INDICATORS)
     years = sorted({q.fy_key for q in quarter_range(FIRST, LAST)})
-    targets = pd.DataFrame([
-        {"code": code, "year": year, "quarter": "", "target": round(b, 1), "amber_threshold": "",
-         "set_on": f"{year[:4]}-03-01", "reason": "Annual target"}
-        for code, b, polarity in zip(indicators["code"], base, indicators["polarity"]) if polarity != "none"
-        for year in years
-    ])  # fmt: skip
+    targets = pd.DataFrame(
+        [
+            {
+                "code": code,
+                "year": year,
+                "quarter": "",
+                "target": round(b, 1),
+                "amber_threshold": "",
+                "set_on": f"{year[:4]}-03-01",
+                "reason": "Annual target",
+            }
+            for code, b, polarity in zip(indicators["code"], base, indicators["polarity"])
+            if polarity != "none"
+            for year in years
+        ]
+    )
     targets.to_csv(ref / "targets.csv", index=False)
     codes = authority_codes()
-    authorities = pd.DataFrame({
-        "gss_code": codes, "name": [f"Authority {c}" for c in codes],
-        "authority_type": [TYPES[i % len(TYPES)] for i in range(N_AUTHORITIES)],
-        "region": [REGIONS[i % len(REGIONS)] for i in range(N_AUTHORITIES)],
-    })  # fmt: skip
+    authorities = pd.DataFrame(
+        {
+            "gss_code": codes,
+            "name": [f"Authority {c}" for c in codes],
+            "authority_type": [TYPES[i % len(TYPES)] for i in range(N_AUTHORITIES)],
+            "region": [REGIONS[i % len(REGIONS)] for i in range(N_AUTHORITIES)],
+        }
+    )
     authorities.to_csv(ref / "authorities.csv", index=False)
     same_type = {t: [c for c, a in zip(codes, authorities["authority_type"]) if a == t] for t in TYPES}
     neighbours = {}
@@ -128,8 +154,14 @@ def generate(root: Path) -> dict:
         due = indicators[(indicators["frequency"] == "quarterly") | (quarter.q == 4)]
         noise = rng.normal(1, 0.08, len(due))
         values = (base[due.index] * trend * noise).clip(0, 100)
-        frame = pd.DataFrame({"Indicator Code": due["code"].to_numpy(), "Value": np.round(values, 1),
-                              "Commentary": "", "service": due["service"].to_numpy()})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "Indicator Code": due["code"].to_numpy(),
+                "Value": np.round(values, 1),
+                "Commentary": "",
+                "service": due["service"].to_numpy(),
+            }
+        )
         ratio = due["ytd_method"].to_numpy() == "ratio"
         frame["Numerator"] = np.where(ratio, np.round(values * 10).astype(int).astype(str), "")
         frame["Denominator"] = np.where(ratio, "1000", "")
@@ -142,10 +174,13 @@ def generate(root: Path) -> dict:
     bench.mkdir()
     national = national_values(rng)
     national.assign(
-        area_name=lambda d: "Authority " + d["area_code"], unit="number",
+        area_name=lambda d: "Authority " + d["area_code"],
+        unit="number",
         period=lambda d: d["year"].map(lambda y: f"{y}-{(y + 1) % 100:02d}"),
         value=lambda d: d["value"].round(2),
-    )[["area_code", "area_name", "period", "metric", "unit", "value"]].to_csv(bench / "national.csv", index=False)  # fmt: skip
+    )[["area_code", "area_name", "period", "metric", "unit", "value"]].to_csv(
+        bench / "national.csv", index=False
+    )
     (bench / "sources.toml").write_text(
         '[[source]]\nname = "national"\nfile = "national.csv"\nformat = "long_csv"\n'
         'publisher = "Synthetic"\nlicence = "none"\n',
@@ -153,15 +188,20 @@ def generate(root: Path) -> dict:
     )
     for folder in ("corrections", "improvement_plan"):
         (root / folder).mkdir()
-    return {"indicators": N_INDICATORS, "quarters": LAST - FIRST + 1, "return_rows": rows_written,
-            "national_rows": len(national)}  # fmt: skip
+    return {
+        "indicators": N_INDICATORS,
+        "quarters": LAST - FIRST + 1,
+        "return_rows": rows_written,
+        "national_rows": len(national),
+    }
 
 
 def national_values(rng) -> pd.DataFrame:
     """350 authorities x 1,000 metrics x 10 years, a few values missing as in real downloads."""
     codes = np.array(authority_codes())
-    index = pd.MultiIndex.from_product([[f"M{m:04d}" for m in range(N_METRICS)], YEARS, codes],
-                                       names=["metric", "year", "area_code"])  # fmt: skip
+    index = pd.MultiIndex.from_product(
+        [[f"M{m:04d}" for m in range(N_METRICS)], YEARS, codes], names=["metric", "year", "area_code"]
+    )
     values = rng.normal(50, 12, len(index))
     values[rng.random(len(index)) < 0.03] = np.nan
     return pd.DataFrame({"value": values}, index=index).reset_index()
@@ -171,12 +211,14 @@ def big_return(path: Path) -> int:
     """A 1,000,000-row return for one quarter, in the shape services send."""
     rng = np.random.default_rng(SEED + 1)
     codes = np.array([f"X{i:03d}" for i in range(N_INDICATORS)])
-    frame = pd.DataFrame({
-        "PI Code": codes[rng.integers(0, N_INDICATORS, RETURN_ROWS)],
-        "Period": "",
-        "Actual": np.round(rng.uniform(0, 100, RETURN_ROWS), 1).astype(str),
-        "Comments": "Routine figure",
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "PI Code": codes[rng.integers(0, N_INDICATORS, RETURN_ROWS)],
+            "Period": "",
+            "Actual": np.round(rng.uniform(0, 100, RETURN_ROWS), 1).astype(str),
+            "Comments": "Routine figure",
+        }
+    )
     frame.to_csv(path, index=False)
     return RETURN_ROWS
 
@@ -191,8 +233,9 @@ def stage_validate(root: Path) -> dict:
     from perf_pipeline.lib.returns_validation import validate_returns
 
     ref = root / "reference"
-    indicators = load_indicators(ref / "indicators.csv", load_services(ref / "services.csv"),
-                                 load_rag_rules(ref / "rag_rules.toml"))  # fmt: skip
+    indicators = load_indicators(
+        ref / "indicators.csv", load_services(ref / "services.csv"), load_rag_rules(ref / "rag_rules.toml")
+    )
     quarter = LAST.shift(1)
     path = root / "big" / "submissions" / quarter.key / "big return.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,21 +246,30 @@ def stage_validate(root: Path) -> dict:
     validated, exceptions = validate_returns(raw, indicators, quarter, FIRST)
     seconds = time.perf_counter() - started
     assert len(validated) + len(exceptions) == rows
-    return {"rows": rows, "seconds": seconds, "read_seconds": read_seconds,
-            "accepted": len(validated), "exceptions": len(exceptions)}  # fmt: skip
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "read_seconds": read_seconds,
+        "accepted": len(validated),
+        "exceptions": len(exceptions),
+    }
 
 
 def _comparator_inputs(root: Path):
     from perf_pipeline.lib.benchmarks import build_comparator_groups, read_nearest_neighbours
     from perf_pipeline.lib.reference import load_authorities
 
-    values = pd.read_csv(root / "benchmarks" / "national.csv", usecols=["area_code", "period", "metric", "value"])
+    values = pd.read_csv(
+        root / "benchmarks" / "national.csv", usecols=["area_code", "period", "metric", "value"]
+    )
     values = values[["metric", "period", "area_code", "value"]]
     authorities = load_authorities(root / "reference" / "authorities.csv")
     neighbours, _ = read_nearest_neighbours(root / "reference" / "nearest_neighbours.json")
     groups = build_comparator_groups(authorities, COUNCIL, neighbours)
-    polarity = {m: ["higher_is_better", "lower_is_better", "none"][i % 3]
-                for i, m in enumerate(sorted(values["metric"].unique()))}  # fmt: skip
+    polarity = {
+        m: ["higher_is_better", "lower_is_better", "none"][i % 3]
+        for i, m in enumerate(sorted(values["metric"].unique()))
+    }
     return values, groups, polarity
 
 
@@ -229,8 +281,13 @@ def stage_comparators(root: Path) -> dict:
     started = time.perf_counter()
     positions = group_positions(values, groups, polarity)
     seconds = time.perf_counter() - started
-    return {"rows": len(positions), "input_rows": len(values), "group_rows": len(groups), "seconds": seconds,
-            "checksum": _checksum(positions)}  # fmt: skip
+    return {
+        "rows": len(positions),
+        "input_rows": len(values),
+        "group_rows": len(groups),
+        "seconds": seconds,
+        "checksum": _checksum(positions),
+    }
 
 
 BASELINE_SQL = """
@@ -289,7 +346,9 @@ def stage_sql_baseline(root: Path) -> dict:
     import duckdb
 
     values, groups, polarity = _comparator_inputs(root)
-    members = groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
+    members = (
+        groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
+    )
     groups = groups.join(members.rename("set_key"), on=["authority_code", "group"])
     pol = pd.DataFrame({"metric": list(polarity), "polarity": list(polarity.values())})
     con = duckdb.connect(config={"memory_limit": "6GB", "threads": 2})  # spill rather than exhaust memory
@@ -313,23 +372,34 @@ def stage_backfill(root: Path) -> dict:
     """The whole 40-quarter backfill through the real CLI, Dagster instance and DuckDB warehouse."""
     env = {**os.environ, "PERF_PIPELINE_FIRST_QUARTER": FIRST.key, "DAGSTER_HOME": str(root / ".dagster")}
     started = time.perf_counter()
-    result = subprocess.run([str(Path(sys.executable).with_name("perf-pipeline")), "--data", str(root), "run", "--all"],
-                            env=env, capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("perf-pipeline")), "--data", str(root), "run", "--all"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(result.stdout[-3000:] + result.stderr[-3000:])
     return {"rows": sum(1 for _ in (root / "submissions").rglob("*.csv")), "seconds": seconds}
 
 
-STAGES = {"validate": stage_validate, "comparators": stage_comparators, "sql_baseline": stage_sql_baseline,
-          "backfill": stage_backfill}  # fmt: skip
+STAGES = {
+    "validate": stage_validate,
+    "comparators": stage_comparators,
+    "sql_baseline": stage_sql_baseline,
+    "backfill": stage_backfill,
+}
 
 
 def run_stage(name: str, root: Path) -> dict:
     """Run one stage in a fresh Python process; its peak memory includes any process it starts."""
     out = root / f".stage-{name}.json"
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, __file__, "--stage", name, "--root", str(root), "--out", str(out)])
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--stage", name, "--root", str(root), "--out", str(out)]
+    )
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
         raise SystemExit(f"stage {name} failed")
@@ -361,7 +431,10 @@ def main() -> None:
             print(f"Stage {name} ...", flush=True)
             results[name] = run_stage(name, root)
             r = results[name]
-            print(f"  rows {r['rows']:,}  seconds {r['seconds']:.2f}  peak memory {r['peak_mib']:.0f} MiB", flush=True)
+            print(
+                f"  rows {r['rows']:,}  seconds {r['seconds']:.2f}  peak memory {r['peak_mib']:.0f} MiB",
+                flush=True,
+            )
         report(results)
 
 
@@ -369,17 +442,23 @@ def report(results: dict) -> None:
     print("\nSummary (goal in brackets)")
     if "validate" in results:
         r = results["validate"]
-        print(f"  1,000,000-row return read and validated: {r['seconds']:.1f} s (< 10 s), "
-              f"{r['rows'] / r['seconds']:,.0f} rows/s, peak {r['peak_mib']:.0f} MiB")  # fmt: skip
+        print(
+            f"  1,000,000-row return read and validated: {r['seconds']:.1f} s (< 10 s), "
+            f"{r['rows'] / r['seconds']:,.0f} rows/s, peak {r['peak_mib']:.0f} MiB"
+        )
     if {"comparators", "sql_baseline"} <= set(results):
         ours, sql = results["comparators"], results["sql_baseline"]
-        print(f"  comparator statistics for all {N_AUTHORITIES} authorities: {ours['seconds']:.1f} s for "
-              f"{ours['rows']:,} positions; DuckDB SQL baseline {sql['seconds']:.1f} s for {sql['rows']:,}; "
-              f"ratio {ours['seconds'] / sql['seconds']:.2f} (<= 2)")  # fmt: skip
+        print(
+            f"  comparator statistics for all {N_AUTHORITIES} authorities: {ours['seconds']:.1f} s for "
+            f"{ours['rows']:,} positions; DuckDB SQL baseline {sql['seconds']:.1f} s for {sql['rows']:,}; "
+            f"ratio {ours['seconds'] / sql['seconds']:.2f} (<= 2)"
+        )
     if "backfill" in results:
         r = results["backfill"]
-        print(f"  40-quarter backfill of {N_INDICATORS} indicators: {r['seconds']:.0f} s (< 300 s), "
-              f"peak {r['peak_mib']:.0f} MiB (< 2048 MiB)")  # fmt: skip
+        print(
+            f"  40-quarter backfill of {N_INDICATORS} indicators: {r['seconds']:.0f} s (< 300 s), "
+            f"peak {r['peak_mib']:.0f} MiB (< 2048 MiB)"
+        )
 
 
 if __name__ == "__main__":

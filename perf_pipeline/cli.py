@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="perf-pipeline",
         description="A council's quarterly performance cycle, from service returns to Cabinet reports.",
     )
-    parser.add_argument("--data", type=Path, help=f"the data root (default: ${DATA_ENV} or the repository's data/)")
+    parser.add_argument(
+        "--data", type=Path, help=f"the data root (default: ${DATA_ENV} or the repository's data/)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="materialise everything for one or more quarters")
@@ -71,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--quarter", type=_quarter, required=True)
 
     reminders = commands.add_parser("reminders", help="send the day's reminders (by e-mail, or to outbox/)")
-    reminders.add_argument("--as-of", dest="as_of", type=_date, metavar="DATE", help="the reminder date (default: today)")
+    reminders.add_argument(
+        "--as-of", dest="as_of", type=_date, metavar="DATE", help="the reminder date (default: today)"
+    )
 
     ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
@@ -136,7 +140,9 @@ def selected_quarters(root: DataRoot, args: argparse.Namespace) -> list[Quarter]
         quarters = quarter_range(args.first, args.last)
     too_early = [q for q in quarters if q < first_quarter()]
     if too_early:
-        raise UsageError(f"{too_early[0].key} is before the first quarter the pipeline holds ({first_quarter().key})")
+        raise UsageError(
+            f"{too_early[0].key} is before the first quarter the pipeline holds ({first_quarter().key})"
+        )
     return quarters
 
 
@@ -160,7 +166,9 @@ def command_requests(root: DataRoot, quarter: Quarter) -> int:
     from perf_pipeline.settings import first_quarter
 
     if quarter < first_quarter():
-        raise UsageError(f"{quarter.key} is before the first quarter the pipeline holds ({first_quarter().key})")
+        raise UsageError(
+            f"{quarter.key} is before the first quarter the pipeline holds ({first_quarter().key})"
+        )
     if quarter.end >= dt.datetime.now(LONDON).date():
         day_after = quarter.end + dt.timedelta(days=1)
         raise UsageError(f"{quarter.label} has not ended yet: its packs can be written from {day_after}")

@@ -23,8 +23,18 @@ from perf_pipeline.defs import (
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, data_root_path, warehouse_connection_config
 
-STAGES = [data_requests, reference, returns, values, performance, benchmarks, improvement_plan, reports, audit,
-          reminders]  # fmt: skip
+STAGES = [
+    data_requests,
+    reference,
+    returns,
+    values,
+    performance,
+    benchmarks,
+    improvement_plan,
+    reports,
+    audit,
+    reminders,
+]
 
 
 def build_definitions() -> dg.Definitions:
@@ -32,16 +42,26 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGES),
         asset_checks=dg.load_asset_checks_from_modules(STAGES),
-        jobs=[jobs.reference_job, jobs.returns_job, jobs.outputs_job, jobs.annual_job, jobs.data_requests_job,
-              jobs.reminders_job],  # fmt: skip
+        jobs=[
+            jobs.reference_job,
+            jobs.returns_job,
+            jobs.outputs_job,
+            jobs.annual_job,
+            jobs.data_requests_job,
+            jobs.reminders_job,
+        ],
         schedules=automation.schedules,
         sensors=automation.sensors,
         resources={
             "data_root": DataRootResource(path=str(root.root)),
             "io_manager": WarehouseIOManager(
-                database=str(root.warehouse), schema=WAREHOUSE_SCHEMA, connection_config=warehouse_connection_config()
+                database=str(root.warehouse),
+                schema=WAREHOUSE_SCHEMA,
+                connection_config=warehouse_connection_config(),
             ),
-            "warehouse": WarehouseResource(database=str(root.warehouse), connection_config=warehouse_connection_config()),
+            "warehouse": WarehouseResource(
+                database=str(root.warehouse), connection_config=warehouse_connection_config()
+            ),
             "mail": MailResource.from_environment(),
         },
     )

@@ -21,8 +21,12 @@ from perf_pipeline.settings import DataRoot, data_root_path
 
 COMMAND_LINE_TAG = "perf_pipeline/command_line"  # on every run the command line launches
 LOCK_FILE = "perf-pipeline.lock"
-UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
-              dg.DagsterRunStatus.CANCELING]  # fmt: skip
+UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 OUTPUT_FOLDERS = ("reports", "requests", "outbox")
 
 
@@ -50,10 +54,16 @@ def release_abandoned_runs(instance: dg.DagsterInstance, root: DataRoot) -> list
     their temporary files. Only call while holding the lock: then none of them is really running."""
     abandoned = instance.get_runs(filters=dg.RunsFilter(tags={COMMAND_LINE_TAG: "true"}, statuses=UNFINISHED))
     for run in abandoned:
-        print(f"An earlier run ({run.job_name}, {run.run_id}) stopped before it finished: it is marked failed "
-              "and what it held is released.", flush=True)  # fmt: skip
-        instance.report_run_failed(run, message="The perf-pipeline process running this was stopped (killed or "
-                                   "crashed) before the run finished; the next command marked it failed.")  # fmt: skip
+        print(
+            f"An earlier run ({run.job_name}, {run.run_id}) stopped before it finished: it is marked failed "
+            "and what it held is released.",
+            flush=True,
+        )
+        instance.report_run_failed(
+            run,
+            message="The perf-pipeline process running this was stopped (killed or "
+            "crashed) before the run finished; the next command marked it failed.",
+        )
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
     # Temporary files can only be another run's work in progress while some run is in progress
     # (one launched from the UI, say); otherwise they are what a killed run left.

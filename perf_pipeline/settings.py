@@ -107,13 +107,21 @@ def code_version() -> str:
     """The git commit of the code that computed a figure, with `+dirty` for uncommitted changes."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True,
-            check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", "perf_pipeline"],
-            cwd=REPOSITORY, capture_output=True, text=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
+            cwd=REPOSITORY,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         from importlib.metadata import version
 

@@ -18,8 +18,11 @@ Q = Quarter(2025, 1)
 
 
 def provenance(demo, quarter: Quarter = Q) -> pd.DataFrame:
-    return pd.read_csv(DataRoot(demo).reports_for(quarter) / "figure-provenance.csv", dtype={"raw_value": str},
-                       keep_default_na=False)  # fmt: skip
+    return pd.read_csv(
+        DataRoot(demo).reports_for(quarter) / "figure-provenance.csv",
+        dtype={"raw_value": str},
+        keep_default_na=False,
+    )
 
 
 def test_every_published_figure_leads_to_a_file_and_row_holding_its_raw_text(demo):

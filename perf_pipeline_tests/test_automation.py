@@ -36,7 +36,9 @@ def repository() -> dg.RepositoryDefinition:
 
 def schedule_tick(schedule: dg.ScheduleDefinition, when: dt.datetime, root: Path | None = None):
     resources = {"data_root": DataRootResource(path=str(root))} if root else None
-    context = dg.build_schedule_context(scheduled_execution_time=when, resources=resources, repository_def=repository())
+    context = dg.build_schedule_context(
+        scheduled_execution_time=when, resources=resources, repository_def=repository()
+    )
     return schedule.evaluate_tick(context)
 
 
@@ -46,7 +48,12 @@ def steps_in(request: dg.RunRequest) -> list[str]:
 
 @pytest.mark.parametrize(
     "day, partition",
-    [("2025-10-01", "2025-07-01"), ("2026-01-01", "2025-10-01"), ("2026-04-01", "2026-01-01"), ("2025-07-01", "2025-04-01")],
+    [
+        ("2025-10-01", "2025-07-01"),
+        ("2026-01-01", "2025-10-01"),
+        ("2026-04-01", "2026-01-01"),
+        ("2025-07-01", "2025-04-01"),
+    ],
 )
 def test_request_packs_are_built_the_day_after_each_quarter_ends(day, partition):
     data = schedule_tick(automation.data_requests_schedule, at(day, 7))
@@ -82,8 +89,16 @@ def test_the_quarter_runs_on_the_working_day_after_its_return_deadline(mini_root
         ]
 
 
-@pytest.mark.parametrize("day, sends", [("2025-12-24", True), ("2025-12-25", False), ("2025-12-26", False),
-                                        ("2025-12-29", True), ("2026-01-01", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    "day, sends",
+    [
+        ("2025-12-24", True),
+        ("2025-12-25", False),
+        ("2025-12-26", False),
+        ("2025-12-29", True),
+        ("2026-01-01", False),
+    ],
+)
 def test_reminders_go_out_on_working_days_with_the_day_as_their_date(day, sends):
     data = schedule_tick(automation.daily_reminders, at(day, 8))
     assert bool(data.run_requests) == sends
@@ -100,14 +115,17 @@ def test_every_schedule_keeps_london_time():
 def a_root_with_returns(root: Path) -> Path:
     for quarter in quarter_range(Quarter(2023, 1), Quarter(2024, 4)):
         write(root / "submissions" / quarter.key / "waste.csv", f"Code,Value\nWM01,{40 + quarter.q}\n")
-    write(root / "corrections" / "corrections.csv",
-          CORRECTIONS_HEADER + "C1,WM01,2023-24-Q2,41,,,Recount,A Officer,Head of Service,2023-11-01\n")  # fmt: skip
+    write(
+        root / "corrections" / "corrections.csv",
+        CORRECTIONS_HEADER + "C1,WM01,2023-24-Q2,41,,,Recount,A Officer,Head of Service,2023-11-01\n",
+    )
     return root
 
 
 def sensor_tick(root: Path, cursor: str | None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"data_root": DataRootResource(path=str(root))},
-                                      repository_def=repository())  # fmt: skip
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"data_root": DataRootResource(path=str(root))}, repository_def=repository()
+    )
     return automation.returns_and_corrections_changed.evaluate_tick(context)
 
 
@@ -153,10 +171,14 @@ def test_a_correction_to_an_old_quarter_reruns_that_quarter_and_the_later_ones_o
 def test_an_edited_correction_names_the_quarter_it_left_and_the_one_it_now_names(mini_root):
     root = a_root_with_returns(mini_root)
     cursor = sensor_tick(root, None).cursor
-    write(root / "corrections" / "corrections.csv",
-          CORRECTIONS_HEADER + "C1,WM01,2024-25-Q3,41,,,Recount,A Officer,Head of Service,2023-11-01\n")  # fmt: skip
+    write(
+        root / "corrections" / "corrections.csv",
+        CORRECTIONS_HEADER + "C1,WM01,2024-25-Q3,41,,,Recount,A Officer,Head of Service,2023-11-01\n",
+    )
     (request,) = sensor_tick(root, cursor).run_requests
-    assert [s.quarter for s in decode_steps(request.tags[NEXT_STEPS_TAG])] == quarter_range(Quarter(2023, 2), Quarter(2024, 4))
+    assert [s.quarter for s in decode_steps(request.tags[NEXT_STEPS_TAG])] == quarter_range(
+        Quarter(2023, 2), Quarter(2024, 4)
+    )
 
 
 @pytest.mark.parametrize(
@@ -164,10 +186,16 @@ def test_an_edited_correction_names_the_quarter_it_left_and_the_one_it_now_names
     [
         ([Quarter(2021, 2)], [], quarter_range(FIRST, Quarter(2023, 1))),  # never before the first quarter
         ([], [Quarter(2025, 1)], quarter_range(Quarter(2025, 1), Quarter(2025, 2))),  # never after the latest
-        ([], [Quarter(2022, 1), Quarter(2024, 4)], [*quarter_range(Quarter(2022, 1), Quarter(2023, 4)),
-                                                   *quarter_range(Quarter(2024, 4), Quarter(2025, 2))]),
+        (
+            [],
+            [Quarter(2022, 1), Quarter(2024, 4)],
+            [
+                *quarter_range(Quarter(2022, 1), Quarter(2023, 4)),
+                *quarter_range(Quarter(2024, 4), Quarter(2025, 2)),
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_outputs_affected_are_the_quarters_a_change_can_reach(returns, corrected, expected):
     assert outputs_affected(returns, corrected, FIRST, Quarter(2025, 2)) == expected
 
@@ -222,5 +250,9 @@ def test_the_request_and_reminder_jobs_stand_apart_from_the_quarterly_outputs():
     assert selected[jobs.REMINDERS_JOB] == {"action_reminders"}
     assert "improvement_plan_status" in selected[jobs.OUTPUTS_JOB]
     assert not {"data_request_packs", "action_reminders"} & selected[jobs.OUTPUTS_JOB]
-    assert {s.name for s in defs.schedules} == {"data_requests_schedule", "quarter_after_deadline", "daily_reminders"}
+    assert {s.name for s in defs.schedules} == {
+        "data_requests_schedule",
+        "quarter_after_deadline",
+        "daily_reminders",
+    }
     assert {s.name for s in defs.sensors} == {"returns_and_corrections_changed", "next_step_of_the_cycle"}

@@ -136,9 +136,11 @@ def value_failures(values: pd.DataFrame, authorities: pd.DataFrame) -> dict[str,
 def long_csv_source(tmp_path, body: str, columns: dict | None = None) -> pd.DataFrame:
     write(tmp_path / "benchmarks" / "lginform" / "planning.csv", body)
     mapping = "".join(f'{k} = "{v}"\n' for k, v in (columns or {"metric": "indicator"}).items())
-    write(tmp_path / "benchmarks" / "sources.toml",
-          '[[source]]\nname = "lginform_planning"\nfile = "lginform/planning.csv"\nformat = "long_csv"\n'
-          'publisher = "LG Inform"\nlicence = "OGL-3.0"\n[source.columns]\n' + mapping)  # fmt: skip
+    write(
+        tmp_path / "benchmarks" / "sources.toml",
+        '[[source]]\nname = "lginform_planning"\nfile = "lginform/planning.csv"\nformat = "long_csv"\n'
+        'publisher = "LG Inform"\nlicence = "OGL-3.0"\n[source.columns]\n' + mapping,
+    )
     sources = b.load_sources(tmp_path / "benchmarks" / "sources.toml")
     raw, _ = b.read_sources(sources, tmp_path / "benchmarks", tmp_path)
     return raw
@@ -160,8 +162,14 @@ def test_a_long_csv_keeps_blanks_missing_and_reports_what_it_cannot_read(tmp_pat
     values, _ = b.normalise_benchmarks(raw, indicators, authorities)
     assert values["period"].tolist() == ["2022-23-Q3"] * 3 + ["2022-23"] * 2 + ["2022-23-Q3"]
     assert values["value"].fillna(-1).tolist() == [39.4, -1, 1234.0, -1, -1, 50.0]  # blanks stay missing
-    assert values["value_status"].tolist() == ["published", "not_published", "published", "not_published",
-                                               "not_a_number", "published"]  # fmt: skip
+    assert values["value_status"].tolist() == [
+        "published",
+        "not_published",
+        "published",
+        "not_published",
+        "not_a_number",
+        "published",
+    ]
     assert values["source_row"].tolist() == [2, 3, 4, 5, 6, 7]
     failures = value_failures(values, authorities)
     assert failures["values_are_numbers"][["failure_case", "index"]].values.tolist() == [
@@ -179,9 +187,11 @@ def test_a_long_csv_without_a_mapped_column_names_it(tmp_path):
 
 def test_sources_toml_mistakes_are_all_reported(tmp_path):
     write(tmp_path / "benchmarks" / "a.csv", "x\n")
-    write(tmp_path / "benchmarks" / "sources.toml",
-          '[[source]]\nname = "a"\nfile = "a.csv"\nformat = "excel"\npublisher = "P"\nlicence = "L"\n'
-          '[[source]]\nname = "a"\nfile = "gone.csv"\nformat = "long_csv"\npublisher = "P"\n')  # fmt: skip
+    write(
+        tmp_path / "benchmarks" / "sources.toml",
+        '[[source]]\nname = "a"\nfile = "a.csv"\nformat = "excel"\npublisher = "P"\nlicence = "L"\n'
+        '[[source]]\nname = "a"\nfile = "gone.csv"\nformat = "long_csv"\npublisher = "P"\n',
+    )
     with pytest.raises(ReferenceDataError) as error:
         b.load_sources(tmp_path / "benchmarks" / "sources.toml")
     text = "\n".join(error.value.problems)
@@ -203,7 +213,8 @@ def test_duplicates_and_unknown_periods_are_reported_not_dropped(tmp_path, indic
     assert len(values) == 3
     failures = value_failures(values, authorities)
     assert failures["one_value_per_area_and_period"]["index"].tolist() == [
-        "benchmarks/lginform/planning.csv row 2", "benchmarks/lginform/planning.csv row 3"
+        "benchmarks/lginform/planning.csv row 2",
+        "benchmarks/lginform/planning.csv row 3",
     ]
     assert failures["periods_recognised"]["failure_case"].tolist() == ["2022"]
     comparable, _ = b.comparable_values(values)
@@ -308,8 +319,12 @@ def test_a_csv_group_may_not_take_a_built_in_groups_name(tmp_path):
 
 
 def test_a_csv_list_of_nearest_neighbours_replaces_the_mappings_list_for_the_council_only(authorities):
-    nearest = pd.DataFrame({"authority_code": [DARLINGTON, DARLINGTON, "E06000001"],
-                            "member_code": [DARLINGTON, "E06000004", "E06000002"]})  # fmt: skip
+    nearest = pd.DataFrame(
+        {
+            "authority_code": [DARLINGTON, DARLINGTON, "E06000001"],
+            "member_code": [DARLINGTON, "E06000004", "E06000002"],
+        }
+    )
     named = pd.DataFrame({"group": ["nearest_neighbours"] * 2, "authority_code": ["E06000003", "E06000001"]})
     groups = b.build_comparator_groups(authorities, DARLINGTON, nearest, named)
     nn = groups[groups["group"] == "nearest_neighbours"]
@@ -404,7 +419,8 @@ def test_derived_groups_count_only_authorities_that_existed_and_deliver_the_serv
         p = b.parse_period(period)
         start, end = pd.Timestamp(p.first.start), pd.Timestamp(p.last.end)
         alive = (unitaries["start_date"].isna() | (unitaries["start_date"] <= end)) & (
-            unitaries["end_date"].isna() | (unitaries["end_date"] > start))  # fmt: skip
+            unitaries["end_date"].isna() | (unitaries["end_date"] > start)
+        )
         return set(unitaries.loc[alive, "gss_code"])
 
     for period in ("2016-17", "2022-23"):
@@ -424,10 +440,14 @@ def test_the_statistics_match_plain_sql_on_random_data_with_ties():
     rng = np.random.default_rng(7)
     codes = [f"E0700{i:04d}" for i in range(40)]
     values = pd.DataFrame(
-        [(f"m{m}", f"{2019 + y}-{(20 + y) % 100:02d}", c, float(rng.integers(0, 12)))
-         for m in range(6) for y in range(3) for c in codes],
+        [
+            (f"m{m}", f"{2019 + y}-{(20 + y) % 100:02d}", c, float(rng.integers(0, 12)))
+            for m in range(6)
+            for y in range(3)
+            for c in codes
+        ],
         columns=["metric", "period", "area_code", "value"],
-    )  # fmt: skip
+    )
     values.loc[rng.random(len(values)) < 0.1, "value"] = np.nan
     polarity = {"m0": HIGHER, "m1": LOWER, "m2": NONE, "m3": HIGHER, "m4": LOWER, "m5": HIGHER}
     lists = [(c, m) for c in codes for m in [c, *rng.choice([x for x in codes if x != c], 7, replace=False)]]
@@ -452,7 +472,7 @@ def test_the_statistics_match_plain_sql_on_random_data_with_ties():
                         then 1 + count(*) filter (where m.o > own.o) end rank
             from g join o m on m.area_code = g.member_code
             join o own on own.area_code = g.authority_code and own.metric = m.metric and own.period = m.period
-            group by all""").fetchdf()  # fmt: skip
+            group by all""").fetchdf()
     joined = ours.merge(sql, on=["authority_code", "group", "metric", "period"], suffixes=("", "_sql"))
     assert len(joined) == len(ours) == len(sql) > 0
     assert (joined["n"] == joined["n_sql"]).all()
@@ -479,8 +499,12 @@ def test_oflogs_own_median_and_mads_from_median_are_reproduced_on_every_row(valu
         {c: str for c in ("authority_code", "metric", "period")}
     )
     rows = published[published["Value"] != ""].assign(metric="oflog_asc:" + published["Code"])
-    joined = rows.merge(ours, left_on=["metric", "Financial year", "Local authority code"],
-                        right_on=["metric", "period", "authority_code"], how="left")  # fmt: skip
+    joined = rows.merge(
+        ours,
+        left_on=["metric", "Financial year", "Local authority code"],
+        right_on=["metric", "period", "authority_code"],
+        how="left",
+    )
     assert len(joined) == len(rows) == 6078
     assert np.allclose(joined["median"], joined["MEDIAN"].astype(float), rtol=0, atol=1e-6)
     assert np.allclose(
@@ -498,8 +522,11 @@ def test_every_authoritys_position_is_one_computation_and_the_councils_is_part_o
         {"authority_code": str, "group": str, "metric": str}
     )
     reported = comparable.loc[comparable["value"].notna(), ["metric", "area_code"]]
-    expected = built_in[["authority_code", "group"]].drop_duplicates().merge(
-        reported, left_on="authority_code", right_on="area_code")  # fmt: skip
+    expected = (
+        built_in[["authority_code", "group"]]
+        .drop_duplicates()
+        .merge(reported, left_on="authority_code", right_on="area_code")
+    )
     assert len(everyone) == len(expected) > 300 * 3 * 3  # every authority with a value, in each of its groups
     assert not everyone.duplicated(["authority_code", "group", "metric"]).any()
     table, gaps = b.council_benchmarks(
@@ -545,8 +572,13 @@ def council_case(rows, polarity=HIGHER, link="src:M"):
     ],
 )
 def test_the_latest_period_the_council_has_a_value_in_and_its_lag(quarter, council_2021_22, period, lag):
-    rows = [(DARLINGTON, "2020-21", 1), (DARLINGTON, "2021-22", council_2021_22), ("E06000001", "2021-22", 3),
-            (DARLINGTON, "2022-23", 3), ("E06000001", "2022-23", 4)]  # fmt: skip
+    rows = [
+        (DARLINGTON, "2020-21", 1),
+        (DARLINGTON, "2021-22", council_2021_22),
+        ("E06000001", "2021-22", 3),
+        (DARLINGTON, "2022-23", 3),
+        ("E06000001", "2022-23", 4),
+    ]
     values, groups, indicators = council_case(rows)
     table, gaps = b.council_benchmarks(quarter, values, groups, indicators, DARLINGTON, ["england"])
     assert table[["period", "lag_quarters"]].values.tolist() == [[period, lag]] and gaps.empty
@@ -561,8 +593,13 @@ def test_a_quarterly_period_lags_by_quarters():
 @pytest.mark.parametrize("value, outlier", [(13.0, False), (13.5, True), (7.0, False), (6.5, True)])
 def test_more_than_three_mads_from_the_median_is_flagged_for_a_person_to_check(value, outlier):
     # comparators 9, 10, 10, 11 and the council: median 10, MAD 1
-    rows = [("E06000001", "2022-23", 9), ("E06000002", "2022-23", 10), ("E06000003", "2022-23", 10),
-            ("E06000004", "2022-23", 11), (DARLINGTON, "2022-23", value)]  # fmt: skip
+    rows = [
+        ("E06000001", "2022-23", 9),
+        ("E06000002", "2022-23", 10),
+        ("E06000003", "2022-23", 10),
+        ("E06000004", "2022-23", 11),
+        (DARLINGTON, "2022-23", value),
+    ]
     values, groups, indicators = council_case(rows)
     table, _ = b.council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON, ["england"])
     assert table["median"].iloc[0] == 10.0 and table["mad"].iloc[0] == 1.0
@@ -594,13 +631,26 @@ def test_a_council_with_no_benchmark_data_yet_gets_its_gaps_listed(tmp_path, ind
 
 
 def test_the_council_table_passes_its_own_checks(values, groups, indicators):
-    table, _ = b.council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON,
-                                    [*b.BUILT_IN_GROUPS, "Tees Valley"])  # fmt: skip
+    table, _ = b.council_benchmarks(
+        Quarter(2025, 2), values, groups, indicators, DARLINGTON, [*b.BUILT_IN_GROUPS, "Tees Valley"]
+    )
     assert schema_failures(b.comparator_benchmarks_schema, table).empty
     assert list(table.columns[:14]) == [
-        "indicator_code", "metric", "group", "period", "n", "n_missing", "value", "median", "rank",
-        "quartile", "diff_from_median", "mads_from_median", "lag_quarters", "outlier",
-    ]  # fmt: skip
+        "indicator_code",
+        "metric",
+        "group",
+        "period",
+        "n",
+        "n_missing",
+        "value",
+        "median",
+        "rank",
+        "quartile",
+        "diff_from_median",
+        "mads_from_median",
+        "lag_quarters",
+        "outlier",
+    ]
     assert table.groupby("indicator_code")["group"].apply(list).map(tuple).unique().tolist() == [
         ("nearest_neighbours", "same_type", "region", "england", "Tees Valley")
     ]
@@ -652,14 +702,25 @@ SHAPES = {
     "Windows-1252": (f"{HEADER}\nE1,2022-23,M\xe9,1\n", False),
     "a repeated column": (f"{HEADER},value\nE1,2022-23,M,1,2\n", True),
 }
-COMPARED = ["metric", "metric_title", "unit", "source_polarity", "area_code", "area_name", "raw_period",
-            "raw_value", "source_row"]  # fmt: skip
+COMPARED = [
+    "metric",
+    "metric_title",
+    "unit",
+    "source_polarity",
+    "area_code",
+    "area_name",
+    "raw_period",
+    "raw_value",
+    "source_row",
+]
 
 
 def staged(path, columns=None):
     with duckdb.connect() as con:
         b.create_raw_table(con)
-        rows = b.stage_long_csv(con, path, columns or {}, "raw_rows", {"source": "s", "file": "f", "file_sha256": "h"})
+        rows = b.stage_long_csv(
+            con, path, columns or {}, "raw_rows", {"source": "s", "file": "f", "file_sha256": "h"}
+        )
         return rows, con.execute(f"select {', '.join(COMPARED)} from raw_rows").fetchdf()
 
 
@@ -673,7 +734,10 @@ def test_the_database_reads_a_long_csv_as_pandas_does_or_leaves_it_to_pandas(tmp
     if in_database:
         expected = b.read_long_csv(path, {})[COMPARED]
         assert rows == len(expected)
-        assert frame.astype({"source_row": "int64"}).values.tolist() == expected.astype({"source_row": "int64"}).values.tolist()
+        assert (
+            frame.astype({"source_row": "int64"}).values.tolist()
+            == expected.astype({"source_row": "int64"}).values.tolist()
+        )
 
 
 def test_a_large_long_csv_keeps_every_row_in_file_order(tmp_path):

@@ -19,8 +19,14 @@ def picture(uri: str) -> Image.Image:
 def navy_columns(image: Image.Image) -> list[int]:
     """The x positions where the council's colour is drawn."""
     pixels = image.load()
-    return sorted({x for x in range(image.width) for y in range(image.height)
-                   if all(abs(a - b) < 40 for a, b in zip(pixels[x, y], NAVY))})  # fmt: skip
+    return sorted(
+        {
+            x
+            for x in range(image.width)
+            for y in range(image.height)
+            if all(abs(a - b) < 40 for a, b in zip(pixels[x, y], NAVY))
+        }
+    )
 
 
 @pytest.fixture(scope="module")

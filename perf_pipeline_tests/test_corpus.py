@@ -49,7 +49,9 @@ FIRST = Quarter(2021, 1)
 # Indicators for the corpus beside the small council's own: each case uses codes of its own, so
 # that all the returns can share one quarter's folder without repeating each other's figures.
 CORPUS_CODES = [f"K{n:02d}" for n in range(1, 41)]
-NEXT_INDICATOR_ROW = len(INDICATORS.splitlines()) + len(CORPUS_CODES) + 1  # a row added to the corpus catalogue
+NEXT_INDICATOR_ROW = (
+    len(INDICATORS.splitlines()) + len(CORPUS_CODES) + 1
+)  # a row added to the corpus catalogue
 REPORTED_RED = ["K16", "K18", "K19", "K20", "K21", "K22", "K23"]  # commentary that tries to run in a report
 NEXT_TARGET_ROW = len(TARGETS.splitlines()) + len(REPORTED_RED) + 1
 GOOD_RETURN = ("good.csv", "Indicator Code,Value,Commentary\nWM01,41,on target\nWM02,12,\n")
@@ -109,7 +111,11 @@ def simple_sheet(wb: openpyxl.Workbook) -> None:
 def cover_sheet_first(wb: openpyxl.Workbook) -> None:
     cover = wb.active
     cover.title = "Cover"
-    for line in (["Waste and Recycling: quarterly return"], ["Fill in the sheet 'Return'"], ["Contact", "Pat Bin"]):
+    for line in (
+        ["Waste and Recycling: quarterly return"],
+        ["Fill in the sheet 'Return'"],
+        ["Contact", "Pat Bin"],
+    ):
         cover.append(line)
     data = wb.create_sheet("Return")
     data.append(["Testshire Council"])
@@ -187,199 +193,479 @@ def correction(*rows: str) -> str:
 
 
 def sources_toml(file: str, fmt: str = "long_csv") -> str:
-    return (f'[[source]]\nname = "corpus"\nfile = "{file}"\nformat = "{fmt}"\npublisher = "Somebody"\n'
-            'licence = "OGL-3.0"\n[source.columns]\nmetric = "indicator"\n')  # fmt: skip
+    return (
+        f'[[source]]\nname = "corpus"\nfile = "{file}"\nformat = "{fmt}"\npublisher = "Somebody"\n'
+        'licence = "OGL-3.0"\n[source.columns]\nmetric = "indicator"\n'
+    )
 
 
 LONG_CSV = "area_code,area_name,period,indicator,value\nE06000005,Darlington,2022-23,recycling,41.2\n"
 
 CASES = [
     # --- service returns, submissions/<quarter>/ -------------------------------------------------
-    Case("empty file", "submissions", bytes_file("empty.csv", b""),
-         {"empty.csv": {None: ("empty_file", "empty")}}),
-    Case("header only", "submissions", text_file("header only.csv", "Indicator Code,Value,Commentary\n"),
-         {"header only.csv": {None: ("empty_file", "header but no rows")}}),
-    Case("header and blank rows only", "submissions", text_file("blank rows.csv", "code,value\n,\n  ,  \n\n"),
-         {"blank rows.csv": {None: ("empty_file", "header but no rows")}}),
-    Case("binary junk named .csv", "submissions", bytes_file("junk.csv", junk(4096, seed=1)),
-         {"junk.csv": {None: ("unreadable_file", "binary data")}}),
-    Case("a workbook named .csv", "submissions", bytes_file("workbook.csv", workbook_bytes(simple_sheet)),
-         {"workbook.csv": {None: ("unreadable_file", "spreadsheet saved with a .csv name")}}),
-    Case("truncated .xlsx", "submissions",
-         lambda folder: (folder / "truncated.xlsx").write_bytes(workbook_bytes(simple_sheet)[:2500]),
-         {"truncated.xlsx": {None: ("unreadable_file", "damaged")}}),
+    Case(
+        "empty file",
+        "submissions",
+        bytes_file("empty.csv", b""),
+        {"empty.csv": {None: ("empty_file", "empty")}},
+    ),
+    Case(
+        "header only",
+        "submissions",
+        text_file("header only.csv", "Indicator Code,Value,Commentary\n"),
+        {"header only.csv": {None: ("empty_file", "header but no rows")}},
+    ),
+    Case(
+        "header and blank rows only",
+        "submissions",
+        text_file("blank rows.csv", "code,value\n,\n  ,  \n\n"),
+        {"blank rows.csv": {None: ("empty_file", "header but no rows")}},
+    ),
+    Case(
+        "binary junk named .csv",
+        "submissions",
+        bytes_file("junk.csv", junk(4096, seed=1)),
+        {"junk.csv": {None: ("unreadable_file", "binary data")}},
+    ),
+    Case(
+        "a workbook named .csv",
+        "submissions",
+        bytes_file("workbook.csv", workbook_bytes(simple_sheet)),
+        {"workbook.csv": {None: ("unreadable_file", "spreadsheet saved with a .csv name")}},
+    ),
+    Case(
+        "truncated .xlsx",
+        "submissions",
+        lambda folder: (folder / "truncated.xlsx").write_bytes(workbook_bytes(simple_sheet)[:2500]),
+        {"truncated.xlsx": {None: ("unreadable_file", "damaged")}},
+    ),
     # An encrypted .xlsx is an OLE compound file, not a zip: this header is what the reader meets.
-    Case("password-protected .xlsx", "submissions",
-         bytes_file("locked.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088)),
-         {"locked.xlsx": {None: ("unreadable_file", "password-protected")}}),
-    Case("old .xls workbook", "submissions", bytes_file("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
-         {"old.xls": {None: ("unreadable_file", "old .xls workbook")}}),
-    Case("not a return format", "submissions", bytes_file("notes.pdf", b"%PDF-1.4\n%junk\n"),
-         {"notes.pdf": {None: ("unreadable_file", "not a return format")}}),
-    Case("cover sheet first, data on the second sheet", "submissions", workbook("cover.xlsx", cover_sheet_first),
-         {"cover.xlsx": {4: ("accepted", ""), 5: ("accepted", "")}}),
-    Case("no recognisable header on any sheet", "submissions", workbook("no header.xlsx", no_header_anywhere),
-         {"no header.xlsx": {2: ("missing_column", "no indicator code column"),
-                             3: ("missing_column", "no indicator code column")}}),
-    Case("merged header cells over two rows", "submissions", workbook("merged header.xlsx", merged_header),
-         {"merged header.xlsx": {3: ("accepted", "")}}),
-    Case("merged title above the header", "submissions", workbook("merged title.xlsx", merged_title),
-         {"merged title.xlsx": {3: ("accepted", "")}}),
-    Case("quoted fields with embedded newlines", "submissions",
-         text_file("newlines.csv", 'code,value,commentary\nK07,40,"Line one\nline two, with a comma"\nK08,41,plain\n'),
-         {"newlines.csv": {2: ("accepted", ""), 3: ("accepted", "")}}),
-    Case("mixed encodings in one file", "submissions",
-         bytes_file("mixed.csv", "code,value,comments\nK09,41,café\n".encode() + "K10,3,£5 – ok\n".encode("cp1252")),
-         {"mixed.csv": {2: ("accepted", ""), 3: ("accepted", "")}}),
-    Case("UTF-16 tab-separated ('Unicode text' from Excel)", "submissions",
-         bytes_file("unicode text.csv", "code\tvalue\nK11\t3\n".encode("utf-16")),
-         {"unicode text.csv": {2: ("accepted", "")}}),
-    Case("semicolons and a decimal comma", "submissions", text_file("semicolons.csv", "code;value\nK12;85,5\nK13;85\n"),
-         {"semicolons.csv": {2: ("not_a_number", "'85,5' is not a number"), 3: ("accepted", "")}}),
-    Case("a 100 KB commentary", "submissions",
-         text_file("long commentary.csv", "code,value,commentary\nK37,12," + "Very long. " * 9_091 + "end\n"),
-         {"long commentary.csv": {2: ("accepted", "")}}),
-    Case("formulas and =HYPERLINK in workbook cells", "submissions", formulas_with_one_saved_result,
-         {"formulas.xlsx": {2: ("not_a_number", "'=40+1' is a formula, not a figure"), 3: ("accepted", ""),
-                            4: ("accepted", "")}}),
-    Case("formulas and =HYPERLINK in CSV text", "submissions",
-         text_file("formulas.csv", 'code,value,commentary\nK17,=1+2,\nK18,5,"=HYPERLINK(""http://evil.example/x"",""Click me"")"\n'
-                   "K19,6,@SUM(A1:A2)\nK20,7,+cmd|' /C calc'!A0\n"),
-         {"formulas.csv": {2: ("not_a_number", "'=1+2' is a formula"), 3: ("accepted", ""), 4: ("accepted", ""),
-                           5: ("accepted", "")}}),
-    Case("<script> and javascript: in commentary", "submissions",
-         text_file("script.csv", "code,value,commentary\nK21,8,<script>alert('corpus')</script>\n"
-                   'K22,9,javascript:alert(1)\nK23,10,"<img src=x onerror=""alert(1)"">"\n'),
-         {"script.csv": {2: ("accepted", ""), 3: ("accepted", ""), 4: ("accepted", "")}}),
-    Case("Unicode look-alike codes", "submissions",
-         text_file("lookalikes.csv", "code,value\nWМ01,41\nＷＭ０２,3\nRB\u200b01,50\nΗΟ01,4\n\u00a0K24\u00a0,5\n"),
-         {"lookalikes.csv": {2: ("unknown_indicator", "(CYRILLIC CAPITAL LETTER EM), which looks like"),
-                             3: ("unknown_indicator", "FULLWIDTH LATIN CAPITAL LETTER W"),
-                             4: ("unknown_indicator", "invisible character (ZERO WIDTH SPACE)"),
-                             5: ("unknown_indicator", "Did you mean HO01?"),
-                             6: ("accepted", "")}}),
-    Case("file name with spaces and non-ASCII letters", "submissions",
-         text_file("Déchets – retour T2 (révisé).csv", "code,value\nK25,30\n"),
-         {"Déchets – retour T2 (révisé).csv": {2: ("accepted", "")}}),
-    Case("symbolic link to a file outside the data root", "submissions", link_outside("linked.csv"),
-         {"linked.csv": {None: ("unreadable_file", "link to a file outside the data folder")}}),
-    Case("symbolic link to a folder outside the data root", "submissions", link_outside("linked folder", True),
-         {"linked folder": {None: ("unreadable_file", "link to a file outside the data folder")}}),
-    Case("the same file under two names", "submissions",
-         both(text_file("housing.csv", "code,value\nK27,12\nK28,13\n"),
-              text_file("housing_resent.csv", "code,value\nK27,12\nK28,13\n")),
-         {"housing.csv": {2: ("accepted", ""), 3: ("accepted", "")},
-          "housing_resent.csv": {2: ("duplicate", f"already received in submissions/{Q.key}/housing.csv row 2"),
-                                 3: ("duplicate", f"already received in submissions/{Q.key}/housing.csv row 3")}}),
-    Case("a quote opened and never closed", "submissions",
-         text_file("unclosed.csv", 'code,value,commentary\nK29,1,"never closed\nK30,2,swallowed\n'),
-         {"unclosed.csv": {None: ("unreadable_file", "starts on row 2 is never closed")}}),
-    Case("Excel lock file and hidden file", "submissions",
-         both(bytes_file("~$waste.xlsx", b"\x06Pat Bin"), bytes_file(".DS_Store", junk(64, seed=2))),
-         {"~$waste.xlsx": {None: ("ignored", "")}, ".DS_Store": {None: ("ignored", "")}}),
-    Case("title and blank lines above the header", "submissions",
-         text_file("titled.csv", "Waste return Q2\n\n\nCode,Actual\n\nK31,4\n"),
-         {"titled.csv": {6: ("accepted", "")}}),
-    Case("NUL bytes in a text file", "submissions", bytes_file("nul.csv", b"code,value\nK32,3\x00\n"),
-         {"nul.csv": {None: ("unreadable_file", "binary data")}}),
-    Case("ragged rows", "submissions", text_file("ragged.csv", "code,value\nK33,3,extra,cells\nK34\n"),
-         {"ragged.csv": {2: ("accepted", ""), 3: ("not reported", "")}}),
-    Case("no indicator code column", "submissions", text_file("no code.csv", "Measure,Value\nK35,3\n"),
-         {"no code.csv": {2: ("missing_column", "no indicator code column")}}),
-    Case("10 KB of text where a figure goes", "submissions",
-         text_file("essay.csv", "code,value\nK36," + "word " * 2048 + "\n"),
-         {"essay.csv": {2: ("not_a_number", "word …' is not a number")}}),
+    Case(
+        "password-protected .xlsx",
+        "submissions",
+        bytes_file("locked.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088)),
+        {"locked.xlsx": {None: ("unreadable_file", "password-protected")}},
+    ),
+    Case(
+        "old .xls workbook",
+        "submissions",
+        bytes_file("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
+        {"old.xls": {None: ("unreadable_file", "old .xls workbook")}},
+    ),
+    Case(
+        "not a return format",
+        "submissions",
+        bytes_file("notes.pdf", b"%PDF-1.4\n%junk\n"),
+        {"notes.pdf": {None: ("unreadable_file", "not a return format")}},
+    ),
+    Case(
+        "cover sheet first, data on the second sheet",
+        "submissions",
+        workbook("cover.xlsx", cover_sheet_first),
+        {"cover.xlsx": {4: ("accepted", ""), 5: ("accepted", "")}},
+    ),
+    Case(
+        "no recognisable header on any sheet",
+        "submissions",
+        workbook("no header.xlsx", no_header_anywhere),
+        {
+            "no header.xlsx": {
+                2: ("missing_column", "no indicator code column"),
+                3: ("missing_column", "no indicator code column"),
+            }
+        },
+    ),
+    Case(
+        "merged header cells over two rows",
+        "submissions",
+        workbook("merged header.xlsx", merged_header),
+        {"merged header.xlsx": {3: ("accepted", "")}},
+    ),
+    Case(
+        "merged title above the header",
+        "submissions",
+        workbook("merged title.xlsx", merged_title),
+        {"merged title.xlsx": {3: ("accepted", "")}},
+    ),
+    Case(
+        "quoted fields with embedded newlines",
+        "submissions",
+        text_file(
+            "newlines.csv", 'code,value,commentary\nK07,40,"Line one\nline two, with a comma"\nK08,41,plain\n'
+        ),
+        {"newlines.csv": {2: ("accepted", ""), 3: ("accepted", "")}},
+    ),
+    Case(
+        "mixed encodings in one file",
+        "submissions",
+        bytes_file(
+            "mixed.csv", "code,value,comments\nK09,41,café\n".encode() + "K10,3,£5 – ok\n".encode("cp1252")
+        ),
+        {"mixed.csv": {2: ("accepted", ""), 3: ("accepted", "")}},
+    ),
+    Case(
+        "UTF-16 tab-separated ('Unicode text' from Excel)",
+        "submissions",
+        bytes_file("unicode text.csv", "code\tvalue\nK11\t3\n".encode("utf-16")),
+        {"unicode text.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "semicolons and a decimal comma",
+        "submissions",
+        text_file("semicolons.csv", "code;value\nK12;85,5\nK13;85\n"),
+        {"semicolons.csv": {2: ("not_a_number", "'85,5' is not a number"), 3: ("accepted", "")}},
+    ),
+    Case(
+        "a 100 KB commentary",
+        "submissions",
+        text_file("long commentary.csv", "code,value,commentary\nK37,12," + "Very long. " * 9_091 + "end\n"),
+        {"long commentary.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "formulas and =HYPERLINK in workbook cells",
+        "submissions",
+        formulas_with_one_saved_result,
+        {
+            "formulas.xlsx": {
+                2: ("not_a_number", "'=40+1' is a formula, not a figure"),
+                3: ("accepted", ""),
+                4: ("accepted", ""),
+            }
+        },
+    ),
+    Case(
+        "formulas and =HYPERLINK in CSV text",
+        "submissions",
+        text_file(
+            "formulas.csv",
+            'code,value,commentary\nK17,=1+2,\nK18,5,"=HYPERLINK(""http://evil.example/x"",""Click me"")"\n'
+            "K19,6,@SUM(A1:A2)\nK20,7,+cmd|' /C calc'!A0\n",
+        ),
+        {
+            "formulas.csv": {
+                2: ("not_a_number", "'=1+2' is a formula"),
+                3: ("accepted", ""),
+                4: ("accepted", ""),
+                5: ("accepted", ""),
+            }
+        },
+    ),
+    Case(
+        "<script> and javascript: in commentary",
+        "submissions",
+        text_file(
+            "script.csv",
+            "code,value,commentary\nK21,8,<script>alert('corpus')</script>\n"
+            'K22,9,javascript:alert(1)\nK23,10,"<img src=x onerror=""alert(1)"">"\n',
+        ),
+        {"script.csv": {2: ("accepted", ""), 3: ("accepted", ""), 4: ("accepted", "")}},
+    ),
+    Case(
+        "Unicode look-alike codes",
+        "submissions",
+        text_file(
+            "lookalikes.csv", "code,value\nWМ01,41\nＷＭ０２,3\nRB\u200b01,50\nΗΟ01,4\n\u00a0K24\u00a0,5\n"
+        ),
+        {
+            "lookalikes.csv": {
+                2: ("unknown_indicator", "(CYRILLIC CAPITAL LETTER EM), which looks like"),
+                3: ("unknown_indicator", "FULLWIDTH LATIN CAPITAL LETTER W"),
+                4: ("unknown_indicator", "invisible character (ZERO WIDTH SPACE)"),
+                5: ("unknown_indicator", "Did you mean HO01?"),
+                6: ("accepted", ""),
+            }
+        },
+    ),
+    Case(
+        "file name with spaces and non-ASCII letters",
+        "submissions",
+        text_file("Déchets – retour T2 (révisé).csv", "code,value\nK25,30\n"),
+        {"Déchets – retour T2 (révisé).csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "symbolic link to a file outside the data root",
+        "submissions",
+        link_outside("linked.csv"),
+        {"linked.csv": {None: ("unreadable_file", "link to a file outside the data folder")}},
+    ),
+    Case(
+        "symbolic link to a folder outside the data root",
+        "submissions",
+        link_outside("linked folder", True),
+        {"linked folder": {None: ("unreadable_file", "link to a file outside the data folder")}},
+    ),
+    Case(
+        "the same file under two names",
+        "submissions",
+        both(
+            text_file("housing.csv", "code,value\nK27,12\nK28,13\n"),
+            text_file("housing_resent.csv", "code,value\nK27,12\nK28,13\n"),
+        ),
+        {
+            "housing.csv": {2: ("accepted", ""), 3: ("accepted", "")},
+            "housing_resent.csv": {
+                2: ("duplicate", f"already received in submissions/{Q.key}/housing.csv row 2"),
+                3: ("duplicate", f"already received in submissions/{Q.key}/housing.csv row 3"),
+            },
+        },
+    ),
+    Case(
+        "a quote opened and never closed",
+        "submissions",
+        text_file("unclosed.csv", 'code,value,commentary\nK29,1,"never closed\nK30,2,swallowed\n'),
+        {"unclosed.csv": {None: ("unreadable_file", "starts on row 2 is never closed")}},
+    ),
+    Case(
+        "Excel lock file and hidden file",
+        "submissions",
+        both(bytes_file("~$waste.xlsx", b"\x06Pat Bin"), bytes_file(".DS_Store", junk(64, seed=2))),
+        {"~$waste.xlsx": {None: ("ignored", "")}, ".DS_Store": {None: ("ignored", "")}},
+    ),
+    Case(
+        "title and blank lines above the header",
+        "submissions",
+        text_file("titled.csv", "Waste return Q2\n\n\nCode,Actual\n\nK31,4\n"),
+        {"titled.csv": {6: ("accepted", "")}},
+    ),
+    Case(
+        "NUL bytes in a text file",
+        "submissions",
+        bytes_file("nul.csv", b"code,value\nK32,3\x00\n"),
+        {"nul.csv": {None: ("unreadable_file", "binary data")}},
+    ),
+    Case(
+        "ragged rows",
+        "submissions",
+        text_file("ragged.csv", "code,value\nK33,3,extra,cells\nK34\n"),
+        {"ragged.csv": {2: ("accepted", ""), 3: ("not reported", "")}},
+    ),
+    Case(
+        "no indicator code column",
+        "submissions",
+        text_file("no code.csv", "Measure,Value\nK35,3\n"),
+        {"no code.csv": {2: ("missing_column", "no indicator code column")}},
+    ),
+    Case(
+        "10 KB of text where a figure goes",
+        "submissions",
+        text_file("essay.csv", "code,value\nK36," + "word " * 2048 + "\n"),
+        {"essay.csv": {2: ("not_a_number", "word …' is not a number")}},
+    ),
     # --- corrections/ ---------------------------------------------------------------------------
-    Case("a correction with no approver", "corrections",
-         text_file("no approver.csv", correction("CR1,WM02,2024-25-Q1,4,,,Miscount,Pat,,2024-09-01")),
-         {"no approver.csv": {2: ("rejected", "no approver")}}),
-    Case("an approver of spaces only", "corrections",
-         text_file("blank approver.csv", correction("CR2,WM02,2024-25-Q1,4,,,Miscount,Pat,   ,2024-09-01")),
-         {"blank approver.csv": {2: ("rejected", "no approver")}}),
-    Case("a correction with no reason", "corrections",
-         text_file("no reason.csv", correction("CR3,WM02,2024-25-Q1,4,,,,Pat,Head of Service,2024-09-01")),
-         {"no reason.csv": {2: ("rejected", "no reason")}}),
-    Case("a formula for a value", "corrections",
-         text_file("formula.csv", correction("CR4,WM02,2024-25-Q1,=1+1,,,Miscount,Pat,Head of Service,2024-09-01")),
-         {"formula.csv": {2: ("rejected", "'=1+1' is not a number")}}),
-    Case("no approved_by column at all", "corrections",
-         text_file("no column.csv", "correction_id,indicator_code,period,value,reason,requested_by,approved_on\n"
-                   "CR5,WM02,2024-25-Q1,4,Miscount,Pat,2024-09-01\n"),
-         {"no column.csv": {2: ("rejected", "no column numerator, denominator, approved_by")}}),
-    Case("binary junk named .csv", "corrections", bytes_file("junk.csv", junk(2048, seed=3)),
-         {"junk.csv": {None: ("rejected", "binary data")}}),
-    Case("an empty corrections file", "corrections", bytes_file("empty.csv", b""),
-         {"empty.csv": {None: ("rejected", "The file is empty")}}),
-    Case("Windows-1252 text", "corrections",
-         text_file("windows.csv", correction("CR6,WM02,2024-25-Q1,4,,,£ posted twice,Pat,Head of Service,2024-09-01"),
-                   encoding="cp1252"),
-         {"windows.csv": {2: ("accepted", "")}}),
-    Case("a blank line between corrections", "corrections",
-         text_file("gap.csv", correction("CR7,WM01,2024-25-Q1,40,,,Recount,Pat,Head of Service,2024-09-01", "",
-                                         "CR8,RB01,2024-25-Q1,30,,,Recount,Rae,Head of Service,2024-09-01")),
-         {"gap.csv": {2: ("accepted", ""), 4: ("accepted", "")}}),
-    Case("<script> in a reason", "corrections",
-         text_file("script.csv", correction("CR9,HO01,2024-25-Q1,5,,,<script>alert(1)</script>,Hal,Head of Service,2024-09-01")),
-         {"script.csv": {2: ("accepted", "")}}),
-    Case("a look-alike code", "corrections",
-         text_file("lookalike.csv", correction("CR10,WМ02,2024-25-Q1,4,,,Miscount,Pat,Head of Service,2024-09-01")),
-         {"lookalike.csv": {2: ("rejected", "'WМ02' is not an indicator code we collect")}}),
-    Case("a link to a file outside the data root", "corrections", link_outside("linked.csv"),
-         {"linked.csv": {None: ("rejected", "link to a file outside the data folder")}}),
+    Case(
+        "a correction with no approver",
+        "corrections",
+        text_file("no approver.csv", correction("CR1,WM02,2024-25-Q1,4,,,Miscount,Pat,,2024-09-01")),
+        {"no approver.csv": {2: ("rejected", "no approver")}},
+    ),
+    Case(
+        "an approver of spaces only",
+        "corrections",
+        text_file("blank approver.csv", correction("CR2,WM02,2024-25-Q1,4,,,Miscount,Pat,   ,2024-09-01")),
+        {"blank approver.csv": {2: ("rejected", "no approver")}},
+    ),
+    Case(
+        "a correction with no reason",
+        "corrections",
+        text_file("no reason.csv", correction("CR3,WM02,2024-25-Q1,4,,,,Pat,Head of Service,2024-09-01")),
+        {"no reason.csv": {2: ("rejected", "no reason")}},
+    ),
+    Case(
+        "a formula for a value",
+        "corrections",
+        text_file(
+            "formula.csv", correction("CR4,WM02,2024-25-Q1,=1+1,,,Miscount,Pat,Head of Service,2024-09-01")
+        ),
+        {"formula.csv": {2: ("rejected", "'=1+1' is not a number")}},
+    ),
+    Case(
+        "no approved_by column at all",
+        "corrections",
+        text_file(
+            "no column.csv",
+            "correction_id,indicator_code,period,value,reason,requested_by,approved_on\n"
+            "CR5,WM02,2024-25-Q1,4,Miscount,Pat,2024-09-01\n",
+        ),
+        {"no column.csv": {2: ("rejected", "no column numerator, denominator, approved_by")}},
+    ),
+    Case(
+        "binary junk named .csv",
+        "corrections",
+        bytes_file("junk.csv", junk(2048, seed=3)),
+        {"junk.csv": {None: ("rejected", "binary data")}},
+    ),
+    Case(
+        "an empty corrections file",
+        "corrections",
+        bytes_file("empty.csv", b""),
+        {"empty.csv": {None: ("rejected", "The file is empty")}},
+    ),
+    Case(
+        "Windows-1252 text",
+        "corrections",
+        text_file(
+            "windows.csv",
+            correction("CR6,WM02,2024-25-Q1,4,,,£ posted twice,Pat,Head of Service,2024-09-01"),
+            encoding="cp1252",
+        ),
+        {"windows.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "a blank line between corrections",
+        "corrections",
+        text_file(
+            "gap.csv",
+            correction(
+                "CR7,WM01,2024-25-Q1,40,,,Recount,Pat,Head of Service,2024-09-01",
+                "",
+                "CR8,RB01,2024-25-Q1,30,,,Recount,Rae,Head of Service,2024-09-01",
+            ),
+        ),
+        {"gap.csv": {2: ("accepted", ""), 4: ("accepted", "")}},
+    ),
+    Case(
+        "<script> in a reason",
+        "corrections",
+        text_file(
+            "script.csv",
+            correction("CR9,HO01,2024-25-Q1,5,,,<script>alert(1)</script>,Hal,Head of Service,2024-09-01"),
+        ),
+        {"script.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "a look-alike code",
+        "corrections",
+        text_file(
+            "lookalike.csv", correction("CR10,WМ02,2024-25-Q1,4,,,Miscount,Pat,Head of Service,2024-09-01")
+        ),
+        {"lookalike.csv": {2: ("rejected", "'WМ02' is not an indicator code we collect")}},
+    ),
+    Case(
+        "a link to a file outside the data root",
+        "corrections",
+        link_outside("linked.csv"),
+        {"linked.csv": {None: ("rejected", "link to a file outside the data folder")}},
+    ),
     # --- reference/: a mistake stops the run with a sentence naming file, row and column ----------
-    Case("a duplicate indicator code", "reference",
-         lambda folder: write(folder / "indicators.csv", (folder / "indicators.csv").read_text()
-                              + "WM01,Again,,count,,none,quarterly,sum,0,,,waste,,service,,,,\n"),
-         f"reference/indicators.csv row {NEXT_INDICATOR_ROW}, column 'code': 'WM01' appears more than once"),
-    Case("a look-alike character in an indicator code", "reference",
-         lambda folder: write(folder / "indicators.csv", (folder / "indicators.csv").read_text()
-                              + "WМ09,Cyrillic,,count,,none,quarterly,sum,0,,,waste,,service,,,,\n"),
-         f"row {NEXT_INDICATOR_ROW}, column 'code': 'WМ09' may hold only letters, digits"),
-    Case("a service name that climbs out of its folder", "reference",
-         lambda folder: write(folder / "services.csv", (folder / "services.csv").read_text()
-                              + "../../etc/x,Sneaky,Place,Pat,pat@council.example\n"),
-         "reference/services.csv row 5, column 'service': '../../etc/x' may hold only letters, digits, '-' and '_'"),
-    Case("an empty indicators file", "reference", bytes_file("indicators.csv", b""),
-         "indicators.csv: the file is empty"),
-    Case("binary junk for indicators", "reference", bytes_file("indicators.csv", b"\x89PNG\r\n\x1a\n" + junk(512, 4)),
-         "indicators.csv: cannot be read as a UTF-8 CSV"),
-    Case("a target for an unknown indicator", "reference",
-         lambda folder: write(folder / "targets.csv", (folder / "targets.csv").read_text()
-                              + "XX99,2024-25,,5,,2024-03-01,New\n"),
-         f"reference/targets.csv row {NEXT_TARGET_ROW}, column 'code': 'XX99' is not an indicator in indicators.csv"),
-    Case("a target without a reason", "reference",
-         lambda folder: write(folder / "targets.csv", (folder / "targets.csv").read_text()
-                              + "WM02,2024-25,Q3,90,,2024-06-01,\n"),
-         f"reference/targets.csv row {NEXT_TARGET_ROW}, column 'reason': is required but blank"),
-    Case("council.toml that is not TOML", "reference", text_file("council.toml", 'name = "Testshire\n'),
-         "council.toml: not valid TOML"),
-    Case("rag_rules.toml without the default rule", "reference",
-         text_file("rag_rules.toml", "[lenient]\ngreen_within = 0.1\n"),
-         "rag_rules.toml: the default rule [standard] is missing"),
-    Case("indicators.csv without a unit column", "reference",
-         lambda folder: write(folder / "indicators.csv",
-                              pd.read_csv(folder / "indicators.csv", dtype=str).drop(columns="unit").to_csv(index=False)),
-         "reference/indicators.csv: column 'unit' the required column is missing"),
+    Case(
+        "a duplicate indicator code",
+        "reference",
+        lambda folder: write(
+            folder / "indicators.csv",
+            (folder / "indicators.csv").read_text()
+            + "WM01,Again,,count,,none,quarterly,sum,0,,,waste,,service,,,,\n",
+        ),
+        f"reference/indicators.csv row {NEXT_INDICATOR_ROW}, column 'code': 'WM01' appears more than once",
+    ),
+    Case(
+        "a look-alike character in an indicator code",
+        "reference",
+        lambda folder: write(
+            folder / "indicators.csv",
+            (folder / "indicators.csv").read_text()
+            + "WМ09,Cyrillic,,count,,none,quarterly,sum,0,,,waste,,service,,,,\n",
+        ),
+        f"row {NEXT_INDICATOR_ROW}, column 'code': 'WМ09' may hold only letters, digits",
+    ),
+    Case(
+        "a service name that climbs out of its folder",
+        "reference",
+        lambda folder: write(
+            folder / "services.csv",
+            (folder / "services.csv").read_text() + "../../etc/x,Sneaky,Place,Pat,pat@council.example\n",
+        ),
+        "reference/services.csv row 5, column 'service': '../../etc/x' may hold only letters, digits, '-' and '_'",
+    ),
+    Case(
+        "an empty indicators file",
+        "reference",
+        bytes_file("indicators.csv", b""),
+        "indicators.csv: the file is empty",
+    ),
+    Case(
+        "binary junk for indicators",
+        "reference",
+        bytes_file("indicators.csv", b"\x89PNG\r\n\x1a\n" + junk(512, 4)),
+        "indicators.csv: cannot be read as a UTF-8 CSV",
+    ),
+    Case(
+        "a target for an unknown indicator",
+        "reference",
+        lambda folder: write(
+            folder / "targets.csv", (folder / "targets.csv").read_text() + "XX99,2024-25,,5,,2024-03-01,New\n"
+        ),
+        f"reference/targets.csv row {NEXT_TARGET_ROW}, column 'code': 'XX99' is not an indicator in indicators.csv",
+    ),
+    Case(
+        "a target without a reason",
+        "reference",
+        lambda folder: write(
+            folder / "targets.csv", (folder / "targets.csv").read_text() + "WM02,2024-25,Q3,90,,2024-06-01,\n"
+        ),
+        f"reference/targets.csv row {NEXT_TARGET_ROW}, column 'reason': is required but blank",
+    ),
+    Case(
+        "council.toml that is not TOML",
+        "reference",
+        text_file("council.toml", 'name = "Testshire\n'),
+        "council.toml: not valid TOML",
+    ),
+    Case(
+        "rag_rules.toml without the default rule",
+        "reference",
+        text_file("rag_rules.toml", "[lenient]\ngreen_within = 0.1\n"),
+        "rag_rules.toml: the default rule [standard] is missing",
+    ),
+    Case(
+        "indicators.csv without a unit column",
+        "reference",
+        lambda folder: write(
+            folder / "indicators.csv",
+            pd.read_csv(folder / "indicators.csv", dtype=str).drop(columns="unit").to_csv(index=False),
+        ),
+        "reference/indicators.csv: column 'unit' the required column is missing",
+    ),
     # --- benchmarks/: an import problem stops the run with a sentence naming the file -------------
-    Case("a benchmark file with a changed column name", "benchmarks",
-         both(text_file("sources.toml", sources_toml("lginform.csv")),
-              text_file("lginform.csv", LONG_CSV.replace(",value\n", ",Value (%)\n"))),
-         "benchmarks/lginform.csv (corpus): lginform.csv: no column 'value' (for value)"),
-    Case("a source file named outside benchmarks/", "benchmarks",
-         text_file("sources.toml", sources_toml("../reference/indicators.csv")),
-         "the file ../reference/indicators.csv is not in benchmarks/"),
-    Case("a source file that links outside the data root", "benchmarks",
-         both(text_file("sources.toml", sources_toml("linked.csv")), link_outside("linked.csv")),
-         "the file linked.csv is not in benchmarks/"),
-    Case("sources.toml that is not TOML", "benchmarks", text_file("sources.toml", "[[source]\nname = 1\n"),
-         "benchmarks/sources.toml: not valid TOML"),
-    Case("binary junk for a benchmark file", "benchmarks",
-         both(text_file("sources.toml", sources_toml("junk.csv")), bytes_file("junk.csv", junk(4096, seed=5))),
-         "benchmarks/junk.csv (corpus): the file could not be read as long_csv"),
-    Case("an empty benchmark file", "benchmarks",
-         both(text_file("sources.toml", sources_toml("empty.csv")), bytes_file("empty.csv", b"")),
-         "benchmarks/empty.csv (corpus): the file could not be read as long_csv"),
-]  # fmt: skip
+    Case(
+        "a benchmark file with a changed column name",
+        "benchmarks",
+        both(
+            text_file("sources.toml", sources_toml("lginform.csv")),
+            text_file("lginform.csv", LONG_CSV.replace(",value\n", ",Value (%)\n")),
+        ),
+        "benchmarks/lginform.csv (corpus): lginform.csv: no column 'value' (for value)",
+    ),
+    Case(
+        "a source file named outside benchmarks/",
+        "benchmarks",
+        text_file("sources.toml", sources_toml("../reference/indicators.csv")),
+        "the file ../reference/indicators.csv is not in benchmarks/",
+    ),
+    Case(
+        "a source file that links outside the data root",
+        "benchmarks",
+        both(text_file("sources.toml", sources_toml("linked.csv")), link_outside("linked.csv")),
+        "the file linked.csv is not in benchmarks/",
+    ),
+    Case(
+        "sources.toml that is not TOML",
+        "benchmarks",
+        text_file("sources.toml", "[[source]\nname = 1\n"),
+        "benchmarks/sources.toml: not valid TOML",
+    ),
+    Case(
+        "binary junk for a benchmark file",
+        "benchmarks",
+        both(text_file("sources.toml", sources_toml("junk.csv")), bytes_file("junk.csv", junk(4096, seed=5))),
+        "benchmarks/junk.csv (corpus): the file could not be read as long_csv",
+    ),
+    Case(
+        "an empty benchmark file",
+        "benchmarks",
+        both(text_file("sources.toml", sources_toml("empty.csv")), bytes_file("empty.csv", b"")),
+        "benchmarks/empty.csv (corpus): the file could not be read as long_csv",
+    ),
+]
 
 
 def cases(folder: str) -> list:
@@ -397,11 +683,21 @@ def test_the_corpus_is_large_and_every_case_distinct():
 def corpus_root(mini_root: Path) -> Path:
     """The small council, with indicators for the corpus and its comparator group, and a good return."""
     indicators = mini_root / "reference" / "indicators.csv"
-    write(indicators, indicators.read_text() + "".join(
-        f"{code},Corpus {code},,percent,,higher_is_better,quarterly,mean,1,,,waste,,service,,,,\n" for code in CORPUS_CODES
-    ))  # fmt: skip
-    targets = mini_root / "reference" / "targets.csv"  # missed by far, so their commentary is quoted in the report
-    write(targets, targets.read_text() + "".join(f"{code},2024-25,,90,,2024-03-01,Corpus\n" for code in REPORTED_RED))
+    write(
+        indicators,
+        indicators.read_text()
+        + "".join(
+            f"{code},Corpus {code},,percent,,higher_is_better,quarterly,mean,1,,,waste,,service,,,,\n"
+            for code in CORPUS_CODES
+        ),
+    )
+    targets = (
+        mini_root / "reference" / "targets.csv"
+    )  # missed by far, so their commentary is quoted in the report
+    write(
+        targets,
+        targets.read_text() + "".join(f"{code},2024-25,,90,,2024-03-01,Corpus\n" for code in REPORTED_RED),
+    )
     write(mini_root / "reference" / "nearest_neighbours.json", '{"E06000005": ["E06000001"]}\n')
     write(mini_root / "submissions" / Q.key / GOOD_RETURN[0], GOOD_RETURN[1])
     (mini_root / "benchmarks").mkdir()
@@ -425,8 +721,9 @@ def inputs_digest(root: Path) -> str:
 
 def catalogue(root: Path) -> pd.DataFrame:
     ref = root / "reference"
-    return load_indicators(ref / "indicators.csv", load_services(ref / "services.csv"),
-                           load_rag_rules(ref / "rag_rules.toml"))  # fmt: skip
+    return load_indicators(
+        ref / "indicators.csv", load_services(ref / "services.csv"), load_rag_rules(ref / "rag_rules.toml")
+    )
 
 
 def check_returns(root: Path, quarter: Quarter = Q):
@@ -437,7 +734,9 @@ def check_returns(root: Path, quarter: Quarter = Q):
     return raw, validated, exceptions, ignored
 
 
-def verdicts(validated: pd.DataFrame, exceptions: pd.DataFrame) -> dict[tuple[str, int | None], tuple[str, str]]:
+def verdicts(
+    validated: pd.DataFrame, exceptions: pd.DataFrame
+) -> dict[tuple[str, int | None], tuple[str, str]]:
     """(file, row) → (verdict, message) for every row, from the two tables."""
     found = {}
     for row in validated.itertuples():
@@ -456,7 +755,9 @@ def assert_return_outcomes(case: Case, found: dict, ignored: list[str]) -> None:
         if rows == {None: ("ignored", "")}:
             assert file in ignored and not mine, name
             continue
-        assert set(mine) == set(rows), f"{name}: rows {sorted(mine, key=str)}, expected {sorted(rows, key=str)}"
+        assert set(mine) == set(rows), (
+            f"{name}: rows {sorted(mine, key=str)}, expected {sorted(rows, key=str)}"
+        )
         for row, (verdict, words) in rows.items():
             got, message = mine[row]
             assert got == verdict, f"{name} row {row}: {got} ({message}), expected {verdict}"
@@ -498,7 +799,10 @@ def test_what_the_hostile_returns_hold_is_read_faithfully(corpus_root):
     assert by_code.loc["K24", "value"] == 5.0
     assert by_code.loc["K25", "file"] == f"submissions/{Q.key}/Déchets – retour T2 (révisé).csv"
     assert not raw["value"].eq("99").any(), "nothing is read through a link out of the data root"
-    assert raw.loc[raw["indicator_code"] == "K33", "other_columns"].iloc[0] == '{"column 3": "extra", "column 4": "cells"}'
+    assert (
+        raw.loc[raw["indicator_code"] == "K33", "other_columns"].iloc[0]
+        == '{"column 3": "extra", "column 4": "cells"}'
+    )
     essay = raw.loc[raw["indicator_code"] == "K36", "value"].iloc[0]
     assert len(essay) > 10_000  # kept whole as received; only the message quotes it short
 
@@ -560,8 +864,14 @@ def test_a_million_row_return_is_read_checked_and_accounted_for(corpus_root):
     rows = 1_000_000
     n = np.arange(rows)
     codes = np.array(CORPUS_CODES[:30] + ["WM01", "WM02", "NOPE"])[n % 33]
-    table = pd.DataFrame({"Indicator Code": codes, "Period": np.where(n % 7 == 0, "2024/25 Q1", ""),
-                          "Value": (n % 97).astype(str), "Commentary": "row " + pd.Series(n).astype(str)})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "Indicator Code": codes,
+            "Period": np.where(n % 7 == 0, "2024/25 Q1", ""),
+            "Value": (n % 97).astype(str),
+            "Commentary": "row " + pd.Series(n).astype(str),
+        }
+    )
     path = DataRoot(corpus_root).submissions_for(Q) / "everything.csv"
     table.to_csv(path, index=False)
     start = time.perf_counter()
@@ -597,47 +907,82 @@ def test_all_hostile_returns_at_once_through_the_real_job(corpus_root):
     assert run_cli("--data", str(corpus_root), "run", "--quarter", Q.key) == 0
     assert inputs_digest(corpus_root) == before
 
-    accepted = query(corpus_root, "select file, row, reported from perf.service_returns_validated where quarter = ?", [Q.key])
-    refused = query(corpus_root, "select file, row, reason, message from perf.return_exceptions where quarter = ?", [Q.key])
+    accepted = query(
+        corpus_root,
+        "select file, row, reported from perf.service_returns_validated where quarter = ?",
+        [Q.key],
+    )
+    refused = query(
+        corpus_root,
+        "select file, row, reason, message from perf.return_exceptions where quarter = ?",
+        [Q.key],
+    )
     found = verdicts(accepted, refused)
     ignored = [f"submissions/{Q.key}/{name}" for name in ("~$waste.xlsx", ".DS_Store")]
     for case in CASES:
         if case.folder == "submissions":
             assert_return_outcomes(case, found, ignored)
-    counts = query(corpus_root, """
+    counts = query(
+        corpus_root,
+        """
         with r as (select file, count(*) n from perf.service_returns_raw where quarter = ? group by file),
              v as (select file, count(*) n from perf.service_returns_validated where quarter = ? group by file),
              e as (select file, count(*) n from perf.return_exceptions where quarter = ? group by file)
         select r.file, r.n read, coalesce(v.n, 0) accepted, coalesce(e.n, 0) exceptions
-        from r left join v using (file) left join e using (file)""", [Q.key] * 3)  # fmt: skip
+        from r left join v using (file) left join e using (file)""",
+        [Q.key] * 3,
+    )
     assert (counts["read"] == counts["accepted"] + counts["exceptions"]).all()
-    columns = query(corpus_root, "select distinct column_name from information_schema.columns where table_schema = 'perf'")
-    assert columns["column_name"].str.fullmatch(r"[a-z_][a-z0-9_]*").all(), "no column is named by what a file holds"
+    columns = query(
+        corpus_root, "select distinct column_name from information_schema.columns where table_schema = 'perf'"
+    )
+    assert columns["column_name"].str.fullmatch(r"[a-z_][a-z0-9_]*").all(), (
+        "no column is named by what a file holds"
+    )
     assert len(counts) == sum(len(c.expect) for c in CASES if c.folder == "submissions") - len(ignored) + 1
 
-    values = query(corpus_root, "select indicator_code, value, commentary from perf.indicator_values where quarter = ?",
-                   [Q.key]).set_index("indicator_code")  # fmt: skip
+    values = query(
+        corpus_root,
+        "select indicator_code, value, commentary from perf.indicator_values where quarter = ?",
+        [Q.key],
+    ).set_index("indicator_code")
     assert (values.loc["WM01", "value"], values.loc["WM02", "value"]) == (41.0, 12.0)
     assert values.loc["K05", "value"] == pytest.approx(90.0)
     corrections = query(corpus_root, "select file, row, status, problem from perf.corrections_log")
     no_approver = corrections[corrections["file"] == "corrections/no approver.csv"].iloc[0]
-    assert (no_approver["row"], no_approver["status"]) == (2, "rejected") and "no approver" in no_approver["problem"]
+    assert (no_approver["row"], no_approver["status"]) == (2, "rejected") and "no approver" in no_approver[
+        "problem"
+    ]
 
     reports = root.reports_for(Q)
     published = pd.read_csv(reports / "return-exceptions.csv", dtype=str, keep_default_na=False)
-    assert len(published) == len(refused) and published["file"].ne("").all() and published["message"].ne("").all()
+    assert (
+        len(published) == len(refused)
+        and published["file"].ne("").all()
+        and published["message"].ne("").all()
+    )
     performance = pd.read_csv(reports / "indicator-performance.csv", dtype=str, keep_default_na=False)
     commentary = performance.set_index("indicator_code")["commentary"]
-    assert commentary["K16"] == "'=HYPERLINK(\"http://evil.example/\",\"Click\")"  # shown as text, never run
+    assert commentary["K16"] == '\'=HYPERLINK("http://evil.example/","Click")'  # shown as text, never run
     assert commentary["K19"] == "'@SUM(A1:A2)" and commentary["K20"].startswith("'+cmd")
     html = (reports / "quarterly-monitoring-report.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(&#39;corpus&#39;)&lt;/script&gt;" in html  # quoted, as text
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "javascript:alert(1)" in html and 'href="javascript:' not in html.lower()
-    cells = [cell for sheet in openpyxl.load_workbook(reports / "quarterly-monitoring-report.xlsx")
-             for row in sheet.iter_rows() for cell in row]  # fmt: skip
-    assert not [cell.coordinate for cell in cells if cell.data_type == "f"], "no cell of the workbook is a formula"
-    quoted = [cell for cell in cells if isinstance(cell.value, str) and ("HYPERLINK" in cell.value or "@SUM" in cell.value)]
+    cells = [
+        cell
+        for sheet in openpyxl.load_workbook(reports / "quarterly-monitoring-report.xlsx")
+        for row in sheet.iter_rows()
+        for cell in row
+    ]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"], (
+        "no cell of the workbook is a formula"
+    )
+    quoted = [
+        cell
+        for cell in cells
+        if isinstance(cell.value, str) and ("HYPERLINK" in cell.value or "@SUM" in cell.value)
+    ]
     assert len(quoted) >= 3 and all(cell.value.startswith("'") or cell.quotePrefix for cell in quoted)
 
 

@@ -43,16 +43,22 @@ def query(root: Path, sql: str, params=None) -> pd.DataFrame:
 
 
 def test_every_row_of_every_example_return_is_accounted_for(demo):
-    counts = query(demo, """
+    counts = query(
+        demo,
+        """
         with r as (select file, count(*) n from perf.service_returns_raw group by file),
              v as (select file, count(*) n from perf.service_returns_validated group by file),
              e as (select file, count(*) n from perf.return_exceptions group by file)
         select r.file, r.n read, coalesce(v.n, 0) accepted, coalesce(e.n, 0) exceptions
-        from r left join v using (file) left join e using (file)""")  # fmt: skip
+        from r left join v using (file) left join e using (file)""",
+    )
     assert len(counts) >= 18 * 8
     assert (counts["read"] == counts["accepted"] + counts["exceptions"]).all()
-    on_disk = {p.relative_to(demo).as_posix() for p in (demo / "submissions").rglob("*")
-               if p.is_file() and p.parent != demo / "submissions"}  # fmt: skip
+    on_disk = {
+        p.relative_to(demo).as_posix()
+        for p in (demo / "submissions").rglob("*")
+        if p.is_file() and p.parent != demo / "submissions"
+    }
     assert set(counts["file"]) == on_disk
 
 
@@ -64,11 +70,22 @@ def test_every_quarter_has_one_value_per_due_indicator(demo):
 
 def test_the_example_exercises_every_problem_a_real_return_has(demo):
     reasons = set(query(demo, "select distinct reason from perf.return_exceptions")["reason"])
-    for reason in ("unknown_indicator", "not_a_number", "conflicting_duplicate", "duplicate", "wrong_period",
-                   "out_of_range", "numerator_exceeds_denominator", "missing_column", "unreadable_file"):  # fmt: skip
+    for reason in (
+        "unknown_indicator",
+        "not_a_number",
+        "conflicting_duplicate",
+        "duplicate",
+        "wrong_period",
+        "out_of_range",
+        "numerator_exceeds_denominator",
+        "missing_column",
+        "unreadable_file",
+    ):
         assert reason in reasons
     revised = query(demo, "select count(*) n from perf.indicator_values where is_revision")["n"].iloc[0]
-    corrected = query(demo, "select count(*) n from perf.indicator_values where corrections <> ''")["n"].iloc[0]
+    corrected = query(demo, "select count(*) n from perf.indicator_values where corrections <> ''")["n"].iloc[
+        0
+    ]
     late = query(demo, "select count(*) n from perf.submission_status where timeliness = 'Late'")["n"].iloc[0]
     assert revised > 0 and corrected > 0 and late > 0
 
@@ -77,7 +94,15 @@ def test_reports_are_written_for_every_quarter_with_the_contract_columns(demo):
     for quarter in DataRoot(demo).quarters_with_returns():
         folder = DataRoot(demo).reports_for(quarter)
         exceptions = pd.read_csv(folder / "return-exceptions.csv")
-        assert list(exceptions.columns[:7]) == ["file", "row", "indicator_code", "period", "raw_value", "reason", "message"]
+        assert list(exceptions.columns[:7]) == [
+            "file",
+            "row",
+            "indicator_code",
+            "period",
+            "raw_value",
+            "reason",
+            "message",
+        ]
         status = pd.read_csv(folder / "submission-status.csv")
         assert {"service", "timeliness", "missing_codes", "chase"} <= set(status.columns)
 
@@ -93,19 +118,25 @@ def test_check_return_gives_exactly_the_pipelines_verdicts(demo):
         for path in paths:
             name = path.relative_to(demo).as_posix()
             verdicts = return_verdicts(root, path, quarter, indicators, received)
-            expected = pd.concat([
-                exceptions.loc[exceptions["file"] == name, ["row", "reason"]].rename(columns={"reason": "verdict"}),
-                accepted.loc[accepted["file"] == name, ["row"]].assign(verdict="accepted"),
-            ])  # fmt: skip
+            expected = pd.concat(
+                [
+                    exceptions.loc[exceptions["file"] == name, ["row", "reason"]].rename(
+                        columns={"reason": "verdict"}
+                    ),
+                    accepted.loc[accepted["file"] == name, ["row"]].assign(verdict="accepted"),
+                ]
+            )
             got = verdicts.assign(verdict=verdicts["verdict"].str.replace(" (not reported)", "", regex=False))
-            key = lambda d: sorted((-1 if pd.isna(r) else int(r), v) for r, v in zip(d["row"], d["verdict"]))  # noqa: E731
+            key = lambda d: sorted((-1 if pd.isna(r) else int(r), v) for r, v in zip(d["row"], d["verdict"]))
             assert key(got) == key(expected), name
 
 
 def test_check_return_command_exit_codes(demo, capsys):
     quarter = Quarter(2025, 3)  # no returns received yet, so nothing to clash with
     assert not DataRoot(demo).submissions_for(quarter).exists()
-    code = load_catalogue(DataRoot(demo)).query("frequency == 'quarterly' and unit == 'percent'")["code"].iloc[0]
+    code = (
+        load_catalogue(DataRoot(demo)).query("frequency == 'quarterly' and unit == 'percent'")["code"].iloc[0]
+    )
     clean = write(demo.parent / "clean.csv", f"Indicator Code,Value\n{code},50%\n")
     assert run_cli("--data", str(demo), "check-return", str(clean), "--quarter", quarter.key) == 0
     bad = write(demo.parent / "bad.csv", f"Indicator Code,Value\n{code},50%\nNOPE,1\n")
@@ -115,7 +146,9 @@ def test_check_return_command_exit_codes(demo, capsys):
     with pytest.raises(SystemExit) as usage:
         run_cli("--data", str(demo), "check-return", str(bad), "--quarter", "2025-26-Q7")
     assert usage.value.code == 2
-    assert run_cli("--data", str(demo), "check-return", str(demo / "missing.csv"), "--quarter", quarter.key) == 2
+    assert (
+        run_cli("--data", str(demo), "check-return", str(demo / "missing.csv"), "--quarter", quarter.key) == 2
+    )
 
 
 def test_rebuilding_a_quarter_replaces_only_its_rows_and_gives_identical_tables(recent):
@@ -123,7 +156,10 @@ def test_rebuilding_a_quarter_replaces_only_its_rows_and_gives_identical_tables(
     other quarter's stay, and its published CSVs come out byte-identical apart from run ids and times."""
     demo, target = recent, Quarter(2025, 1)
     folder = DataRoot(demo).reports_for(target)
-    names = sorted(p.name for p in folder.glob("*.csv")) + ["audit/input-manifest.csv", "audit/figure-provenance.csv"]
+    names = sorted(p.name for p in folder.glob("*.csv")) + [
+        "audit/input-manifest.csv",
+        "audit/figure-provenance.csv",
+    ]
     tables = ["service_returns_validated", "indicator_values", "indicator_performance"]
     before = {t: query(demo, f"select * from perf.{t} order by all") for t in tables}
     published = {name: stable_csv(folder / name) for name in names}
@@ -155,25 +191,43 @@ def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
     """Correct a published figure, rebuild that quarter and those after it, find the restatement."""
     demo = recent
     old, last = Quarter(2025, 1), Quarter(2025, 2)
-    row = query(demo, "select indicator_code, value, received_value from perf.indicator_values "
-                      "where quarter = ? and reporting_status = 'reported' and corrections = '' "
-                      "and not is_revision order by indicator_code limit 1", [old.key]).iloc[0]  # fmt: skip
+    row = query(
+        demo,
+        "select indicator_code, value, received_value from perf.indicator_values "
+        "where quarter = ? and reporting_status = 'reported' and corrections = '' "
+        "and not is_revision order by indicator_code limit 1",
+        [old.key],
+    ).iloc[0]
     code, new_value = row["indicator_code"], round(float(row["value"]) * 0.9, 1)
-    untouched = ("select * exclude (quarter_start) from perf.indicator_performance "
-                 f"where quarter = '{old.shift(-1).key}' order by all")  # the quarter before: unaffected
+    untouched = (
+        "select * exclude (quarter_start) from perf.indicator_performance "
+        f"where quarter = '{old.shift(-1).key}' order by all"
+    )  # the quarter before: unaffected
     before = query(demo, untouched)
-    write(demo / "corrections" / "zz-test-correction.csv",
-          "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
-          f"TEST-1,{code},{old.label},{new_value},,,Recount by the service,A Analyst,Head of Performance,2026-11-01\n")  # fmt: skip
+    write(
+        demo / "corrections" / "zz-test-correction.csv",
+        "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
+        f"TEST-1,{code},{old.label},{new_value},,,Recount by the service,A Analyst,Head of Performance,2026-11-01\n",
+    )
     assert run_cli("--data", str(demo), "run", "--from", old.key, "--to", last.key) == 0
-    value = query(demo, "select value, received_value, corrections, correction_reason, approved_by "
-                        "from perf.indicator_values where quarter = ? and indicator_code = ?", [old.key, code]).iloc[0]  # fmt: skip
+    value = query(
+        demo,
+        "select value, received_value, corrections, correction_reason, approved_by "
+        "from perf.indicator_values where quarter = ? and indicator_code = ?",
+        [old.key, code],
+    ).iloc[0]
     assert value["value"] == pytest.approx(new_value)
     assert value["received_value"] == pytest.approx(row["received_value"])
     assert value["corrections"] == "TEST-1"
-    assert (value["correction_reason"], value["approved_by"]) == ("Recount by the service", "Head of Performance")
-    performance = query(demo, "select value from perf.indicator_performance where quarter = ? and indicator_code = ?",
-                        [old.key, code])  # fmt: skip
+    assert (value["correction_reason"], value["approved_by"]) == (
+        "Recount by the service",
+        "Head of Performance",
+    )
+    performance = query(
+        demo,
+        "select value from perf.indicator_performance where quarter = ? and indicator_code = ?",
+        [old.key, code],
+    )
     assert performance["value"].iloc[0] == pytest.approx(new_value)
     restated = pd.read_csv(DataRoot(demo).reports_for(last) / "restatements.csv")
     mine = restated[(restated["indicator_code"] == code) & (restated["quarter"] == old.key)]
@@ -181,11 +235,20 @@ def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
     assert mine.iloc[0]["old_value"] == pytest.approx(row["value"])
     assert mine.iloc[0]["new_value"] == pytest.approx(new_value)
     assert (mine.iloc[0]["correction_id"], mine.iloc[0]["reason"], mine.iloc[0]["approved_by"]) == (
-        "TEST-1", "Recount by the service", "Head of Performance")  # fmt: skip
-    assert "TEST-1" in (DataRoot(demo).reports_for(last) / "quarterly-monitoring-report.html").read_text(encoding="utf-8")
+        "TEST-1",
+        "Recount by the service",
+        "Head of Performance",
+    )
+    assert "TEST-1" in (DataRoot(demo).reports_for(last) / "quarterly-monitoring-report.html").read_text(
+        encoding="utf-8"
+    )
     pd.testing.assert_frame_equal(before, query(demo, untouched))
-    events = query(demo, "select old_value, new_value from perf.restatement_events where indicator_code = ? "
-                         "and figure_quarter = ?", [code, old.key])  # fmt: skip
+    events = query(
+        demo,
+        "select old_value, new_value from perf.restatement_events where indicator_code = ? "
+        "and figure_quarter = ?",
+        [code, old.key],
+    )
     assert len(events) == 1  # recorded once, however many reports list it
 
 
@@ -207,17 +270,27 @@ def test_runs_and_checks_are_recorded_in_the_persistent_instance(demo):
 
 
 def test_loading_the_definitions_is_cheap():
-    code = ("import sys, perf_pipeline.definitions as d; d.defs.resolve_asset_graph(); "
-            "print(sorted(m for m in ('great_expectations', 'matplotlib', 'openpyxl') if m in sys.modules))")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPOSITORY,
-                         env={**os.environ, "PERF_PIPELINE_DATA": "/nonexistent"}, check=True)  # fmt: skip
+    code = (
+        "import sys, perf_pipeline.definitions as d; d.defs.resolve_asset_graph(); "
+        "print(sorted(m for m in ('great_expectations', 'matplotlib', 'openpyxl') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        env={**os.environ, "PERF_PIPELINE_DATA": "/nonexistent"},
+        check=True,
+    )
     assert out.stdout.strip() == "[]"
 
 
 def test_the_example_shows_every_status_and_every_direction_of_travel(demo):
     from perf_pipeline.lib.performance import DOT_VALUES, RAG_STATUSES
 
-    seen = query(demo, "select rag_status, dot_short, dot_long, ytd_rag_status from perf.indicator_performance")
+    seen = query(
+        demo, "select rag_status, dot_short, dot_long, ytd_rag_status from perf.indicator_performance"
+    )
     assert set(RAG_STATUSES) <= set(seen["rag_status"])
     assert set(RAG_STATUSES) <= set(seen["ytd_rag_status"])
     assert set(DOT_VALUES) <= set(seen["dot_short"]) | set(seen["dot_long"])

@@ -10,6 +10,7 @@ run claims the slot before it starts a step).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -43,8 +44,13 @@ PERF_PIPELINE = Path(sys.executable).with_name("perf-pipeline")
 DAGSTER = Path(sys.executable).with_name("dagster")
 RUN_START, RUN_SUCCESS = dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS
 STEP_START, STEP_SUCCESS = dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS
-TABLES = ["service_returns_raw", "service_returns_validated", "return_exceptions", "indicator_values",
-          "indicator_performance"]  # fmt: skip
+TABLES = [
+    "service_returns_raw",
+    "service_returns_validated",
+    "return_exceptions",
+    "indicator_values",
+    "indicator_performance",
+]
 
 
 @pytest.fixture
@@ -52,9 +58,14 @@ def small_council(mini_root: Path) -> Path:
     """The small council with its comparator group and a quarter of returns for each of `QUARTERS`."""
     write(mini_root / "reference" / "nearest_neighbours.json", '{"E06000005": ["E06000001"]}\n')
     for n, quarter in enumerate(QUARTERS):
-        write(mini_root / "submissions" / quarter.key / "waste.csv",
-              f"Indicator Code,Value,Commentary\nWM01,{40 + n},\nWM02,{90 - n},\nWM0l,3,typo\n")  # fmt: skip
-        write(mini_root / "submissions" / quarter.key / "revenues.csv", f"PI Code,Actual\nRB01,{55 + n}%\nRB02,n/a\n")
+        write(
+            mini_root / "submissions" / quarter.key / "waste.csv",
+            f"Indicator Code,Value,Commentary\nWM01,{40 + n},\nWM02,{90 - n},\nWM0l,3,typo\n",
+        )
+        write(
+            mini_root / "submissions" / quarter.key / "revenues.csv",
+            f"PI Code,Actual\nRB01,{55 + n}%\nRB02,n/a\n",
+        )
     return mini_root
 
 
@@ -65,22 +76,36 @@ def expected_counts(root: Path, quarter: Quarter) -> dict[str, int]:
     indicators = catalogue(root)
     validated, exceptions = validate_returns(raw, indicators, quarter, Quarter(2021, 1))
     # indicator_values: one per indicator due; indicator_performance: one per indicator.
-    counts = [len(raw), len(validated), len(exceptions), int(due_in(indicators, quarter).sum()), len(indicators)]
+    counts = [
+        len(raw),
+        len(validated),
+        len(exceptions),
+        int(due_in(indicators, quarter).sum()),
+        len(indicators),
+    ]
     return dict(zip(TABLES, counts, strict=True))
 
 
 def warehouse_counts(root: Path, quarter: Quarter, tables: list[str] = TABLES) -> dict[str, int]:
     with duckdb.connect(str(DataRoot(root).warehouse), read_only=True) as con:
-        return {table: con.execute(f"select count(*) from perf.{table} where quarter = ?", [quarter.key]).fetchone()[0]
-                for table in tables}  # fmt: skip
+        return {
+            table: con.execute(
+                f"select count(*) from perf.{table} where quarter = ?", [quarter.key]
+            ).fetchone()[0]
+            for table in tables
+        }
 
 
-def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_run_recovers(small_council, monkeypatch):
+def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_run_recovers(
+    small_council, monkeypatch
+):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the instance is the data root's own
     root, quarter = DataRoot(small_council), QUARTERS[1]
     before = inputs_digest(small_council)
     command = [str(PERF_PIPELINE), "--data", str(small_council), "run", "--quarter", quarter.key]
-    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    killed = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     # Kill as soon as the quarter's first report is on disk: its returns are being written to the
     # warehouse, and the step holds the warehouse's concurrency slot.
     deadline = time.monotonic() + 120
@@ -94,20 +119,29 @@ def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_
     leftover = root.reports_for(quarter) / ".indicator-performance.csv.k1lled.tmp"
     leftover.write_text("indicator_code,quarter,val")
 
-    again = subprocess.run(command, capture_output=True, text=True, timeout=180)  # hung for ever before recovery
+    again = subprocess.run(
+        command, capture_output=True, text=True, timeout=180, check=False
+    )  # hung for ever before recovery
     assert again.returncode == 0, again.stdout + again.stderr
     assert "stopped before it finished" in again.stdout
 
     assert warehouse_counts(small_council, quarter) == expected_counts(small_council, quarter)
     with duckdb.connect(str(root.warehouse), read_only=True) as con:
-        repeated = con.execute("select count(*) from (select file, row_number from perf.service_returns_raw "
-                               "group by all having count(*) > 1)").fetchone()[0]  # fmt: skip
+        repeated = con.execute(
+            "select count(*) from (select file, row_number from perf.service_returns_raw "
+            "group by all having count(*) > 1)"
+        ).fetchone()[0]
     assert repeated == 0, "a row of a return is in the warehouse twice"
     assert not [p for p in small_council.rglob("*.tmp") if p.is_file()]
     for table in sorted(root.reports_for(quarter).glob("*.csv")):
         assert len(pd.read_csv(table).columns) > 1, table.name
     assert openpyxl.load_workbook(root.reports_for(quarter) / "quarterly-monitoring-report.xlsx").sheetnames
-    assert (root.reports_for(quarter) / "quarterly-monitoring-report.html").read_text().rstrip().endswith("</html>")
+    assert (
+        (root.reports_for(quarter) / "quarterly-monitoring-report.html")
+        .read_text()
+        .rstrip()
+        .endswith("</html>")
+    )
     assert inputs_digest(small_council) == before
 
     monkeypatch.setenv("DAGSTER_HOME", str(root.dagster_home))
@@ -119,10 +153,18 @@ def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_
 
 
 def test_every_asset_writes_the_warehouse_through_the_one_writer_pool():
-    code = ("import perf_pipeline.definitions as d; g = d.defs.resolve_asset_graph(); "
-            "print(sorted({g.get(k).assets_def.op.pool or '' for k in g.get_all_asset_keys()}))")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPOSITORY,
-                         env={**os.environ, "PERF_PIPELINE_DATA": "/nonexistent"})  # fmt: skip
+    code = (
+        "import perf_pipeline.definitions as d; g = d.defs.resolve_asset_graph(); "
+        "print(sorted({g.get(k).assets_def.op.pool or '' for k in g.get_all_asset_keys()}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPOSITORY,
+        env={**os.environ, "PERF_PIPELINE_DATA": "/nonexistent"},
+    )
     assert out.stdout.strip() == repr([WAREHOUSE_POOL])
 
 
@@ -133,18 +175,43 @@ def test_a_backfill_of_every_quarter_with_the_multiprocess_executor_keeps_one_wa
     root = DataRoot(small_council)
     monkeypatch.setenv("PERF_PIPELINE_DATA", str(small_council))
     monkeypatch.setenv("DAGSTER_HOME", str(root.dagster_home))
-    write(root.dagster_home / "dagster.yaml", INSTANCE_CONFIG)  # pools: default_limit: 1, as the CLI writes it
+    write(
+        root.dagster_home / "dagster.yaml", INSTANCE_CONFIG
+    )  # pools: default_limit: 1, as the CLI writes it
     # A fork server that has imported the definitions once starts each step quickly.
     config = small_council.parent / "multiprocess.json"
-    config.write_text(json.dumps({"execution": {"config": {"multiprocess": {"start_method": {
-        "forkserver": {"preload_modules": ["perf_pipeline.definitions"]}}}}}}))  # fmt: skip
+    config.write_text(
+        json.dumps(
+            {
+                "execution": {
+                    "config": {
+                        "multiprocess": {
+                            "start_method": {"forkserver": {"preload_modules": ["perf_pipeline.definitions"]}}
+                        }
+                    }
+                }
+            }
+        )
+    )
     job = [str(DAGSTER), "job", "execute", "-m", "perf_pipeline.definitions", "-c", str(config), "-j"]
     with dg.DagsterInstance.get() as instance:
-        assert build_definitions().resolve_job_def("reference_data").execute_in_process(instance=instance).success
+        assert (
+            build_definitions()
+            .resolve_job_def("reference_data")
+            .execute_in_process(instance=instance)
+            .success
+        )
 
-    backfill = [subprocess.Popen([*job, "quarterly_returns", "--tags", json.dumps({"dagster/partition": q.partition_key})],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPOSITORY)
-                for q in QUARTERS]  # fmt: skip
+    backfill = [
+        subprocess.Popen(
+            [*job, "quarterly_returns", "--tags", json.dumps({"dagster/partition": q.partition_key})],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPOSITORY,
+        )
+        for q in QUARTERS
+    ]
     outputs = [run.communicate(timeout=240)[0] for run in backfill]
     assert [run.returncode for run in backfill] == [0] * len(QUARTERS), "\n".join(outputs)
     assert not [o for o in outputs if "Could not set lock" in o]
@@ -168,9 +235,11 @@ def test_a_backfill_of_every_quarter_with_the_multiprocess_executor_keeps_one_wa
     assert len(steps) == 3 * len(QUARTERS)
     assert len({pid for _, _, pid in steps}) == len(steps), "each step ran in a process of its own"
     spans.sort()
-    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), "the runs ran at the same time"
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans)), (
+        "the runs ran at the same time"
+    )
     steps.sort()
-    for (_, end, _), (start, _, _) in zip(steps, steps[1:]):
+    for (_, end, _), (start, _, _) in itertools.pairwise(steps):
         assert start >= end, "two steps wrote the warehouse at once"
 
     for quarter in QUARTERS:

@@ -47,18 +47,27 @@ def recompute() -> pd.DataFrame:
     hart = pd.read_csv(HART, dtype=str, keep_default_na=False)
     rows = []
     for kpi in hart.itertuples(index=False):
-        polarity = ("none" if kpi.kpi_ref in DATA_ONLY
-                    else "lower_is_better" if kpi.kpi_ref in LOWER_IS_BETTER else "higher_is_better")  # fmt: skip
+        polarity = (
+            "none"
+            if kpi.kpi_ref in DATA_ONLY
+            else "lower_is_better"
+            if kpi.kpi_ref in LOWER_IS_BETTER
+            else "higher_is_better"
+        )
         target = float(kpi.target)
         no_target = target == 0 and kpi.status_code in ("lu", "ld")  # Hart writes 0 for "no target"
-        ours = rag_status(float(kpi.current_period_value), None if no_target else target, polarity, RagRule(), 2)
+        ours = rag_status(
+            float(kpi.current_period_value), None if no_target else target, polarity, RagRule(), 2
+        )
         rows.append((kpi.reporting_period_inferred, kpi.kpi_ref, ours, PUBLISHED[kpi.status_code]))
     return pd.DataFrame(rows, columns=["period", "kpi", "ours", "published"])
 
 
 def test_every_listed_inconsistency_is_flagged_and_the_rest_agree():
     result = recompute()
-    disagree = set(map(tuple, result.loc[result["ours"] != result["published"], ["period", "kpi"]].to_numpy()))
+    disagree = set(
+        map(tuple, result.loc[result["ours"] != result["published"], ["period", "kpi"]].to_numpy())
+    )
     assert set(LISTED_IN_SOURCES) <= disagree
     assert disagree == set(LISTED_IN_SOURCES) | set(OTHER_DISAGREEMENTS)
     assert len(result) == 90 and (result["ours"] == result["published"]).sum() == 90 - len(disagree)

@@ -6,10 +6,26 @@ import pandas as pd
 import pytest
 
 from perf_pipeline.lib.performance import (
-    AMBER, DOWN, GREEN, GREY, IMPROVING, NO_CHANGE, NO_COMPARISON, NOT_DUE, NOT_REPORTED, RED, UP,
-    WORSENING, RagRule, assess_quarter, at_precision, direction_of_travel, rag_status,
-    targets_in_force, year_to_date,
-)  # fmt: skip
+    AMBER,
+    DOWN,
+    GREEN,
+    GREY,
+    IMPROVING,
+    NO_CHANGE,
+    NO_COMPARISON,
+    NOT_DUE,
+    NOT_REPORTED,
+    RED,
+    UP,
+    WORSENING,
+    RagRule,
+    assess_quarter,
+    at_precision,
+    direction_of_travel,
+    rag_status,
+    targets_in_force,
+    year_to_date,
+)
 from perf_pipeline.lib.quarters import Quarter
 
 STANDARD = RagRule(green_within=0.0, amber_within=0.05, tolerance_type="relative")
@@ -22,33 +38,52 @@ HIGHER, LOWER, NONE = "higher_is_better", "lower_is_better", "none"
     "value, target, polarity, rule, expected",
     [
         # higher is better, relative 5%: on target, just inside, on the boundary, beyond
-        (100, 100, HIGHER, STANDARD, GREEN), (101, 100, HIGHER, STANDARD, GREEN),
-        (96, 100, HIGHER, STANDARD, AMBER), (95, 100, HIGHER, STANDARD, AMBER), (94.9, 100, HIGHER, STANDARD, RED),
+        (100, 100, HIGHER, STANDARD, GREEN),
+        (101, 100, HIGHER, STANDARD, GREEN),
+        (96, 100, HIGHER, STANDARD, AMBER),
+        (95, 100, HIGHER, STANDARD, AMBER),
+        (94.9, 100, HIGHER, STANDARD, RED),
         # lower is better: the classic bug is a "≤150 is good" measure at 119 shown red
-        (119, 150, LOWER, STANDARD, GREEN), (150, 150, LOWER, STANDARD, GREEN), (157.5, 150, LOWER, STANDARD, AMBER),
+        (119, 150, LOWER, STANDARD, GREEN),
+        (150, 150, LOWER, STANDARD, GREEN),
+        (157.5, 150, LOWER, STANDARD, AMBER),
         (157.6, 150, LOWER, STANDARD, RED),
         # absolute tolerance in the indicator's own units
-        (88, 90, HIGHER, ABSOLUTE, AMBER), (87.9, 90, HIGHER, ABSOLUTE, RED), (92, 90, LOWER, ABSOLUTE, AMBER),
+        (88, 90, HIGHER, ABSOLUTE, AMBER),
+        (87.9, 90, HIGHER, ABSOLUTE, RED),
+        (92, 90, LOWER, ABSOLUTE, AMBER),
         (92.1, 90, LOWER, ABSOLUTE, RED),
         # a zero target, without dividing by it
-        (0, 0, LOWER, STANDARD, GREEN), (1, 0, LOWER, STANDARD, RED), (1, 0, LOWER, ABSOLUTE, AMBER),
-        (3, 0, LOWER, ABSOLUTE, RED), (0, 0, HIGHER, STANDARD, GREEN),
+        (0, 0, LOWER, STANDARD, GREEN),
+        (1, 0, LOWER, STANDARD, RED),
+        (1, 0, LOWER, ABSOLUTE, AMBER),
+        (3, 0, LOWER, ABSOLUTE, RED),
+        (0, 0, HIGHER, STANDARD, GREEN),
         # negative targets (days ahead/behind a timetable)
-        (-5, -10, HIGHER, STANDARD, GREEN), (-10.5, -10, HIGHER, STANDARD, AMBER),
+        (-5, -10, HIGHER, STANDARD, GREEN),
+        (-10.5, -10, HIGHER, STANDARD, AMBER),
         # data only and no target
-        (50, 10, NONE, STANDARD, GREY), (50, None, HIGHER, STANDARD, GREY),
+        (50, 10, NONE, STANDARD, GREY),
+        (50, None, HIGHER, STANDARD, GREY),
         # not reported
-        (None, 100, HIGHER, STANDARD, NOT_REPORTED), (float("nan"), 100, LOWER, STANDARD, NOT_REPORTED),
+        (None, 100, HIGHER, STANDARD, NOT_REPORTED),
+        (float("nan"), 100, LOWER, STANDARD, NOT_REPORTED),
         (None, None, NONE, STANDARD, NOT_REPORTED),
     ],
-)  # fmt: skip
+)
 def test_rag_status(value, target, polarity, rule, expected):
     assert rag_status(value, target, polarity, rule, decimals=1) == expected
 
 
 @pytest.mark.parametrize(
     "value, target, decimals, expected",
-    [(94.96, 100, 1, AMBER), (94.94, 100, 1, RED), (94.94, 100, 2, RED), (89.95, 90, 1, GREEN), (89.94, 90, 1, AMBER)],
+    [
+        (94.96, 100, 1, AMBER),
+        (94.94, 100, 1, RED),
+        (94.94, 100, 2, RED),
+        (89.95, 90, 1, GREEN),
+        (89.94, 90, 1, AMBER),
+    ],
 )
 def test_rag_is_judged_at_reported_precision(value, target, decimals, expected):
     assert rag_status(value, target, HIGHER, STANDARD, decimals) == expected
@@ -56,9 +91,14 @@ def test_rag_is_judged_at_reported_precision(value, target, decimals, expected):
 
 @pytest.mark.parametrize(
     "value, polarity, threshold, expected",
-    [(92, HIGHER, 92, AMBER), (91.9, HIGHER, 92, RED), (99.9, HIGHER, 99, AMBER), (12, LOWER, 12, AMBER),
-     (12.1, LOWER, 12, RED)],
-)  # fmt: skip
+    [
+        (92, HIGHER, 92, AMBER),
+        (91.9, HIGHER, 92, RED),
+        (99.9, HIGHER, 99, AMBER),
+        (12, LOWER, 12, AMBER),
+        (12.1, LOWER, 12, RED),
+    ],
+)
 def test_an_explicit_amber_threshold_overrides_the_rules_tolerance(value, polarity, threshold, expected):
     target = 100 if polarity == HIGHER else 10
     assert rag_status(value, target, polarity, STANDARD, 1, amber_threshold=threshold) == expected
@@ -84,17 +124,27 @@ def test_amber_if_improved_on_the_same_quarter_last_year(value, last_year, polar
 @pytest.mark.parametrize(
     "value, earlier, polarity, decimals, expected",
     [
-        (10, 9, HIGHER, 1, IMPROVING), (9, 10, HIGHER, 1, WORSENING), (9, 10, LOWER, 1, IMPROVING),
-        (10, 9, LOWER, 1, WORSENING), (10.04, 10.0, HIGHER, 1, NO_CHANGE), (10.06, 10.0, HIGHER, 1, IMPROVING),
-        (10.04, 10.0, HIGHER, 2, IMPROVING), (5, 4, NONE, 0, UP), (4, 5, NONE, 0, DOWN), (4.4, 4, NONE, 0, NO_CHANGE),
-        (None, 4, HIGHER, 1, NO_COMPARISON), (4, None, LOWER, 1, NO_COMPARISON),
+        (10, 9, HIGHER, 1, IMPROVING),
+        (9, 10, HIGHER, 1, WORSENING),
+        (9, 10, LOWER, 1, IMPROVING),
+        (10, 9, LOWER, 1, WORSENING),
+        (10.04, 10.0, HIGHER, 1, NO_CHANGE),
+        (10.06, 10.0, HIGHER, 1, IMPROVING),
+        (10.04, 10.0, HIGHER, 2, IMPROVING),
+        (5, 4, NONE, 0, UP),
+        (4, 5, NONE, 0, DOWN),
+        (4.4, 4, NONE, 0, NO_CHANGE),
+        (None, 4, HIGHER, 1, NO_COMPARISON),
+        (4, None, LOWER, 1, NO_COMPARISON),
     ],
-)  # fmt: skip
+)
 def test_direction_of_travel(value, earlier, polarity, decimals, expected):
     assert direction_of_travel(value, earlier, polarity, decimals) == expected
 
 
-@pytest.mark.parametrize("value, decimals, expected", [(2.675, 2, 2.68), (0.5, 0, 1.0), (1.25, 1, 1.3), (-1.25, 1, -1.3)])
+@pytest.mark.parametrize(
+    "value, decimals, expected", [(2.675, 2, 2.68), (0.5, 0, 1.0), (1.25, 1, 1.3), (-1.25, 1, -1.3)]
+)
 def test_rounding_is_half_up_as_people_round(value, decimals, expected):
     assert at_precision(value, decimals) == expected
 
@@ -114,7 +164,7 @@ def test_rounding_is_half_up_as_people_round(value, decimals, expected):
         ("ratio", "percent", [50, 100], [5, None], [10, 10], [80, 80], (None, 80)),
         ("sum", "count", [None], [None], [None], [None], (None, None)),
     ],
-)  # fmt: skip
+)
 def test_year_to_date_by_method(method, unit, values, nums, dens, targets, expected):
     value, target = year_to_date(method, unit, values, nums, dens, targets)
     assert (value, target) == pytest.approx(expected) if None not in expected else (value, target) == expected
@@ -153,51 +203,93 @@ def test_no_target_for_a_year_without_one():
 
 
 def _catalogue(**overrides):
-    base = dict(code="X1", title="X", service="s", directorate="d", priority="p", level="service", unit="count",
-                polarity=HIGHER, decimals=0, frequency="quarterly", ytd_method="sum", rag_rule="standard",
-                active_from=None, active_to=None)  # fmt: skip
+    base = {
+        "code": "X1",
+        "title": "X",
+        "service": "s",
+        "directorate": "d",
+        "priority": "p",
+        "level": "service",
+        "unit": "count",
+        "polarity": HIGHER,
+        "decimals": 0,
+        "frequency": "quarterly",
+        "ytd_method": "sum",
+        "rag_rule": "standard",
+        "active_from": None,
+        "active_to": None,
+    }
     return pd.DataFrame([{**base, **overrides}])
 
 
 def _values(rows):
     return pd.DataFrame(
-        [dict(quarter=q.key, indicator_code="X1", value=v, numerator=None, denominator=None, commentary="",
-              data_status="final", reporting_status="reported" if v is not None else "not_reported",
-              corrections="") for q, v in rows]  # fmt: skip
+        [
+            {
+                "quarter": q.key,
+                "indicator_code": "X1",
+                "value": v,
+                "numerator": None,
+                "denominator": None,
+                "commentary": "",
+                "data_status": "final",
+                "reporting_status": "reported" if v is not None else "not_reported",
+                "corrections": "",
+            }
+            for q, v in rows
+        ]
     )
 
 
 def test_assess_quarter_uses_previous_and_last_years_quarters():
     q = Quarter(2024, 2)
-    targets = pd.DataFrame([("X1", "2024-25", "", 10.0, None, "2024-03-01", "r"), ("X1", "2023-24", "", 10.0, None, "2023-03-01", "r")],
-                           columns=TARGETS.columns).assign(set_on=lambda d: pd.to_datetime(d["set_on"]))  # fmt: skip
+    targets = pd.DataFrame(
+        [
+            ("X1", "2024-25", "", 10.0, None, "2024-03-01", "r"),
+            ("X1", "2023-24", "", 10.0, None, "2023-03-01", "r"),
+        ],
+        columns=TARGETS.columns,
+    ).assign(set_on=lambda d: pd.to_datetime(d["set_on"]))
     values = _values([(q.shift(-4), 8), (q.shift(-5), 7), (q.shift(-1), 12), (q, 9)])
     row = assess_quarter(q, values, _catalogue(), targets, {"standard": STANDARD}).iloc[0]
     assert (row["rag_status"], row["dot_short"], row["dot_long"]) == (RED, WORSENING, IMPROVING)
-    assert (row["ytd_value"], row["ytd_target"], row["ytd_rag_status"], row["ytd_quarters"]) == (21, 20, GREEN, "2 of 2")
+    assert (row["ytd_value"], row["ytd_target"], row["ytd_rag_status"], row["ytd_quarters"]) == (
+        21,
+        20,
+        GREEN,
+        "2 of 2",
+    )
 
 
 @pytest.mark.parametrize(
     "overrides, quarter, expected",
     [
-        (dict(frequency="annual"), Quarter(2024, 2), NOT_DUE),
-        (dict(frequency="annual"), Quarter(2024, 4), GREEN),
-        (dict(active_from="2025-26-Q1"), Quarter(2024, 4), NOT_DUE),
-        (dict(active_to="2024-25-Q1"), Quarter(2024, 2), NOT_DUE),
+        ({"frequency": "annual"}, Quarter(2024, 2), NOT_DUE),
+        ({"frequency": "annual"}, Quarter(2024, 4), GREEN),
+        ({"active_from": "2025-26-Q1"}, Quarter(2024, 4), NOT_DUE),
+        ({"active_to": "2024-25-Q1"}, Quarter(2024, 2), NOT_DUE),
     ],
 )
 def test_indicators_not_due_are_marked_so(overrides, quarter, expected):
-    targets = pd.DataFrame([("X1", "2024-25", "", 10.0, None, "2024-03-01", "r")], columns=TARGETS.columns).assign(
-        set_on=lambda d: pd.to_datetime(d["set_on"]))  # fmt: skip
-    row = assess_quarter(quarter, _values([(quarter, 12)]), _catalogue(**overrides), targets, {"standard": STANDARD})
+    targets = pd.DataFrame(
+        [("X1", "2024-25", "", 10.0, None, "2024-03-01", "r")], columns=TARGETS.columns
+    ).assign(set_on=lambda d: pd.to_datetime(d["set_on"]))
+    row = assess_quarter(
+        quarter, _values([(quarter, 12)]), _catalogue(**overrides), targets, {"standard": STANDARD}
+    )
     assert row["rag_status"].iloc[0] == expected
 
 
 def test_a_cumulative_indicator_compares_its_quarters_own_part():
     q3 = Quarter(2024, 3)
     values = _values([(q3.shift(-2), 28.0), (q3.shift(-1), 57.0), (q3, 84.0)])
-    row = assess_quarter(q3, values, _catalogue(ytd_method="cumulative", unit="percent", decimals=1),
-                         pd.DataFrame(columns=TARGETS.columns), {"standard": STANDARD}).iloc[0]  # fmt: skip
+    row = assess_quarter(
+        q3,
+        values,
+        _catalogue(ytd_method="cumulative", unit="percent", decimals=1),
+        pd.DataFrame(columns=TARGETS.columns),
+        {"standard": STANDARD},
+    ).iloc[0]
     assert row["quarter_value"] == pytest.approx(27.0)
     assert row["dot_short"] == WORSENING  # 27 in Q3 against 29 in Q2
     assert row["ytd_value"] == 84.0

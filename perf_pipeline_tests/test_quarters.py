@@ -35,15 +35,24 @@ def test_financial_year_quarters_run_april_to_march(quarter, start, end):
 
 def test_labels_and_keys():
     q = Quarter(2025, 4)
-    assert (q.key, q.label, q.fy_key, q.partition_key) == ("2025-26-Q4", "2025/26 Q4", "2025-26", "2026-01-01")
+    assert (q.key, q.label, q.fy_key, q.partition_key) == (
+        "2025-26-Q4",
+        "2025/26 Q4",
+        "2025-26",
+        "2026-01-01",
+    )
 
 
-@pytest.mark.parametrize("shift, expected", [(1, Quarter(2026, 1)), (-4, Quarter(2024, 4)), (-3, Quarter(2025, 1))])
+@pytest.mark.parametrize(
+    "shift, expected", [(1, Quarter(2026, 1)), (-4, Quarter(2024, 4)), (-3, Quarter(2025, 1))]
+)
 def test_shifting_crosses_year_ends(shift, expected):
     assert Quarter(2025, 4).shift(shift) == expected
     assert expected - Quarter(2025, 4) == shift
 
 
-@pytest.mark.parametrize("text, key", [("2025-26", "2025-26"), ("2025/26", "2025-26"), ("1999-2000", "1999-00")])
+@pytest.mark.parametrize(
+    "text, key", [("2025-26", "2025-26"), ("2025/26", "2025-26"), ("1999-2000", "1999-00")]
+)
 def test_financial_years(text, key):
     assert fiscal_year_key(text) == key

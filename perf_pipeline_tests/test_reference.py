@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import (
     due_in,
     load_council,
@@ -12,7 +13,6 @@ from perf_pipeline.lib.reference import (
     load_services,
     load_targets,
 )
-from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline_tests.conftest import INDICATORS, TARGETS, write
 
@@ -27,7 +27,12 @@ def load_all(root):
 def test_the_valid_reference_data_loads_with_defaults(mini_root):
     indicators, targets = load_all(mini_root)
     wm01 = indicators.set_index("code").loc["WM01"]
-    assert (wm01["min_value"], wm01["max_value"], wm01["rag_rule"], wm01["directorate"]) == (0, 100, "standard", "Place")
+    assert (wm01["min_value"], wm01["max_value"], wm01["rag_rule"], wm01["directorate"]) == (
+        0,
+        100,
+        "standard",
+        "Place",
+    )
     assert indicators.set_index("code").loc["WM02", "min_value"] == 0
     assert len(targets) == 3
 
@@ -35,25 +40,38 @@ def test_the_valid_reference_data_loads_with_defaults(mini_root):
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("WM02,Missed bins,,count,,lower_is_better,quarterly,sum,0,,,waste,",
-         "WM02,Missed bins,,count,,lower_is_better,quarterly,sum,0,,,parks,",
-         "reference/indicators.csv row 3, column 'service': 'parks' is not a service in services.csv"),
-        ("WM02,Missed bins,,count,,lower_is_better,",
-         "WM02,Missed bins,,count,,higher,",
-         "reference/indicators.csv row 3, column 'polarity': 'higher' is not one of higher_is_better, lower_is_better, none"),
-        ("RB01,Council tax collected", "WM01,Council tax collected",
-         "reference/indicators.csv row 4, column 'code': 'WM01' appears more than once; it must be unique"),
-        ("HO01,Households in temporary accommodation,,count",
-         "HO01,Households in temporary accommodation,,pounds",
-         "reference/indicators.csv row 6, column 'unit': 'pounds' is not one of percent, count, number, currency, days"),
-        ("HO02,Homelessness preventions,,count,,higher_is_better,annual,sum,0,,,housing,Homes,programme,,,,",
-         "HO02,Homelessness preventions,,count,,higher_is_better,annual,sum,0,,,housing,Homes,programme,strict,,,",
-         "reference/indicators.csv row 7, column 'rag_rule': 'strict' is not a rule in rag_rules.toml"),
-        ("WM01,Household waste recycled,,percent,,higher_is_better,quarterly,mean,1,,,waste,Green,strategic,,,,",
-         "WM01,Household waste recycled,,percent,,higher_is_better,quarterly,mean,1,,,waste,Green,strategic,,,2025-26 Q9,",
-         "reference/indicators.csv row 2, column 'active_from': '2025-26 Q9' is not a quarter (write it as 2025-26-Q1)"),
+        (
+            "WM02,Missed bins,,count,,lower_is_better,quarterly,sum,0,,,waste,",
+            "WM02,Missed bins,,count,,lower_is_better,quarterly,sum,0,,,parks,",
+            "reference/indicators.csv row 3, column 'service': 'parks' is not a service in services.csv",
+        ),
+        (
+            "WM02,Missed bins,,count,,lower_is_better,",
+            "WM02,Missed bins,,count,,higher,",
+            "reference/indicators.csv row 3, column 'polarity': 'higher' is not one of higher_is_better, lower_is_better, none",
+        ),
+        (
+            "RB01,Council tax collected",
+            "WM01,Council tax collected",
+            "reference/indicators.csv row 4, column 'code': 'WM01' appears more than once; it must be unique",
+        ),
+        (
+            "HO01,Households in temporary accommodation,,count",
+            "HO01,Households in temporary accommodation,,pounds",
+            "reference/indicators.csv row 6, column 'unit': 'pounds' is not one of percent, count, number, currency, days",
+        ),
+        (
+            "HO02,Homelessness preventions,,count,,higher_is_better,annual,sum,0,,,housing,Homes,programme,,,,",
+            "HO02,Homelessness preventions,,count,,higher_is_better,annual,sum,0,,,housing,Homes,programme,strict,,,",
+            "reference/indicators.csv row 7, column 'rag_rule': 'strict' is not a rule in rag_rules.toml",
+        ),
+        (
+            "WM01,Household waste recycled,,percent,,higher_is_better,quarterly,mean,1,,,waste,Green,strategic,,,,",
+            "WM01,Household waste recycled,,percent,,higher_is_better,quarterly,mean,1,,,waste,Green,strategic,,,2025-26 Q9,",
+            "reference/indicators.csv row 2, column 'active_from': '2025-26 Q9' is not a quarter (write it as 2025-26-Q1)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_catalogue_mistakes_name_file_row_and_column(mini_root, old, new, expected):
     assert old in INDICATORS
     write(mini_root / "reference" / "indicators.csv", INDICATORS.replace(old, new))
@@ -65,16 +83,24 @@ def test_catalogue_mistakes_name_file_row_and_column(mini_root, old, new, expect
 @pytest.mark.parametrize(
     "line, expected",
     [
-        ("XX99,2024-25,,5,,2024-03-01,Annual target",
-         "reference/targets.csv row 5, column 'code': 'XX99' is not an indicator in indicators.csv"),
-        ("WM01,2024-25,,5,,2024-03-01,",
-         "reference/targets.csv row 5, column 'reason': is required but blank"),
-        ("WM01,2024/25,Q5,5,,2024-03-01,Why",
-         "reference/targets.csv row 5, column 'quarter': 'Q5' is not one of Q1, Q2, Q3, Q4"),
-        ("WM01,2024-25,,five,,2024-03-01,Why",
-         "reference/targets.csv row 5, column 'target': 'five' is not a number"),
+        (
+            "XX99,2024-25,,5,,2024-03-01,Annual target",
+            "reference/targets.csv row 5, column 'code': 'XX99' is not an indicator in indicators.csv",
+        ),
+        (
+            "WM01,2024-25,,5,,2024-03-01,",
+            "reference/targets.csv row 5, column 'reason': is required but blank",
+        ),
+        (
+            "WM01,2024/25,Q5,5,,2024-03-01,Why",
+            "reference/targets.csv row 5, column 'quarter': 'Q5' is not one of Q1, Q2, Q3, Q4",
+        ),
+        (
+            "WM01,2024-25,,five,,2024-03-01,Why",
+            "reference/targets.csv row 5, column 'target': 'five' is not a number",
+        ),
     ],
-)  # fmt: skip
+)
 def test_target_mistakes_name_file_row_and_column(mini_root, line, expected):
     write(mini_root / "reference" / "targets.csv", TARGETS + line + "\n")
     with pytest.raises(ReferenceDataError) as caught:
@@ -93,8 +119,11 @@ def test_every_problem_is_reported_at_once(mini_root):
 @pytest.mark.parametrize(
     "text, problem",
     [
-        ("[standard]\ngreen_within = 0.1\namber_within = 0.05\n", "amber_within must be a number not below green_within"),
-        ("[standard]\ntolerance_type = \"percent\"\n", "tolerance_type 'percent' is not relative or absolute"),
+        (
+            "[standard]\ngreen_within = 0.1\namber_within = 0.05\n",
+            "amber_within must be a number not below green_within",
+        ),
+        ('[standard]\ntolerance_type = "percent"\n', "tolerance_type 'percent' is not relative or absolute"),
         ("[other]\namber_within = 0.05\n", "the default rule [standard] is missing"),
     ],
 )
@@ -114,7 +143,10 @@ def test_council_needs_its_keys(mini_root):
 
 @pytest.mark.parametrize(
     "quarter, expected",
-    [(Quarter(2024, 2), {"WM01", "WM02", "RB01", "RB02", "HO01"}), (Quarter(2024, 4), {"WM01", "WM02", "RB01", "RB02", "HO01", "HO02"})],
+    [
+        (Quarter(2024, 2), {"WM01", "WM02", "RB01", "RB02", "HO01"}),
+        (Quarter(2024, 4), {"WM01", "WM02", "RB01", "RB02", "HO01", "HO02"}),
+    ],
 )
 def test_annual_indicators_are_due_in_q4_only(mini_root, quarter, expected):
     indicators, _ = load_all(mini_root)
@@ -122,9 +154,18 @@ def test_annual_indicators_are_due_in_q4_only(mini_root, quarter, expected):
 
 
 def test_indicators_are_due_only_while_active(mini_root):
-    write(mini_root / "reference" / "indicators.csv",
-          INDICATORS.replace("Green,service,,,,", "Green,service,,,2024-25-Q2,2024-25-Q3"))  # fmt: skip
+    write(
+        mini_root / "reference" / "indicators.csv",
+        INDICATORS.replace("Green,service,,,,", "Green,service,,,2024-25-Q2,2024-25-Q3"),
+    )
     indicators, _ = load_all(mini_root)
-    due = {q: "WM02" in set(indicators.loc[due_in(indicators, q), "code"]) for q in
-           (Quarter(2024, 1), Quarter(2024, 2), Quarter(2024, 3), Quarter(2024, 4))}  # fmt: skip
-    assert due == {Quarter(2024, 1): False, Quarter(2024, 2): True, Quarter(2024, 3): True, Quarter(2024, 4): False}
+    due = {
+        q: "WM02" in set(indicators.loc[due_in(indicators, q), "code"])
+        for q in (Quarter(2024, 1), Quarter(2024, 2), Quarter(2024, 3), Quarter(2024, 4))
+    }
+    assert due == {
+        Quarter(2024, 1): False,
+        Quarter(2024, 2): True,
+        Quarter(2024, 3): True,
+        Quarter(2024, 4): False,
+    }

@@ -17,52 +17,89 @@ from perf_pipeline.lib.report_render import render_html, write_workbook
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.browser import external_requests, open_page, screenshot
 
-SECTIONS = ["cover", "at-a-glance", "summary", "exceptions", "indicators", "benchmarking", "improvement-plan",
-            "data-quality", "provenance"]  # fmt: skip
+SECTIONS = [
+    "cover",
+    "at-a-glance",
+    "summary",
+    "exceptions",
+    "indicators",
+    "benchmarking",
+    "improvement-plan",
+    "data-quality",
+    "provenance",
+]
 LATEST = Quarter(2025, 2)
 
 
 @pytest.mark.parametrize(
     "value, unit, decimals, label, expected",
-    [(85.25, "percent", 1, None, "85.3%"), (2500, "currency", 0, None, "£2,500"), (1234, "count", 0, None, "1,234"),
-     (12.5, "days", 1, None, "12.5 days"), (575.1, "number", 1, "kg per household", "575.1 kg per household"),
-     (None, "count", 0, None, "–"), (float("nan"), "percent", 1, None, "–"), (-1500, "currency", 0, None, "−£1,500")],
-)  # fmt: skip
+    [
+        (85.25, "percent", 1, None, "85.3%"),
+        (2500, "currency", 0, None, "£2,500"),
+        (1234, "count", 0, None, "1,234"),
+        (12.5, "days", 1, None, "12.5 days"),
+        (575.1, "number", 1, "kg per household", "575.1 kg per household"),
+        (None, "count", 0, None, "–"),
+        (float("nan"), "percent", 1, None, "–"),
+        (-1500, "currency", 0, None, "−£1,500"),
+    ],
+)
 def test_values_are_formatted_by_unit(value, unit, decimals, label, expected):
     assert format_value(value, unit, decimals, label) == expected
 
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1+1", "'+1+1"), ("-2+3", "'-2+3"),
-     ("@SUM(A1)", "'@SUM(A1)"), ("-5", "-5"), ("85%", "85%"), ("fine", "fine")],
-)  # fmt: skip
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-5", "-5"),
+        ("85%", "85%"),
+        ("fine", "fine"),
+    ],
+)
 def test_formula_text_is_neutralised(text, expected):
     assert neutralise(text) == expected
 
 
 def test_approval_comes_from_the_approvals_file():
-    approvals = pd.DataFrame([{"quarter": "2025/26 Q1", "approved_by": "Cabinet", "approved_on": "2025-09-09"}])
+    approvals = pd.DataFrame(
+        [{"quarter": "2025/26 Q1", "approved_by": "Cabinet", "approved_on": "2025-09-09"}]
+    )
     assert approval_text(approvals, Quarter(2025, 1)) == "Approved by Cabinet on 9 September 2025"
     assert approval_text(approvals, Quarter(2025, 2)) == "Draft"
 
 
 def _perf(rows):
-    base = dict(title="T", unit="count", decimals=0, polarity="higher_is_better", dot_short="No comparison")
+    base = {
+        "title": "T",
+        "unit": "count",
+        "decimals": 0,
+        "polarity": "higher_is_better",
+        "dot_short": "No comparison",
+    }
     return pd.DataFrame([{**base, **r} for r in rows])
 
 
 def test_the_plain_words_summary_is_built_from_the_figures():
-    now = _perf([
-        dict(indicator_code="A", rag_status="Green", value=12, previous_quarter_value=10),
-        dict(indicator_code="B", rag_status="Red", value=5, previous_quarter_value=10),
-        dict(indicator_code="C", rag_status="Amber", value=9, previous_quarter_value=9),
-        dict(indicator_code="D", rag_status="Not reported", value=None, previous_quarter_value=4),
-    ])  # fmt: skip
-    before = _perf([dict(indicator_code="B", rag_status="Amber"), dict(indicator_code="C", rag_status="Green")])
+    now = _perf(
+        [
+            {"indicator_code": "A", "rag_status": "Green", "value": 12, "previous_quarter_value": 10},
+            {"indicator_code": "B", "rag_status": "Red", "value": 5, "previous_quarter_value": 10},
+            {"indicator_code": "C", "rag_status": "Amber", "value": 9, "previous_quarter_value": 9},
+            {"indicator_code": "D", "rag_status": "Not reported", "value": None, "previous_quarter_value": 4},
+        ]
+    )
+    before = _perf(
+        [{"indicator_code": "B", "rag_status": "Amber"}, {"indicator_code": "C", "rag_status": "Green"}]
+    )
     sentences = plain_words_summary(now, before)
-    assert sentences[0] == ("Of 3 indicators with a target this quarter, 1 met it (33%), 1 missed it but within "
-                            "tolerance and 1 missed it.")  # fmt: skip
+    assert sentences[0] == (
+        "Of 3 indicators with a target this quarter, 1 met it (33%), 1 missed it but within "
+        "tolerance and 1 missed it."
+    )
     assert "not reported: T (D)" in sentences[1]
     assert sentences[2] == "Improved most since last quarter: T (A), from 10 to 12."
     assert sentences[3] == "Worsened most since last quarter: T (B), from 10 to 5."
@@ -113,39 +150,54 @@ def _view_with_commentary(demo: Path, commentary: str) -> dict:
 
     root = DataRoot(demo)
     with duckdb.connect(str(root.warehouse), read_only=True) as con:
+
         def table(name, where="quarter = ?", params=(LATEST.key,)):
             return con.execute(f"select * from perf.{name} where {where}", list(params)).fetchdf()
+
         history = table("indicator_performance", "quarter >= ?", (LATEST.shift(-7).key,))
         red = history.index[(history["quarter"] == LATEST.key) & (history["rag_status"] == "Red")][0]
         history.loc[red, "commentary"] = commentary
         return quarterly_view(
-            LATEST, {"name": "Test Council"}, history, load_catalogue(root), table("restatements"),
-            table("submission_status"), table("return_exceptions"), table("corrections_log", "true", ()),
-            pd.DataFrame(columns=["quarter"]), pd.DataFrame(columns=["file", "sha256"]),
+            LATEST,
+            {"name": "Test Council"},
+            history,
+            load_catalogue(root),
+            table("restatements"),
+            table("submission_status"),
+            table("return_exceptions"),
+            table("corrections_log", "true", ()),
+            pd.DataFrame(columns=["quarter"]),
+            pd.DataFrame(columns=["file", "sha256"]),
             {"generated_at": "now", "code_version": "test", "run_id": "test", "data_date": "today"},
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.e2e
 def test_the_workbook_has_a_sheet_per_table_with_fills_frozen_headers_and_filters(demo):
     path = _report(demo).with_suffix(".xlsx")
     workbook = openpyxl.load_workbook(path)
-    assert {"Indicators", "Exceptions", "Restatements", "Return exceptions", "Submission status"} <= set(workbook.sheetnames)
+    assert {"Indicators", "Exceptions", "Restatements", "Return exceptions", "Submission status"} <= set(
+        workbook.sheetnames
+    )
     sheet = workbook["Indicators"]
     header = [c.value for c in sheet[1]]
     status = header.index("rag_status") + 1
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
-    fills = {sheet.cell(row=r, column=status).value: sheet.cell(row=r, column=status).fill.fgColor.rgb
-             for r in range(2, sheet.max_row + 1)}  # fmt: skip
+    fills = {
+        sheet.cell(row=r, column=status).value: sheet.cell(row=r, column=status).fill.fgColor.rgb
+        for r in range(2, sheet.max_row + 1)
+    }
     assert fills["Green"].endswith("C6E7C6") and fills["Red"].endswith("F6C1C1")
 
 
 def test_workbook_cells_never_hold_formulas(tmp_path):
-    frame = pd.DataFrame({"commentary": ['=HYPERLINK("http://evil","x")', "+cmd", "@SUM(1)", "plain"], "n": [1, 2, 3, 4]})
+    frame = pd.DataFrame(
+        {"commentary": ['=HYPERLINK("http://evil","x")', "+cmd", "@SUM(1)", "plain"], "n": [1, 2, 3, 4]}
+    )
     path = write_workbook(tmp_path / "t.xlsx", [("Sheet", frame)], ())
     sheet = openpyxl.load_workbook(path)["Sheet"]
     cells = [sheet.cell(row=r, column=1) for r in range(2, 6)]
-    assert [c.value for c in cells] == ["'=HYPERLINK(\"http://evil\",\"x\")", "'+cmd", "'@SUM(1)", "plain"]
+    assert [c.value for c in cells] == ['\'=HYPERLINK("http://evil","x")', "'+cmd", "'@SUM(1)", "plain"]
     assert all(c.data_type == "s" for c in cells)
 
 
@@ -159,7 +211,9 @@ def test_the_annual_report_sets_the_years_outturn_beside_three_earlier_years(dem
         assert header[1:5] == ["2021/22", "2022/23", "2023/24", "2024/25"]
         screenshot(page, "annual-report-2024-25.png")
     with duckdb.connect(str(DataRoot(demo).warehouse), read_only=True) as con:
-        recycling = con.execute("select ytd_value from perf.indicator_performance "
-                                "where quarter = '2022-23-Q4' and indicator_code = 'WM01'").fetchone()[0]  # fmt: skip
+        recycling = con.execute(
+            "select ytd_value from perf.indicator_performance "
+            "where quarter = '2022-23-Q4' and indicator_code = 'WM01'"
+        ).fetchone()[0]
     assert recycling == pytest.approx(31.7)  # Darlington's published 2022-23 recycling rate
     assert "31.7%" in path.read_text(encoding="utf-8")

@@ -25,12 +25,36 @@ FIRST = Quarter(2021, 1)
 FORMULA_LIKE = "-3% on last year: =SUM(A1) is not a formula"
 HELD = pd.DataFrame(
     [
-        {"indicator_code": "WM01", "quarter": "2024-25-Q1", "value": 44.5, "commentary": FORMULA_LIKE, "data_status": "final"},
-        {"indicator_code": "WM02", "quarter": "2024-25-Q1", "value": 12.0, "commentary": "", "data_status": "final"},
-        {"indicator_code": "WM01", "quarter": "2023-24-Q4", "value": 43.0, "commentary": "", "data_status": "provisional"},
-        {"indicator_code": "WM02", "quarter": "2023-24-Q4", "value": None, "commentary": None, "data_status": None},
+        {
+            "indicator_code": "WM01",
+            "quarter": "2024-25-Q1",
+            "value": 44.5,
+            "commentary": FORMULA_LIKE,
+            "data_status": "final",
+        },
+        {
+            "indicator_code": "WM02",
+            "quarter": "2024-25-Q1",
+            "value": 12.0,
+            "commentary": "",
+            "data_status": "final",
+        },
+        {
+            "indicator_code": "WM01",
+            "quarter": "2023-24-Q4",
+            "value": 43.0,
+            "commentary": "",
+            "data_status": "provisional",
+        },
+        {
+            "indicator_code": "WM02",
+            "quarter": "2023-24-Q4",
+            "value": None,
+            "commentary": None,
+            "data_status": None,
+        },
     ]
-).assign(numerator=None, denominator=None)  # fmt: skip
+).assign(numerator=None, denominator=None)
 
 
 def reference(root: Path):
@@ -43,8 +67,15 @@ def reference(root: Path):
 def a_pack(root: Path, service: str = "waste", quarter: Quarter = Q) -> Path:
     indicators, targets = reference(root)
     rows = request_rows(quarter, service, indicators, targets, HELD, FIRST)
-    info = PackInfo("Testshire Council", "Waste and Recycling", "Pat Bin", quarter, dt.date(2024, 10, 21), 15,
-                    "performance@council.example")  # fmt: skip
+    info = PackInfo(
+        "Testshire Council",
+        "Waste and Recycling",
+        "Pat Bin",
+        quarter,
+        dt.date(2024, 10, 21),
+        15,
+        "performance@council.example",
+    )
     return write_pack(root / "submissions" / quarter.key / f"{service}.xlsx", info, rows)
 
 
@@ -57,13 +88,20 @@ def test_rows_are_the_quarter_then_the_three_before_with_what_is_held(mini_root)
     indicators, targets = reference(mini_root)
     rows = request_rows(Q, "waste", indicators, targets, HELD, FIRST)
     assert list(zip(rows["indicator_code"], rows["period"], rows["is_current"])) == [
-        ("WM01", "2024-25-Q2", True), ("WM01", "2024-25-Q1", False), ("WM01", "2023-24-Q4", False),
-        ("WM01", "2023-24-Q3", False), ("WM02", "2024-25-Q2", True), ("WM02", "2024-25-Q1", False),
-        ("WM02", "2023-24-Q4", False), ("WM02", "2023-24-Q3", False),
-    ]  # fmt: skip
+        ("WM01", "2024-25-Q2", True),
+        ("WM01", "2024-25-Q1", False),
+        ("WM01", "2023-24-Q4", False),
+        ("WM01", "2023-24-Q3", False),
+        ("WM02", "2024-25-Q2", True),
+        ("WM02", "2024-25-Q1", False),
+        ("WM02", "2023-24-Q4", False),
+        ("WM02", "2023-24-Q3", False),
+    ]
     wm01 = rows[rows["indicator_code"] == "WM01"].set_index("period")
     assert pd.isna(wm01.loc["2024-25-Q2", "value"]) and wm01.loc["2024-25-Q1", "value"] == 44.5
-    assert wm01.loc["2024-25-Q2", "target"] == 45 and pd.isna(wm01.loc["2023-24-Q4", "target"])  # no 2023-24 target
+    assert wm01.loc["2024-25-Q2", "target"] == 45 and pd.isna(
+        wm01.loc["2023-24-Q4", "target"]
+    )  # no 2023-24 target
     assert wm01.loc["2023-24-Q4", "status"] == "provisional"
 
 
@@ -111,29 +149,52 @@ def fill(path: Path, entries: dict[tuple[str, str], dict[str, object]]) -> None:
 
 def test_a_filled_in_pack_round_trips_with_revisions_of_earlier_quarters(mini_root):
     path = a_pack(mini_root)
-    fill(path, {
-        ("WM01", "2024/25 Q2"): {"Value": 0.462, "Commentary": "Garden waste up", "Submitted by": "Pat Bin"},
-        ("WM02", "2024/25 Q2"): {"Value": 0},
-        ("WM01", "2024/25 Q1"): {"Value": 44.9, "Commentary": "Late tonnage from the contractor"},
-        ("WM02", "2023/24 Q3"): {"Value": "n/a"},
-    })  # fmt: skip
+    fill(
+        path,
+        {
+            ("WM01", "2024/25 Q2"): {
+                "Value": 0.462,
+                "Commentary": "Garden waste up",
+                "Submitted by": "Pat Bin",
+            },
+            ("WM02", "2024/25 Q2"): {"Value": 0},
+            ("WM01", "2024/25 Q1"): {"Value": 44.9, "Commentary": "Late tonnage from the contractor"},
+            ("WM02", "2023/24 Q3"): {"Value": "n/a"},
+        },
+    )
     validated, exceptions = read_back(mini_root, path)
     assert exceptions.empty
     got = validated.set_index(["indicator_code", "period"])
     assert got.loc[("WM01", "2024-25-Q2"), "value"] == pytest.approx(46.2)
     assert got.loc[("WM01", "2024-25-Q2"), "submitted_by"] == "Pat Bin"
-    assert got.loc[("WM02", "2024-25-Q2"), "reported"] and got.loc[("WM02", "2024-25-Q2"), "value"] == 0  # a real zero
+    assert (
+        got.loc[("WM02", "2024-25-Q2"), "reported"] and got.loc[("WM02", "2024-25-Q2"), "value"] == 0
+    )  # a real zero
     assert not got.loc[("WM02", "2023-24-Q3"), "reported"]  # n/a: not reported
     # The revision replaces the figure held for 2024-25 Q1; the figure first received stays beside it.
-    first_received = pd.DataFrame([{
-        "file": "submissions/2024-25-Q1/waste.csv", "file_sha256": "x", "row": 2, "indicator_code": "WM01",
-        "period": "2024-25-Q1", "value": 44.5, "raw_value": "44.5", "commentary": "", "data_status": "final",
-        "source_quarter": "2024-25-Q1"}])  # fmt: skip
+    first_received = pd.DataFrame(
+        [
+            {
+                "file": "submissions/2024-25-Q1/waste.csv",
+                "file_sha256": "x",
+                "row": 2,
+                "indicator_code": "WM01",
+                "period": "2024-25-Q1",
+                "value": 44.5,
+                "raw_value": "44.5",
+                "commentary": "",
+                "data_status": "final",
+                "source_quarter": "2024-25-Q1",
+            }
+        ]
+    )
     indicators, _ = reference(mini_root)
     values = build_indicator_values(
-        Q.shift(-1), pd.concat([first_received, validated.assign(source_quarter=Q.key)]),
-        pd.DataFrame(columns=LOG_COLUMNS), indicators,
-    ).set_index("indicator_code")  # fmt: skip
+        Q.shift(-1),
+        pd.concat([first_received, validated.assign(source_quarter=Q.key)]),
+        pd.DataFrame(columns=LOG_COLUMNS),
+        indicators,
+    ).set_index("indicator_code")
     assert (values.loc["WM01", "value"], values.loc["WM01", "received_value"]) == (44.9, 44.5)
     assert values.loc["WM01", "is_revision"] and values.loc["WM02", "value"] == 12.0
 
@@ -151,7 +212,10 @@ def test_the_pack_guides_and_guards_what_is_typed(mini_root):
     code, value = sheet["A5"], sheet.cell(row=5, column=headings.index("Value") + 1)
     assert code.protection.locked and not value.protection.locked
     rules = {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
-    assert f"{value.coordinate}>=0" in rules[value.coordinate].formula1 and "n/a" in rules[value.coordinate].formula1
+    assert (
+        f"{value.coordinate}>=0" in rules[value.coordinate].formula1
+        and "n/a" in rules[value.coordinate].formula1
+    )
     assert any(dv.type == "list" and "provisional" in dv.formula1 for dv in rules.values())
     commentary = sheet.cell(row=6, column=headings.index("Commentary") + 1)
     assert commentary.value == FORMULA_LIKE and commentary.data_type == "s" and commentary.quotePrefix

@@ -21,8 +21,9 @@ FIRST = Quarter(2021, 1)
 
 def catalogue(root: Path) -> pd.DataFrame:
     ref = root / "reference"
-    return load_indicators(ref / "indicators.csv", load_services(ref / "services.csv"),
-                           load_rag_rules(ref / "rag_rules.toml"))  # fmt: skip
+    return load_indicators(
+        ref / "indicators.csv", load_services(ref / "services.csv"), load_rag_rules(ref / "rag_rules.toml")
+    )
 
 
 def check(root: Path, quarter: Quarter = Q):
@@ -39,9 +40,18 @@ def a_return(root: Path, body: str, name: str = "return.csv", encoding: str = "u
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("85%", 85.0), ("1,234", 1234.0), ("£2,500", 2500.0), (" 12.5 ", 12.5), ("(12)", -12.0),
-     ("−3", -3.0), ("1,234,567.5", 1234567.5), ("0", 0.0), ("1e3", 1000.0)],
-)  # fmt: skip
+    [
+        ("85%", 85.0),
+        ("1,234", 1234.0),
+        ("£2,500", 2500.0),
+        (" 12.5 ", 12.5),
+        ("(12)", -12.0),
+        ("−3", -3.0),
+        ("1,234,567.5", 1234567.5),
+        ("0", 0.0),
+        ("1e3", 1000.0),
+    ],
+)
 def test_numbers_as_services_write_them(raw, expected):
     values, ok = parse_numbers(pd.Series([raw]))
     assert ok[0] and values[0] == expected
@@ -53,9 +63,13 @@ def test_text_that_is_not_a_number(raw):
     assert not ok[0]
 
 
-@pytest.mark.parametrize("encoding, label", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252")])
+@pytest.mark.parametrize(
+    "encoding, label", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252")]
+)
 def test_each_csv_encoding_reads_the_same_text(mini_root, encoding, label):
-    path = a_return(mini_root, "Indicator Code,Value,Comments\nWM01,41.5,Up 3% – café waste £5\n", encoding=encoding)
+    path = a_return(
+        mini_root, "Indicator Code,Value,Comments\nWM01,41.5,Up 3% – café waste £5\n", encoding=encoding
+    )
     result = read_return(path, mini_root)
     assert result.encoding == label
     assert result.rows[0]["commentary"] == "Up 3% – café waste £5"
@@ -113,7 +127,9 @@ def test_quoted_fields_with_embedded_newlines_are_one_row(mini_root):
         ("header-only.csv", b"code,value\n", "empty_file"),
     ],
 )
-def test_files_that_cannot_be_read_are_one_exception_each_and_others_still_flow(mini_root, name, content, problem):
+def test_files_that_cannot_be_read_are_one_exception_each_and_others_still_flow(
+    mini_root, name, content, problem
+):
     folder = mini_root / "submissions" / Q.key
     folder.mkdir(parents=True)
     (folder / name).write_bytes(content)
@@ -156,11 +172,23 @@ WM02,2024/25 Q1,7,,,identical,draft
 RB02,2024/25 Q3,,1,0,zero,
 """
 EXPECTED = {
-    2: "accepted", 3: "unknown_indicator", 4: "accepted", 5: "accepted", 6: "accepted",
-    7: "not_a_number", 8: "wrong_period", 9: "not_due", 10: "numerator_exceeds_denominator",
-    11: "out_of_range", 12: "conflicting_duplicate", 13: "conflicting_duplicate",
-    14: "wrong_period", 15: "accepted", 16: "invalid_status", 17: "wrong_period",
-}  # fmt: skip
+    2: "accepted",
+    3: "unknown_indicator",
+    4: "accepted",
+    5: "accepted",
+    6: "accepted",
+    7: "not_a_number",
+    8: "wrong_period",
+    9: "not_due",
+    10: "numerator_exceeds_denominator",
+    11: "out_of_range",
+    12: "conflicting_duplicate",
+    13: "conflicting_duplicate",
+    14: "wrong_period",
+    15: "accepted",
+    16: "invalid_status",
+    17: "wrong_period",
+}
 
 
 def test_every_row_gets_exactly_one_verdict(mini_root):

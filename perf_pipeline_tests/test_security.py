@@ -21,8 +21,23 @@ from perf_pipeline.lib.report_render import TEMPLATES, environment
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.conftest import REPOSITORY, run_cli
 
-HOSTILE_NAMES = ["../../etc/x", "/etc/passwd", "..", ".", "", "...", "a/../../b", "..\\..\\windows\\x", "con",
-                 "x\x00y", "Waste & Recycling", "名前", "~/.ssh/id_rsa", "-rf", ".hidden"]  # fmt: skip
+HOSTILE_NAMES = [
+    "../../etc/x",
+    "/etc/passwd",
+    "..",
+    ".",
+    "",
+    "...",
+    "a/../../b",
+    "..\\..\\windows\\x",
+    "con",
+    "x\x00y",
+    "Waste & Recycling",
+    "名前",
+    "~/.ssh/id_rsa",
+    "-rf",
+    ".hidden",
+]
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
@@ -38,7 +53,9 @@ def test_a_service_name_cannot_write_a_request_pack_outside_its_folder(tmp_path,
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_a_file_name_made_from_text_holds_only_safe_characters(name):
     cleaned = safe_file_name(name)
-    assert cleaned and set(cleaned) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+    assert cleaned and set(cleaned) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+    )
     assert ".." not in cleaned.split("/") and not cleaned.startswith(".")
 
 
@@ -63,11 +80,22 @@ def test_a_path_outside_the_data_root_has_no_name_inside_it(tmp_path):
 
 @pytest.mark.parametrize(
     "text, shown",
-    [("=1+1", "'=1+1"), ('=HYPERLINK("http://evil.example","Click")', '\'=HYPERLINK("http://evil.example","Click")'),
-     ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"), ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
-     ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
-     ("-5", "-5"), ("+5", "+5"), ("-12.5%", "-12.5%"), ("1e3", "1e3"), ("plain words", "plain words"), ("", "")],
-)  # fmt: skip
+    [
+        ("=1+1", "'=1+1"),
+        ('=HYPERLINK("http://evil.example","Click")', '\'=HYPERLINK("http://evil.example","Click")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-5", "-5"),
+        ("+5", "+5"),
+        ("-12.5%", "-12.5%"),
+        ("1e3", "1e3"),
+        ("plain words", "plain words"),
+        ("", ""),
+    ],
+)
 def test_text_a_spreadsheet_would_run_is_published_as_text(tmp_path, text, shown):
     assert neutralise(text) == shown
     path = publish_csv(pd.DataFrame({"commentary": [text], "value": [-5.0]}), tmp_path / "table.csv")
@@ -78,7 +106,9 @@ def test_text_a_spreadsheet_would_run_is_published_as_text(tmp_path, text, shown
 
 def test_a_carriage_return_in_published_text_cannot_start_a_row_of_its_own(tmp_path):
     forged = "fine\rWM01,2025-26-Q2,100,100,Green"
-    path = publish_csv(pd.DataFrame({"indicator_code": ["WM02"], "commentary": [forged]}), tmp_path / "table.csv")
+    path = publish_csv(
+        pd.DataFrame({"indicator_code": ["WM02"], "commentary": [forged]}), tmp_path / "table.csv"
+    )
     with path.open(encoding="utf-8", newline="") as handle:
         assert list(csv.reader(handle)) == [["indicator_code", "commentary"], ["WM02", forged]]
     assert pd.read_csv(path)["commentary"].tolist() == [forged]
@@ -86,7 +116,7 @@ def test_a_carriage_return_in_published_text_cannot_start_a_row_of_its_own(tmp_p
 
 def test_report_text_is_escaped_in_html():
     env = environment()
-    html = env.from_string("<td>{{ text }}</td><a title=\"{{ text }}\">x</a>").render(
+    html = env.from_string('<td>{{ text }}</td><a title="{{ text }}">x</a>').render(
         text='<script>alert(1)</script>" onmouseover="alert(2)'
     )
     assert "<script>" not in html and '" onmouseover' not in html
@@ -104,22 +134,42 @@ def test_no_template_marks_text_as_safe_html():
 # name), `columns_sql` (column lists, the file's columns by position as c0, c1...), `where` and
 # `case` (the checks' rules), `classified` and `failing` (subqueries from those). Every value from
 # data goes in as a `?` or `$name` parameter.
-SQL_IDENTIFIERS = {"WAREHOUSE_SCHEMA", "PUBLISHED_LOG", "EVENTS_LOG", "table", "name", "type_name", "raw",
-                   "columns_sql", "classified", "failing"}  # fmt: skip
+SQL_IDENTIFIERS = {
+    "WAREHOUSE_SCHEMA",
+    "PUBLISHED_LOG",
+    "EVENTS_LOG",
+    "table",
+    "name",
+    "type_name",
+    "raw",
+    "columns_sql",
+    "classified",
+    "failing",
+}
 
 
 def sql_interpolations(tree: ast.AST) -> list[tuple[int, str]]:
     """(line, expression) for everything formatted into the SQL of `execute`/`sql` calls."""
     found = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("execute", "sql") and node.args):  # fmt: skip
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("execute", "sql")
+            and node.args
+        ):
             continue
         sql = node.args[0]
         if isinstance(sql, ast.JoinedStr):
-            found += [(node.lineno, ast.unparse(part.value)) for part in sql.values if isinstance(part, ast.FormattedValue)]
+            found += [
+                (node.lineno, ast.unparse(part.value))
+                for part in sql.values
+                if isinstance(part, ast.FormattedValue)
+            ]
         elif isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "format":
-            found += [(node.lineno, ast.unparse(arg)) for arg in [*sql.args, *(k.value for k in sql.keywords)]]
+            found += [
+                (node.lineno, ast.unparse(arg)) for arg in [*sql.args, *(k.value for k in sql.keywords)]
+            ]
         elif isinstance(sql, ast.BinOp):
             found.append((node.lineno, ast.unparse(sql)))
     return found
@@ -169,7 +219,9 @@ def test_no_credential_is_read_from_a_file_in_the_data_root():
 
 
 def test_nothing_in_the_repository_holds_a_credential():
-    tracked = subprocess.run(["git", "ls-files"], cwd=REPOSITORY, capture_output=True, text=True, check=True).stdout
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPOSITORY, capture_output=True, text=True, check=True
+    ).stdout
     for name in tracked.splitlines():
         path = Path(REPOSITORY / name)
         if path.suffix in (".toml", ".yaml", ".yml", ".env", ".cfg", ".ini") and path.is_file():

@@ -42,13 +42,28 @@ def test_a_correction_that_cannot_be_applied_is_rejected_with_its_reason(mini_ro
 
 
 def test_a_repeated_correction_id_is_rejected_the_second_time(mini_root):
-    log = corrections(mini_root, "C1,WM02,2024-25-Q1,4,,,Why,Pat,Head,2024-09-01\nC1,WM02,2024-25-Q1,5,,,Why,Pat,Head,2024-09-02\n")
+    log = corrections(
+        mini_root,
+        "C1,WM02,2024-25-Q1,4,,,Why,Pat,Head,2024-09-01\nC1,WM02,2024-25-Q1,5,,,Why,Pat,Head,2024-09-02\n",
+    )
     assert list(log["status"]) == ["accepted", "rejected"]
 
 
 def validated_rows(*rows) -> pd.DataFrame:
-    columns = ["source_quarter", "file", "row", "indicator_code", "period", "value", "numerator", "denominator",
-               "commentary", "data_status", "raw_value", "file_sha256"]  # fmt: skip
+    columns = [
+        "source_quarter",
+        "file",
+        "row",
+        "indicator_code",
+        "period",
+        "value",
+        "numerator",
+        "denominator",
+        "commentary",
+        "data_status",
+        "raw_value",
+        "file_sha256",
+    ]
     return pd.DataFrame([dict(zip(columns, r)) for r in rows], columns=columns)
 
 
@@ -66,11 +81,16 @@ def test_values_take_revisions_then_corrections_in_approval_order(mini_root):
         (Q2.key, "q2.csv", 9, "WM01", Q1.key, 42.0, None, None, "revised", "final", "42", "b"),
     )
     values = build_indicator_values(Q1, validated, log, catalogue(mini_root)).set_index("indicator_code")
-    assert values.loc["WM01", ["value", "received_value", "is_revision", "source_file", "source_row"]].tolist() == [
-        42.0, 40.0, True, "q2.csv", 9]  # fmt: skip
+    assert values.loc[
+        "WM01", ["value", "received_value", "is_revision", "source_file", "source_row"]
+    ].tolist() == [42.0, 40.0, True, "q2.csv", 9]
     assert values.loc["WM01", "corrections"] == ""  # C3 has no approver
     assert values.loc["WM02", ["value", "received_value", "corrections", "correction_reason"]].tolist() == [
-        6.0, 3.0, "C1;C2", "Second look"]  # fmt: skip
+        6.0,
+        3.0,
+        "C1;C2",
+        "Second look",
+    ]
     assert values.loc["RB01", "reporting_status"] == "not_reported"
     assert values.loc["RB02", "reporting_status"] == "missing"
     assert "HO02" not in values.index  # annual: not due in Q1
@@ -79,5 +99,11 @@ def test_values_take_revisions_then_corrections_in_approval_order(mini_root):
 
 def test_a_correction_can_supply_a_figure_that_was_never_returned(mini_root):
     log = corrections(mini_root, "C1,RB02,2024-25-Q1,,45,50,Late figure,Pat,Head,2024-09-01\n")
-    values = build_indicator_values(Q1, validated_rows(), log, catalogue(mini_root)).set_index("indicator_code")
-    assert values.loc["RB02", ["value", "reporting_status", "corrections"]].tolist() == [90.0, "reported", "C1"]
+    values = build_indicator_values(Q1, validated_rows(), log, catalogue(mini_root)).set_index(
+        "indicator_code"
+    )
+    assert values.loc["RB02", ["value", "reporting_status", "corrections"]].tolist() == [
+        90.0,
+        "reported",
+        "C1",
+    ]

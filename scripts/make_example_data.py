@@ -217,435 +217,1214 @@ class Indicator:
 
 INDICATORS: tuple[Indicator, ...] = (
     # --- Revenues & Benefits -----------------------------------------------------------------
-    Indicator("RB01", "% of council tax collected",
-      "Council tax received in the financial year to date as a % of the net collectable debit "
-      "for the year. Reported cumulatively.",
-      "percent", HIGHER, QUARTERLY, "cumulative", "revenues_benefits", WELL_RUN, "strategic",
-      targets=(96.5, 96.5, 96.3, 96.5, 96.5), profile=(28, 56, 84), spread=0.006,
-      off_target=("Collection is behind profile as more residents have moved to 12 monthly "
-                  "instalments – recovery action is on schedule.",
-                  "Cost of living pressures are slowing payments; we’re signposting residents "
-                  "to the hardship fund before enforcement.")),
-    Indicator("RB02", "% of business rates collected",
-      "Non-domestic rates received in the financial year to date as a % of the net collectable "
-      "debit for the year. Reported cumulatively.",
-      "percent", HIGHER, QUARTERLY, "cumulative", "revenues_benefits", ECONOMY, "strategic",
-      targets=(97.5, 98.0, 98.0, 98.0, 98.2), profile=(29, 57, 85), spread=0.006,
-      off_target=("Two large ratepayers in administration owe over £300k between them.",
-                  "Appeals against the 2023 revaluation are holding back payments.")),
-    Indicator("RB03", "Average days to process new benefit claims",
-      "Mean calendar days from receipt of a new Housing Benefit or Council Tax Support claim to "
-      "decision.", "days", LOWER, QUARTERLY, "mean", "revenues_benefits", LIVING_WELL, "service",
-      rag_rule="standard", targets=(20, 20, 20, 19, 19), spread=0.10, season=(1.0, 1.0, 1.0, 1.1),
-      slump=("2023-24-Q1",),
-      off_target=("Backlog after the migration to the new benefits system – overtime is in "
-                  "place to clear it.",
-                  "Staff vacancies in the assessment team; two new assessors start next month.")),
-    Indicator("RB04", "Average days to process changes of circumstances",
-      "Mean calendar days from notification of a change in circumstances to decision.",
-      "days", LOWER, QUARTERLY, "mean", "revenues_benefits", LIVING_WELL, "service",
-      rag_rule="standard", targets=(8, 8, 8, 7.5, 7.5), spread=0.10, season=(1.06, 0.97, 0.97, 1.0),
-      off_target=("Annual uprating work in April delayed change processing.",
-                  "Increase in Universal Credit notifications from DWP.")),
-    Indicator("RB05", "Council tax accounts referred to enforcement agents",
-      "Number of council tax accounts passed to enforcement agents in the quarter. Context only.",
-      "count", NONE, QUARTERLY, "sum", "revenues_benefits", WELL_RUN, "service", decimals=0,
-      baseline=(1850, 1900, 2100, 2200, 2150), spread=0.06, season=(0.8, 1.1, 1.2, 0.9)),
-    Indicator("RB06", "Housing Benefit overpayments recovered",
-      "Value in pounds of Housing Benefit overpayments recovered in the quarter.",
-      "currency", HIGHER, QUARTERLY, "sum", "revenues_benefits", WELL_RUN, "service",
-      unit_label="£", decimals=0, rag_rule="maidstone_10",
-      targets=(150000, 150000, 145000, 140000, 140000), spread=0.10,
-      off_target=("Fewer overpayments are being created as claimants move to Universal Credit, "
-                  "so recoveries are falling – £12,000 is due from one large case next quarter.",
-                  "Recovery from ongoing benefit was paused for vulnerable claimants.")),
+    Indicator(
+        "RB01",
+        "% of council tax collected",
+        "Council tax received in the financial year to date as a % of the net collectable debit "
+        "for the year. Reported cumulatively.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "cumulative",
+        "revenues_benefits",
+        WELL_RUN,
+        "strategic",
+        targets=(96.5, 96.5, 96.3, 96.5, 96.5),
+        profile=(28, 56, 84),
+        spread=0.006,
+        off_target=(
+            (
+                "Collection is behind profile as more residents have moved to 12 monthly "
+                "instalments – recovery action is on schedule."
+            ),
+            (
+                "Cost of living pressures are slowing payments; we’re signposting residents "
+                "to the hardship fund before enforcement."
+            ),
+        ),
+    ),
+    Indicator(
+        "RB02",
+        "% of business rates collected",
+        "Non-domestic rates received in the financial year to date as a % of the net collectable "
+        "debit for the year. Reported cumulatively.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "cumulative",
+        "revenues_benefits",
+        ECONOMY,
+        "strategic",
+        targets=(97.5, 98.0, 98.0, 98.0, 98.2),
+        profile=(29, 57, 85),
+        spread=0.006,
+        off_target=(
+            "Two large ratepayers in administration owe over £300k between them.",
+            "Appeals against the 2023 revaluation are holding back payments.",
+        ),
+    ),
+    Indicator(
+        "RB03",
+        "Average days to process new benefit claims",
+        "Mean calendar days from receipt of a new Housing Benefit or Council Tax Support claim to decision.",
+        "days",
+        LOWER,
+        QUARTERLY,
+        "mean",
+        "revenues_benefits",
+        LIVING_WELL,
+        "service",
+        rag_rule="standard",
+        targets=(20, 20, 20, 19, 19),
+        spread=0.10,
+        season=(1.0, 1.0, 1.0, 1.1),
+        slump=("2023-24-Q1",),
+        off_target=(
+            "Backlog after the migration to the new benefits system – overtime is in place to clear it.",
+            "Staff vacancies in the assessment team; two new assessors start next month.",
+        ),
+    ),
+    Indicator(
+        "RB04",
+        "Average days to process changes of circumstances",
+        "Mean calendar days from notification of a change in circumstances to decision.",
+        "days",
+        LOWER,
+        QUARTERLY,
+        "mean",
+        "revenues_benefits",
+        LIVING_WELL,
+        "service",
+        rag_rule="standard",
+        targets=(8, 8, 8, 7.5, 7.5),
+        spread=0.10,
+        season=(1.06, 0.97, 0.97, 1.0),
+        off_target=(
+            "Annual uprating work in April delayed change processing.",
+            "Increase in Universal Credit notifications from DWP.",
+        ),
+    ),
+    Indicator(
+        "RB05",
+        "Council tax accounts referred to enforcement agents",
+        "Number of council tax accounts passed to enforcement agents in the quarter. Context only.",
+        "count",
+        NONE,
+        QUARTERLY,
+        "sum",
+        "revenues_benefits",
+        WELL_RUN,
+        "service",
+        decimals=0,
+        baseline=(1850, 1900, 2100, 2200, 2150),
+        spread=0.06,
+        season=(0.8, 1.1, 1.2, 0.9),
+    ),
+    Indicator(
+        "RB06",
+        "Housing Benefit overpayments recovered",
+        "Value in pounds of Housing Benefit overpayments recovered in the quarter.",
+        "currency",
+        HIGHER,
+        QUARTERLY,
+        "sum",
+        "revenues_benefits",
+        WELL_RUN,
+        "service",
+        unit_label="£",
+        decimals=0,
+        rag_rule="maidstone_10",
+        targets=(150000, 150000, 145000, 140000, 140000),
+        spread=0.10,
+        off_target=(
+            (
+                "Fewer overpayments are being created as claimants move to Universal Credit, "
+                "so recoveries are falling – £12,000 is due from one large case next quarter."
+            ),
+            "Recovery from ongoing benefit was paused for vulnerable claimants.",
+        ),
+    ),
     # --- Customer Services & Digital -----------------------------------------------------------
-    Indicator("CS01", "% of calls answered within 60 seconds",
-      "Calls to the contact centre answered within 60 seconds (numerator) as a % of all calls "
-      "offered, including abandoned calls (denominator).",
-      "percent", HIGHER, QUARTERLY, "ratio", "customer_services", WELL_RUN, "strategic",
-      rag_rule="maidstone_10", targets=(80, 80, 80, 80, 85), amber_thresholds=(75, 75, 75, 75, 80),
-      spread=0.07,
-      denominator=42000, season=(1.0, 0.95, 0.9, 1.2), slump=("2022-23-Q4", "2023-24-Q4"),
-      off_target=("Annual billing generated a peak in calls in March.",
-                  "High sickness in the contact centre; staff from the digital team are "
-                  "covering the lines at peak times.")),
-    Indicator("CS02", "Online self-service transactions",
-      "Number of transactions completed through the council's online forms and customer account "
-      "in the quarter. Context only.",
-      "count", NONE, QUARTERLY, "sum", "customer_services", WELL_RUN, "service", decimals=0,
-      baseline=(38000, 44000, 51000, 56000, 61000), spread=0.05, season=(1.0, 1.05, 0.9, 1.15)),
-    Indicator("CS03", "% of complaints responded to within 10 working days",
-      "Stage 1 complaints responded to within 10 working days (numerator) as a % of Stage 1 "
-      "complaints closed in the quarter (denominator).",
-      "percent", HIGHER, QUARTERLY, "ratio", "customer_services", WELL_RUN, "service",
-      rag_rule="standard", targets=(90, 90, 90, 92, 92), spread=0.06, denominator=165,
-      off_target=("A backlog built up in Environmental Services complaints after the round "
-                  "changes.",
-                  "Complex complaints needing input from several services took longer.")),
-    Indicator("CS04", "Complaints upheld by the Local Government and Social Care Ombudsman",
-      "Number of complaints about the council upheld by the Ombudsman in the financial year.",
-      "count", LOWER, ANNUAL, "sum", "customer_services", WELL_RUN, "service", decimals=0,
-      rag_rule="absolute_2", targets=(3, 3, 3, 3, 3), poisson_mean=3.0,
-      off_target=("Most upheld cases concerned delays in adult social care financial "
-                  "assessments; the service has changed its process.",)),
-    Indicator("CS05", "Customer satisfaction with the contact centre",
-      "% of callers surveyed after their call who were satisfied or very satisfied.",
-      "percent", HIGHER, QUARTERLY, "mean", "customer_services", WELL_RUN, "service",
-      rag_rule="standard", targets=(85, 85, 86, 86, 87), spread=0.04,
-      off_target=("Satisfaction fell with longer waiting times.",
-                  "Survey sample was small this quarter (112 responses).")),
+    Indicator(
+        "CS01",
+        "% of calls answered within 60 seconds",
+        "Calls to the contact centre answered within 60 seconds (numerator) as a % of all calls "
+        "offered, including abandoned calls (denominator).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "customer_services",
+        WELL_RUN,
+        "strategic",
+        rag_rule="maidstone_10",
+        targets=(80, 80, 80, 80, 85),
+        amber_thresholds=(75, 75, 75, 75, 80),
+        spread=0.07,
+        denominator=42000,
+        season=(1.0, 0.95, 0.9, 1.2),
+        slump=("2022-23-Q4", "2023-24-Q4"),
+        off_target=(
+            "Annual billing generated a peak in calls in March.",
+            (
+                "High sickness in the contact centre; staff from the digital team are "
+                "covering the lines at peak times."
+            ),
+        ),
+    ),
+    Indicator(
+        "CS02",
+        "Online self-service transactions",
+        "Number of transactions completed through the council's online forms and customer account "
+        "in the quarter. Context only.",
+        "count",
+        NONE,
+        QUARTERLY,
+        "sum",
+        "customer_services",
+        WELL_RUN,
+        "service",
+        decimals=0,
+        baseline=(38000, 44000, 51000, 56000, 61000),
+        spread=0.05,
+        season=(1.0, 1.05, 0.9, 1.15),
+    ),
+    Indicator(
+        "CS03",
+        "% of complaints responded to within 10 working days",
+        "Stage 1 complaints responded to within 10 working days (numerator) as a % of Stage 1 "
+        "complaints closed in the quarter (denominator).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "customer_services",
+        WELL_RUN,
+        "service",
+        rag_rule="standard",
+        targets=(90, 90, 90, 92, 92),
+        spread=0.06,
+        denominator=165,
+        off_target=(
+            "A backlog built up in Environmental Services complaints after the round changes.",
+            "Complex complaints needing input from several services took longer.",
+        ),
+    ),
+    Indicator(
+        "CS04",
+        "Complaints upheld by the Local Government and Social Care Ombudsman",
+        "Number of complaints about the council upheld by the Ombudsman in the financial year.",
+        "count",
+        LOWER,
+        ANNUAL,
+        "sum",
+        "customer_services",
+        WELL_RUN,
+        "service",
+        decimals=0,
+        rag_rule="absolute_2",
+        targets=(3, 3, 3, 3, 3),
+        poisson_mean=3.0,
+        off_target=(
+            (
+                "Most upheld cases concerned delays in adult social care financial "
+                "assessments; the service has changed its process."
+            ),
+        ),
+    ),
+    Indicator(
+        "CS05",
+        "Customer satisfaction with the contact centre",
+        "% of callers surveyed after their call who were satisfied or very satisfied.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "mean",
+        "customer_services",
+        WELL_RUN,
+        "service",
+        rag_rule="standard",
+        targets=(85, 85, 86, 86, 87),
+        spread=0.04,
+        off_target=(
+            "Satisfaction fell with longer waiting times.",
+            "Survey sample was small this quarter (112 responses).",
+        ),
+    ),
     # --- HR, Health & Safety ------------------------------------------------------------------
-    Indicator("HR01", "Average working days lost to sickness per FTE",
-      "Working days lost to sickness absence in the quarter divided by the average full-time "
-      "equivalent headcount. The year to date is the sum of the quarters.",
-      "days", LOWER, QUARTERLY, "sum", "hr", WELL_RUN, "strategic", decimals=2,
-      rag_rule="havering_style", targets=(2.4, 2.4, 2.35, 2.3, 2.3), spread=0.08,
-      season=(0.92, 0.9, 1.1, 1.12), slump=("2022-23-Q3",),
-      off_target=("Seasonal respiratory illness and a rise in stress-related absence.",
-                  "Long-term absence cases account for over half of days lost; each has an "
-                  "occupational health plan.")),
-    Indicator("HR02", "Number of RIDDOR reportable incidents",
-      "Incidents involving council employees reported to the Health and Safety Executive under "
-      "RIDDOR in the quarter.",
-      "count", LOWER, QUARTERLY, "sum", "hr", WELL_RUN, "service", decimals=0,
-      rag_rule="absolute_2", targets=(0, 0, 0, 0, 0), poisson_mean=0.9,
-      off_target=("Slips and trips during icy weather at the depot; gritting routine reviewed.",
-                  "Manual handling injuries in the refuse service; refresher training booked.")),
-    Indicator("HR03", "Voluntary staff turnover (rolling 12 months)",
-      "Voluntary leavers in the last 12 months as a % of average headcount.",
-      "percent", LOWER, QUARTERLY, "last", "hr", WELL_RUN, "service", rag_rule="standard",
-      targets=(10, 10, 10, 10, 10), spread=0.10,
-      off_target=("Turnover is highest in social work and planning, where private sector and "
-                  "agency pay is higher.",)),
-    Indicator("HR04", "Number of apprentices in post",
-      "Apprentices employed by the council at quarter end (Apprenticeship Programme).",
-      "count", HIGHER, QUARTERLY, "last", "hr", ECONOMY, "programme", decimals=0,
-      rag_rule="maidstone_10", targets=(40, 42, 45, 48, 50), spread=0.06, season=(0.95, 1.0, 1.05, 1.0),
-      off_target=("Several apprentices completed and moved into permanent posts; the next intake "
-                  "starts in September.",)),
-    Indicator("HR05", "% of employees with a completed annual appraisal",
-      "Employees with an appraisal recorded in the financial year as a % of employees in post "
-      "for the whole year.",
-      "percent", HIGHER, ANNUAL, "last", "hr", WELL_RUN, "service", rag_rule="standard",
-      targets=(95, 95, 95, 95, 95), spread=0.03,
-      off_target=("Completion was lowest in frontline services without easy access to the HR "
-                  "system.",)),
-    Indicator("HR06", "Mean gender pay gap",
-      "Mean hourly pay of men minus that of women, as a % of men's mean hourly pay, at the "
-      "31 March snapshot. A negative value means women are paid more on average.",
-      "percent", LOWER, ANNUAL, "last", "hr", WELL_RUN, "service", min_value=-50, max_value=50,
-      rag_rule="standard", targets=(6.0, 5.5, 5.0, 4.5, 4.0), spread=0.12,
-      off_target=("The gap reflects more men in senior and craft roles; the pay gap action plan "
-                  "is being refreshed.",)),
+    Indicator(
+        "HR01",
+        "Average working days lost to sickness per FTE",
+        "Working days lost to sickness absence in the quarter divided by the average full-time "
+        "equivalent headcount. The year to date is the sum of the quarters.",
+        "days",
+        LOWER,
+        QUARTERLY,
+        "sum",
+        "hr",
+        WELL_RUN,
+        "strategic",
+        decimals=2,
+        rag_rule="havering_style",
+        targets=(2.4, 2.4, 2.35, 2.3, 2.3),
+        spread=0.08,
+        season=(0.92, 0.9, 1.1, 1.12),
+        slump=("2022-23-Q3",),
+        off_target=(
+            "Seasonal respiratory illness and a rise in stress-related absence.",
+            (
+                "Long-term absence cases account for over half of days lost; each has an "
+                "occupational health plan."
+            ),
+        ),
+    ),
+    Indicator(
+        "HR02",
+        "Number of RIDDOR reportable incidents",
+        "Incidents involving council employees reported to the Health and Safety Executive under "
+        "RIDDOR in the quarter.",
+        "count",
+        LOWER,
+        QUARTERLY,
+        "sum",
+        "hr",
+        WELL_RUN,
+        "service",
+        decimals=0,
+        rag_rule="absolute_2",
+        targets=(0, 0, 0, 0, 0),
+        poisson_mean=0.9,
+        off_target=(
+            "Slips and trips during icy weather at the depot; gritting routine reviewed.",
+            "Manual handling injuries in the refuse service; refresher training booked.",
+        ),
+    ),
+    Indicator(
+        "HR03",
+        "Voluntary staff turnover (rolling 12 months)",
+        "Voluntary leavers in the last 12 months as a % of average headcount.",
+        "percent",
+        LOWER,
+        QUARTERLY,
+        "last",
+        "hr",
+        WELL_RUN,
+        "service",
+        rag_rule="standard",
+        targets=(10, 10, 10, 10, 10),
+        spread=0.10,
+        off_target=(
+            "Turnover is highest in social work and planning, where private sector and agency pay is higher.",
+        ),
+    ),
+    Indicator(
+        "HR04",
+        "Number of apprentices in post",
+        "Apprentices employed by the council at quarter end (Apprenticeship Programme).",
+        "count",
+        HIGHER,
+        QUARTERLY,
+        "last",
+        "hr",
+        ECONOMY,
+        "programme",
+        decimals=0,
+        rag_rule="maidstone_10",
+        targets=(40, 42, 45, 48, 50),
+        spread=0.06,
+        season=(0.95, 1.0, 1.05, 1.0),
+        off_target=(
+            (
+                "Several apprentices completed and moved into permanent posts; the next intake "
+                "starts in September."
+            ),
+        ),
+    ),
+    Indicator(
+        "HR05",
+        "% of employees with a completed annual appraisal",
+        "Employees with an appraisal recorded in the financial year as a % of employees in post "
+        "for the whole year.",
+        "percent",
+        HIGHER,
+        ANNUAL,
+        "last",
+        "hr",
+        WELL_RUN,
+        "service",
+        rag_rule="standard",
+        targets=(95, 95, 95, 95, 95),
+        spread=0.03,
+        off_target=("Completion was lowest in frontline services without easy access to the HR system.",),
+    ),
+    Indicator(
+        "HR06",
+        "Mean gender pay gap",
+        "Mean hourly pay of men minus that of women, as a % of men's mean hourly pay, at the "
+        "31 March snapshot. A negative value means women are paid more on average.",
+        "percent",
+        LOWER,
+        ANNUAL,
+        "last",
+        "hr",
+        WELL_RUN,
+        "service",
+        min_value=-50,
+        max_value=50,
+        rag_rule="standard",
+        targets=(6.0, 5.5, 5.0, 4.5, 4.0),
+        spread=0.12,
+        off_target=(
+            (
+                "The gap reflects more men in senior and craft roles; the pay gap action plan "
+                "is being refreshed."
+            ),
+        ),
+    ),
     # --- Adult Social Care ----------------------------------------------------------------
-    Indicator("ASC02", "Social care-related quality of life impact of services",
-      "Adjusted social care-related quality of life impact score from the Adult Social Care "
-      "Survey (ASCOF 1J), 0 to 1.",
-      "number", HIGHER, ANNUAL, "last", "adult_social_care", LIVING_WELL, "strategic",
-      decimals=3, min_value=0, max_value=1, rag_rule="standard",
-      benchmark_metric="oflog_asc:ASC2", targets=(0.420, 0.430, 0.430, 0.430, 0.435), spread=0.02,
-      off_target=("Survey responses fell slightly on control over daily life.",)),
-    Indicator("ASC03", "% of service users who find it easy to find information about services",
-      "Adult Social Care Survey respondents who found it easy to find information and advice "
-      "about support, services or benefits (ASCOF 3D part 1).",
-      "percent", HIGHER, ANNUAL, "last", "adult_social_care", LIVING_WELL, "strategic",
-      rag_rule="standard", benchmark_metric="oflog_asc:ASC3",
-      targets=(70, 70, 72, 73, 74), spread=0.03,
-      off_target=("Respondents reported difficulty finding information online; the Living Well "
-                  "Directory has been redesigned.",)),
-    Indicator("ASC05", "% of new short-term support episodes with no further long-term support",
-      "New clients who received short-term support (e.g. reablement) in the year where the "
-      "sequel was no ongoing support or support of a lower level (ASCOF 2D).",
-      "percent", HIGHER, ANNUAL, "last", "adult_social_care", LIVING_WELL, "strategic",
-      rag_rule="standard", benchmark_metric="oflog_asc:ASC5",
-      targets=(85, 88, 89, 90, 90), spread=0.02,
-      off_target=("More people leaving hospital with complex needs went on to need long-term "
-                  "care.",)),
-    Indicator("ASC07", "Adult social care workforce turnover rate",
-      "Leavers in the year as a % of staff in post in the independent and council adult social "
-      "care sector in Darlington (Skills for Care estimates).",
-      "percent", LOWER, ANNUAL, "last", "adult_social_care", LIVING_WELL, "strategic",
-      rag_rule="standard", benchmark_metric="oflog_asc:ASC7",
-      targets=(28, 28, 27, 26, 25), spread=0.03,
-      off_target=("Care providers report losing staff to retail and hospitality, which pay "
-                  "more.",)),
-    Indicator("ASC08", "Permanent admissions of older people to residential and nursing care",
-      "Council-supported permanent admissions of people aged 65 and over to residential and "
-      "nursing care in the quarter, per 100,000 population aged 65+. Year to date is the sum.",
-      "number", LOWER, QUARTERLY, "sum", "adult_social_care", LIVING_WELL, "service",
-      unit_label="per 100,000 aged 65+", rag_rule="havering_style",
-      targets=(160, 160, 155, 155, 150), spread=0.12, season=(0.95, 0.95, 1.05, 1.1),
-      slump=("2023-24-Q3", "2023-24-Q4"),
-      off_target=("Winter pressures and hospital discharge increased admissions.",
-                  "More people are being admitted with advanced dementia; a review panel now "
-                  "checks every placement.")),
-    Indicator("ASC09", "% of safeguarding enquiries where risk was reduced or removed",
-      "Concluded section 42 enquiries where a risk was identified and the risk was reduced or "
-      "removed (numerator), as a % of concluded enquiries where a risk was identified.",
-      "percent", HIGHER, QUARTERLY, "ratio", "adult_social_care", LIVING_WELL, "service",
-      rag_rule="standard", targets=(90, 90, 90, 91, 91), spread=0.04, denominator=95,
-      off_target=("A small number of cases where the person declined support affects the "
-                  "percentage.",)),
-    Indicator("ASC10", "People receiving long-term support",
-      "Number of people receiving long-term adult social care support at quarter end. "
-      "Context only.",
-      "count", NONE, QUARTERLY, "last", "adult_social_care", LIVING_WELL, "service", decimals=0,
-      baseline=(1920, 1950, 1985, 2010, 2040), spread=0.01),
-    Indicator("ASC11", "% of long-term service users reviewed in the year",
-      "People receiving long-term support for 12 months or more who had a review in the "
-      "financial year to date. Reported cumulatively.",
-      "percent", HIGHER, QUARTERLY, "cumulative", "adult_social_care", LIVING_WELL, "service",
-      rag_rule="standard", targets=(85, 85, 85, 88, 88), profile=(20, 40, 60), spread=0.05,
-      off_target=("Reviewing officers were redeployed to hospital discharge work.",)),
+    Indicator(
+        "ASC02",
+        "Social care-related quality of life impact of services",
+        "Adjusted social care-related quality of life impact score from the Adult Social Care "
+        "Survey (ASCOF 1J), 0 to 1.",
+        "number",
+        HIGHER,
+        ANNUAL,
+        "last",
+        "adult_social_care",
+        LIVING_WELL,
+        "strategic",
+        decimals=3,
+        min_value=0,
+        max_value=1,
+        rag_rule="standard",
+        benchmark_metric="oflog_asc:ASC2",
+        targets=(0.420, 0.430, 0.430, 0.430, 0.435),
+        spread=0.02,
+        off_target=("Survey responses fell slightly on control over daily life.",),
+    ),
+    Indicator(
+        "ASC03",
+        "% of service users who find it easy to find information about services",
+        "Adult Social Care Survey respondents who found it easy to find information and advice "
+        "about support, services or benefits (ASCOF 3D part 1).",
+        "percent",
+        HIGHER,
+        ANNUAL,
+        "last",
+        "adult_social_care",
+        LIVING_WELL,
+        "strategic",
+        rag_rule="standard",
+        benchmark_metric="oflog_asc:ASC3",
+        targets=(70, 70, 72, 73, 74),
+        spread=0.03,
+        off_target=(
+            (
+                "Respondents reported difficulty finding information online; the Living Well "
+                "Directory has been redesigned."
+            ),
+        ),
+    ),
+    Indicator(
+        "ASC05",
+        "% of new short-term support episodes with no further long-term support",
+        "New clients who received short-term support (e.g. reablement) in the year where the "
+        "sequel was no ongoing support or support of a lower level (ASCOF 2D).",
+        "percent",
+        HIGHER,
+        ANNUAL,
+        "last",
+        "adult_social_care",
+        LIVING_WELL,
+        "strategic",
+        rag_rule="standard",
+        benchmark_metric="oflog_asc:ASC5",
+        targets=(85, 88, 89, 90, 90),
+        spread=0.02,
+        off_target=("More people leaving hospital with complex needs went on to need long-term care.",),
+    ),
+    Indicator(
+        "ASC07",
+        "Adult social care workforce turnover rate",
+        "Leavers in the year as a % of staff in post in the independent and council adult social "
+        "care sector in Darlington (Skills for Care estimates).",
+        "percent",
+        LOWER,
+        ANNUAL,
+        "last",
+        "adult_social_care",
+        LIVING_WELL,
+        "strategic",
+        rag_rule="standard",
+        benchmark_metric="oflog_asc:ASC7",
+        targets=(28, 28, 27, 26, 25),
+        spread=0.03,
+        off_target=("Care providers report losing staff to retail and hospitality, which pay more.",),
+    ),
+    Indicator(
+        "ASC08",
+        "Permanent admissions of older people to residential and nursing care",
+        "Council-supported permanent admissions of people aged 65 and over to residential and "
+        "nursing care in the quarter, per 100,000 population aged 65+. Year to date is the sum.",
+        "number",
+        LOWER,
+        QUARTERLY,
+        "sum",
+        "adult_social_care",
+        LIVING_WELL,
+        "service",
+        unit_label="per 100,000 aged 65+",
+        rag_rule="havering_style",
+        targets=(160, 160, 155, 155, 150),
+        spread=0.12,
+        season=(0.95, 0.95, 1.05, 1.1),
+        slump=("2023-24-Q3", "2023-24-Q4"),
+        off_target=(
+            "Winter pressures and hospital discharge increased admissions.",
+            (
+                "More people are being admitted with advanced dementia; a review panel now "
+                "checks every placement."
+            ),
+        ),
+    ),
+    Indicator(
+        "ASC09",
+        "% of safeguarding enquiries where risk was reduced or removed",
+        "Concluded section 42 enquiries where a risk was identified and the risk was reduced or "
+        "removed (numerator), as a % of concluded enquiries where a risk was identified.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "adult_social_care",
+        LIVING_WELL,
+        "service",
+        rag_rule="standard",
+        targets=(90, 90, 90, 91, 91),
+        spread=0.04,
+        denominator=95,
+        off_target=("A small number of cases where the person declined support affects the percentage.",),
+    ),
+    Indicator(
+        "ASC10",
+        "People receiving long-term support",
+        "Number of people receiving long-term adult social care support at quarter end. Context only.",
+        "count",
+        NONE,
+        QUARTERLY,
+        "last",
+        "adult_social_care",
+        LIVING_WELL,
+        "service",
+        decimals=0,
+        baseline=(1920, 1950, 1985, 2010, 2040),
+        spread=0.01,
+    ),
+    Indicator(
+        "ASC11",
+        "% of long-term service users reviewed in the year",
+        "People receiving long-term support for 12 months or more who had a review in the "
+        "financial year to date. Reported cumulatively.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "cumulative",
+        "adult_social_care",
+        LIVING_WELL,
+        "service",
+        rag_rule="standard",
+        targets=(85, 85, 85, 88, 88),
+        profile=(20, 40, 60),
+        spread=0.05,
+        off_target=("Reviewing officers were redeployed to hospital discharge work.",),
+    ),
     # --- Housing & Homelessness ----------------------------------------------------------
-    Indicator("HS01", "Households where homelessness was prevented",
-      "Households owed a prevention duty whose duty ended with accommodation secured for "
-      "6 months or more, in the quarter.",
-      "count", HIGHER, QUARTERLY, "sum", "housing", HOMES, "strategic", decimals=0,
-      rag_rule="standard", targets=(85, 85, 90, 90, 95), spread=0.10,
-      off_target=("More cases came to us too late to prevent, mainly from the private rented "
-                  "sector.",
-                  "Fewer affordable private lets are available for prevention.")),
-    Indicator("HS02", "Households in temporary accommodation",
-      "Households in temporary accommodation arranged by the council on the last night of the "
-      "quarter.",
-      "count", LOWER, QUARTERLY, "last", "housing", HOMES, "strategic", decimals=0,
-      rag_rule="standard", targets=(40, 40, 40, 42, 42), amber_thresholds=(46, 46, 46, 48, 48),
-      spread=0.10,
-      season=(0.95, 0.95, 1.05, 1.1), slump=("2023-24-Q3", "2023-24-Q4"),
-      off_target=("Demand rose over winter and move-on into settled homes has slowed.",
-                  "Two large families needed self-contained units; no B&B has been used for "
-                  "families with children.")),
-    Indicator("HS03", "Average days to re-let council homes",
-      "Mean calendar days from tenancy end to new tenancy start for standard voids.",
-      "days", LOWER, QUARTERLY, "mean", "housing", HOMES, "service", rag_rule="standard",
-      targets=(28, 28, 28, 27, 27), spread=0.10, season=(1.0, 1.0, 1.05, 1.05),
-      off_target=("Contractor capacity for void repairs was short this quarter.",
-                  "Several hard-to-let sheltered flats took longer to let.")),
-    Indicator("HS04", "% of rent collected from council tenants",
-      "Rent collected in the quarter (numerator, £) as a % of rent due in the quarter "
-      "(denominator, £).",
-      "percent", HIGHER, QUARTERLY, "ratio", "housing", HOMES, "service", rag_rule="absolute_2",
-      targets=(98.5, 98.5, 98.5, 98.5, 98.5), spread=0.005, denominator=6_400_000,
-      off_target=("Arrears increased as tenants moved to Universal Credit.",)),
-    Indicator("HS05", "New affordable homes delivered",
-      "Affordable homes completed in the quarter (Affordable Homes Programme).",
-      "count", HIGHER, QUARTERLY, "sum", "housing", HOMES, "programme", decimals=0,
-      rag_rule="maidstone_10", targets=(30, 30, 30, 35, 35), spread=0.20,
-      off_target=("Handover of the Neasham Road scheme slipped into next quarter.",
-                  "Build cost inflation delayed two housing association schemes.")),
-    Indicator("HS06", "Long-term empty homes brought back into use",
-      "Homes empty for more than six months brought back into use through council action in "
-      "the quarter.",
-      "count", HIGHER, QUARTERLY, "sum", "housing", HOMES, "service", decimals=0,
-      targets=(25, 25, 25, 25, 25), spread=0.15,
-      off_target=("Two owners withdrew from the empty homes loan scheme.",)),
+    Indicator(
+        "HS01",
+        "Households where homelessness was prevented",
+        "Households owed a prevention duty whose duty ended with accommodation secured for "
+        "6 months or more, in the quarter.",
+        "count",
+        HIGHER,
+        QUARTERLY,
+        "sum",
+        "housing",
+        HOMES,
+        "strategic",
+        decimals=0,
+        rag_rule="standard",
+        targets=(85, 85, 90, 90, 95),
+        spread=0.10,
+        off_target=(
+            "More cases came to us too late to prevent, mainly from the private rented sector.",
+            "Fewer affordable private lets are available for prevention.",
+        ),
+    ),
+    Indicator(
+        "HS02",
+        "Households in temporary accommodation",
+        "Households in temporary accommodation arranged by the council on the last night of the quarter.",
+        "count",
+        LOWER,
+        QUARTERLY,
+        "last",
+        "housing",
+        HOMES,
+        "strategic",
+        decimals=0,
+        rag_rule="standard",
+        targets=(40, 40, 40, 42, 42),
+        amber_thresholds=(46, 46, 46, 48, 48),
+        spread=0.10,
+        season=(0.95, 0.95, 1.05, 1.1),
+        slump=("2023-24-Q3", "2023-24-Q4"),
+        off_target=(
+            "Demand rose over winter and move-on into settled homes has slowed.",
+            (
+                "Two large families needed self-contained units; no B&B has been used for "
+                "families with children."
+            ),
+        ),
+    ),
+    Indicator(
+        "HS03",
+        "Average days to re-let council homes",
+        "Mean calendar days from tenancy end to new tenancy start for standard voids.",
+        "days",
+        LOWER,
+        QUARTERLY,
+        "mean",
+        "housing",
+        HOMES,
+        "service",
+        rag_rule="standard",
+        targets=(28, 28, 28, 27, 27),
+        spread=0.10,
+        season=(1.0, 1.0, 1.05, 1.05),
+        off_target=(
+            "Contractor capacity for void repairs was short this quarter.",
+            "Several hard-to-let sheltered flats took longer to let.",
+        ),
+    ),
+    Indicator(
+        "HS04",
+        "% of rent collected from council tenants",
+        "Rent collected in the quarter (numerator, £) as a % of rent due in the quarter (denominator, £).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "housing",
+        HOMES,
+        "service",
+        rag_rule="absolute_2",
+        targets=(98.5, 98.5, 98.5, 98.5, 98.5),
+        spread=0.005,
+        denominator=6_400_000,
+        off_target=("Arrears increased as tenants moved to Universal Credit.",),
+    ),
+    Indicator(
+        "HS05",
+        "New affordable homes delivered",
+        "Affordable homes completed in the quarter (Affordable Homes Programme).",
+        "count",
+        HIGHER,
+        QUARTERLY,
+        "sum",
+        "housing",
+        HOMES,
+        "programme",
+        decimals=0,
+        rag_rule="maidstone_10",
+        targets=(30, 30, 30, 35, 35),
+        spread=0.20,
+        off_target=(
+            "Handover of the Neasham Road scheme slipped into next quarter.",
+            "Build cost inflation delayed two housing association schemes.",
+        ),
+    ),
+    Indicator(
+        "HS06",
+        "Long-term empty homes brought back into use",
+        "Homes empty for more than six months brought back into use through council action in the quarter.",
+        "count",
+        HIGHER,
+        QUARTERLY,
+        "sum",
+        "housing",
+        HOMES,
+        "service",
+        decimals=0,
+        targets=(25, 25, 25, 25, 25),
+        spread=0.15,
+        off_target=("Two owners withdrew from the empty homes loan scheme.",),
+    ),
     # --- Children's Social Care ----------------------------------------------------------
-    Indicator("CSC01", "Children looked after per 10,000 children",
-      "Children looked after at quarter end per 10,000 children aged 0 to 17. Context only.",
-      "number", NONE, QUARTERLY, "last", "childrens_social_care", CHILDREN_YP, "service",
-      unit_label="per 10,000 aged 0-17", baseline=(108, 112, 115, 113, 110), spread=0.02),
-    Indicator("CSC02", "% of child and family assessments completed within 45 working days",
-      "Assessments completed within 45 working days of referral (numerator) as a % of "
-      "assessments completed in the quarter (denominator).",
-      "percent", HIGHER, QUARTERLY, "ratio", "childrens_social_care", CHILDREN_YP, "strategic",
-      rag_rule="standard", targets=(90, 90, 90, 90, 90), spread=0.05, denominator=420,
-      slump=("2024-25-Q1", "2024-25-Q2"),
-      off_target=("Social worker vacancies in the assessment teams; agency staff are covering.",
-                  "A rise in referrals after the summer holidays stretched capacity.")),
-    Indicator("CSC03", "% of referrals that were re-referrals within 12 months",
-      "Referrals in the quarter for children referred in the previous 12 months (numerator) as a "
-      "% of all referrals (denominator).",
-      "percent", LOWER, QUARTERLY, "ratio", "childrens_social_care", CHILDREN_YP, "service",
-      rag_rule="standard", targets=(20, 20, 20, 19, 19), spread=0.12, denominator=380,
-      off_target=("Audit found some cases were closed too early; step-down to early help is "
-                  "being strengthened.",)),
-    Indicator("CSC04", "% of children looked after with 3 or more placements in the year",
-      "Children looked after at quarter end who had three or more placements in the previous "
-      "12 months.",
-      "percent", LOWER, QUARTERLY, "last", "childrens_social_care", CHILDREN_YP, "service",
-      rag_rule="havering_style", targets=(10, 10, 10, 9, 9), spread=0.14,
-      off_target=("A shortage of local foster placements for teenagers led to moves.",)),
-    Indicator("CSC05", "Children subject to a child protection plan",
-      "Number of children subject to a child protection plan at quarter end. Context only.",
-      "count", NONE, QUARTERLY, "last", "childrens_social_care", CHILDREN_YP, "service",
-      decimals=0, baseline=(150, 165, 140, 130, 135), spread=0.05),
-    Indicator("CSC06", "% of care leavers aged 19-21 in education, employment or training",
-      "Care leavers aged 19 to 21 in education, employment or training at quarter end.",
-      "percent", HIGHER, QUARTERLY, "last", "childrens_social_care", CHILDREN_YP, "strategic",
-      rag_rule="standard", targets=(55, 55, 58, 60, 60), spread=0.08,
-      off_target=("Several young people finished college courses in the summer and are looking "
-                  "for work with support from their personal advisers.",)),
-    Indicator("CSC07", "In-house foster carer households",
-      "Approved in-house foster carer households at quarter end (Fostering Recruitment "
-      "Programme).",
-      "count", HIGHER, QUARTERLY, "last", "childrens_social_care", CHILDREN_YP, "programme",
-      decimals=0, rag_rule="standard", targets=(95, 98, 100, 105, 110), spread=0.04,
-      off_target=("Five households retired this year; 12 assessments are under way.",)),
-    Indicator("CSC08", "Families supported through Family Hubs",
-      "Families receiving a service through a Family Hub in the quarter (Family Hubs "
-      "Programme). New indicator from 2023-24.",
-      "count", HIGHER, QUARTERLY, "sum", "childrens_social_care", CHILDREN_YP, "programme",
-      decimals=0, rag_rule="standard", active_from="2023-24-Q1",
-      targets=(None, None, 300, 350, 400), spread=0.10, season=(0.85, 1.1, 1.0, 1.05),
-      off_target=("The new hub in the north of the borough opened later than planned.",)),
+    Indicator(
+        "CSC01",
+        "Children looked after per 10,000 children",
+        "Children looked after at quarter end per 10,000 children aged 0 to 17. Context only.",
+        "number",
+        NONE,
+        QUARTERLY,
+        "last",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "service",
+        unit_label="per 10,000 aged 0-17",
+        baseline=(108, 112, 115, 113, 110),
+        spread=0.02,
+    ),
+    Indicator(
+        "CSC02",
+        "% of child and family assessments completed within 45 working days",
+        "Assessments completed within 45 working days of referral (numerator) as a % of "
+        "assessments completed in the quarter (denominator).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "strategic",
+        rag_rule="standard",
+        targets=(90, 90, 90, 90, 90),
+        spread=0.05,
+        denominator=420,
+        slump=("2024-25-Q1", "2024-25-Q2"),
+        off_target=(
+            "Social worker vacancies in the assessment teams; agency staff are covering.",
+            "A rise in referrals after the summer holidays stretched capacity.",
+        ),
+    ),
+    Indicator(
+        "CSC03",
+        "% of referrals that were re-referrals within 12 months",
+        "Referrals in the quarter for children referred in the previous 12 months (numerator) as a "
+        "% of all referrals (denominator).",
+        "percent",
+        LOWER,
+        QUARTERLY,
+        "ratio",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "service",
+        rag_rule="standard",
+        targets=(20, 20, 20, 19, 19),
+        spread=0.12,
+        denominator=380,
+        off_target=(
+            "Audit found some cases were closed too early; step-down to early help is being strengthened.",
+        ),
+    ),
+    Indicator(
+        "CSC04",
+        "% of children looked after with 3 or more placements in the year",
+        "Children looked after at quarter end who had three or more placements in the previous 12 months.",
+        "percent",
+        LOWER,
+        QUARTERLY,
+        "last",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "service",
+        rag_rule="havering_style",
+        targets=(10, 10, 10, 9, 9),
+        spread=0.14,
+        off_target=("A shortage of local foster placements for teenagers led to moves.",),
+    ),
+    Indicator(
+        "CSC05",
+        "Children subject to a child protection plan",
+        "Number of children subject to a child protection plan at quarter end. Context only.",
+        "count",
+        NONE,
+        QUARTERLY,
+        "last",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "service",
+        decimals=0,
+        baseline=(150, 165, 140, 130, 135),
+        spread=0.05,
+    ),
+    Indicator(
+        "CSC06",
+        "% of care leavers aged 19-21 in education, employment or training",
+        "Care leavers aged 19 to 21 in education, employment or training at quarter end.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "last",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "strategic",
+        rag_rule="standard",
+        targets=(55, 55, 58, 60, 60),
+        spread=0.08,
+        off_target=(
+            (
+                "Several young people finished college courses in the summer and are looking "
+                "for work with support from their personal advisers."
+            ),
+        ),
+    ),
+    Indicator(
+        "CSC07",
+        "In-house foster carer households",
+        "Approved in-house foster carer households at quarter end (Fostering Recruitment Programme).",
+        "count",
+        HIGHER,
+        QUARTERLY,
+        "last",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "programme",
+        decimals=0,
+        rag_rule="standard",
+        targets=(95, 98, 100, 105, 110),
+        spread=0.04,
+        off_target=("Five households retired this year; 12 assessments are under way.",),
+    ),
+    Indicator(
+        "CSC08",
+        "Families supported through Family Hubs",
+        "Families receiving a service through a Family Hub in the quarter (Family Hubs "
+        "Programme). New indicator from 2023-24.",
+        "count",
+        HIGHER,
+        QUARTERLY,
+        "sum",
+        "childrens_social_care",
+        CHILDREN_YP,
+        "programme",
+        decimals=0,
+        rag_rule="standard",
+        active_from="2023-24-Q1",
+        targets=(None, None, 300, 350, 400),
+        spread=0.10,
+        season=(0.85, 1.1, 1.0, 1.05),
+        off_target=("The new hub in the north of the borough opened later than planned.",),
+    ),
     # --- Education & Inclusion -----------------------------------------------------------
-    Indicator("ED01", "% of families offered their first-preference secondary school",
-      "Applicants on national offer day offered a place at their first-preference secondary "
-      "school.",
-      "percent", HIGHER, ANNUAL, "last", "education", CHILDREN_YP, "service",
-      rag_rule="standard", targets=(92, 92, 92, 92, 92), spread=0.03,
-      off_target=("A bulge year group increased demand for the two most popular schools.",)),
-    Indicator("ED02", "% of new EHC plans issued within 20 weeks",
-      "New education, health and care plans issued within 20 weeks, excluding exceptions "
-      "(numerator), as a % of new plans issued in the quarter (denominator).",
-      "percent", HIGHER, QUARTERLY, "ratio", "education", CHILDREN_YP, "strategic",
-      rag_rule="standard", targets=(60, 60, 60, 60, 60), amber_thresholds=(50, 50, 50, 50, 50),
-      spread=0.15,
-      denominator=45, slump=("2022-23-Q1", "2022-23-Q2", "2022-23-Q3"),
-      off_target=("Educational psychology capacity is the main cause of delay; locum "
-                  "psychologists have been commissioned.",
-                  "Requests for assessment rose by a third on last year.")),
-    Indicator("ED03", "% of 16-17 year olds NEET or whose activity is not known",
-      "Young people aged 16 and 17 not in education, employment or training, or whose activity "
-      "is not known, as a % of the cohort.",
-      "percent", LOWER, QUARTERLY, "mean", "education", CHILDREN_YP, "service",
-      rag_rule="standard", targets=(5.5, 5.5, 5.2, 5.0, 5.0), spread=0.10,
-      season=(0.95, 1.0, 1.3, 0.95),
-      off_target=("Activity is not known for many young people each autumn until college "
-                  "enrolments are confirmed.",)),
-    Indicator("ED04", "Number of permanent exclusions",
-      "Permanent exclusions from Darlington schools in the quarter.",
-      "count", LOWER, QUARTERLY, "sum", "education", CHILDREN_YP, "service", decimals=0,
-      rag_rule="maidstone_10", targets=(4, 4, 4, 4, 4), poisson_mean=4.0,
-      off_target=("Exclusions were concentrated in two secondary schools; the inclusion panel is "
-                  "working with both.",)),
-    Indicator("ED05", "% of schools judged Good or Outstanding",
-      "Schools whose latest Ofsted judgement is Good or Outstanding at quarter end.",
-      "percent", HIGHER, QUARTERLY, "last", "education", CHILDREN_YP, "service",
-      rag_rule="standard", targets=(88, 88, 89, 90, 90), spread=0.025,
-      off_target=("Two primary schools were judged Requires Improvement this term.",)),
+    Indicator(
+        "ED01",
+        "% of families offered their first-preference secondary school",
+        "Applicants on national offer day offered a place at their first-preference secondary school.",
+        "percent",
+        HIGHER,
+        ANNUAL,
+        "last",
+        "education",
+        CHILDREN_YP,
+        "service",
+        rag_rule="standard",
+        targets=(92, 92, 92, 92, 92),
+        spread=0.03,
+        off_target=("A bulge year group increased demand for the two most popular schools.",),
+    ),
+    Indicator(
+        "ED02",
+        "% of new EHC plans issued within 20 weeks",
+        "New education, health and care plans issued within 20 weeks, excluding exceptions "
+        "(numerator), as a % of new plans issued in the quarter (denominator).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "education",
+        CHILDREN_YP,
+        "strategic",
+        rag_rule="standard",
+        targets=(60, 60, 60, 60, 60),
+        amber_thresholds=(50, 50, 50, 50, 50),
+        spread=0.15,
+        denominator=45,
+        slump=("2022-23-Q1", "2022-23-Q2", "2022-23-Q3"),
+        off_target=(
+            (
+                "Educational psychology capacity is the main cause of delay; locum "
+                "psychologists have been commissioned."
+            ),
+            "Requests for assessment rose by a third on last year.",
+        ),
+    ),
+    Indicator(
+        "ED03",
+        "% of 16-17 year olds NEET or whose activity is not known",
+        "Young people aged 16 and 17 not in education, employment or training, or whose activity "
+        "is not known, as a % of the cohort.",
+        "percent",
+        LOWER,
+        QUARTERLY,
+        "mean",
+        "education",
+        CHILDREN_YP,
+        "service",
+        rag_rule="standard",
+        targets=(5.5, 5.5, 5.2, 5.0, 5.0),
+        spread=0.10,
+        season=(0.95, 1.0, 1.3, 0.95),
+        off_target=(
+            "Activity is not known for many young people each autumn until college enrolments are confirmed.",
+        ),
+    ),
+    Indicator(
+        "ED04",
+        "Number of permanent exclusions",
+        "Permanent exclusions from Darlington schools in the quarter.",
+        "count",
+        LOWER,
+        QUARTERLY,
+        "sum",
+        "education",
+        CHILDREN_YP,
+        "service",
+        decimals=0,
+        rag_rule="maidstone_10",
+        targets=(4, 4, 4, 4, 4),
+        poisson_mean=4.0,
+        off_target=(
+            (
+                "Exclusions were concentrated in two secondary schools; the inclusion panel is "
+                "working with both."
+            ),
+        ),
+    ),
+    Indicator(
+        "ED05",
+        "% of schools judged Good or Outstanding",
+        "Schools whose latest Ofsted judgement is Good or Outstanding at quarter end.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "last",
+        "education",
+        CHILDREN_YP,
+        "service",
+        rag_rule="standard",
+        targets=(88, 88, 89, 90, 90),
+        spread=0.025,
+        off_target=("Two primary schools were judged Requires Improvement this term.",),
+    ),
     # --- Waste & Street Scene ------------------------------------------------------------
-    Indicator("WM01", "Household waste recycling rate",
-      "Household waste sent for reuse, recycling or composting as a % of household waste "
-      "collected (DEFRA ENV18 / WasteDataFlow).",
-      "percent", HIGHER, ANNUAL, "last", "waste", ENVIRONMENT, "strategic", rag_rule="standard",
-      benchmark_metric="oflog_waste:Household waste recycling rate",
-      targets=(35, 35, 34, 35, 36), spread=0.04,
-      off_target=("Garden waste tonnage fell in the dry summer and the new charge reduced "
-                  "take-up.",
-                  "Contaminated loads rejected at the materials recovery facility reduced the "
-                  "rate.")),
-    Indicator("WM02", "Residual household waste per household",
-      "Household waste not sent for reuse, recycling or composting, in kg per household per "
-      "year (DEFRA ENV18 / WasteDataFlow).",
-      "number", LOWER, ANNUAL, "last", "waste", ENVIRONMENT, "strategic",
-      unit_label="kg per household", rag_rule="standard",
-      benchmark_metric="oflog_waste:Residual household waste",
-      targets=(580, 580, 570, 565, 560), spread=0.02,
-      off_target=("More waste was produced at home while people worked from home.",)),
-    Indicator("WM03", "Recycling contamination rate",
-      "Collected dry recycling rejected as contaminated, as a % of dry recycling collected.",
-      "percent", LOWER, ANNUAL, "last", "waste", ENVIRONMENT, "strategic", rag_rule="standard",
-      benchmark_metric="oflog_waste:Recycling contamination rate",
-      targets=(9.0, 8.0, 7.0, 6.5, 6.5), spread=0.08,
-      off_target=("Food and textiles in recycling bins remain the main contaminants; crews "
-                  "are tagging bins.",)),
-    Indicator("WM04", "Missed bin collections per 100,000 collections",
-      "Missed collections reported and confirmed, per 100,000 scheduled collections.",
-      "number", LOWER, QUARTERLY, "mean", "waste", ENVIRONMENT, "service", rag_rule="standard",
-      targets=(60, 60, 55, 55, 50), spread=0.12, season=(1.0, 1.0, 1.2, 1.05),
-      slump=("2022-23-Q3",),
-      off_target=("Snow in December and crew sickness disrupted rounds.",
-                  "Route changes in the first weeks of the new rounds caused missed "
-                  "streets.")),
-    Indicator("WM05", "% of fly-tipping incidents removed within 5 working days",
-      "Reported fly-tipping incidents on public land cleared within 5 working days (numerator) "
-      "as a % of incidents reported (denominator).",
-      "percent", HIGHER, QUARTERLY, "ratio", "waste", ENVIRONMENT, "service",
-      rag_rule="absolute_2", targets=(95, 95, 95, 96, 96), spread=0.03, denominator=620,
-      season=(1.1, 1.15, 0.9, 0.85),
-      off_target=("Large incidents needing specialist removal took longer.",)),
-    Indicator("WM06", "Household waste collected",
-      "Tonnes of household waste collected at the kerbside and household waste recycling "
-      "centres in the quarter. Context only.",
-      "number", NONE, QUARTERLY, "sum", "waste", ENVIRONMENT, "service", unit_label="tonnes",
-      decimals=0, baseline=(12400, 12100, 11900, 11800, 11700), spread=0.03,
-      season=(1.05, 1.1, 0.95, 0.9)),
-    Indicator("WM07", "% of streets meeting the litter standard",
-      "Streets surveyed meeting grade B or better for litter in the local environmental quality "
-      "survey. Retired after 2023-24 when the survey ended.",
-      "percent", HIGHER, QUARTERLY, "mean", "waste", ENVIRONMENT, "service",
-      rag_rule="standard", active_to="2023-24-Q4", targets=(92, 92, 92, None, None),
-      spread=0.03,
-      off_target=("Litter levels were worse around the town centre late-night economy.",)),
+    Indicator(
+        "WM01",
+        "Household waste recycling rate",
+        "Household waste sent for reuse, recycling or composting as a % of household waste "
+        "collected (DEFRA ENV18 / WasteDataFlow).",
+        "percent",
+        HIGHER,
+        ANNUAL,
+        "last",
+        "waste",
+        ENVIRONMENT,
+        "strategic",
+        rag_rule="standard",
+        benchmark_metric="oflog_waste:Household waste recycling rate",
+        targets=(35, 35, 34, 35, 36),
+        spread=0.04,
+        off_target=(
+            "Garden waste tonnage fell in the dry summer and the new charge reduced take-up.",
+            "Contaminated loads rejected at the materials recovery facility reduced the rate.",
+        ),
+    ),
+    Indicator(
+        "WM02",
+        "Residual household waste per household",
+        "Household waste not sent for reuse, recycling or composting, in kg per household per "
+        "year (DEFRA ENV18 / WasteDataFlow).",
+        "number",
+        LOWER,
+        ANNUAL,
+        "last",
+        "waste",
+        ENVIRONMENT,
+        "strategic",
+        unit_label="kg per household",
+        rag_rule="standard",
+        benchmark_metric="oflog_waste:Residual household waste",
+        targets=(580, 580, 570, 565, 560),
+        spread=0.02,
+        off_target=("More waste was produced at home while people worked from home.",),
+    ),
+    Indicator(
+        "WM03",
+        "Recycling contamination rate",
+        "Collected dry recycling rejected as contaminated, as a % of dry recycling collected.",
+        "percent",
+        LOWER,
+        ANNUAL,
+        "last",
+        "waste",
+        ENVIRONMENT,
+        "strategic",
+        rag_rule="standard",
+        benchmark_metric="oflog_waste:Recycling contamination rate",
+        targets=(9.0, 8.0, 7.0, 6.5, 6.5),
+        spread=0.08,
+        off_target=(
+            "Food and textiles in recycling bins remain the main contaminants; crews are tagging bins.",
+        ),
+    ),
+    Indicator(
+        "WM04",
+        "Missed bin collections per 100,000 collections",
+        "Missed collections reported and confirmed, per 100,000 scheduled collections.",
+        "number",
+        LOWER,
+        QUARTERLY,
+        "mean",
+        "waste",
+        ENVIRONMENT,
+        "service",
+        rag_rule="standard",
+        targets=(60, 60, 55, 55, 50),
+        spread=0.12,
+        season=(1.0, 1.0, 1.2, 1.05),
+        slump=("2022-23-Q3",),
+        off_target=(
+            "Snow in December and crew sickness disrupted rounds.",
+            "Route changes in the first weeks of the new rounds caused missed streets.",
+        ),
+    ),
+    Indicator(
+        "WM05",
+        "% of fly-tipping incidents removed within 5 working days",
+        "Reported fly-tipping incidents on public land cleared within 5 working days (numerator) "
+        "as a % of incidents reported (denominator).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "waste",
+        ENVIRONMENT,
+        "service",
+        rag_rule="absolute_2",
+        targets=(95, 95, 95, 96, 96),
+        spread=0.03,
+        denominator=620,
+        season=(1.1, 1.15, 0.9, 0.85),
+        off_target=("Large incidents needing specialist removal took longer.",),
+    ),
+    Indicator(
+        "WM06",
+        "Household waste collected",
+        "Tonnes of household waste collected at the kerbside and household waste recycling "
+        "centres in the quarter. Context only.",
+        "number",
+        NONE,
+        QUARTERLY,
+        "sum",
+        "waste",
+        ENVIRONMENT,
+        "service",
+        unit_label="tonnes",
+        decimals=0,
+        baseline=(12400, 12100, 11900, 11800, 11700),
+        spread=0.03,
+        season=(1.05, 1.1, 0.95, 0.9),
+    ),
+    Indicator(
+        "WM07",
+        "% of streets meeting the litter standard",
+        "Streets surveyed meeting grade B or better for litter in the local environmental quality "
+        "survey. Retired after 2023-24 when the survey ended.",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "mean",
+        "waste",
+        ENVIRONMENT,
+        "service",
+        rag_rule="standard",
+        active_to="2023-24-Q4",
+        targets=(92, 92, 92, None, None),
+        spread=0.03,
+        off_target=("Litter levels were worse around the town centre late-night economy.",),
+    ),
     # --- Planning & Building Control -----------------------------------------------------
-    Indicator("PL01", "% of major planning applications decided in time",
-      "Major applications decided within 13 weeks or an agreed extension (numerator) as a % "
-      "of major applications decided in the quarter (denominator).",
-      "percent", HIGHER, QUARTERLY, "ratio", "planning", ECONOMY, "strategic",
-      targets=(85, 85, 85, 85, 85), spread=0.10, denominator=7, slump=("2023-24-Q4",),
-      off_target=("One complex application needed a section 106 agreement that took longer than "
-                  "the agreed extension.",)),
-    Indicator("PL02", "% of non-major planning applications decided in time",
-      "Minor and other applications decided within 8 weeks or an agreed extension (numerator) "
-      "as a % of those decided in the quarter (denominator).",
-      "percent", HIGHER, QUARTERLY, "ratio", "planning", ECONOMY, "service",
-      rag_rule="standard", targets=(85, 85, 85, 88, 88), spread=0.05, denominator=180,
-      off_target=("Two planning officer vacancies; agency cover started mid-quarter.",)),
-    Indicator("PL03", "Planning applications received",
-      "Number of planning applications received in the quarter. Context only.",
-      "count", NONE, QUARTERLY, "sum", "planning", ECONOMY, "service", decimals=0,
-      baseline=(310, 290, 270, 265, 260), spread=0.06, season=(1.05, 1.05, 0.9, 1.0)),
-    Indicator("PL04", "% of planning appeals allowed",
-      "Appeals against the council's planning decisions allowed by the Planning Inspectorate "
-      "(numerator) as a % of appeal decisions in the quarter (denominator).",
-      "percent", LOWER, QUARTERLY, "ratio", "planning", ECONOMY, "service",
-      rag_rule="havering_style", targets=(35, 35, 35, 35, 35), spread=0.25, denominator=8,
-      off_target=("Inspectors gave more weight to housing supply than to design concerns.",)),
+    Indicator(
+        "PL01",
+        "% of major planning applications decided in time",
+        "Major applications decided within 13 weeks or an agreed extension (numerator) as a % "
+        "of major applications decided in the quarter (denominator).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "planning",
+        ECONOMY,
+        "strategic",
+        targets=(85, 85, 85, 85, 85),
+        spread=0.10,
+        denominator=7,
+        slump=("2023-24-Q4",),
+        off_target=(
+            (
+                "One complex application needed a section 106 agreement that took longer than "
+                "the agreed extension."
+            ),
+        ),
+    ),
+    Indicator(
+        "PL02",
+        "% of non-major planning applications decided in time",
+        "Minor and other applications decided within 8 weeks or an agreed extension (numerator) "
+        "as a % of those decided in the quarter (denominator).",
+        "percent",
+        HIGHER,
+        QUARTERLY,
+        "ratio",
+        "planning",
+        ECONOMY,
+        "service",
+        rag_rule="standard",
+        targets=(85, 85, 85, 88, 88),
+        spread=0.05,
+        denominator=180,
+        off_target=("Two planning officer vacancies; agency cover started mid-quarter.",),
+    ),
+    Indicator(
+        "PL03",
+        "Planning applications received",
+        "Number of planning applications received in the quarter. Context only.",
+        "count",
+        NONE,
+        QUARTERLY,
+        "sum",
+        "planning",
+        ECONOMY,
+        "service",
+        decimals=0,
+        baseline=(310, 290, 270, 265, 260),
+        spread=0.06,
+        season=(1.05, 1.05, 0.9, 1.0),
+    ),
+    Indicator(
+        "PL04",
+        "% of planning appeals allowed",
+        "Appeals against the council's planning decisions allowed by the Planning Inspectorate "
+        "(numerator) as a % of appeal decisions in the quarter (denominator).",
+        "percent",
+        LOWER,
+        QUARTERLY,
+        "ratio",
+        "planning",
+        ECONOMY,
+        "service",
+        rag_rule="havering_style",
+        targets=(35, 35, 35, 35, 35),
+        spread=0.25,
+        denominator=8,
+        off_target=("Inspectors gave more weight to housing supply than to design concerns.",),
+    ),
     # --- Economic Growth & Regeneration --------------------------------------------------
-    Indicator("EG01", "Jobs created or safeguarded with council support",
-      "Jobs created or safeguarded by businesses receiving council grants or business support "
-      "in the quarter (Towns Fund programme).",
-      "count", HIGHER, QUARTERLY, "sum", "economic_growth", ECONOMY, "programme", decimals=0,
-      rag_rule="maidstone_10", targets=(60, 60, 65, 65, 70), spread=0.15,
-      slump=("2024-25-Q2", "2024-25-Q3"),
-      off_target=("Two inward investment projects were delayed by the investors.",)),
-    Indicator("EG02", "Town centre vacancy rate",
-      "Vacant ground-floor commercial units in the town centre as a % of all units, at "
-      "quarter end.",
-      "percent", LOWER, QUARTERLY, "last", "economic_growth", ECONOMY, "strategic",
-      rag_rule="standard", targets=(16, 16, 15, 15, 14), spread=0.05,
-      off_target=("Closure of two national chains on High Row.",)),
-    Indicator("EG03", "Town centre footfall",
-      "Pedestrian counts from the town centre footfall cameras in the quarter. Context only.",
-      "count", NONE, QUARTERLY, "sum", "economic_growth", ECONOMY, "service", decimals=0,
-      baseline=(1_350_000, 1_450_000, 1_480_000, 1_500_000, 1_520_000), spread=0.03,
-      season=(0.98, 1.05, 1.15, 0.85)),
-    Indicator("EG04", "External funding secured for regeneration",
-      "Value in pounds of external grant funding awarded for regeneration schemes in the "
-      "financial year.",
-      "currency", HIGHER, ANNUAL, "sum", "economic_growth", ECONOMY, "programme",
-      unit_label="£", decimals=0, rag_rule="maidstone_10",
-      targets=(4_000_000, 5_000_000, 6_000_000, 5_000_000, 5_000_000), spread=0.20,
-      off_target=("The Levelling Up Fund round was delayed nationally.",)),
+    Indicator(
+        "EG01",
+        "Jobs created or safeguarded with council support",
+        "Jobs created or safeguarded by businesses receiving council grants or business support "
+        "in the quarter (Towns Fund programme).",
+        "count",
+        HIGHER,
+        QUARTERLY,
+        "sum",
+        "economic_growth",
+        ECONOMY,
+        "programme",
+        decimals=0,
+        rag_rule="maidstone_10",
+        targets=(60, 60, 65, 65, 70),
+        spread=0.15,
+        slump=("2024-25-Q2", "2024-25-Q3"),
+        off_target=("Two inward investment projects were delayed by the investors.",),
+    ),
+    Indicator(
+        "EG02",
+        "Town centre vacancy rate",
+        "Vacant ground-floor commercial units in the town centre as a % of all units, at quarter end.",
+        "percent",
+        LOWER,
+        QUARTERLY,
+        "last",
+        "economic_growth",
+        ECONOMY,
+        "strategic",
+        rag_rule="standard",
+        targets=(16, 16, 15, 15, 14),
+        spread=0.05,
+        off_target=("Closure of two national chains on High Row.",),
+    ),
+    Indicator(
+        "EG03",
+        "Town centre footfall",
+        "Pedestrian counts from the town centre footfall cameras in the quarter. Context only.",
+        "count",
+        NONE,
+        QUARTERLY,
+        "sum",
+        "economic_growth",
+        ECONOMY,
+        "service",
+        decimals=0,
+        baseline=(1_350_000, 1_450_000, 1_480_000, 1_500_000, 1_520_000),
+        spread=0.03,
+        season=(0.98, 1.05, 1.15, 0.85),
+    ),
+    Indicator(
+        "EG04",
+        "External funding secured for regeneration",
+        "Value in pounds of external grant funding awarded for regeneration schemes in the financial year.",
+        "currency",
+        HIGHER,
+        ANNUAL,
+        "sum",
+        "economic_growth",
+        ECONOMY,
+        "programme",
+        unit_label="£",
+        decimals=0,
+        rag_rule="maidstone_10",
+        targets=(4_000_000, 5_000_000, 6_000_000, 5_000_000, 5_000_000),
+        spread=0.20,
+        off_target=("The Levelling Up Fund round was delayed nationally.",),
+    ),
 )
 
 INDICATOR_BY_CODE = {i.code: i for i in INDICATORS}
 
 # Target set-on dates: the Council meeting that approved the Council Plan targets each year.
 TARGET_SET_ON = {
-    "2021-22": "2021-03-10", "2022-23": "2022-03-09", "2023-24": "2023-03-08",
-    "2024-25": "2024-03-13", "2025-26": "2025-03-12",
+    "2021-22": "2021-03-10",
+    "2022-23": "2022-03-09",
+    "2023-24": "2023-03-08",
+    "2024-25": "2024-03-13",
+    "2025-26": "2025-03-12",
 }
 # In-year target changes: (code, year, quarter, target, amber_threshold, set_on, reason).
 TARGET_REVISIONS = (
-    ("CS01", "2024-25", "", 85, 80, "2024-10-15",
-     "Revised at Q2 review after Cabinet agreed new service standard"),
-    ("ED02", "2025-26", "", 50, 40, "2025-07-22",
-     "Revised at Q1 review: Cabinet agreed an interim target while the educational psychology "
-     "recovery plan is delivered"),
+    (
+        "CS01",
+        "2024-25",
+        "",
+        85,
+        80,
+        "2024-10-15",
+        "Revised at Q2 review after Cabinet agreed new service standard",
+    ),
+    (
+        "ED02",
+        "2025-26",
+        "",
+        50,
+        40,
+        "2025-07-22",
+        (
+            "Revised at Q1 review: Cabinet agreed an interim target while the educational psychology "
+            "recovery plan is delivered"
+        ),
+    ),
 )
 
 RAG_RULES = """\
@@ -718,18 +1497,38 @@ def target_rows() -> list[dict[str, str]]:
             if annual is None:
                 continue
             amber = "" if amber_value is None else str(amber_value)
-            base = {"code": ind.code, "year": year, "amber_threshold": amber,
-                    "set_on": TARGET_SET_ON[year]}
+            base = {"code": ind.code, "year": year, "amber_threshold": amber, "set_on": TARGET_SET_ON[year]}
             if ind.profile:
                 for n, value in enumerate((*ind.profile, annual), start=1):
-                    rows.append({**base, "quarter": f"Q{n}", "target": str(value),
-                                 "reason": f"Council Plan {year} target, profiled by quarter"})
+                    rows.append(
+                        {
+                            **base,
+                            "quarter": f"Q{n}",
+                            "target": str(value),
+                            "reason": f"Council Plan {year} target, profiled by quarter",
+                        }
+                    )
             else:
-                rows.append({**base, "quarter": "", "target": str(annual),
-                             "reason": f"Council Plan {year} annual target"})
+                rows.append(
+                    {
+                        **base,
+                        "quarter": "",
+                        "target": str(annual),
+                        "reason": f"Council Plan {year} annual target",
+                    }
+                )
     for code, year, quarter, target, amber, set_on, reason in TARGET_REVISIONS:
-        rows.append({"code": code, "year": year, "quarter": quarter, "target": str(target),
-                     "amber_threshold": str(amber), "set_on": set_on, "reason": reason})
+        rows.append(
+            {
+                "code": code,
+                "year": year,
+                "quarter": quarter,
+                "target": str(target),
+                "amber_threshold": str(amber),
+                "set_on": set_on,
+                "reason": reason,
+            }
+        )
     return rows
 
 
@@ -779,8 +1578,9 @@ def clamp(ind: Indicator, value: float) -> float:
     return min(high, value) if high is not None else value
 
 
-def generate_figures(ind: Indicator, targets: dict[tuple[str, str], float],
-                     real: dict[tuple[str, str], str]) -> dict[str, Figure]:
+def generate_figures(
+    ind: Indicator, targets: dict[tuple[str, str], float], real: dict[tuple[str, str], str]
+) -> dict[str, Figure]:
     """One figure per quarter the indicator is due, near target with persistent swings."""
     rng = random.Random(f"{SEED}:{ind.code}")
     sign = -1.0 if ind.polarity == LOWER else 1.0
@@ -843,8 +1643,7 @@ ACTIONS = (
 ON_TARGET_NOTES = ("On track.", "Performance remains ahead of target.", "Good quarter.")
 
 
-def commentary_for(ind: Indicator, figure: Figure, target: float | None,
-                   rng: random.Random) -> str:
+def commentary_for(ind: Indicator, figure: Figure, target: float | None, rng: random.Random) -> str:
     """What the service writes: usually an explanation when off target, sometimes nothing."""
     if ind.polarity == NONE:
         return ""
@@ -894,8 +1693,14 @@ def cols(*pairs: str) -> tuple[tuple[str, str], ...]:
     return tuple(tuple(p.split("=", 1)) for p in pairs)  # type: ignore[misc]
 
 
-FULL_CANONICAL = cols("indicator_code=indicator_code", "period=period", "value=value",
-                      "commentary=commentary", "status=status", "submitted_by=submitted_by")
+FULL_CANONICAL = cols(
+    "indicator_code=indicator_code",
+    "period=period",
+    "value=value",
+    "commentary=commentary",
+    "status=status",
+    "submitted_by=submitted_by",
+)
 
 # Each service's style over time: (first quarter it applies from, style).
 STYLES: dict[str, tuple[tuple[str, Style], ...]] = {
@@ -903,91 +1708,278 @@ STYLES: dict[str, tuple[tuple[str, Style], ...]] = {
         ("2021-22-Q1", Style("csv-cp1252", "revs_bens_q{n}_{fy_short}.csv", FULL_CANONICAL)),
     ),
     "customer_services": (
-        ("2021-22-Q1", Style("csv-utf8", "Customer Services PIs {fy} Q{n}.csv", cols(
-            "indicator_code=Code", "period=Quarter", "value=Actual", "numerator=Numerator",
-            "denominator=Denominator", "commentary=Comments", "status=Status",
-            "submitted_by=submitted-by"), period="slash")),
+        (
+            "2021-22-Q1",
+            Style(
+                "csv-utf8",
+                "Customer Services PIs {fy} Q{n}.csv",
+                cols(
+                    "indicator_code=Code",
+                    "period=Quarter",
+                    "value=Actual",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Comments",
+                    "status=Status",
+                    "submitted_by=submitted-by",
+                ),
+                period="slash",
+            ),
+        ),
     ),
     "hr": (
-        ("2021-22-Q1", Style("xlsx", "HR and H&S KPIs Q{n} {yy}.xlsx", cols(
-            "indicator_code=PI Code", "period=Period", "value=Value", "commentary=Comments",
-            "status=Status", "submitted_by=Submitted By"),
-            titles=("HR & Health and Safety KPIs – {fy_slash} Q{n}",), gap_after_titles=False,
-            sheet="KPIs", status_case="title")),
+        (
+            "2021-22-Q1",
+            Style(
+                "xlsx",
+                "HR and H&S KPIs Q{n} {yy}.xlsx",
+                cols(
+                    "indicator_code=PI Code",
+                    "period=Period",
+                    "value=Value",
+                    "commentary=Comments",
+                    "status=Status",
+                    "submitted_by=Submitted By",
+                ),
+                titles=("HR & Health and Safety KPIs – {fy_slash} Q{n}",),
+                gap_after_titles=False,
+                sheet="KPIs",
+                status_case="title",
+            ),
+        ),
     ),
     "adult_social_care": (
-        ("2021-22-Q1", Style("csv-utf8-bom", "ASC KPIs - Q{n}.csv", cols(
-            "indicator_code=Indicator Code", "period=Period", "value=Value",
-            "numerator=Numerator", "denominator=Denominator", "commentary=Commentary",
-            "status=Status", "submitted_by=Submitted By"), period="dash")),
-        ("2024-25-Q1", Style("xlsx", "ASC KPIs - Q{n} {fy}.xlsx", cols(
-            "indicator_code=Indicator Code", "period=Period", "value=Value",
-            "numerator=Numerator", "denominator=Denominator", "commentary=Commentary",
-            "status=Status", "submitted_by=Submitted By"), period="dash",
-            titles=("Darlington BC – Adult Social Care quarterly return",
-                    "Quarter {n} {fy_slash}"), status_case="title")),
+        (
+            "2021-22-Q1",
+            Style(
+                "csv-utf8-bom",
+                "ASC KPIs - Q{n}.csv",
+                cols(
+                    "indicator_code=Indicator Code",
+                    "period=Period",
+                    "value=Value",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Commentary",
+                    "status=Status",
+                    "submitted_by=Submitted By",
+                ),
+                period="dash",
+            ),
+        ),
+        (
+            "2024-25-Q1",
+            Style(
+                "xlsx",
+                "ASC KPIs - Q{n} {fy}.xlsx",
+                cols(
+                    "indicator_code=Indicator Code",
+                    "period=Period",
+                    "value=Value",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Commentary",
+                    "status=Status",
+                    "submitted_by=Submitted By",
+                ),
+                period="dash",
+                titles=("Darlington BC – Adult Social Care quarterly return", "Quarter {n} {fy_slash}"),
+                status_case="title",
+            ),
+        ),
     ),
     "housing": (
-        ("2021-22-Q1", Style("csv-cp1252", "Housing_Q{n}_{fy}.csv", cols(
-            "indicator_code=PI_Code", "period=Period", "value=Actual", "numerator=Numerator",
-            "denominator=Denominator", "commentary=Commentary", "status=Status",
-            "submitted_by=Submitted_By"), period="slash")),
-        ("2023-24-Q1", Style("csv-utf8", "Housing_Q{n}_{fy}.csv", cols(
-            "indicator_code=PI_Code", "period=Period", "value=Actual", "numerator=Numerator",
-            "denominator=Denominator", "commentary=Commentary", "status=Status",
-            "submitted_by=Submitted_By"), period="slash")),
+        (
+            "2021-22-Q1",
+            Style(
+                "csv-cp1252",
+                "Housing_Q{n}_{fy}.csv",
+                cols(
+                    "indicator_code=PI_Code",
+                    "period=Period",
+                    "value=Actual",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Commentary",
+                    "status=Status",
+                    "submitted_by=Submitted_By",
+                ),
+                period="slash",
+            ),
+        ),
+        (
+            "2023-24-Q1",
+            Style(
+                "csv-utf8",
+                "Housing_Q{n}_{fy}.csv",
+                cols(
+                    "indicator_code=PI_Code",
+                    "period=Period",
+                    "value=Actual",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Commentary",
+                    "status=Status",
+                    "submitted_by=Submitted_By",
+                ),
+                period="slash",
+            ),
+        ),
     ),
     "childrens_social_care": (
-        ("2021-22-Q1", Style("xlsx", "Childrens Social Care performance Q{n} {fy}.xlsx", cols(
-            "indicator_code=Indicator code", "period=Period", "value=Value",
-            "numerator=Numerator", "denominator=Denominator", "commentary=Commentary",
-            "status=Status", "submitted_by=Submitted by"),
-            titles=("Darlington Borough Council – Children's Services",
-                    "Children's Social Care performance return, Quarter {n} {fy_slash}"))),
+        (
+            "2021-22-Q1",
+            Style(
+                "xlsx",
+                "Childrens Social Care performance Q{n} {fy}.xlsx",
+                cols(
+                    "indicator_code=Indicator code",
+                    "period=Period",
+                    "value=Value",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Commentary",
+                    "status=Status",
+                    "submitted_by=Submitted by",
+                ),
+                titles=(
+                    "Darlington Borough Council – Children's Services",
+                    "Children's Social Care performance return, Quarter {n} {fy_slash}",
+                ),
+            ),
+        ),
     ),
     "education": (
-        ("2021-22-Q1", Style("csv-utf8", "education_kpis_{fy}_q{n}.csv", cols(
-            "indicator_code=indicator code", "period=quarter", "value=value",
-            "numerator=numerator", "denominator=denominator", "commentary=comments",
-            "submitted_by=submitted by"), period="dash")),
+        (
+            "2021-22-Q1",
+            Style(
+                "csv-utf8",
+                "education_kpis_{fy}_q{n}.csv",
+                cols(
+                    "indicator_code=indicator code",
+                    "period=quarter",
+                    "value=value",
+                    "numerator=numerator",
+                    "denominator=denominator",
+                    "commentary=comments",
+                    "submitted_by=submitted by",
+                ),
+                period="dash",
+            ),
+        ),
     ),
     "waste": (
-        ("2021-22-Q1", Style("xlsx", "Waste return Q{n} {fy}.xlsx", cols(
-            "indicator_code=PI Code", "period=Period", "value=Actual", "numerator=Numerator",
-            "denominator=Denominator", "commentary=Comments", "status=Status",
-            "submitted_by=Submitted By"), period="slash",
-            titles=("Darlington Borough Council",
-                    "Waste & Street Scene performance return – Quarter {n} {fy_slash}"),
-            status_case="title")),
+        (
+            "2021-22-Q1",
+            Style(
+                "xlsx",
+                "Waste return Q{n} {fy}.xlsx",
+                cols(
+                    "indicator_code=PI Code",
+                    "period=Period",
+                    "value=Actual",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Comments",
+                    "status=Status",
+                    "submitted_by=Submitted By",
+                ),
+                period="slash",
+                titles=(
+                    "Darlington Borough Council",
+                    "Waste & Street Scene performance return – Quarter {n} {fy_slash}",
+                ),
+                status_case="title",
+            ),
+        ),
     ),
     "planning": (
-        ("2021-22-Q1", Style("csv-utf8-bom", "Planning PIs Q{n} {fy}.csv", cols(
-            "indicator_code=Code", "period=Period", "value=Value", "numerator=Numerator",
-            "denominator=Denominator", "commentary=Commentary", "submitted_by=Submitted By"))),
-        ("2024-25-Q1", Style("xlsx", "Planning PIs Q{n} {fy}.xlsx", cols(
-            "indicator_code=Code", "period=Period", "value=Value", "numerator=Numerator",
-            "denominator=Denominator", "commentary=Commentary", "submitted_by=Submitted By"),
-            titles=("Planning & Building Control – quarterly PIs {fy_slash} Q{n}",),
-            sheet="Q{n} return")),
+        (
+            "2021-22-Q1",
+            Style(
+                "csv-utf8-bom",
+                "Planning PIs Q{n} {fy}.csv",
+                cols(
+                    "indicator_code=Code",
+                    "period=Period",
+                    "value=Value",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Commentary",
+                    "submitted_by=Submitted By",
+                ),
+            ),
+        ),
+        (
+            "2024-25-Q1",
+            Style(
+                "xlsx",
+                "Planning PIs Q{n} {fy}.xlsx",
+                cols(
+                    "indicator_code=Code",
+                    "period=Period",
+                    "value=Value",
+                    "numerator=Numerator",
+                    "denominator=Denominator",
+                    "commentary=Commentary",
+                    "submitted_by=Submitted By",
+                ),
+                titles=("Planning & Building Control – quarterly PIs {fy_slash} Q{n}",),
+                sheet="Q{n} return",
+            ),
+        ),
     ),
     "economic_growth": (
-        ("2021-22-Q1", Style("xlsx", "Economy return {fy} Q{n}.xlsx", cols(
-            "indicator_code=INDICATOR CODE", "period=PERIOD", "value=ACTUAL",
-            "commentary=COMMENTS", "status=STATUS", "submitted_by=SUBMITTED BY"),
-            period="dash", sheet="Sheet1", status_case="title")),
+        (
+            "2021-22-Q1",
+            Style(
+                "xlsx",
+                "Economy return {fy} Q{n}.xlsx",
+                cols(
+                    "indicator_code=INDICATOR CODE",
+                    "period=PERIOD",
+                    "value=ACTUAL",
+                    "commentary=COMMENTS",
+                    "status=STATUS",
+                    "submitted_by=SUBMITTED BY",
+                ),
+                period="dash",
+                sheet="Sheet1",
+                status_case="title",
+            ),
+        ),
     ),
 }
 
 # Waste sends its tonnage-based figures separately from 2022-23; ASC sends ASCOF outturns
 # separately at year end.
-WASTE_TONNAGE = Style("csv-utf8-bom", "Waste tonnages Q{n} {fy}.csv", cols(
-    "indicator_code=Code", "period=Period", "value=Value", "commentary=Commentary",
-    "status=Status", "submitted_by=Submitted By"))
-ASCOF_OUTTURN = Style("xlsx", "ASCOF outturn {fy}.xlsx", cols(
-    "indicator_code=Indicator Code", "period=Period", "value=Value", "commentary=Commentary",
-    "status=Status", "submitted_by=Submitted By"),
+WASTE_TONNAGE = Style(
+    "csv-utf8-bom",
+    "Waste tonnages Q{n} {fy}.csv",
+    cols(
+        "indicator_code=Code",
+        "period=Period",
+        "value=Value",
+        "commentary=Commentary",
+        "status=Status",
+        "submitted_by=Submitted By",
+    ),
+)
+ASCOF_OUTTURN = Style(
+    "xlsx",
+    "ASCOF outturn {fy}.xlsx",
+    cols(
+        "indicator_code=Indicator Code",
+        "period=Period",
+        "value=Value",
+        "commentary=Commentary",
+        "status=Status",
+        "submitted_by=Submitted By",
+    ),
     titles=("Darlington BC – Adult Social Care Outcomes Framework", "Outturn {fy_slash}"),
-    sheet="ASCOF", status_case="title")
+    sheet="ASCOF",
+    status_case="title",
+)
 
 
 @dataclass
@@ -1028,8 +2020,9 @@ def status_text(style: Style, status: str) -> str:
     return status.title() if style.status_case == "title" else status
 
 
-def build_returns(figures: dict[str, dict[str, Figure]],
-                  targets: dict[tuple[str, str], float]) -> list[ReturnFile]:
+def build_returns(
+    figures: dict[str, dict[str, Figure]], targets: dict[tuple[str, str], float]
+) -> list[ReturnFile]:
     """Clean returns: every due indicator, in each service's own file layout."""
     files = []
     for quarter in QUARTERS:
@@ -1047,8 +2040,10 @@ def build_returns(figures: dict[str, dict[str, Figure]],
                 target = targets.get((ind.code, quarter.key))
                 figure = figures[ind.code][quarter.key]
                 goes_extra = extra is not None and (
-                    ind.code in ("WM01", "WM02", "WM06") if service.slug == "waste"
-                    else ind.frequency == ANNUAL)
+                    ind.code in ("WM01", "WM02", "WM06")
+                    if service.slug == "waste"
+                    else ind.frequency == ANNUAL
+                )
                 into = extra if goes_extra else main
                 assert into is not None
                 value = figure.value_text(ind.decimals)
@@ -1088,22 +2083,27 @@ class Returns:
         self.files = files
 
     def file(self, quarter: str, service: str, name_part: str = "") -> ReturnFile:
-        matches = [f for f in self.files if f.quarter.key == quarter and f.service == service
-                   and name_part in f.name]
+        matches = [
+            f for f in self.files if f.quarter.key == quarter and f.service == service and name_part in f.name
+        ]
         if len(matches) != 1:
             raise LookupError(f"{len(matches)} files for {quarter} {service} {name_part!r}")
         return matches[0]
 
     def row(self, quarter: str, service: str, code: str, name_part: str = "") -> Row:
-        rows = [r for f in self.files if f.quarter.key == quarter and f.service == service
-                and name_part in f.name for r in f.rows if r.code == code]
+        rows = [
+            r
+            for f in self.files
+            if f.quarter.key == quarter and f.service == service and name_part in f.name
+            for r in f.rows
+            if r.code == code
+        ]
         if len(rows) != 1:
             raise LookupError(f"{len(rows)} rows for {code} in {quarter} {service}")
         return rows[0]
 
     def drop(self, quarter: str, service: str) -> None:
-        self.files = [f for f in self.files
-                      if not (f.quarter.key == quarter and f.service == service)]
+        self.files = [f for f in self.files if not (f.quarter.key == quarter and f.service == service)]
 
 
 def mark(row: Row, problem: str, outcome: str) -> Row:
@@ -1121,12 +2121,19 @@ def plant_problems(returns: Returns, figures: dict[str, dict[str, Figure]]) -> N
     r = returns
 
     # Mistyped indicator codes.
-    mark(r.row("2022-23-Q3", "waste", "WM04"), "Mistyped code (letter l for digit 1 in WM04)",
-         "unknown_indicator").code = "WM0l"
-    mark(r.row("2024-25-Q2", "adult_social_care", "ASC09"), "Mistyped code (ASC-09 for ASC09)",
-         "unknown_indicator").code = "ASC-09"
-    mark(r.row("2025-26-Q2", "revenues_benefits", "RB04"), "Mistyped code (RB4 for RB04)",
-         "unknown_indicator").code = "RB4"
+    mark(
+        r.row("2022-23-Q3", "waste", "WM04"),
+        "Mistyped code (letter l for digit 1 in WM04)",
+        "unknown_indicator",
+    ).code = "WM0l"
+    mark(
+        r.row("2024-25-Q2", "adult_social_care", "ASC09"),
+        "Mistyped code (ASC-09 for ASC09)",
+        "unknown_indicator",
+    ).code = "ASC-09"
+    mark(
+        r.row("2025-26-Q2", "revenues_benefits", "RB04"), "Mistyped code (RB4 for RB04)", "unknown_indicator"
+    ).code = "RB4"
 
     # Numbers written the way people type them: accepted, read as numbers.
     row = r.row("2023-24-Q2", "customer_services", "CS05")
@@ -1150,92 +2157,146 @@ def plant_problems(returns: Returns, figures: dict[str, dict[str, Figure]]) -> N
     # Not reported: n/a, tbc, blank.
     row = mark(r.row("2021-22-Q1", "education", "ED05"), "Value 'n/a'", "not_reported")
     row.value = "n/a"
-    row.commentary = ("Ofsted routine inspections were suspended during the pandemic and "
-                      "restart in September 2021.")
-    row = mark(r.row("2025-26-Q2", "housing", "HS04"), "Value 'tbc', numerator and denominator "
-               "blank", "not_reported")
+    row.commentary = (
+        "Ofsted routine inspections were suspended during the pandemic and restart in September 2021."
+    )
+    row = mark(
+        r.row("2025-26-Q2", "housing", "HS04"), "Value 'tbc', numerator and denominator blank", "not_reported"
+    )
     row.value, row.numerator, row.denominator = "tbc", "", ""
     row.commentary = "Rent figures to follow once the housing system upgrade is reconciled."
-    row = mark(r.row("2024-25-Q3", "childrens_social_care", "CSC04"), "Blank value",
-               "not_reported")
+    row = mark(r.row("2024-25-Q3", "childrens_social_care", "CSC04"), "Blank value", "not_reported")
     row.value = ""
     row.commentary = "Placement data is being revalidated after the case management upgrade."
 
     # Not a number.
     row = mark(r.row("2023-24-Q3", "waste", "WM04"), "Value 'see note'", "not_a_number")
     row.value = "see note"
-    row.commentary = ("Figure affected by the Christmas collection changes – contractor report "
-                      "awaited, see note.")
-    row = mark(r.row("2021-22-Q3", "housing", "HS03"), "Value 'awaiting report'",
-               "not_a_number")
+    row.commentary = (
+        "Figure affected by the Christmas collection changes – contractor report awaited, see note."
+    )
+    row = mark(r.row("2021-22-Q3", "housing", "HS03"), "Value 'awaiting report'", "not_a_number")
     row.value = "awaiting report"
     row.commentary = "Void figures awaiting the repairs contractor’s report."
 
     # Out of range.
-    mark(r.row("2023-24-Q1", "education", "ED05"), "Percent over 100 (112)",
-         "out_of_range").value = "112"
-    mark(r.row("2025-26-Q1", "customer_services", "CS05"),
-         "Percent over 100 (865: decimal point lost from 86.5)", "out_of_range").value = "865"
+    mark(r.row("2023-24-Q1", "education", "ED05"), "Percent over 100 (112)", "out_of_range").value = "112"
+    mark(
+        r.row("2025-26-Q1", "customer_services", "CS05"),
+        "Percent over 100 (865: decimal point lost from 86.5)",
+        "out_of_range",
+    ).value = "865"
 
     # Numerator greater than denominator.
-    row = mark(r.row("2024-25-Q1", "planning", "PL01"), "Numerator 9 > denominator 8",
-               "numerator_exceeds_denominator")
+    row = mark(
+        r.row("2024-25-Q1", "planning", "PL01"),
+        "Numerator 9 > denominator 8",
+        "numerator_exceeds_denominator",
+    )
     row.value, row.numerator, row.denominator = "", "9", "8"
-    row = mark(r.row("2022-23-Q2", "childrens_social_care", "CSC02"),
-               "Numerator and denominator swapped", "numerator_exceeds_denominator")
+    row = mark(
+        r.row("2022-23-Q2", "childrens_social_care", "CSC02"),
+        "Numerator and denominator swapped",
+        "numerator_exceeds_denominator",
+    )
     row.value, row.numerator, row.denominator = "", row.denominator, row.numerator
 
     # Conflicting duplicates: within one file, and across a split service's two files.
     housing = r.file("2023-24-Q2", "housing")
-    first = mark(r.row("2023-24-Q2", "housing", "HS02"),
-                 "Same code and period twice in the file with different values",
-                 "conflicting_duplicate")
-    second = replace(first, value=str(int(first.value) + 3),
-                     commentary="Updated count from the Housing Options system.")
+    first = mark(
+        r.row("2023-24-Q2", "housing", "HS02"),
+        "Same code and period twice in the file with different values",
+        "conflicting_duplicate",
+    )
+    second = replace(
+        first, value=str(int(first.value) + 3), commentary="Updated count from the Housing Options system."
+    )
     housing.rows.append(second)
-    tonnage = mark(r.row("2024-25-Q3", "waste", "WM06", "tonnages"),
-                   "WM06 also in Waste return Q3 2024-25.xlsx with a different value",
-                   "conflicting_duplicate")
+    tonnage = mark(
+        r.row("2024-25-Q3", "waste", "WM06", "tonnages"),
+        "WM06 also in Waste return Q3 2024-25.xlsx with a different value",
+        "conflicting_duplicate",
+    )
     waste_main = r.file("2024-25-Q3", "waste", "Waste return")
-    waste_main.rows.append(Row(
-        code="WM06", period=period_text(waste_main.style, waste_main.quarter),
-        value=str(int(tonnage.value) - 240), commentary="Provisional tonnage from weighbridge.",
-        status="Provisional", submitted_by="Paul Atkinson",
-        problem="WM06 also in Waste tonnages Q3 2024-25.csv with a different value",
-        outcome="conflicting_duplicate"))
+    waste_main.rows.append(
+        Row(
+            code="WM06",
+            period=period_text(waste_main.style, waste_main.quarter),
+            value=str(int(tonnage.value) - 240),
+            commentary="Provisional tonnage from weighbridge.",
+            status="Provisional",
+            submitted_by="Paul Atkinson",
+            problem="WM06 also in Waste tonnages Q3 2024-25.csv with a different value",
+            outcome="conflicting_duplicate",
+        )
+    )
 
     # Identical duplicates: the repeat is flagged, the first accepted.
-    for quarter, service, code in (("2022-23-Q1", "revenues_benefits", "RB03"),
-                                   ("2025-26-Q1", "adult_social_care", "ASC09")):
+    for quarter, service, code in (
+        ("2022-23-Q1", "revenues_benefits", "RB03"),
+        ("2025-26-Q1", "adult_social_care", "ASC09"),
+    ):
         ret = r.file(quarter, service)
         original = r.row(quarter, service, code)
-        ret.rows.insert(ret.rows.index(original) + 1, mark(
-            replace(original), "Identical repeat of the row above", "duplicate"))
+        ret.rows.insert(
+            ret.rows.index(original) + 1,
+            mark(replace(original), "Identical repeat of the row above", "duplicate"),
+        )
 
     # Wrong period: a later quarter than the folder's.
-    mark(r.row("2025-26-Q2", "planning", "PL02"), "Period 2026/27 Q1 in the 2025-26-Q2 folder",
-         "wrong_period").period = "2026/27 Q1"
-    mark(r.row("2023-24-Q2", "childrens_social_care", "CSC06"),
-         "Period 2023/24 Q3 in the 2023-24-Q2 folder", "wrong_period").period = "2023/24 Q3"
+    mark(
+        r.row("2025-26-Q2", "planning", "PL02"), "Period 2026/27 Q1 in the 2025-26-Q2 folder", "wrong_period"
+    ).period = "2026/27 Q1"
+    mark(
+        r.row("2023-24-Q2", "childrens_social_care", "CSC06"),
+        "Period 2023/24 Q3 in the 2023-24-Q2 folder",
+        "wrong_period",
+    ).period = "2023/24 Q3"
 
     # Revisions of earlier quarters, with an explanation.
     for folder, service, code, period, delta, why in (
-        ("2025-26-Q2", "housing", "HS02", "2025-26-Q1", 3,
-         "Revised Q1 figure: three households placed on 30 June were recorded after the return "
-         "was sent."),
-        ("2024-25-Q3", "adult_social_care", "ASC08", "2024-25-Q1", 6.2,
-         "Revised Q1 figure after late-notified admissions were added to the system."),
-        ("2023-24-Q2", "revenues_benefits", "RB03", "2023-24-Q1", -1.4,
-         "Revised Q1 figure: claims suspended awaiting evidence are now excluded, as the "
-         "definition requires."),
+        (
+            "2025-26-Q2",
+            "housing",
+            "HS02",
+            "2025-26-Q1",
+            3,
+            "Revised Q1 figure: three households placed on 30 June were recorded after the return was sent.",
+        ),
+        (
+            "2024-25-Q3",
+            "adult_social_care",
+            "ASC08",
+            "2024-25-Q1",
+            6.2,
+            "Revised Q1 figure after late-notified admissions were added to the system.",
+        ),
+        (
+            "2023-24-Q2",
+            "revenues_benefits",
+            "RB03",
+            "2023-24-Q1",
+            -1.4,
+            (
+                "Revised Q1 figure: claims suspended awaiting evidence are now excluded, as the "
+                "definition requires."
+            ),
+        ),
     ):
         ret = r.file(folder, service)
         shown = Quarter.parse(period).slash if ret.style.period == "slash" else period
-        ret.rows.append(Row(
-            code=code, period=shown, value=revised(figures, code, period, delta),
-            commentary=why, status=status_text(ret.style, "final") if _has(ret.style, "status")
-            else "", submitted_by=SERVICE_BY_SLUG[service].owner,
-            problem=f"Revision of {period} in a later folder", outcome="revision"))
+        ret.rows.append(
+            Row(
+                code=code,
+                period=shown,
+                value=revised(figures, code, period, delta),
+                commentary=why,
+                status=status_text(ret.style, "final") if _has(ret.style, "status") else "",
+                submitted_by=SERVICE_BY_SLUG[service].owner,
+                problem=f"Revision of {period} in a later folder",
+                outcome="revision",
+            )
+        )
 
     # Provisional and estimated figures (accepted, flagged by status).
     for quarter, service, code, status, name_part in (
@@ -1244,18 +2305,27 @@ def plant_problems(returns: Returns, figures: dict[str, dict[str, Figure]]) -> N
         ("2024-25-Q4", "housing", "HS05", "estimate", ""),
         ("2025-26-Q1", "economic_growth", "EG01", "Estimate", ""),
     ):
-        mark(r.row(quarter, service, code, name_part), f"Status '{status}'",
-             f"accepted ({status.lower()})").status = status
+        mark(
+            r.row(quarter, service, code, name_part), f"Status '{status}'", f"accepted ({status.lower()})"
+        ).status = status
 
     # Commentary that must be escaped or neutralised in reports.
-    row = mark(r.row("2024-25-Q4", "customer_services", "CS03"),
-               "Commentary contains <script>", "accepted (commentary escaped)")
-    row.commentary = ("Backlog cleared in February. <script>alert(1)</script> Pasted from the "
-                      "complaints web form.")
-    row = mark(r.row("2025-26-Q1", "housing", "HS01"),
-               "Commentary starts with =HYPERLINK(", "accepted (formula neutralised)")
-    row.commentary = ('=HYPERLINK("https://intranet.darlington.example/housing/q1",'
-                      '"See the housing options dashboard")')
+    row = mark(
+        r.row("2024-25-Q4", "customer_services", "CS03"),
+        "Commentary contains <script>",
+        "accepted (commentary escaped)",
+    )
+    row.commentary = (
+        "Backlog cleared in February. <script>alert(1)</script> Pasted from the complaints web form."
+    )
+    row = mark(
+        r.row("2025-26-Q1", "housing", "HS01"),
+        "Commentary starts with =HYPERLINK(",
+        "accepted (formula neutralised)",
+    )
+    row.commentary = (
+        '=HYPERLINK("https://intranet.darlington.example/housing/q1","See the housing options dashboard")'
+    )
 
     # Blank rows between records and a trailing notes row.
     for quarter, service, note in (
@@ -1263,18 +2333,27 @@ def plant_problems(returns: Returns, figures: dict[str, dict[str, Figure]]) -> N
         ("2022-23-Q1", "education", "Notes: EHCP figures taken from the draft SEN2 return"),
     ):
         ret = r.file(quarter, service)
-        ret.rows.insert(3, Row(blank=True, problem="Blank row between records",
-                               outcome="ignored (blank)"))
-        ret.rows.append(Row(blank=True, problem="Blank row before notes",
-                            outcome="ignored (blank)"))
-        ret.rows.append(Row(code=note, problem="Notes row (text only in the code column)",
-                            outcome="unknown_indicator"))
+        ret.rows.insert(3, Row(blank=True, problem="Blank row between records", outcome="ignored (blank)"))
+        ret.rows.append(Row(blank=True, problem="Blank row before notes", outcome="ignored (blank)"))
+        ret.rows.append(
+            Row(code=note, problem="Notes row (text only in the code column)", outcome="unknown_indicator")
+        )
 
     # A file with no indicator code column.
     eco = r.file("2023-24-Q1", "economic_growth")
-    eco.style = Style("csv-utf8", "Economy return {fy} Q{n}.csv", cols(
-        "title=Description", "period=Period", "value=Actual", "commentary=Comments",
-        "status=Status", "submitted_by=Submitted By"), period="dash")
+    eco.style = Style(
+        "csv-utf8",
+        "Economy return {fy} Q{n}.csv",
+        cols(
+            "title=Description",
+            "period=Period",
+            "value=Actual",
+            "commentary=Comments",
+            "status=Status",
+            "submitted_by=Submitted By",
+        ),
+        period="dash",
+    )
     eco.problem, eco.outcome = "No indicator code column (titles given instead)", "missing_column"
 
     # Unreadable files.
@@ -1283,8 +2362,13 @@ def plant_problems(returns: Returns, figures: dict[str, dict[str, Figure]]) -> N
     hr.problem = "Not a workbook: a mail gateway notice saved as .xlsx"
     hr.outcome = "unreadable_file"
     csc = r.file("2021-22-Q2", "childrens_social_care")
-    resent = ReturnFile(csc.quarter, csc.service, csc.style, rows=csc.rows,
-                        name_override="Childrens Social Care performance Q2 2021-22 (resent).xlsx")
+    resent = ReturnFile(
+        csc.quarter,
+        csc.service,
+        csc.style,
+        rows=csc.rows,
+        name_override="Childrens Social Care performance Q2 2021-22 (resent).xlsx",
+    )
     csc.rows = [replace(row) for row in csc.rows]
     csc.damage = "truncated"
     csc.problem = "Truncated workbook (corrupted email attachment); resent the next day"
@@ -1317,9 +2401,14 @@ def receipts(files: list[ReturnFile]) -> list[dict[str, str]]:
         days = LATE.get((ret.quarter.key, ret.service)) or rng.randint(3, 12)
         if original != ret.path:
             days += 1
-        rows.append({"quarter": ret.quarter.key, "file": ret.path,
-                     "received_on": add_working_days(ret.quarter.end, days).isoformat(),
-                     "received_by": rng.choice(RECEIVERS)})
+        rows.append(
+            {
+                "quarter": ret.quarter.key,
+                "file": ret.path,
+                "received_on": add_working_days(ret.quarter.end, days).isoformat(),
+                "received_by": rng.choice(RECEIVERS),
+            }
+        )
     return sorted(rows, key=lambda r: (r["quarter"], r["received_on"], r["file"]))
 
 
@@ -1379,10 +2468,17 @@ def cell_value(text: str, is_value_column: bool) -> str | int | float | None:
 def row_cells(row: Row, style: Style) -> list[str]:
     if row.blank:
         return [""] * len(style.headers)
-    values = {"indicator_code": row.code, "title": _title_for(row.code), "period": row.period,
-              "value": row.value, "numerator": row.numerator, "denominator": row.denominator,
-              "commentary": row.commentary, "status": row.status,
-              "submitted_by": row.submitted_by}
+    values = {
+        "indicator_code": row.code,
+        "title": _title_for(row.code),
+        "period": row.period,
+        "value": row.value,
+        "numerator": row.numerator,
+        "denominator": row.denominator,
+        "commentary": row.commentary,
+        "status": row.status,
+        "submitted_by": row.submitted_by,
+    }
     return [values[canonical] for canonical, _ in style.headers]
 
 
@@ -1401,10 +2497,10 @@ def write_return(ret: ReturnFile, root: Path) -> list[PlantedProblem]:
         path.write_bytes(
             b"This attachment was removed by the Darlington mail gateway because it contained "
             b"macros.\r\nOriginal attachment: HR and H&S KPIs Q3 22-23.xlsm\r\n"
-            b"Ask the sender to save the workbook as .xlsx and send it again.\r\n")
+            b"Ask the sender to save the workbook as .xlsx and send it again.\r\n"
+        )
     elif style.fmt == "xlsx":
-        first_record_row = len(style.titles) + (1 if style.titles and style.gap_after_titles
-                                                else 0) + 2
+        first_record_row = len(style.titles) + (1 if style.titles and style.gap_after_titles else 0) + 2
         wb = Workbook()
         ws = wb.active
         ws.title = style.sheet.format(**ret.quarter.names())
@@ -1417,8 +2513,11 @@ def write_return(ret: ReturnFile, root: Path) -> list[PlantedProblem]:
         ws.append(header)
         for cell in ws[first_record_row - 1]:
             cell.font = bold
-        numeric = {i for i, (canonical, _) in enumerate(style.headers)
-                   if canonical in ("value", "numerator", "denominator")}
+        numeric = {
+            i
+            for i, (canonical, _) in enumerate(style.headers)
+            if canonical in ("value", "numerator", "denominator")
+        }
         for n, row in enumerate(ret.rows):
             cells = [cell_value(text, i in numeric) for i, text in enumerate(row_cells(row, style))]
             # Written cell by cell, so a blank row keeps its place in the sheet.
@@ -1433,8 +2532,11 @@ def write_return(ret: ReturnFile, root: Path) -> list[PlantedProblem]:
             data = data[: len(data) // 3]
         path.write_bytes(data)
     else:
-        encoding, newline = {"csv-utf8": ("utf-8", "\n"), "csv-utf8-bom": ("utf-8-sig", "\r\n"),
-                             "csv-cp1252": ("cp1252", "\r\n")}[style.fmt]
+        encoding, newline = {
+            "csv-utf8": ("utf-8", "\n"),
+            "csv-utf8-bom": ("utf-8-sig", "\r\n"),
+            "csv-cp1252": ("cp1252", "\r\n"),
+        }[style.fmt]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator=newline)
         writer.writerow(header)
@@ -1444,14 +2546,20 @@ def write_return(ret: ReturnFile, root: Path) -> list[PlantedProblem]:
 
     planted = []
     if ret.problem:
-        planted.append(PlantedProblem(ret.quarter.key, ret.name, "", "", ret.problem,
-                                      ret.outcome))
+        planted.append(PlantedProblem(ret.quarter.key, ret.name, "", "", ret.problem, ret.outcome))
     if ret.damage == "valid":
         for n, row in enumerate(ret.rows):
             if row.problem:
-                planted.append(PlantedProblem(ret.quarter.key, ret.name,
-                                              str(first_record_row + n), row.code, row.problem,
-                                              row.outcome))
+                planted.append(
+                    PlantedProblem(
+                        ret.quarter.key,
+                        ret.name,
+                        str(first_record_row + n),
+                        row.code,
+                        row.problem,
+                        row.outcome,
+                    )
+                )
     return planted
 
 
@@ -1468,24 +2576,40 @@ def write_csv(path: Path, header: list[str], rows: list[dict[str, str]] | list[l
 # Reference data
 # ---------------------------------------------------------------------------------------------
 
-INDICATOR_COLUMNS = ["code", "title", "definition", "unit", "unit_label", "polarity",
-                     "frequency", "ytd_method", "decimals", "min_value", "max_value", "service",
-                     "priority", "level", "rag_rule", "benchmark_metric", "active_from",
-                     "active_to"]
+INDICATOR_COLUMNS = [
+    "code",
+    "title",
+    "definition",
+    "unit",
+    "unit_label",
+    "polarity",
+    "frequency",
+    "ytd_method",
+    "decimals",
+    "min_value",
+    "max_value",
+    "service",
+    "priority",
+    "level",
+    "rag_rule",
+    "benchmark_metric",
+    "active_from",
+    "active_to",
+]
 
 
 def indicator_rows() -> list[dict[str, str]]:
     def text(value: object) -> str:
         return "" if value is None else str(value)
 
-    return [{column: text(getattr(ind, column)) for column in INDICATOR_COLUMNS}
-            for ind in INDICATORS]
+    return [{column: text(getattr(ind, column)) for column in INDICATOR_COLUMNS} for ind in INDICATORS]
 
 
 def authority_rows(shared: Path) -> list[dict[str, str]]:
     """English authorities from mySociety's register, successors as GSS codes."""
-    with open(shared / "la-register" / "uk_local_authorities_current.csv", encoding="utf-8",
-              newline="") as handle:
+    with open(
+        shared / "la-register" / "uk_local_authorities_current.csv", encoding="utf-8", newline=""
+    ) as handle:
         register = list(csv.DictReader(handle))
     by_register_code = {r["local-authority-code"]: r for r in register}
     rows = []
@@ -1495,13 +2619,20 @@ def authority_rows(shared: Path) -> list[dict[str, str]]:
         successors = [by_register_code[c] for c in r["replaced-by"].split(",") if c]
         # Some abolished authorities have no region in the register: take their successor's.
         region = r["region"] or next((s["region"] for s in successors if s["region"]), "")
-        rows.append({
-            "gss_code": r["gss-code"], "name": r["nice-name"],
-            "official_name": r["official-name"], "authority_type": r["local-authority-type"],
-            "authority_type_name": r["local-authority-type-name"], "region": region,
-            "start_date": r["start-date"], "end_date": r["end-date"],
-            "replaced_by": ";".join(s["gss-code"] for s in successors), "ecode": r["ecode"],
-        })
+        rows.append(
+            {
+                "gss_code": r["gss-code"],
+                "name": r["nice-name"],
+                "official_name": r["official-name"],
+                "authority_type": r["local-authority-type"],
+                "authority_type_name": r["local-authority-type-name"],
+                "region": region,
+                "start_date": r["start-date"],
+                "end_date": r["end-date"],
+                "replaced_by": ";".join(s["gss-code"] for s in successors),
+                "ecode": r["ecode"],
+            }
+        )
     return sorted(rows, key=lambda row: row["gss_code"])
 
 
@@ -1564,21 +2695,41 @@ def write_reference(root: Path, shared: Path, targets: list[dict[str, str]]) -> 
     ref.mkdir(parents=True, exist_ok=True)
     (ref / "council.toml").write_text(COUNCIL_TOML, encoding="utf-8")
     (ref / "rag_rules.toml").write_text(RAG_RULES, encoding="utf-8")
-    write_csv(ref / "services.csv", ["service", "name", "directorate", "owner", "owner_email"],
-              [[s.slug, s.name, s.directorate, s.owner, s.email] for s in SERVICES])
+    write_csv(
+        ref / "services.csv",
+        ["service", "name", "directorate", "owner", "owner_email"],
+        [[s.slug, s.name, s.directorate, s.owner, s.email] for s in SERVICES],
+    )
     write_csv(ref / "indicators.csv", INDICATOR_COLUMNS, indicator_rows())
-    write_csv(ref / "targets.csv", ["code", "year", "quarter", "target", "amber_threshold",
-                                    "set_on", "reason"], targets)
-    write_csv(ref / "authorities.csv", ["gss_code", "name", "official_name", "authority_type",
-                                        "authority_type_name", "region", "start_date",
-                                        "end_date", "replaced_by", "ecode"],
-              authority_rows(shared))
-    shutil.copyfile(shared / "oflog-nearest-neighbours" / "NN.json",
-                    ref / "nearest_neighbours.json")
+    write_csv(
+        ref / "targets.csv",
+        ["code", "year", "quarter", "target", "amber_threshold", "set_on", "reason"],
+        targets,
+    )
+    write_csv(
+        ref / "authorities.csv",
+        [
+            "gss_code",
+            "name",
+            "official_name",
+            "authority_type",
+            "authority_type_name",
+            "region",
+            "start_date",
+            "end_date",
+            "replaced_by",
+            "ecode",
+        ],
+        authority_rows(shared),
+    )
+    shutil.copyfile(shared / "oflog-nearest-neighbours" / "NN.json", ref / "nearest_neighbours.json")
     write_csv(ref / "approvals.csv", ["quarter", "approved_by", "approved_on", "meeting"], approval_rows())
     names = {row["gss_code"]: row["name"] for row in authority_rows(shared)}
-    write_csv(ref / "comparator_groups.csv", ["group", "authority_code", "authority_name"],
-              [["Tees Valley", code, names[code]] for code in TEES_VALLEY])
+    write_csv(
+        ref / "comparator_groups.csv",
+        ["group", "authority_code", "authority_name"],
+        [["Tees Valley", code, names[code]] for code in TEES_VALLEY],
+    )
 
 
 def approval_rows() -> list[list[str]]:
@@ -1605,8 +2756,11 @@ def council_tax_receipts(shared: Path) -> list[list[str]]:
     Values are written as the workbook holds them (a number, or `[z]` where the authority did not
     exist); nothing is recomputed. Rows keep England and the regions, as LG Inform downloads do.
     """
-    workbook = load_workbook(shared / "dluhc-ct-receipts" / "CT_Receipts_Live_Table_Q4_2022-23.xlsx",
-                             read_only=True, data_only=True)
+    workbook = load_workbook(
+        shared / "dluhc-ct-receipts" / "CT_Receipts_Live_Table_Q4_2022-23.xlsx",
+        read_only=True,
+        data_only=True,
+    )
     rows = list(workbook["Table_5"].iter_rows(min_row=6, values_only=True))
     workbook.close()
     header = [str(cell or "").strip() for cell in rows[0]]
@@ -1626,10 +2780,22 @@ def council_tax_receipts(shared: Path) -> list[list[str]]:
             continue
         for index, label in periods.items():
             value = row[index]
-            text = (str(int(value)) if float(value).is_integer() else repr(value)) \
-                if isinstance(value, (int, float)) else str(value or "").strip()
-            out.append([str(row[code]).strip(), str(row[name]).strip(), label,
-                        "Council tax receipts", "Cash receipts in the quarter", "£ thousand", text])
+            text = (
+                (str(int(value)) if float(value).is_integer() else repr(value))
+                if isinstance(value, (int, float))
+                else str(value or "").strip()
+            )
+            out.append(
+                [
+                    str(row[code]).strip(),
+                    str(row[name]).strip(),
+                    label,
+                    "Council tax receipts",
+                    "Cash receipts in the quarter",
+                    "£ thousand",
+                    text,
+                ]
+            )
     return out
 
 
@@ -1638,9 +2804,11 @@ def write_benchmarks(root: Path, shared: Path) -> None:
     oflog.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shared / "oflog-asc" / "ASC_data.csv", oflog / "ASC_data.csv")
     shutil.copyfile(shared / "oflog-waste" / "testData.json", oflog / "testData.json")
-    write_csv(root / "benchmarks" / "dluhc" / "council_tax_receipts.csv",
-              ["area_code", "area_name", "period", "indicator", "measure", "unit", "value"],
-              council_tax_receipts(shared))
+    write_csv(
+        root / "benchmarks" / "dluhc" / "council_tax_receipts.csv",
+        ["area_code", "area_name", "period", "indicator", "measure", "unit", "value"],
+        council_tax_receipts(shared),
+    )
     (root / "benchmarks" / "sources.toml").write_text(SOURCES_TOML, encoding="utf-8")
 
 
@@ -1648,13 +2816,24 @@ def write_benchmarks(root: Path, shared: Path) -> None:
 # Corrections
 # ---------------------------------------------------------------------------------------------
 
-CORRECTION_COLUMNS = ["correction_id", "indicator_code", "period", "value", "numerator",
-                      "denominator", "reason", "requested_by", "approved_by", "approved_on"]
+CORRECTION_COLUMNS = [
+    "correction_id",
+    "indicator_code",
+    "period",
+    "value",
+    "numerator",
+    "denominator",
+    "reason",
+    "requested_by",
+    "approved_by",
+    "approved_on",
+]
 APPROVER = "Rachel Hall"
 
 
 def correction_files(figures: dict[str, dict[str, Figure]]) -> dict[str, list[dict[str, str]]]:
     """Correction logs by the year they were made, values worked out from the returns."""
+
     def value(code: str, quarter: str, delta: float) -> str:
         return revised(figures, code, quarter, delta)
 
@@ -1662,52 +2841,94 @@ def correction_files(figures: dict[str, dict[str, Figure]]) -> dict[str, list[di
     wm04 = figures["WM04"]["2023-24-Q3"]
     return {
         "2023-24-corrections.csv": [
-            {"correction_id": "CR-2023-001", "indicator_code": "CSC02", "period": "2023-24-Q1",
-             "numerator": str(csc02.numerator + 12), "denominator": str(csc02.denominator),
-             "reason": "Twelve assessments completed in time were recorded late on the case "
-                       "management system.",
-             "requested_by": "Claire Lowther", "approved_by": APPROVER,
-             "approved_on": "2023-10-03"},
-            {"correction_id": "CR-2023-002", "indicator_code": "HS03", "period": "2023-24-Q2",
-             "value": value("HS03", "2023-24-Q2", -2.3),
-             "reason": "Recalculated to exclude two major-works voids, as the definition "
-                       "requires.",
-             "requested_by": "Gary Pearson", "approved_by": APPROVER,
-             "approved_on": "2023-11-14"},
-            {"correction_id": "CR-2023-003", "indicator_code": "ED04", "period": "2023-24-Q2",
-             "value": value("ED04", "2023-24-Q2", -1),
-             "reason": "One exclusion was overturned on appeal by the governing board.",
-             "requested_by": "Nadia Hussain", "approved_by": "", "approved_on": ""},
-            {"correction_id": "CR-2023-004", "indicator_code": "WM04", "period": "2023-24-Q3",
-             "value": fmt_number(wm04.value, 1),
-             "reason": "The Q3 return said 'see note'; figure confirmed from the collection "
-                       "contractor's report.",
-             "requested_by": "Paul Atkinson", "approved_by": APPROVER,
-             "approved_on": "2024-02-12"},
+            {
+                "correction_id": "CR-2023-001",
+                "indicator_code": "CSC02",
+                "period": "2023-24-Q1",
+                "numerator": str(csc02.numerator + 12),
+                "denominator": str(csc02.denominator),
+                "reason": "Twelve assessments completed in time were recorded late on the case "
+                "management system.",
+                "requested_by": "Claire Lowther",
+                "approved_by": APPROVER,
+                "approved_on": "2023-10-03",
+            },
+            {
+                "correction_id": "CR-2023-002",
+                "indicator_code": "HS03",
+                "period": "2023-24-Q2",
+                "value": value("HS03", "2023-24-Q2", -2.3),
+                "reason": "Recalculated to exclude two major-works voids, as the definition requires.",
+                "requested_by": "Gary Pearson",
+                "approved_by": APPROVER,
+                "approved_on": "2023-11-14",
+            },
+            {
+                "correction_id": "CR-2023-003",
+                "indicator_code": "ED04",
+                "period": "2023-24-Q2",
+                "value": value("ED04", "2023-24-Q2", -1),
+                "reason": "One exclusion was overturned on appeal by the governing board.",
+                "requested_by": "Nadia Hussain",
+                "approved_by": "",
+                "approved_on": "",
+            },
+            {
+                "correction_id": "CR-2023-004",
+                "indicator_code": "WM04",
+                "period": "2023-24-Q3",
+                "value": fmt_number(wm04.value, 1),
+                "reason": "The Q3 return said 'see note'; figure confirmed from the collection "
+                "contractor's report.",
+                "requested_by": "Paul Atkinson",
+                "approved_by": APPROVER,
+                "approved_on": "2024-02-12",
+            },
         ],
         "2025-26-corrections.csv": [
-            {"correction_id": "CR-2025-001", "indicator_code": "ASC08", "period": "2024-25-Q4",
-             "value": value("ASC08", "2024-25-Q4", 6.4),
-             "reason": "Two late-notified admissions added after validation of the annual "
-                       "short and long term support return.",
-             "requested_by": "Helen Murray", "approved_by": APPROVER,
-             "approved_on": "2025-05-20"},
-            {"correction_id": "CR-2025-002", "indicator_code": "RB01", "period": "2025-26-Q1",
-             "value": value("RB01", "2025-26-Q1", 0.3),
-             "reason": "Q1 collection recalculated: the Direct Debit run of 30 June posted "
-                       "after the return was sent.",
-             "requested_by": "Karen Whitfield", "approved_by": APPROVER,
-             "approved_on": "2025-08-05"},
-            {"correction_id": "CR-2025-003", "indicator_code": "PL02", "period": "2025-26-Q1",
-             "value": value("PL02", "2025-26-Q1", 1.5), "reason": "",
-             "requested_by": "Joanne Reed", "approved_by": APPROVER,
-             "approved_on": "2025-08-12"},
-            {"correction_id": "CR-2025-004", "indicator_code": "RB01", "period": "2025-26-Q1",
-             "value": value("RB01", "2025-26-Q1", 0.2),
-             "reason": "Further adjustment after reconciliation with the council tax ledger; "
-                       "supersedes CR-2025-002.",
-             "requested_by": "Karen Whitfield", "approved_by": APPROVER,
-             "approved_on": "2025-09-02"},
+            {
+                "correction_id": "CR-2025-001",
+                "indicator_code": "ASC08",
+                "period": "2024-25-Q4",
+                "value": value("ASC08", "2024-25-Q4", 6.4),
+                "reason": "Two late-notified admissions added after validation of the annual "
+                "short and long term support return.",
+                "requested_by": "Helen Murray",
+                "approved_by": APPROVER,
+                "approved_on": "2025-05-20",
+            },
+            {
+                "correction_id": "CR-2025-002",
+                "indicator_code": "RB01",
+                "period": "2025-26-Q1",
+                "value": value("RB01", "2025-26-Q1", 0.3),
+                "reason": "Q1 collection recalculated: the Direct Debit run of 30 June posted "
+                "after the return was sent.",
+                "requested_by": "Karen Whitfield",
+                "approved_by": APPROVER,
+                "approved_on": "2025-08-05",
+            },
+            {
+                "correction_id": "CR-2025-003",
+                "indicator_code": "PL02",
+                "period": "2025-26-Q1",
+                "value": value("PL02", "2025-26-Q1", 1.5),
+                "reason": "",
+                "requested_by": "Joanne Reed",
+                "approved_by": APPROVER,
+                "approved_on": "2025-08-12",
+            },
+            {
+                "correction_id": "CR-2025-004",
+                "indicator_code": "RB01",
+                "period": "2025-26-Q1",
+                "value": value("RB01", "2025-26-Q1", 0.2),
+                "reason": "Further adjustment after reconciliation with the council tax ledger; "
+                "supersedes CR-2025-002.",
+                "requested_by": "Karen Whitfield",
+                "approved_by": APPROVER,
+                "approved_on": "2025-09-02",
+            },
         ],
     }
 
@@ -1716,111 +2937,339 @@ def correction_files(figures: dict[str, dict[str, Figure]]) -> dict[str, list[di
 # Corporate Improvement Plan
 # ---------------------------------------------------------------------------------------------
 
-ACTION_COLUMNS = ["action_id", "title", "source", "owner", "owner_email", "directorate",
-                  "start_date", "due_date", "revised_due_date", "revision_reason",
-                  "completed_on", "agreed_on"]
+ACTION_COLUMNS = [
+    "action_id",
+    "title",
+    "source",
+    "owner",
+    "owner_email",
+    "directorate",
+    "start_date",
+    "due_date",
+    "revised_due_date",
+    "revision_reason",
+    "completed_on",
+    "agreed_on",
+]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by"]
 PERFORMANCE_LEAD = Service("performance", "Performance & Intelligence", RESOURCES, "Rachel Hall")
 
 # (id, title, source, owner service, start, due, revised due, revision reason, completed on)
 ACTIONS_PLAN = (
-    ("CIP-01", "Strengthen management oversight of child and family assessments",
-     "Ofsted ILACS inspection 2022", "childrens_social_care", "2022-09-01", "2023-09-30", "",
-     "", "2023-08-15"),
-    ("CIP-02", "Procure and implement a replacement revenues and benefits system",
-     "Corporate Peer Challenge 2023", "revenues_benefits", "2023-04-01", "2024-03-31", "", "",
-     "2024-05-10"),
-    ("CIP-03", "Reduce the use of bed and breakfast accommodation for homeless households",
-     "Internal audit report IA-2023-07 (Homelessness)", "housing", "2023-10-01", "2024-09-30",
-     "2025-03-31", "Extended after demand for temporary accommodation rose over winter",
-     "2025-03-20"),
-    ("CIP-04", "Refresh the data quality policy and train every return owner",
-     "External auditor's annual report 2022-23", "performance", "2024-04-01", "2025-03-31",
-     "", "", "2025-02-14"),
-    ("CIP-05", "Introduce a second check of EHC plan timeliness data",
-     "SEND Local Area Partnership inspection 2024", "education", "2024-06-01", "2025-06-30",
-     "2025-12-31", "Extended to align with the new case management system go-live", ""),
-    ("CIP-06", "Roll out the recycling contamination campaign to all rounds",
-     "Internal audit report IA-2023-11 (Waste contract)", "waste", "2024-01-08", "2025-06-30",
-     "", "", ""),
-    ("CIP-07", "Open Family Hubs in all four localities",
-     "Corporate Peer Challenge 2023", "childrens_social_care", "2023-04-01", "2026-03-31", "",
-     "", ""),
-    ("CIP-08", "Reduce agency social worker posts to below 15%",
-     "Ofsted ILACS inspection 2022", "childrens_social_care", "2025-01-06", "2025-12-19", "",
-     "", ""),
-    ("CIP-09", "Review the health and safety incident reporting process",
-     "Internal audit report IA-2024-03 (Health and safety)", "hr", "2024-11-01", "2025-10-31",
-     "", "", ""),
-    ("CIP-10", "Publish an accessible quarterly performance dashboard for members",
-     "Overview and Scrutiny Committee recommendation, March 2025", "performance", "2025-04-01",
-     "2025-10-10", "", "", ""),
-    ("CIP-11", "Improve information and advice for people who fund their own care",
-     "CQC local authority assessment 2024", "adult_social_care", "2025-02-01", "2026-01-31",
-     "", "", ""),
-    ("CIP-12", "Adopt a monitoring framework for the new Local Plan",
-     "Planning Advisory Service review 2025", "planning", "2025-10-01", "2026-06-30", "", "",
-     ""),
-    ("CIP-13", "Reconcile the council tax base with the valuation list every month",
-     "Internal audit report IA-2021-02 (Council tax)", "revenues_benefits", "2021-06-01",
-     "2021-12-31", "", "", "2021-11-30"),
-    ("CIP-14", "Clear the backlog of disabled facilities grant assessments",
-     "Internal audit report IA-2021-05 (Disabled facilities grants)", "adult_social_care",
-     "2021-07-01", "2022-03-31", "2022-09-30",
-     "Occupational therapist vacancies; extension agreed by the Audit Committee", "2023-01-20"),
-    ("CIP-15", "Publish a workforce strategy with a recruitment and retention plan",
-     "LGA workforce peer review 2021", "hr", "2021-10-01", "2022-09-30", "", "", "2022-09-12"),
-    ("CIP-16", "Introduce multi-agency audits of children in need plans",
-     "Ofsted focused visit 2021 (children in need)", "childrens_social_care", "2021-09-01",
-     "2022-08-31", "", "", "2022-08-05"),
-    ("CIP-17", "Replace the housing repairs scheduling system",
-     "Internal audit report IA-2022-04 (Housing repairs)", "housing", "2022-06-01", "2023-06-30",
-     "2023-12-31", "The supplier's delivery slipped; Cabinet agreed the later date in May 2023",
-     "2023-12-15"),
-    ("CIP-18", "Add planning appeal decisions to the members' training programme",
-     "Planning Advisory Service peer review 2022", "planning", "2022-10-03", "2023-03-15", "",
-     "", "2023-04-21"),
-    ("CIP-19", "Bring annual reviews of care and support plans up to date",
-     "CQC local authority assessment 2024", "adult_social_care", "2024-04-01", "2025-03-31",
-     "2025-09-30", "Extended after the reviewing team was restructured; agreed by the Adults "
-     "Scrutiny Committee", ""),
-    ("CIP-20", "Complete fire risk assessments of every council housing block",
-     "Internal audit report IA-2024-06 (Fire safety in council housing)", "housing",
-     "2024-09-02", "2025-08-29", "", "", "2025-08-20"),
-    ("CIP-21", "Strengthen the monitoring of regeneration grant schemes",
-     "Internal audit report IA-2025-01 (Towns Fund grants)", "economic_growth", "2025-09-15",
-     "2026-09-30", "", "", ""),
-    ("CIP-22", "Quality-assure every new EHC plan before it is issued",
-     "SEND Local Area Partnership inspection 2024", "education", "2024-09-01", "2025-10-24", "",
-     "", ""),
-    ("CIP-23", "Improve the quality of return home interviews for missing children",
-     "Ofsted ILACS inspection 2022", "childrens_social_care", "2023-01-09", "2024-01-31",
-     "2025-10-20", "Re-scoped after the 2024 focused visit; new date agreed by Cabinet", ""),
-    ("CIP-24", "Agree a digital inclusion plan with the voluntary sector",
-     "Corporate Peer Challenge 2023", "customer_services", "2023-06-01", "2024-12-31", "", "",
-     ""),
-    ("CIP-25", "Introduce a single front door for customer contact",
-     "Corporate Peer Challenge 2023", "customer_services", "2024-01-08", "2025-12-31", "", "",
-     ""),
-    ("CIP-26", "Bring sickness absence management into line with the attendance policy",
-     "Internal audit report IA-2025-04 (Sickness absence)", "hr", "2026-01-05", "2026-07-31",
-     "", "", ""),
-    ("CIP-27", "Re-plan collection rounds to serve the new housing developments",
-     "Internal audit report IA-2022-09 (Waste round optimisation)", "waste", "2022-11-01",
-     "2023-10-31", "", "", "2023-10-27"),
+    (
+        "CIP-01",
+        "Strengthen management oversight of child and family assessments",
+        "Ofsted ILACS inspection 2022",
+        "childrens_social_care",
+        "2022-09-01",
+        "2023-09-30",
+        "",
+        "",
+        "2023-08-15",
+    ),
+    (
+        "CIP-02",
+        "Procure and implement a replacement revenues and benefits system",
+        "Corporate Peer Challenge 2023",
+        "revenues_benefits",
+        "2023-04-01",
+        "2024-03-31",
+        "",
+        "",
+        "2024-05-10",
+    ),
+    (
+        "CIP-03",
+        "Reduce the use of bed and breakfast accommodation for homeless households",
+        "Internal audit report IA-2023-07 (Homelessness)",
+        "housing",
+        "2023-10-01",
+        "2024-09-30",
+        "2025-03-31",
+        "Extended after demand for temporary accommodation rose over winter",
+        "2025-03-20",
+    ),
+    (
+        "CIP-04",
+        "Refresh the data quality policy and train every return owner",
+        "External auditor's annual report 2022-23",
+        "performance",
+        "2024-04-01",
+        "2025-03-31",
+        "",
+        "",
+        "2025-02-14",
+    ),
+    (
+        "CIP-05",
+        "Introduce a second check of EHC plan timeliness data",
+        "SEND Local Area Partnership inspection 2024",
+        "education",
+        "2024-06-01",
+        "2025-06-30",
+        "2025-12-31",
+        "Extended to align with the new case management system go-live",
+        "",
+    ),
+    (
+        "CIP-06",
+        "Roll out the recycling contamination campaign to all rounds",
+        "Internal audit report IA-2023-11 (Waste contract)",
+        "waste",
+        "2024-01-08",
+        "2025-06-30",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-07",
+        "Open Family Hubs in all four localities",
+        "Corporate Peer Challenge 2023",
+        "childrens_social_care",
+        "2023-04-01",
+        "2026-03-31",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-08",
+        "Reduce agency social worker posts to below 15%",
+        "Ofsted ILACS inspection 2022",
+        "childrens_social_care",
+        "2025-01-06",
+        "2025-12-19",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-09",
+        "Review the health and safety incident reporting process",
+        "Internal audit report IA-2024-03 (Health and safety)",
+        "hr",
+        "2024-11-01",
+        "2025-10-31",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-10",
+        "Publish an accessible quarterly performance dashboard for members",
+        "Overview and Scrutiny Committee recommendation, March 2025",
+        "performance",
+        "2025-04-01",
+        "2025-10-10",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-11",
+        "Improve information and advice for people who fund their own care",
+        "CQC local authority assessment 2024",
+        "adult_social_care",
+        "2025-02-01",
+        "2026-01-31",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-12",
+        "Adopt a monitoring framework for the new Local Plan",
+        "Planning Advisory Service review 2025",
+        "planning",
+        "2025-10-01",
+        "2026-06-30",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-13",
+        "Reconcile the council tax base with the valuation list every month",
+        "Internal audit report IA-2021-02 (Council tax)",
+        "revenues_benefits",
+        "2021-06-01",
+        "2021-12-31",
+        "",
+        "",
+        "2021-11-30",
+    ),
+    (
+        "CIP-14",
+        "Clear the backlog of disabled facilities grant assessments",
+        "Internal audit report IA-2021-05 (Disabled facilities grants)",
+        "adult_social_care",
+        "2021-07-01",
+        "2022-03-31",
+        "2022-09-30",
+        "Occupational therapist vacancies; extension agreed by the Audit Committee",
+        "2023-01-20",
+    ),
+    (
+        "CIP-15",
+        "Publish a workforce strategy with a recruitment and retention plan",
+        "LGA workforce peer review 2021",
+        "hr",
+        "2021-10-01",
+        "2022-09-30",
+        "",
+        "",
+        "2022-09-12",
+    ),
+    (
+        "CIP-16",
+        "Introduce multi-agency audits of children in need plans",
+        "Ofsted focused visit 2021 (children in need)",
+        "childrens_social_care",
+        "2021-09-01",
+        "2022-08-31",
+        "",
+        "",
+        "2022-08-05",
+    ),
+    (
+        "CIP-17",
+        "Replace the housing repairs scheduling system",
+        "Internal audit report IA-2022-04 (Housing repairs)",
+        "housing",
+        "2022-06-01",
+        "2023-06-30",
+        "2023-12-31",
+        "The supplier's delivery slipped; Cabinet agreed the later date in May 2023",
+        "2023-12-15",
+    ),
+    (
+        "CIP-18",
+        "Add planning appeal decisions to the members' training programme",
+        "Planning Advisory Service peer review 2022",
+        "planning",
+        "2022-10-03",
+        "2023-03-15",
+        "",
+        "",
+        "2023-04-21",
+    ),
+    (
+        "CIP-19",
+        "Bring annual reviews of care and support plans up to date",
+        "CQC local authority assessment 2024",
+        "adult_social_care",
+        "2024-04-01",
+        "2025-03-31",
+        "2025-09-30",
+        "Extended after the reviewing team was restructured; agreed by the Adults Scrutiny Committee",
+        "",
+    ),
+    (
+        "CIP-20",
+        "Complete fire risk assessments of every council housing block",
+        "Internal audit report IA-2024-06 (Fire safety in council housing)",
+        "housing",
+        "2024-09-02",
+        "2025-08-29",
+        "",
+        "",
+        "2025-08-20",
+    ),
+    (
+        "CIP-21",
+        "Strengthen the monitoring of regeneration grant schemes",
+        "Internal audit report IA-2025-01 (Towns Fund grants)",
+        "economic_growth",
+        "2025-09-15",
+        "2026-09-30",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-22",
+        "Quality-assure every new EHC plan before it is issued",
+        "SEND Local Area Partnership inspection 2024",
+        "education",
+        "2024-09-01",
+        "2025-10-24",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-23",
+        "Improve the quality of return home interviews for missing children",
+        "Ofsted ILACS inspection 2022",
+        "childrens_social_care",
+        "2023-01-09",
+        "2024-01-31",
+        "2025-10-20",
+        "Re-scoped after the 2024 focused visit; new date agreed by Cabinet",
+        "",
+    ),
+    (
+        "CIP-24",
+        "Agree a digital inclusion plan with the voluntary sector",
+        "Corporate Peer Challenge 2023",
+        "customer_services",
+        "2023-06-01",
+        "2024-12-31",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-25",
+        "Introduce a single front door for customer contact",
+        "Corporate Peer Challenge 2023",
+        "customer_services",
+        "2024-01-08",
+        "2025-12-31",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-26",
+        "Bring sickness absence management into line with the attendance policy",
+        "Internal audit report IA-2025-04 (Sickness absence)",
+        "hr",
+        "2026-01-05",
+        "2026-07-31",
+        "",
+        "",
+        "",
+    ),
+    (
+        "CIP-27",
+        "Re-plan collection rounds to serve the new housing developments",
+        "Internal audit report IA-2022-09 (Waste round optimisation)",
+        "waste",
+        "2022-11-01",
+        "2023-10-31",
+        "",
+        "",
+        "2023-10-27",
+    ),
 )
 
 # When the plan took in an action that starts later (blank: from its start date). Until then an
 # as-at table does not list it; from then until it starts it is "Not started".
-AGREED_ON = {"CIP-12": "2025-07-15", "CIP-13": "2021-05-10", "CIP-14": "2021-06-15",
-             "CIP-21": "2025-07-22", "CIP-26": "2025-09-16"}
+AGREED_ON = {
+    "CIP-12": "2025-07-15",
+    "CIP-13": "2021-05-10",
+    "CIP-14": "2021-06-15",
+    "CIP-21": "2025-07-22",
+    "CIP-26": "2025-09-16",
+}
 
 # (id, date, percent complete, note)
 ACTION_UPDATES = (
     ("CIP-01", "2022-12-15", 30, "Weekly oversight meetings in place in all assessment teams."),
     ("CIP-01", "2023-03-20", 60, "Audit tool revised; first monthly audit completed."),
-    ("CIP-01", "2023-08-15", 100, "Re-audit shows management oversight recorded on 94% of "
-                                  "assessments."),
+    ("CIP-01", "2023-08-15", 100, "Re-audit shows management oversight recorded on 94% of assessments."),
     ("CIP-02", "2023-07-10", 25, "Contract awarded after competitive tender."),
     ("CIP-02", "2023-12-04", 60, "Data migration trials complete."),
     ("CIP-02", "2024-03-28", 85, "Go-live moved to April to avoid annual billing."),
@@ -1916,14 +3365,28 @@ ACTION_UPDATES = (
 def improvement_plan() -> tuple[list[list[str]], list[list[str]]]:
     owners = {**SERVICE_BY_SLUG, "performance": PERFORMANCE_LEAD}
     actions = []
-    for (action_id, title, source, slug, start, due, revised_due, why,
-         completed) in ACTIONS_PLAN:
+    for action_id, title, source, slug, start, due, revised_due, why, completed in ACTIONS_PLAN:
         owner = owners[slug]
-        actions.append([action_id, title, source, owner.owner, owner.email, owner.directorate,
-                        start, due, revised_due, why, completed, AGREED_ON.get(action_id, "")])
+        actions.append(
+            [
+                action_id,
+                title,
+                source,
+                owner.owner,
+                owner.email,
+                owner.directorate,
+                start,
+                due,
+                revised_due,
+                why,
+                completed,
+                AGREED_ON.get(action_id, ""),
+            ]
+        )
     by_action = {a[0]: a[3] for a in actions}
-    updates = [[action_id, day, str(pct), note, by_action[action_id]]
-               for action_id, day, pct, note in ACTION_UPDATES]
+    updates = [
+        [action_id, day, str(pct), note, by_action[action_id]] for action_id, day, pct, note in ACTION_UPDATES
+    ]
     return actions, updates
 
 
@@ -1937,15 +3400,19 @@ def outcome_text(outcome: str) -> str:
     return outcome if outcome.startswith(("accepted", "ignored")) else f"`{outcome}`"
 
 
-def readme(real_rows: list[tuple[str, str, str, str, str]],
-           problems: list[PlantedProblem]) -> str:
-    real_table = "\n".join(f"| {code} | {title} | {year} | {value} | {source} |"
-                           for code, title, year, value, source in real_rows)
+def readme(real_rows: list[tuple[str, str, str, str, str]], problems: list[PlantedProblem]) -> str:
+    real_table = "\n".join(
+        f"| {code} | {title} | {year} | {value} | {source} |"
+        for code, title, year, value, source in real_rows
+    )
     problem_table = "\n".join(
         f"| {p.quarter} | `{p.file}` | {p.row or '–'} | {p.code or '–'} | {p.problem} | "
-        f"{outcome_text(p.outcome)} |" for p in problems)
-    return README_TEMPLATE.format(real_table=real_table, problem_table=problem_table,
-                                  n_indicators=len(INDICATORS))
+        f"{outcome_text(p.outcome)} |"
+        for p in problems
+    )
+    return README_TEMPLATE.format(
+        real_table=real_table, problem_table=problem_table, n_indicators=len(INDICATORS)
+    )
 
 
 README_TEMPLATE = """\
@@ -2144,16 +3611,25 @@ Nadia Hussain owns both an action (CIP-22) and the education return, and gets on
 
 
 def real_figure_rows(figures: dict[str, dict[str, Figure]]) -> list[tuple[str, str, str, str, str]]:
-    source_file = {"oflog_asc": "benchmarks/oflog/ASC_data.csv (OGL-3.0)",
-                   "oflog_waste": "benchmarks/oflog/testData.json (OGL-3.0)"}
+    source_file = {
+        "oflog_asc": "benchmarks/oflog/ASC_data.csv (OGL-3.0)",
+        "oflog_waste": "benchmarks/oflog/testData.json (OGL-3.0)",
+    }
     rows = []
     for ind in INDICATORS:
         if not ind.benchmark_metric:
             continue
         source, metric = ind.benchmark_metric.split(":", 1)
         for year in REAL_YEARS:
-            rows.append((ind.code, ind.title, year, figures[ind.code][f"{year}-Q4"].text,
-                         f"{source_file[source]}, metric `{metric}`"))
+            rows.append(
+                (
+                    ind.code,
+                    ind.title,
+                    year,
+                    figures[ind.code][f"{year}-Q4"].text,
+                    f"{source_file[source]}, metric `{metric}`",
+                )
+            )
     return rows
 
 
@@ -2175,18 +3651,33 @@ def build(root: Path, shared: Path) -> None:
     for ret in returns.files:
         problems.extend(write_return(ret, root))
     received = receipts(returns.files)
-    write_csv(root / "submissions" / "received.csv",
-              ["quarter", "file", "received_on", "received_by"], received)
+    write_csv(
+        root / "submissions" / "received.csv", ["quarter", "file", "received_on", "received_by"], received
+    )
     for row in received:
         quarter, service = row["quarter"], _service_of(returns, row["file"])
         if (quarter, service) in LATE:
-            problems.append(PlantedProblem(quarter, row["file"].split("/", 1)[1], "", "",
-                                           f"Received {row['received_on']}, after the "
-                                           f"15-working-day deadline", "late"))
+            problems.append(
+                PlantedProblem(
+                    quarter,
+                    row["file"].split("/", 1)[1],
+                    "",
+                    "",
+                    f"Received {row['received_on']}, after the 15-working-day deadline",
+                    "late",
+                )
+            )
     for quarter, service in NOT_RETURNED:
-        problems.append(PlantedProblem(quarter, f"(nothing from {service})", "", "",
-                                       "Service sent no return: on the chase list",
-                                       "not_reported"))
+        problems.append(
+            PlantedProblem(
+                quarter,
+                f"(nothing from {service})",
+                "",
+                "",
+                "Service sent no return: on the chase list",
+                "not_reported",
+            )
+        )
     problems.sort(key=lambda p: (p.quarter, p.file, int(p.row or 0)))
 
     for name, rows in correction_files(figures).items():
@@ -2194,8 +3685,7 @@ def build(root: Path, shared: Path) -> None:
     actions, updates = improvement_plan()
     write_csv(root / "improvement_plan" / "actions.csv", ACTION_COLUMNS, actions)
     write_csv(root / "improvement_plan" / "updates.csv", UPDATE_COLUMNS, updates)
-    (root / "README.md").write_text(readme(real_figure_rows(figures), problems),
-                                    encoding="utf-8")
+    (root / "README.md").write_text(readme(real_figure_rows(figures), problems), encoding="utf-8")
 
 
 def _service_of(returns: Returns, path: str) -> str:
@@ -2204,10 +3694,15 @@ def _service_of(returns: Returns, path: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
-                        help="folder holding the real published data (default: %(default)s)")
-    parser.add_argument("--data", type=Path, default=REPO / "data",
-                        help="data root to write (default: %(default)s)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=DEFAULT_SHARED,
+        help="folder holding the real published data (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=REPO / "data", help="data root to write (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     build(args.data, args.shared)
     print(f"Example data written to {args.data}")

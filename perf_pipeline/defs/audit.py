@@ -38,8 +38,13 @@ def values_for_expectations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     deps=["service_returns_raw", "quarterly_monitoring_report"],
-    check_specs=[dg.AssetCheckSpec(DATA_DOCS_PASSED, asset="audit_pack",
-                                   description="The quarter's tables meet the expectation suites kept in the repository.")],  # fmt: skip
+    check_specs=[
+        dg.AssetCheckSpec(
+            DATA_DOCS_PASSED,
+            asset="audit_pack",
+            description="The quarter's tables meet the expectation suites kept in the repository.",
+        )
+    ],
 )
 def audit_pack(
     context: dg.AssetExecutionContext,
@@ -63,8 +68,13 @@ def audit_pack(
     publish_csv(provenance, folder / "figure-provenance.csv")
     publish_csv(provenance, audit / "figure-provenance.csv")
     publish_csv(manifest, audit / "input-manifest.csv")
-    notes = calculation_notes(quarter, rules_from_catalogue(indicator_catalogue), indicator_catalogue,
-                              targets_in_force(indicator_targets, quarter), version)  # fmt: skip
+    notes = calculation_notes(
+        quarter,
+        rules_from_catalogue(indicator_catalogue),
+        indicator_catalogue,
+        targets_in_force(indicator_targets, quarter),
+        version,
+    )
     write_atomically(audit / "calculation-notes.md", lambda tmp: tmp.write_text(notes, encoding="utf-8"))
     results = validate_and_document(
         {"indicator_values": values_for_expectations(indicator_values, indicator_catalogue)},

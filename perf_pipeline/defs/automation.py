@@ -61,8 +61,12 @@ def scheduled_day(context: dg.ScheduleEvaluationContext) -> dt.date:
     return context.scheduled_execution_time.astimezone(zoneinfo.ZoneInfo(TIMEZONE)).date()
 
 
-@dg.schedule(job=jobs.data_requests_job, cron_schedule="0 7 1 1,4,7,10 *", execution_timezone=TIMEZONE,
-             default_status=RUNNING)  # fmt: skip
+@dg.schedule(
+    job=jobs.data_requests_job,
+    cron_schedule="0 7 1 1,4,7,10 *",
+    execution_timezone=TIMEZONE,
+    default_status=RUNNING,
+)
 def data_requests_schedule(context: dg.ScheduleEvaluationContext):
     """Write the request packs at 7am on the day after each quarter ends."""
     ended = Quarter.containing(scheduled_day(context)).shift(-1)
@@ -71,7 +75,9 @@ def data_requests_schedule(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(partition_key=ended.partition_key)
 
 
-@dg.schedule(job=jobs.returns_job, cron_schedule="0 6 * * *", execution_timezone=TIMEZONE, default_status=RUNNING)
+@dg.schedule(
+    job=jobs.returns_job, cron_schedule="0 6 * * *", execution_timezone=TIMEZONE, default_status=RUNNING
+)
 def quarter_after_deadline(context: dg.ScheduleEvaluationContext, data_root: DataRootResource):
     """Run the last quarter at 6am on the first working day after its return deadline."""
     today = scheduled_day(context)
@@ -82,12 +88,15 @@ def quarter_after_deadline(context: dg.ScheduleEvaluationContext, data_root: Dat
         return dg.SkipReason(f"council.toml cannot be read: {error}")
     run_day = add_working_days(return_deadline(quarter, council["return_deadline_working_days"]), 1)
     if today != run_day or quarter < first_quarter():
-        return dg.SkipReason(f"{quarter.label} runs on {run_day:%A %-d %B %Y}, the working day after its deadline")
+        return dg.SkipReason(
+            f"{quarter.label} runs on {run_day:%A %-d %B %Y}, the working day after its deadline"
+        )
     return run_request(steps_for_quarter(quarter, first_quarter()))
 
 
-@dg.schedule(job=jobs.reminders_job, cron_schedule="0 8 * * 1-5", execution_timezone=TIMEZONE,
-             default_status=RUNNING)  # fmt: skip
+@dg.schedule(
+    job=jobs.reminders_job, cron_schedule="0 8 * * 1-5", execution_timezone=TIMEZONE, default_status=RUNNING
+)
 def daily_reminders(context: dg.ScheduleEvaluationContext):
     """Send the day's reminders at 8am on working days."""
     today = scheduled_day(context)
@@ -96,7 +105,9 @@ def daily_reminders(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(run_config={"ops": {"action_reminders": {"config": {"as_of": today.isoformat()}}}})
 
 
-@dg.sensor(jobs=[jobs.reference_job, jobs.returns_job], minimum_interval_seconds=60, default_status=SENSOR_RUNNING)
+@dg.sensor(
+    jobs=[jobs.reference_job, jobs.returns_job], minimum_interval_seconds=60, default_status=SENSOR_RUNNING
+)
 def returns_and_corrections_changed(context: dg.SensorEvaluationContext, data_root: DataRootResource):
     """Rerun what a new or changed return or correction affects, and nothing else.
 

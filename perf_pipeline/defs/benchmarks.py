@@ -26,8 +26,8 @@ from perf_pipeline.lib.benchmarks import (
     build_comparator_groups,
     comparator_benchmarks_schema,
     council_benchmarks,
-    load_sources,
     load_benchmark_values,
+    load_sources,
     read_group_csv,
     read_nearest_neighbours,
     stage_sources,
@@ -37,7 +37,7 @@ from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
-BENCHMARKS = dict(group_name="benchmarks", owners=OWNERS, kinds=KINDS, pool=WAREHOUSE_POOL)
+BENCHMARKS = {"group_name": "benchmarks", "owners": OWNERS, "kinds": KINDS, "pool": WAREHOUSE_POOL}
 WARN = dg.AssetCheckSeverity.WARN
 
 AREAS_KNOWN = "area_codes_known"
@@ -65,7 +65,7 @@ VALUE_CHECKS = {
     check_specs=[
         dg.AssetCheckSpec(name, asset="benchmark_values", description=text)
         for name, text in VALUE_CHECKS.items()
-    ],  # fmt: skip
+    ],
     **BENCHMARKS,
 )
 def benchmark_values(
@@ -129,7 +129,7 @@ def benchmark_values(
             asset="comparator_groups",
             description="Listed members not in authorities.csv; counted as missing.",
         ),
-    ],  # fmt: skip
+    ],
     **BENCHMARKS,
 )
 def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
@@ -149,19 +149,30 @@ def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
     own = groups[groups["authority_code"] == code]
     undefined = [g for g in council["comparator_groups"] if g not in set(own["group"])]
     if undefined:
-        raise reference_failure(ReferenceDataError([
-            f"council.toml: comparator group '{g}' has no members for {code}: the built-in groups are "
-            f"{', '.join(BUILT_IN_GROUPS)} (nearest_neighbours needs {code} in "
-            f"reference/{NEAREST_NEIGHBOURS_FILE} or reference/{GROUPS_CSV}); others must be named in "
-            f"reference/{GROUPS_CSV}" for g in undefined
-        ]))  # fmt: skip
-    summary = own.assign(
-        abolished=own["member_status"].str.startswith("abolished"),
-        unknown=own["member_status"].eq("not in authorities.csv"),
-    ).groupby("group", sort=False).agg(
-        members=("member_code", "size"), abolished=("abolished", "sum"),
-        not_in_authorities=("unknown", "sum"), basis=("basis", "first"),
-    )  # fmt: skip
+        raise reference_failure(
+            ReferenceDataError(
+                [
+                    f"council.toml: comparator group '{g}' has no members for {code}: the built-in groups are "
+                    f"{', '.join(BUILT_IN_GROUPS)} (nearest_neighbours needs {code} in "
+                    f"reference/{NEAREST_NEIGHBOURS_FILE} or reference/{GROUPS_CSV}); others must be named in "
+                    f"reference/{GROUPS_CSV}"
+                    for g in undefined
+                ]
+            )
+        )
+    summary = (
+        own.assign(
+            abolished=own["member_status"].str.startswith("abolished"),
+            unknown=own["member_status"].eq("not in authorities.csv"),
+        )
+        .groupby("group", sort=False)
+        .agg(
+            members=("member_code", "size"),
+            abolished=("abolished", "sum"),
+            not_in_authorities=("unknown", "sum"),
+            basis=("basis", "first"),
+        )
+    )
     yield dg.Output(
         groups,
         data_version=files_version(
@@ -172,33 +183,48 @@ def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
             "council_groups": files_table(summary.reset_index()),
         },
     )
-    repeats = pd.concat([
-        nn_repeats.assign(file=f"reference/{NEAREST_NEIGHBOURS_FILE}"),
-        csv_repeats.assign(file=f"reference/{GROUPS_CSV}"),
-    ], ignore_index=True)  # fmt: skip
+    repeats = pd.concat(
+        [
+            nn_repeats.assign(file=f"reference/{NEAREST_NEIGHBOURS_FILE}"),
+            csv_repeats.assign(file=f"reference/{GROUPS_CSV}"),
+        ],
+        ignore_index=True,
+    )
     yield frame_check(LISTS_WITHOUT_REPEATS, repeats, severity=WARN, repeats_removed=len(repeats))
     listed = groups[groups["basis"] != "authorities.csv"]
-    known = pa.DataFrameSchema({"member_code": pa.Column(str, pa.Check.isin(
-        list(authorities["gss_code"]), error="is not an authority in authorities.csv"))})  # fmt: skip
+    known = pa.DataFrameSchema(
+        {
+            "member_code": pa.Column(
+                str,
+                pa.Check.isin(list(authorities["gss_code"]), error="is not an authority in authorities.csv"),
+            )
+        }
+    )
     located = listed.set_index(listed["basis"] + ": " + listed["authority_code"])
     yield pandera_check(MEMBERS_KNOWN, known, located, severity=WARN)
 
 
-POSITIONS_LINEAGE = column_lineage({
-    "indicator_code": ["indicator_catalogue.code"],
-    "metric": ["indicator_catalogue.benchmark_metric", "benchmark_values.metric"],
-    "group": ["comparator_groups.group"],
-    "period": ["benchmark_values.period"],
-    "value": ["benchmark_values.value"],
-    "n": ["benchmark_values.value", "comparator_groups.member_code"],
-    "n_missing": ["benchmark_values.value", "comparator_groups.member_code", "comparator_groups.valid_to"],
-    "median": ["benchmark_values.value", "comparator_groups.member_code"],
-    "rank": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
-    "quartile": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
-    "diff_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
-    "mads_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
-    "lag_quarters": ["benchmark_values.period"],
-})  # fmt: skip
+POSITIONS_LINEAGE = column_lineage(
+    {
+        "indicator_code": ["indicator_catalogue.code"],
+        "metric": ["indicator_catalogue.benchmark_metric", "benchmark_values.metric"],
+        "group": ["comparator_groups.group"],
+        "period": ["benchmark_values.period"],
+        "value": ["benchmark_values.value"],
+        "n": ["benchmark_values.value", "comparator_groups.member_code"],
+        "n_missing": [
+            "benchmark_values.value",
+            "comparator_groups.member_code",
+            "comparator_groups.valid_to",
+        ],
+        "median": ["benchmark_values.value", "comparator_groups.member_code"],
+        "rank": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
+        "quartile": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
+        "diff_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
+        "mads_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
+        "lag_quarters": ["benchmark_values.period"],
+    }
+)
 
 
 @dg.asset(
@@ -218,7 +244,7 @@ POSITIONS_LINEAGE = column_lineage({
             asset="comparator_benchmarks",
             description="Indicators with a benchmark_metric but no comparison this quarter.",
         ),
-    ],  # fmt: skip
+    ],
     **BENCHMARKS,
 )
 def comparator_benchmarks(
@@ -241,10 +267,17 @@ def comparator_benchmarks(
             [metrics],
         ).fetchdf()
         comparator_groups = con.execute(
-            f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?", [council["gss_code"]]
+            f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?",
+            [council["gss_code"]],
         ).fetchdf()
-    table, gaps = council_benchmarks(quarter, benchmark_values, comparator_groups, indicator_catalogue,
-                                     council["gss_code"], council["comparator_groups"])  # fmt: skip
+    table, gaps = council_benchmarks(
+        quarter,
+        benchmark_values,
+        comparator_groups,
+        indicator_catalogue,
+        council["gss_code"],
+        council["comparator_groups"],
+    )
     publish_csv(table, paths.reports_for(quarter) / "comparator-benchmarks.csv")
     outliers = table.loc[table["outlier"], ["indicator_code", "group", "value", "median", "mads_from_median"]]
     yield dg.Output(

@@ -45,8 +45,10 @@ def column_lineage(deps: dict[str, list[str]]) -> dg.TableColumnLineage:
     """Column lineage from `{"column": ["asset.column", ...]}`, for the auditor's walk in the UI."""
     return dg.TableColumnLineage(
         deps_by_column={
-            column: [dg.TableColumnDep(asset_key=dg.AssetKey(ref.split(".")[0]), column_name=ref.split(".")[1])
-                     for ref in refs]  # fmt: skip
+            column: [
+                dg.TableColumnDep(asset_key=dg.AssetKey(ref.split(".")[0]), column_name=ref.split(".")[1])
+                for ref in refs
+            ]
             for column, refs in deps.items()
         }
     )

@@ -44,23 +44,58 @@ def data_request_packs(
     contact = council.get("performance_team_email", "the performance team")
     packs = []
     for service in services.itertuples(index=False):
-        rows = request_rows(quarter, service.service, indicator_catalogue, indicator_targets, indicator_values,
-                            first_quarter())  # fmt: skip
+        rows = request_rows(
+            quarter,
+            service.service,
+            indicator_catalogue,
+            indicator_targets,
+            indicator_values,
+            first_quarter(),
+        )
         if rows.empty:
             continue
-        info = PackInfo(council["name"], service.name, service.owner, quarter, deadline,
-                        council["return_deadline_working_days"], contact)  # fmt: skip
+        info = PackInfo(
+            council["name"],
+            service.name,
+            service.owner,
+            quarter,
+            deadline,
+            council["return_deadline_working_days"],
+            contact,
+        )
         path = write_pack(paths.request_pack(quarter, service.service), info, rows)
-        packs.append({
-            "service": service.service, "service_name": service.name, "owner": service.owner,
-            "owner_email": service.owner_email, "deadline": deadline, "file": relative_to_root(path, paths.root),
-            "indicators": int(rows["is_current"].sum()), "previous_figures": int((~rows["is_current"]).sum()),
-            "sha256": sha256_of(path),
-        })  # fmt: skip
-    df = pd.DataFrame(packs, columns=["service", "service_name", "owner", "owner_email", "deadline", "file",
-                                      "indicators", "previous_figures", "sha256"])  # fmt: skip
-    context.add_output_metadata({
-        "packs": len(df), "deadline": deadline.isoformat(),
-        "folder": dg.MetadataValue.path(str(paths.requests_for(quarter))),
-    })  # fmt: skip
+        packs.append(
+            {
+                "service": service.service,
+                "service_name": service.name,
+                "owner": service.owner,
+                "owner_email": service.owner_email,
+                "deadline": deadline,
+                "file": relative_to_root(path, paths.root),
+                "indicators": int(rows["is_current"].sum()),
+                "previous_figures": int((~rows["is_current"]).sum()),
+                "sha256": sha256_of(path),
+            }
+        )
+    df = pd.DataFrame(
+        packs,
+        columns=[
+            "service",
+            "service_name",
+            "owner",
+            "owner_email",
+            "deadline",
+            "file",
+            "indicators",
+            "previous_figures",
+            "sha256",
+        ],
+    )
+    context.add_output_metadata(
+        {
+            "packs": len(df),
+            "deadline": deadline.isoformat(),
+            "folder": dg.MetadataValue.path(str(paths.requests_for(quarter))),
+        }
+    )
     return with_quarter(df, quarter)

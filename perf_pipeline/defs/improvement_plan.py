@@ -19,13 +19,19 @@ PLAN_FILES = ["actions.csv", "updates.csv"]
     outs={
         "improvement_plan_status": dg.AssetOut(
             description="Each action agreed by the quarter's end: progress, due date (revised, with reason) and status.",
-            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+            code_version="1",
+            owners=OWNERS,
+            kinds=KINDS,
+            metadata={"partition_expr": "quarter_start"},
         ),
         "improvement_plan_updates": dg.AssetOut(
             description="Every progress update recorded by the quarter's end: how each action progressed.",
-            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+            code_version="1",
+            owners=OWNERS,
+            kinds=KINDS,
+            metadata={"partition_expr": "quarter_start"},
         ),
-    },  # fmt: skip
+    },
     check_specs=[dg.AssetCheckSpec(PLAN_WELL_FORMED, asset="improvement_plan_status", blocking=True)],
     group_name="improvement_plan",
     partitions_def=quarterly_partitions,
@@ -48,9 +54,20 @@ def improvement_plan(context: dg.AssetExecutionContext, data_root: DataRootResou
         with_quarter(status, quarter),
         output_name="improvement_plan_status",
         data_version=version,
-        metadata={"actions": len(status), "by_status": dg.MetadataValue.json(status["status"].value_counts().to_dict())},
+        metadata={
+            "actions": len(status),
+            "by_status": dg.MetadataValue.json(status["status"].value_counts().to_dict()),
+        },
     )
-    yield dg.Output(with_quarter(trail, quarter), output_name="improvement_plan_updates", data_version=version,
-                    metadata={"updates": len(trail)})  # fmt: skip
-    yield pandera_check(PLAN_WELL_FORMED, improvement_plan_status_schema, status,
-                        asset_key=dg.AssetKey("improvement_plan_status"))  # fmt: skip
+    yield dg.Output(
+        with_quarter(trail, quarter),
+        output_name="improvement_plan_updates",
+        data_version=version,
+        metadata={"updates": len(trail)},
+    )
+    yield pandera_check(
+        PLAN_WELL_FORMED,
+        improvement_plan_status_schema,
+        status,
+        asset_key=dg.AssetKey("improvement_plan_status"),
+    )

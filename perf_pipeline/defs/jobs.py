@@ -23,31 +23,41 @@ annual_selection = dg.AssetSelection.assets("annual_performance_report")
 requests_selection = dg.AssetSelection.groups("requests")
 reminders_selection = dg.AssetSelection.groups("reminders")
 outputs_selection = (
-    dg.AssetSelection.all() - reference_selection - returns_selection - annual_selection - requests_selection
+    dg.AssetSelection.all()
+    - reference_selection
+    - returns_selection
+    - annual_selection
+    - requests_selection
     - reminders_selection
-)  # fmt: skip
+)
 
 reference_job = dg.define_asset_job(
-    REFERENCE_JOB, selection=reference_selection,
+    REFERENCE_JOB,
+    selection=reference_selection,
     description="Load and check the reference data and the corrections log.",
-)  # fmt: skip
+)
 returns_job = dg.define_asset_job(
-    RETURNS_JOB, selection=returns_selection,
+    RETURNS_JOB,
+    selection=returns_selection,
     description="Read and check one quarter's service returns; write its exceptions and chase list.",
-)  # fmt: skip
+)
 outputs_job = dg.define_asset_job(
-    OUTPUTS_JOB, selection=outputs_selection,
+    OUTPUTS_JOB,
+    selection=outputs_selection,
     description="Build one quarter's indicator values and everything published from them.",
-)  # fmt: skip
+)
 annual_job = dg.define_asset_job(
-    ANNUAL_JOB, selection=annual_selection,
+    ANNUAL_JOB,
+    selection=annual_selection,
     description="Build a financial year's annual performance report, once its Q4 is assessed.",
-)  # fmt: skip
+)
 data_requests_job = dg.define_asset_job(
-    DATA_REQUESTS_JOB, selection=requests_selection,
+    DATA_REQUESTS_JOB,
+    selection=requests_selection,
     description="Write one quarter's data request pack for every service.",
-)  # fmt: skip
+)
 reminders_job = dg.define_asset_job(
-    REMINDERS_JOB, selection=reminders_selection,
+    REMINDERS_JOB,
+    selection=reminders_selection,
     description="Remind each person, once a day, of the improvement plan actions and data returns they owe.",
-)  # fmt: skip
+)

@@ -16,6 +16,7 @@ quarterly_partitions = dg.TimeWindowPartitionsDefinition(
 def quarter_of(context: dg.AssetExecutionContext) -> Quarter:
     return Quarter.from_partition_key(context.partition_key)
 
+
 # Financial years, for the annual report: a year's partition maps to its four quarters.
 yearly_partitions = dg.TimeWindowPartitionsDefinition(
     start=first_quarter().partition_key,

@@ -26,24 +26,47 @@ ASSESSED_WINDOW = dg.TimeWindowPartitionMapping(
     start_offset=-EARLIER_QUARTERS, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
 RULE_INPUTS = ["indicator_catalogue.polarity", "indicator_catalogue.decimals", "indicator_catalogue.rag_rule"]
-PERFORMANCE_LINEAGE = column_lineage({
-    "value": ["indicator_values.value"],
-    "target": ["indicator_targets.target"],
-    "amber_threshold": ["indicator_targets.amber_threshold"],
-    "target_set_on": ["indicator_targets.set_on"],
-    "target_reason": ["indicator_targets.reason"],
-    "rag_status": ["indicator_values.value", "indicator_targets.target", "indicator_targets.amber_threshold", *RULE_INPUTS],
-    "previous_quarter_value": ["indicator_values.value"],
-    "same_quarter_last_year_value": ["indicator_values.value"],
-    "dot_short": ["indicator_values.value", "indicator_catalogue.polarity", "indicator_catalogue.decimals"],
-    "dot_long": ["indicator_values.value", "indicator_catalogue.polarity", "indicator_catalogue.decimals"],
-    "ytd_value": ["indicator_values.value", "indicator_values.numerator", "indicator_values.denominator",
-                  "indicator_catalogue.ytd_method"],
-    "ytd_target": ["indicator_targets.target", "indicator_values.denominator", "indicator_catalogue.ytd_method"],
-    "ytd_rag_status": ["indicator_values.value", "indicator_targets.target", *RULE_INPUTS],
-    "commentary": ["indicator_values.commentary"],
-    "data_status": ["indicator_values.data_status"],
-})  # fmt: skip
+PERFORMANCE_LINEAGE = column_lineage(
+    {
+        "value": ["indicator_values.value"],
+        "target": ["indicator_targets.target"],
+        "amber_threshold": ["indicator_targets.amber_threshold"],
+        "target_set_on": ["indicator_targets.set_on"],
+        "target_reason": ["indicator_targets.reason"],
+        "rag_status": [
+            "indicator_values.value",
+            "indicator_targets.target",
+            "indicator_targets.amber_threshold",
+            *RULE_INPUTS,
+        ],
+        "previous_quarter_value": ["indicator_values.value"],
+        "same_quarter_last_year_value": ["indicator_values.value"],
+        "dot_short": [
+            "indicator_values.value",
+            "indicator_catalogue.polarity",
+            "indicator_catalogue.decimals",
+        ],
+        "dot_long": [
+            "indicator_values.value",
+            "indicator_catalogue.polarity",
+            "indicator_catalogue.decimals",
+        ],
+        "ytd_value": [
+            "indicator_values.value",
+            "indicator_values.numerator",
+            "indicator_values.denominator",
+            "indicator_catalogue.ytd_method",
+        ],
+        "ytd_target": [
+            "indicator_targets.target",
+            "indicator_values.denominator",
+            "indicator_catalogue.ytd_method",
+        ],
+        "ytd_rag_status": ["indicator_values.value", "indicator_targets.target", *RULE_INPUTS],
+        "commentary": ["indicator_values.commentary"],
+        "data_status": ["indicator_values.data_status"],
+    }
+)
 PUBLISHED_LOG = f"{WAREHOUSE_SCHEMA}.published_figures"
 EVENTS_LOG = f"{WAREHOUSE_SCHEMA}.restatement_events"
 
@@ -52,13 +75,19 @@ EVENTS_LOG = f"{WAREHOUSE_SCHEMA}.restatement_events"
     outs={
         "indicator_performance": dg.AssetOut(
             description="Each indicator against its target: RAG, direction of travel and year to date.",
-            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+            code_version="1",
+            owners=OWNERS,
+            kinds=KINDS,
+            metadata={"partition_expr": "quarter_start"},
         ),
         "restatements": dg.AssetOut(
             description="Figures of earlier quarters changed since they were last published, old and new.",
-            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+            code_version="1",
+            owners=OWNERS,
+            kinds=KINDS,
+            metadata={"partition_expr": "quarter_start"},
         ),
-    },  # fmt: skip
+    },
     ins={"indicator_values": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
     check_specs=[dg.AssetCheckSpec(PERFORMANCE_WELL_FORMED, asset="indicator_performance", blocking=True)],
     group_name="performance",
@@ -76,7 +105,11 @@ def assess_performance(
     """Assess the quarter and record every figure it publishes, so later changes show as restatements."""
     quarter = quarter_of(context)
     window = [quarter.shift(-i).key for i in range(EARLIER_QUARTERS, -1, -1)]
-    values = indicator_values[indicator_values["quarter"].isin(window)] if len(indicator_values) else indicator_values
+    values = (
+        indicator_values[indicator_values["quarter"].isin(window)]
+        if len(indicator_values)
+        else indicator_values
+    )
     performance = assess_quarter(
         quarter, values, indicator_catalogue, indicator_targets, rules_from_catalogue(indicator_catalogue)
     )
@@ -90,17 +123,28 @@ def assess_performance(
     yield dg.Output(
         with_quarter(performance, quarter),
         output_name="indicator_performance",
-        metadata={"rag": dg.MetadataValue.json(due["rag_status"].value_counts().to_dict()),
-                  "indicators_due": len(due), "dagster/column_lineage": PERFORMANCE_LINEAGE},  # fmt: skip
+        metadata={
+            "rag": dg.MetadataValue.json(due["rag_status"].value_counts().to_dict()),
+            "indicators_due": len(due),
+            "dagster/column_lineage": PERFORMANCE_LINEAGE,
+        },
     )
-    yield dg.Output(with_quarter(restatements, quarter), output_name="restatements",
-                    metadata={"restated_figures": len(restatements)})  # fmt: skip
-    yield pandera_check(PERFORMANCE_WELL_FORMED, indicator_performance_schema, performance,
-                        asset_key=dg.AssetKey("indicator_performance"))  # fmt: skip
+    yield dg.Output(
+        with_quarter(restatements, quarter),
+        output_name="restatements",
+        metadata={"restated_figures": len(restatements)},
+    )
+    yield pandera_check(
+        PERFORMANCE_WELL_FORMED,
+        indicator_performance_schema,
+        performance,
+        asset_key=dg.AssetKey("indicator_performance"),
+    )
 
 
-def publish_and_restate(con, report_quarter: str, window: list[str], values: pd.DataFrame, run_id: str,
-                        now: pd.Timestamp) -> pd.DataFrame:  # fmt: skip
+def publish_and_restate(
+    con, report_quarter: str, window: list[str], values: pd.DataFrame, run_id: str, now: pd.Timestamp
+) -> pd.DataFrame:
     """Append this publication to the log, record any restatement, and list the report's ones."""
     ensure_logs(con)
     last_logged = con.execute(
@@ -120,7 +164,9 @@ def publish_and_restate(con, report_quarter: str, window: list[str], values: pd.
     previous_report = con.execute(
         f"select min(published_at) from {PUBLISHED_LOG} where report_quarter = ?", [window[-2]]
     ).fetchone()[0]
-    all_events = con.execute(f"select * from {EVENTS_LOG} where list_contains(?, figure_quarter)", [window]).fetchdf()
+    all_events = con.execute(
+        f"select * from {EVENTS_LOG} where list_contains(?, figure_quarter)", [window]
+    ).fetchdf()
     return restatements_for_report(all_events, report_quarter, window[:-1], previous_report)
 
 

@@ -15,7 +15,8 @@ from perf_pipeline.lib.reference import (
 )
 from perf_pipeline.lib.validation import ReferenceDataError
 
-REFERENCE = dict(group_name="reference", owners=OWNERS, kinds=KINDS, pool=WAREHOUSE_POOL)
+REFERENCE = {"group_name": "reference", "owners": OWNERS, "kinds": KINDS, "pool": WAREHOUSE_POOL}
+
 
 @dg.asset(code_version="1", **REFERENCE)
 def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
@@ -26,6 +27,7 @@ def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
     except ReferenceDataError as error:
         raise reference_failure(error) from None
     return dg.Output(df, data_version=files_version([path]))
+
 
 @dg.asset(code_version="1", **REFERENCE)
 def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> dg.Output[pd.DataFrame]:
@@ -49,8 +51,11 @@ def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> 
         },
     )
 
+
 @dg.asset(code_version="1", **REFERENCE)
-def indicator_targets(data_root: DataRootResource, indicator_catalogue: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def indicator_targets(
+    data_root: DataRootResource, indicator_catalogue: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
     """Every target ever set, when and why; a later one supersedes but never erases an earlier."""
     path = data_root.paths.reference / "targets.csv"
     try:
@@ -65,6 +70,7 @@ def indicator_targets(data_root: DataRootResource, indicator_catalogue: pd.DataF
         data_version=files_version([path]),
         metadata={"targets": len(df), "superseded": int(df["superseded_on"].notna().sum())},
     )
+
 
 @dg.asset(code_version="1", **REFERENCE)
 def authorities(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:

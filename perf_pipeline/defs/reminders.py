@@ -29,7 +29,16 @@ from perf_pipeline.settings import first_quarter
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 DEFAULT_SENDER = "performance-team@localhost"
-REMINDER_COLUMNS = ["reminder_date", "owner", "owner_email", "actions", "data_returns", "outcome", "file", "message_id"]
+REMINDER_COLUMNS = [
+    "reminder_date",
+    "owner",
+    "owner_email",
+    "actions",
+    "data_returns",
+    "outcome",
+    "file",
+    "message_id",
+]
 
 
 class ReminderConfig(dg.Config):
@@ -40,7 +49,9 @@ def reminder_date(config: ReminderConfig) -> dt.date:
     return dt.date.fromisoformat(config.as_of) if config.as_of else dt.datetime.now(LONDON).date()
 
 
-@dg.asset(code_version="1", group_name="reminders", owners=OWNERS, kinds=KINDS | {"email"}, pool=WAREHOUSE_POOL)
+@dg.asset(
+    code_version="1", group_name="reminders", owners=OWNERS, kinds=KINDS | {"email"}, pool=WAREHOUSE_POOL
+)
 def action_reminders(
     context: dg.AssetExecutionContext,
     config: ReminderConfig,
@@ -63,12 +74,26 @@ def action_reminders(
     quarter = reminder_quarter(as_of)
     owed = pd.DataFrame(columns=["service", "owner", "owner_email"])
     if quarter >= first_quarter():
-        status = submission_status[submission_status["quarter"] == quarter.key] if len(submission_status) else submission_status
-        owed = returns_owed(quarter, status, services, indicator_catalogue, council["return_deadline_working_days"],
-                            as_of, window)  # fmt: skip
+        status = (
+            submission_status[submission_status["quarter"] == quarter.key]
+            if len(submission_status)
+            else submission_status
+        )
+        owed = returns_owed(
+            quarter,
+            status,
+            services,
+            indicator_catalogue,
+            council["return_deadline_working_days"],
+            as_of,
+            window,
+        )
     people = group_by_person(due_actions, owed)
-    packs = {s: relative_to_root(paths.request_pack(quarter, s), paths.root) for s in owed["service"]
-             if paths.request_pack(quarter, s).is_file()}  # fmt: skip
+    packs = {
+        s: relative_to_root(paths.request_pack(quarter, s), paths.root)
+        for s in owed["service"]
+        if paths.request_pack(quarter, s).is_file()
+    }
     contact = council.get("performance_team_email", "the performance team")
     sender = mail.sender or council.get("performance_team_email", DEFAULT_SENDER)
     done = already_reminded(read_sent_log(paths.outbox), as_of)
@@ -81,30 +106,46 @@ def action_reminders(
             continue
         mine = due_actions[due_actions["owner_email"].str.lower() == person["owner_email"].lower()]
         theirs = owed[owed["owner_email"].str.lower() == person["owner_email"].lower()]
-        message = compose(person, mine, theirs, as_of, council["name"], sender, contact, packs, dt.datetime.now(LONDON))
+        message = compose(
+            person, mine, theirs, as_of, council["name"], sender, contact, packs, dt.datetime.now(LONDON)
+        )
         record["message_id"] = message["Message-ID"]
         try:
             if mail.host:
                 mail.send(message)
                 outcome, channel = "sent", f"smtp {mail.host}"
             else:
-                record["file"] = relative_to_root(write_eml(message, folder, person["owner_email"]), paths.root)
+                record["file"] = relative_to_root(
+                    write_eml(message, folder, person["owner_email"]), paths.root
+                )
                 outcome, channel = "written", "file"
         except OSError as error:  # smtplib's errors are OSErrors; the message goes on the next run
             failures.append(f"{person['owner_email']}: {error}")
             outcomes.append({**record, "outcome": f"failed: {error}"})
             continue
         outcomes.append({**record, "outcome": outcome})
-        sent.append({**record, "subject": message["Subject"], "sent_by": channel,
-                     "sent_at": dt.datetime.now(LONDON).isoformat(timespec="seconds"), "run_id": context.run.run_id})  # fmt: skip
+        sent.append(
+            {
+                **record,
+                "subject": message["Subject"],
+                "sent_by": channel,
+                "sent_at": dt.datetime.now(LONDON).isoformat(timespec="seconds"),
+                "run_id": context.run.run_id,
+            }
+        )
     if sent:
         append_sent_log(paths.outbox, pd.DataFrame(sent, columns=SENT_LOG_COLUMNS))
     if failures:
         raise dg.Failure(description="Some reminders could not be sent:\n" + "\n".join(failures))
     df = pd.DataFrame(outcomes, columns=REMINDER_COLUMNS)
-    context.add_output_metadata({
-        "reminder_date": as_of.isoformat(), "people": len(df), "sent": len(sent),
-        "actions_due": len(due_actions), "returns_owed": len(owed),
-        "outbox": dg.MetadataValue.path(str(folder)) if not mail.host else "SMTP",
-    })  # fmt: skip
+    context.add_output_metadata(
+        {
+            "reminder_date": as_of.isoformat(),
+            "people": len(df),
+            "sent": len(sent),
+            "actions_due": len(due_actions),
+            "returns_owed": len(owed),
+            "outbox": dg.MetadataValue.path(str(folder)) if not mail.host else "SMTP",
+        }
+    )
     return df

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
+from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year_of, yearly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
@@ -21,8 +21,18 @@ ANNUAL_HTML = "annual-performance-report.html"
 YEARS_COMPARED = 4
 APPROVALS = "approvals.csv"
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status", "status")
-EXCEPTION_COLUMNS = ["indicator_code", "title", "service_name", "directorate", "why", "value", "target",
-                     "rag_status", "dot_short", "commentary"]  # fmt: skip
+EXCEPTION_COLUMNS = [
+    "indicator_code",
+    "title",
+    "service_name",
+    "directorate",
+    "why",
+    "value",
+    "target",
+    "rag_status",
+    "dot_short",
+    "commentary",
+]
 
 
 def read_approvals(path) -> pd.DataFrame:
@@ -39,9 +49,15 @@ def input_manifest(con, data_root, quarter_key: str) -> pd.DataFrame:
         "where quarter = ? order by file",
         [quarter_key],
     ).fetchdf()
-    others = [p for folder in ("reference", "corrections") for p in sorted((data_root.root / folder).glob("*"))
-              if p.is_file()]  # fmt: skip
-    files = pd.DataFrame([{"file": relative_to_root(p, data_root.root), "sha256": sha256_of(p)} for p in others])
+    others = [
+        p
+        for folder in ("reference", "corrections")
+        for p in sorted((data_root.root / folder).glob("*"))
+        if p.is_file()
+    ]
+    files = pd.DataFrame(
+        [{"file": relative_to_root(p, data_root.root), "sha256": sha256_of(p)} for p in others]
+    )
     return pd.concat([returns, files], ignore_index=True)
 
 
@@ -108,13 +124,26 @@ def quarterly_monitoring_report(
     received = pd.to_datetime(submission_status["received_on"], errors="coerce").max()
     provenance = {
         **run_provenance(context),
-        "data_date": f"returns received up to {received:%-d %B %Y}" if pd.notna(received) else "no returns received",
+        "data_date": f"returns received up to {received:%-d %B %Y}"
+        if pd.notna(received)
+        else "no returns received",
     }
     view = quarterly_view(
-        quarter, council, indicator_performance, indicator_catalogue, restatements, submission_status,
-        return_exceptions, corrections_log, read_approvals(paths.reference / APPROVALS), files, provenance,
-        benchmarks=comparator_benchmarks, dot_plots=plots, plan=improvement_plan_status,
-    )  # fmt: skip
+        quarter,
+        council,
+        indicator_performance,
+        indicator_catalogue,
+        restatements,
+        submission_status,
+        return_exceptions,
+        corrections_log,
+        read_approvals(paths.reference / APPROVALS),
+        files,
+        provenance,
+        benchmarks=comparator_benchmarks,
+        dot_plots=plots,
+        plan=improvement_plan_status,
+    )
     folder = paths.reports_for(quarter)
     html = write_html(folder / REPORT_HTML, "quarterly_report.html.j2", view)
     current = indicator_performance[indicator_performance["quarter"] == quarter.key]
@@ -133,10 +162,19 @@ def quarterly_monitoring_report(
         STATUS_COLUMNS,
     )
     written = pd.DataFrame(
-        [{"document": p.name, "path": relative_to_root(p, paths.root), "sha256": sha256_of(p), "bytes": p.stat().st_size}
-         for p in (html, workbook)]  # fmt: skip
+        [
+            {
+                "document": p.name,
+                "path": relative_to_root(p, paths.root),
+                "sha256": sha256_of(p),
+                "bytes": p.stat().st_size,
+            }
+            for p in (html, workbook)
+        ]
     )
-    context.add_output_metadata({"html": dg.MetadataValue.path(str(html)), "workbook": dg.MetadataValue.path(str(workbook))})
+    context.add_output_metadata(
+        {"html": dg.MetadataValue.path(str(html)), "workbook": dg.MetadataValue.path(str(workbook))}
+    )
     return with_quarter(written, quarter)
 
 
@@ -164,15 +202,28 @@ def annual_performance_report(
     # Earlier years' outturns are history: read as they stand, not rebuilt with this year.
     with warehouse.get_connection() as con:
         before = con.execute(
-            f"select * from {WAREHOUSE_SCHEMA}.indicator_performance where list_contains(?, quarter)", [earlier]
+            f"select * from {WAREHOUSE_SCHEMA}.indicator_performance where list_contains(?, quarter)",
+            [earlier],
         ).fetchdf()
     outturns = pd.concat([before, indicator_performance], ignore_index=True)
     if not (outturns["quarter"] == year_q4.key).any():
-        raise dg.Failure(f"{year_q4.label} has not been assessed yet: run that quarter before the annual report")
-    view = annual_view(year_q4, council, outturns, read_approvals(paths.reference / APPROVALS), run_provenance(context))
+        raise dg.Failure(
+            f"{year_q4.label} has not been assessed yet: run that quarter before the annual report"
+        )
+    view = annual_view(
+        year_q4, council, outturns, read_approvals(paths.reference / APPROVALS), run_provenance(context)
+    )
     html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
     return pd.DataFrame(
-        [{"year_start": pd.Timestamp(year_q4.shift(-3).start), "year": year_q4.fy_key, "document": html.name,
-          "path": relative_to_root(html, paths.root), "sha256": sha256_of(html), "bytes": html.stat().st_size}]
-    )  # fmt: skip
+        [
+            {
+                "year_start": pd.Timestamp(year_q4.shift(-3).start),
+                "year": year_q4.fy_key,
+                "document": html.name,
+                "path": relative_to_root(html, paths.root),
+                "sha256": sha256_of(html),
+                "bytes": html.stat().st_size,
+            }
+        ]
+    )

@@ -88,7 +88,9 @@ class WarehouseTypeHandler(DuckDBPandasTypeHandler):
     schema, adds any new column, and inserts by name.
     """
 
-    def handle_output(self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection):
+    def handle_output(
+        self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
+    ):
         table = f"{table_slice.schema}.{table_slice.table}"
         connection.register("incoming", _typed_for_duckdb(obj))
         try:
@@ -102,7 +104,9 @@ class WarehouseTypeHandler(DuckDBPandasTypeHandler):
             connection.execute(f"insert into {table} by name select * from incoming")
         finally:
             connection.unregister("incoming")
-        row_count = {"dagster/partition_row_count" if context.has_partition_key else "dagster/row_count": len(obj)}
+        row_count = {
+            "dagster/partition_row_count" if context.has_partition_key else "dagster/row_count": len(obj)
+        }
         context.add_output_metadata(
             {
                 **row_count,

@@ -16,22 +16,33 @@ from perf_pipeline.lib.schemas import (
     service_returns_raw_schema,
     service_returns_validated_schema,
 )
-from perf_pipeline.lib.submissions import received_dates, submission_status as build_submission_status
+from perf_pipeline.lib.submissions import received_dates
+from perf_pipeline.lib.submissions import submission_status as build_submission_status
 from perf_pipeline.settings import first_quarter
 
-RETURNS = dict(
-    group_name="returns",
-    owners=OWNERS,
-    kinds=KINDS,
-    pool=WAREHOUSE_POOL,
-    partitions_def=quarterly_partitions,
-    metadata={"partition_expr": "quarter_start"},
-)
+RETURNS = {
+    "group_name": "returns",
+    "owners": OWNERS,
+    "kinds": KINDS,
+    "pool": WAREHOUSE_POOL,
+    "partitions_def": quarterly_partitions,
+    "metadata": {"partition_expr": "quarter_start"},
+}
 RAW_TRACEABLE = "every_row_traceable_to_its_file"
 ROWS_ACCOUNTED = "every_row_accounted_for"
 VALIDATED_SCHEMA = "validated_rows_well_formed"
 EXCEPTIONS_EXPLAINED = "every_exception_explained"
-EXCEPTION_CSV_COLUMNS = ["file", "row", "indicator_code", "period", "raw_value", "reason", "message", "service"]
+EXCEPTION_CSV_COLUMNS = [
+    "file",
+    "row",
+    "indicator_code",
+    "period",
+    "raw_value",
+    "reason",
+    "message",
+    "service",
+]
+
 
 @dg.asset(
     code_version="1",
@@ -46,8 +57,18 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
     read = [read_return(path, paths.root) for path in files]
     df = with_quarter(raw_frame(read), quarter)
     summary = pd.DataFrame(
-        [{"file": f.file, "sha256": f.sha256, "format": f.file_format, "encoding": f.encoding or "",
-          "sheet": f.sheet or "", "rows": f.row_count, "problem": f.problem or ""} for f in read]  # fmt: skip
+        [
+            {
+                "file": f.file,
+                "sha256": f.sha256,
+                "format": f.file_format,
+                "encoding": f.encoding or "",
+                "sheet": f.sheet or "",
+                "rows": f.row_count,
+                "problem": f.problem or "",
+            }
+            for f in read
+        ]
     )
     yield dg.Output(
         df,
@@ -61,23 +82,34 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
     )
     yield pandera_check(RAW_TRACEABLE, service_returns_raw_schema, df)
 
+
 @dg.multi_asset(
     outs={
         "service_returns_validated": dg.AssetOut(
             description="The rows of the quarter's returns that passed every check, as numbers.",
-            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+            code_version="1",
+            owners=OWNERS,
+            kinds=KINDS,
+            metadata={"partition_expr": "quarter_start"},
         ),
         "return_exceptions": dg.AssetOut(
             description="Rows that could not be accepted, each with a reason a service officer can act on.",
-            code_version="1", owners=OWNERS, kinds=KINDS, metadata={"partition_expr": "quarter_start"},
+            code_version="1",
+            owners=OWNERS,
+            kinds=KINDS,
+            metadata={"partition_expr": "quarter_start"},
         ),
-    },  # fmt: skip
+    },
     check_specs=[
-        dg.AssetCheckSpec(ROWS_ACCOUNTED, asset="service_returns_validated", blocking=True,
-                          description="Rows read = rows accepted + exceptions, file by file."),
+        dg.AssetCheckSpec(
+            ROWS_ACCOUNTED,
+            asset="service_returns_validated",
+            blocking=True,
+            description="Rows read = rows accepted + exceptions, file by file.",
+        ),
         dg.AssetCheckSpec(VALIDATED_SCHEMA, asset="service_returns_validated", blocking=True),
         dg.AssetCheckSpec(EXCEPTIONS_EXPLAINED, asset="return_exceptions", blocking=True),
-    ],  # fmt: skip
+    ],
     group_name="returns",
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
@@ -106,23 +138,37 @@ def validate_service_returns(
         output_name="return_exceptions",
         metadata={"exceptions": len(exceptions), "by_reason": dg.MetadataValue.json(reasons)},
     )
-    yield frame_check(ROWS_ACCOUNTED, row_accounting(raw, validated, exceptions),
-                      asset_key=dg.AssetKey("service_returns_validated"))  # fmt: skip
-    yield pandera_check(VALIDATED_SCHEMA, service_returns_validated_schema, validated,
-                        asset_key=dg.AssetKey("service_returns_validated"))  # fmt: skip
-    yield pandera_check(EXCEPTIONS_EXPLAINED, return_exceptions_schema, exceptions,
-                        asset_key=dg.AssetKey("return_exceptions"))  # fmt: skip
+    yield frame_check(
+        ROWS_ACCOUNTED,
+        row_accounting(raw, validated, exceptions),
+        asset_key=dg.AssetKey("service_returns_validated"),
+    )
+    yield pandera_check(
+        VALIDATED_SCHEMA,
+        service_returns_validated_schema,
+        validated,
+        asset_key=dg.AssetKey("service_returns_validated"),
+    )
+    yield pandera_check(
+        EXCEPTIONS_EXPLAINED, return_exceptions_schema, exceptions, asset_key=dg.AssetKey("return_exceptions")
+    )
+
 
 def row_accounting(raw: pd.DataFrame, validated: pd.DataFrame, exceptions: pd.DataFrame) -> pd.DataFrame:
     """Files whose rows read differ from rows accepted plus exceptions (empty when all add up)."""
-    counts = pd.DataFrame(
-        {
-            "read": raw.groupby("file").size(),
-            "accepted": validated.groupby("file").size(),
-            "exceptions": exceptions.groupby("file").size(),
-        }
-    ).fillna(0).astype(int)
+    counts = (
+        pd.DataFrame(
+            {
+                "read": raw.groupby("file").size(),
+                "accepted": validated.groupby("file").size(),
+                "exceptions": exceptions.groupby("file").size(),
+            }
+        )
+        .fillna(0)
+        .astype(int)
+    )
     return counts[counts["read"] != counts["accepted"] + counts["exceptions"]].reset_index(names="file")
+
 
 @dg.asset(code_version="1", **RETURNS)
 def submission_status(
@@ -140,9 +186,15 @@ def submission_status(
     council = data_root.council()
     receipts = received_dates(sorted(set(service_returns_raw["file"])), paths.submissions, paths.root)
     status = build_submission_status(
-        quarter, services, indicator_catalogue, service_returns_raw, service_returns_validated,
-        return_exceptions, receipts, council["return_deadline_working_days"],
-    )  # fmt: skip
+        quarter,
+        services,
+        indicator_catalogue,
+        service_returns_raw,
+        service_returns_validated,
+        return_exceptions,
+        receipts,
+        council["return_deadline_working_days"],
+    )
     publish_csv(status, paths.reports_for(quarter) / "submission-status.csv")
     context.add_output_metadata(
         {

@@ -18,26 +18,29 @@ WITHIN_RANGE = "values_within_valid_range"
 
 # A quarter's figure can be revised by the returns of the next three quarters (their request
 # packs carry the previous quarters' values), so it depends on those partitions too.
-VALUES_LINEAGE = column_lineage({
-    "value": ["service_returns_validated.value", "corrections_log.new_value"],
-    "numerator": ["service_returns_validated.numerator", "corrections_log.numerator"],
-    "denominator": ["service_returns_validated.denominator", "corrections_log.denominator"],
-    "received_value": ["service_returns_validated.value"],
-    "raw_value": ["service_returns_validated.raw_value"],
-    "source_file": ["service_returns_validated.file"],
-    "source_sha256": ["service_returns_validated.file_sha256"],
-    "source_row": ["service_returns_validated.row"],
-    "commentary": ["service_returns_validated.commentary"],
-    "data_status": ["service_returns_validated.data_status"],
-    "corrections": ["corrections_log.correction_id"],
-    "correction_reason": ["corrections_log.reason"],
-    "approved_by": ["corrections_log.approved_by"],
-    "approved_on": ["corrections_log.approved_on"],
-    "reporting_status": ["service_returns_validated.reported", "indicator_catalogue.frequency"],
-})  # fmt: skip
+VALUES_LINEAGE = column_lineage(
+    {
+        "value": ["service_returns_validated.value", "corrections_log.new_value"],
+        "numerator": ["service_returns_validated.numerator", "corrections_log.numerator"],
+        "denominator": ["service_returns_validated.denominator", "corrections_log.denominator"],
+        "received_value": ["service_returns_validated.value"],
+        "raw_value": ["service_returns_validated.raw_value"],
+        "source_file": ["service_returns_validated.file"],
+        "source_sha256": ["service_returns_validated.file_sha256"],
+        "source_row": ["service_returns_validated.row"],
+        "commentary": ["service_returns_validated.commentary"],
+        "data_status": ["service_returns_validated.data_status"],
+        "corrections": ["corrections_log.correction_id"],
+        "correction_reason": ["corrections_log.reason"],
+        "approved_by": ["corrections_log.approved_by"],
+        "approved_on": ["corrections_log.approved_on"],
+        "reporting_status": ["service_returns_validated.reported", "indicator_catalogue.frequency"],
+    }
+)
 REVISING_RETURNS = dg.TimeWindowPartitionMapping(
     start_offset=0, end_offset=REVISION_WINDOW_QUARTERS, allow_nonexistent_upstream_partitions=True
 )
+
 
 @dg.asset(
     code_version="1",
@@ -45,8 +48,13 @@ REVISING_RETURNS = dg.TimeWindowPartitionMapping(
     owners=OWNERS,
     kinds=KINDS,
     pool=WAREHOUSE_POOL,
-    check_specs=[dg.AssetCheckSpec(CORRECTIONS_APPROVED, asset="corrections_log",
-                                   description="Corrections without a reason or approver are rejected.")],  # fmt: skip
+    check_specs=[
+        dg.AssetCheckSpec(
+            CORRECTIONS_APPROVED,
+            asset="corrections_log",
+            description="Corrections without a reason or approver are rejected.",
+        )
+    ],
 )
 def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """Every correction ever recorded, applied or rejected, with its reason, approver and source row."""
@@ -58,11 +66,14 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
     yield dg.Output(
         log,
         data_version=files_version(sorted(paths.corrections.glob("*.csv"))),
-        metadata={"accepted": int((log["status"] == "accepted").sum()),
-                  "rejected": int((log["status"] == "rejected").sum())},  # fmt: skip
+        metadata={
+            "accepted": int((log["status"] == "accepted").sum()),
+            "rejected": int((log["status"] == "rejected").sum()),
+        },
     )
     rejected = log.loc[log["status"] == "rejected", ["file", "row", "correction_id", "problem"]]
     yield frame_check(CORRECTIONS_APPROVED, rejected, severity=dg.AssetCheckSeverity.WARN)
+
 
 @dg.asset(
     code_version="1",
@@ -104,6 +115,7 @@ def indicator_values(
     )
     yield pandera_check(ONE_ROW_EACH, indicator_values_schema, values)
     yield frame_check(WITHIN_RANGE, out_of_range(values, indicator_catalogue))
+
 
 def out_of_range(values: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
     limits = indicators.set_index("code")[["min_value", "max_value"]]

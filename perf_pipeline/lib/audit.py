@@ -22,14 +22,33 @@ BLOCKING_CHECKS = [
     "indicator_performance:one_assessment_per_indicator",
 ]
 PROVENANCE_COLUMNS = [
-    "indicator_code", "quarter", "published_value", "source_file", "source_sha256", "source_row", "raw_value",
-    "parsed_value", "corrections", "correction_details", "checks", "code_version", "run_id", "rag_status",
-    "target", "data_status", "is_revision", "source_quarter",
-]  # fmt: skip
+    "indicator_code",
+    "quarter",
+    "published_value",
+    "source_file",
+    "source_sha256",
+    "source_row",
+    "raw_value",
+    "parsed_value",
+    "corrections",
+    "correction_details",
+    "checks",
+    "code_version",
+    "run_id",
+    "rag_status",
+    "target",
+    "data_status",
+    "is_revision",
+    "source_quarter",
+]
 
 
 def figure_provenance(
-    values: pd.DataFrame, performance: pd.DataFrame, corrections_log: pd.DataFrame, code_version: str, run_id: str
+    values: pd.DataFrame,
+    performance: pd.DataFrame,
+    corrections_log: pd.DataFrame,
+    code_version: str,
+    run_id: str,
 ) -> pd.DataFrame:
     """One row per figure the quarter publishes, tracing it to its source and every correction."""
     published = performance[performance["value"].notna()][["indicator_code", "value", "rag_status", "target"]]
@@ -42,9 +61,13 @@ def figure_provenance(
         parts = []
         for cid in ids.split(";"):
             c = details.loc[cid]
-            approved_on = pd.Timestamp(c["approved_on"]).date().isoformat() if pd.notna(c["approved_on"]) else ""
-            parts.append(f"{cid}: {c['reason']} (requested by {c['requested_by']}, approved by "
-                         f"{c['approved_by']} on {approved_on}; {c['file']} row {c['row']})")  # fmt: skip
+            approved_on = (
+                pd.Timestamp(c["approved_on"]).date().isoformat() if pd.notna(c["approved_on"]) else ""
+            )
+            parts.append(
+                f"{cid}: {c['reason']} (requested by {c['requested_by']}, approved by "
+                f"{c['approved_by']} on {approved_on}; {c['file']} row {c['row']})"
+            )
         return " | ".join(parts)
 
     out = pd.DataFrame(
@@ -75,15 +98,22 @@ def figure_provenance(
 def _rule_text(name: str, rule: RagRule) -> str:
     unit = "of the target" if rule.tolerance_type == "relative" else "in the indicator's own units"
     scale = (lambda x: f"{x:.0%}") if rule.tolerance_type == "relative" else (lambda x: f"{x:g}")
-    text = (f"- `{name}`: Green when the shortfall is at most {scale(rule.green_within)} {unit}; Amber when at most "
-            f"{scale(rule.amber_within)} {unit}")  # fmt: skip
+    text = (
+        f"- `{name}`: Green when the shortfall is at most {scale(rule.green_within)} {unit}; Amber when at most "
+        f"{scale(rule.amber_within)} {unit}"
+    )
     if rule.amber_if_improved:
         text += "; beyond that, Amber if better than the same quarter last year"
     return text + "; otherwise Red."
 
 
-def calculation_notes(quarter: Quarter, rules: dict[str, RagRule], catalogue: pd.DataFrame,
-                      targets: pd.DataFrame, code_version: str) -> str:  # fmt: skip
+def calculation_notes(
+    quarter: Quarter,
+    rules: dict[str, RagRule],
+    catalogue: pd.DataFrame,
+    targets: pd.DataFrame,
+    code_version: str,
+) -> str:
     """How every figure in the quarter's report was computed, with the parameters in force."""
     lines = [
         f"# Calculation notes: {quarter.label}",
@@ -144,7 +174,11 @@ def calculation_notes(quarter: Quarter, rules: dict[str, RagRule], catalogue: pd
         target = in_force.loc[row.code] if row.code in in_force.index else None
         cells = [row.code, row.unit, row.polarity, str(row.decimals), row.ytd_method, row.rag_rule]
         if target is not None:
-            set_on = pd.Timestamp(target["target_set_on"]).date().isoformat() if pd.notna(target["target_set_on"]) else ""
+            set_on = (
+                pd.Timestamp(target["target_set_on"]).date().isoformat()
+                if pd.notna(target["target_set_on"])
+                else ""
+            )
             amber = "" if pd.isna(target["amber_threshold"]) else f"{target['amber_threshold']:g}"
             cells += [f"{target['target']:g}", amber, set_on, str(target["target_reason"]).replace("|", "/")]
         else:

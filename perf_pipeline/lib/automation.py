@@ -67,7 +67,9 @@ def returns_fingerprints(root: DataRoot) -> dict[str, str]:
     found = {}
     for quarter in root.quarters_with_returns():
         files, _ = list_return_files(root.submissions_for(quarter), root.root)
-        parts = [f"{path.relative_to(root.root).as_posix()}:{sha256_of(path)}" for path in files if path.is_file()]
+        parts = [
+            f"{path.relative_to(root.root).as_posix()}:{sha256_of(path)}" for path in files if path.is_file()
+        ]
         logged = receipts[receipts["quarter"].astype(str).str.strip() == quarter.key]
         parts += [f"receipt:{row.file}:{row.received_on}" for row in logged.itertuples(index=False)]
         found[quarter.key] = combined_hash(parts)[:16]
@@ -106,7 +108,9 @@ def changed_corrections(before: dict[str, str], now: dict[str, str]) -> tuple[bo
     return bool(rows), sorted(quarters)
 
 
-def outputs_affected(returns: list[Quarter], corrected: list[Quarter], first: Quarter, latest: Quarter) -> list[Quarter]:
+def outputs_affected(
+    returns: list[Quarter], corrected: list[Quarter], first: Quarter, latest: Quarter
+) -> list[Quarter]:
     """The quarters whose outputs a change can reach, within the quarters the pipeline holds."""
     reach = set()
     for q in returns:

@@ -47,37 +47,101 @@ COMPARISON_TYPE = {"CC": "LBO"}
 # How sources write polarity: ours, Oflog waste's `direction`, Oflog ASC's `rank_order` (ranked
 # descending = the highest value is best). Compared case-insensitively.
 POLARITY_WORDS = {
-    "higher_is_better": HIGHER, "higher is better": HIGHER, "desc": HIGHER, "descending": HIGHER,
-    "lower_is_better": LOWER, "lower is better": LOWER, "asc": LOWER, "ascending": LOWER,
-    "none": NONE, "neutral": NONE,
-}  # fmt: skip
+    "higher_is_better": HIGHER,
+    "higher is better": HIGHER,
+    "desc": HIGHER,
+    "descending": HIGHER,
+    "lower_is_better": LOWER,
+    "lower is better": LOWER,
+    "asc": LOWER,
+    "ascending": LOWER,
+    "none": NONE,
+    "neutral": NONE,
+}
 
 # Blank and the GOV.UK statistical symbols for a figure that is not published ([x] not available,
 # [z] not applicable, [c] confidential): missing, never zero, and not an error.
 NOT_PUBLISHED = {"", "[x]", "[z]", "[c]", "..", ":", "n/a", "na"}
 
 RAW_COLUMNS = [
-    "metric", "metric_title", "unit", "source_polarity", "area_code", "area_name", "raw_period",
-    "raw_value", "source_row",
-]  # fmt: skip
+    "metric",
+    "metric_title",
+    "unit",
+    "source_polarity",
+    "area_code",
+    "area_name",
+    "raw_period",
+    "raw_value",
+    "source_row",
+]
 BENCHMARK_COLUMNS = [
-    "source", "metric", "metric_title", "unit", "polarity", "area_code", "area_name", "period",
-    "value", "polarity_from", "period_type", "period_start", "period_end", "raw_period", "raw_value",
-    "value_status", "file", "file_sha256", "source_row",
-]  # fmt: skip
+    "source",
+    "metric",
+    "metric_title",
+    "unit",
+    "polarity",
+    "area_code",
+    "area_name",
+    "period",
+    "value",
+    "polarity_from",
+    "period_type",
+    "period_start",
+    "period_end",
+    "raw_period",
+    "raw_value",
+    "value_status",
+    "file",
+    "file_sha256",
+    "source_row",
+]
 GROUP_COLUMNS = [
-    "authority_code", "group", "member_code", "member_name", "member_type", "valid_from", "valid_to",
-    "member_status", "basis",
-]  # fmt: skip
+    "authority_code",
+    "group",
+    "member_code",
+    "member_name",
+    "member_type",
+    "valid_from",
+    "valid_to",
+    "member_status",
+    "basis",
+]
 POSITION_COLUMNS = [
-    "authority_code", "group", "metric", "period", "n", "n_missing", "value", "median", "mad", "rank",
-    "quartile", "diff_from_median", "mads_from_median",
-]  # fmt: skip
+    "authority_code",
+    "group",
+    "metric",
+    "period",
+    "n",
+    "n_missing",
+    "value",
+    "median",
+    "mad",
+    "rank",
+    "quartile",
+    "diff_from_median",
+    "mads_from_median",
+]
 REPORT_COLUMNS = [
-    "indicator_code", "metric", "group", "period", "n", "n_missing", "value", "median", "rank", "quartile",
-    "diff_from_median", "mads_from_median", "lag_quarters", "outlier", "metric_title", "unit", "polarity",
-    "group_size", "mad",
-]  # fmt: skip
+    "indicator_code",
+    "metric",
+    "group",
+    "period",
+    "n",
+    "n_missing",
+    "value",
+    "median",
+    "rank",
+    "quartile",
+    "diff_from_median",
+    "mads_from_median",
+    "lag_quarters",
+    "outlier",
+    "metric_title",
+    "unit",
+    "polarity",
+    "group_size",
+    "mad",
+]
 LONG_CSV_FIELDS = ["area_code", "area_name", "period", "metric", "value", "unit", "polarity", "metric_title"]
 LONG_CSV_REQUIRED = ["area_code", "period", "metric", "value"]
 
@@ -162,8 +226,10 @@ def load_sources(path: Path) -> list[dict]:
             problems.append(f"{where}: the file {entry['file']} is not in benchmarks/")
         unknown = set(entry.get("columns", {})) - set(LONG_CSV_FIELDS)
         if unknown:
-            problems.append(f"{where}: [source.columns] has unknown names {', '.join(sorted(unknown))}; "
-                            f"ours are {', '.join(LONG_CSV_FIELDS)}")  # fmt: skip
+            problems.append(
+                f"{where}: [source.columns] has unknown names {', '.join(sorted(unknown))}; "
+                f"ours are {', '.join(LONG_CSV_FIELDS)}"
+            )
     if problems:
         raise ReferenceDataError(problems)
     return entries
@@ -191,14 +257,24 @@ def read_long_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except UnicodeDecodeError:  # saved from Excel on Windows
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252", index_col=False)
-    found = {ours: df[theirs].str.strip() for ours, theirs in long_csv_columns(path.name, list(df.columns), columns).items()}
+    found = {
+        ours: df[theirs].str.strip()
+        for ours, theirs in long_csv_columns(path.name, list(df.columns), columns).items()
+    }
     blank = pd.Series("", index=df.index)
-    return pd.DataFrame({
-        "metric": found["metric"], "metric_title": found.get("metric_title", found["metric"]),
-        "unit": found.get("unit", blank), "source_polarity": found.get("polarity", blank),
-        "area_code": found["area_code"], "area_name": found.get("area_name", blank),
-        "raw_period": found["period"], "raw_value": found["value"], "source_row": df.index + 2,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "metric": found["metric"],
+            "metric_title": found.get("metric_title", found["metric"]),
+            "unit": found.get("unit", blank),
+            "source_polarity": found.get("polarity", blank),
+            "area_code": found["area_code"],
+            "area_name": found.get("area_name", blank),
+            "raw_period": found["period"],
+            "raw_value": found["value"],
+            "source_row": df.index + 2,
+        }
+    )
 
 
 def stage_long_csv(con, path: Path, columns: dict[str, str], table: str, stamp: dict) -> int | None:
@@ -232,14 +308,21 @@ def stage_long_csv(con, path: Path, columns: dict[str, str], table: str, stamp: 
             "$source as source, $file as file, $file_sha256 as file_sha256 from read_csv($path, header = true, "
             "delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8', auto_detect = false, columns = $columns)",
             {**stamp, "path": str(path), "columns": {f"c{i}": "VARCHAR" for i in range(len(header))}},
-        ).fetchone()[0]  # fmt: skip
+        ).fetchone()[0]
         return inserted
     except (duckdb.Error, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
 
 
-OFLOG_ASC_COLUMNS = ["Financial year", "Local authority code", "Local authority name", "Measure", "Code",
-                     "Value", "rank_order"]  # fmt: skip
+OFLOG_ASC_COLUMNS = [
+    "Financial year",
+    "Local authority code",
+    "Local authority name",
+    "Measure",
+    "Code",
+    "Value",
+    "rank_order",
+]
 
 
 def read_oflog_asc_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
@@ -249,11 +332,19 @@ def read_oflog_asc_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     if missing:
         raise ReferenceDataError([f"{path.name}: not Oflog's ASC layout (no column {', '.join(missing)})"])
     df = df.apply(lambda col: col.str.strip())
-    return pd.DataFrame({
-        "metric": df["Code"], "metric_title": df["Measure"], "unit": "", "source_polarity": df["rank_order"],
-        "area_code": df["Local authority code"], "area_name": df["Local authority name"],
-        "raw_period": df["Financial year"], "raw_value": df["Value"], "source_row": df.index + 2,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "metric": df["Code"],
+            "metric_title": df["Measure"],
+            "unit": "",
+            "source_polarity": df["rank_order"],
+            "area_code": df["Local authority code"],
+            "area_name": df["Local authority name"],
+            "raw_period": df["Financial year"],
+            "raw_value": df["Value"],
+            "source_row": df.index + 2,
+        }
+    )
 
 
 def read_oflog_waste_json(path: Path, columns: dict[str, str]) -> pd.DataFrame:
@@ -273,14 +364,19 @@ def read_oflog_waste_json(path: Path, columns: dict[str, str]) -> pd.DataFrame:
         records["xLabel"].notna(), records["x"].map(lambda x: f"{x}-{(int(x) + 1) % 100:02d}")
     )
     text = records["y"].map(lambda y: "" if y is None else str(y).strip())
-    return pd.DataFrame({
-        "metric": records["metric"], "metric_title": records["metric"].map(labels).fillna(records["metric"]),
-        "unit": records["metric"].map(units).fillna(""),
-        "source_polarity": records["metric"].map(directions).fillna(""),
-        "area_code": records["areaCode"].str.strip(),
-        "area_name": records["areaCode"].map(data.get("areaCodeLookup", {})).fillna(""),
-        "raw_period": periods.astype(str), "raw_value": text, "source_row": records.index + 1,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "metric": records["metric"],
+            "metric_title": records["metric"].map(labels).fillna(records["metric"]),
+            "unit": records["metric"].map(units).fillna(""),
+            "source_polarity": records["metric"].map(directions).fillna(""),
+            "area_code": records["areaCode"].str.strip(),
+            "area_name": records["areaCode"].map(data.get("areaCodeLookup", {})).fillna(""),
+            "raw_period": periods.astype(str),
+            "raw_value": text,
+            "source_row": records.index + 1,
+        }
+    )
 
 
 IMPORTERS = {
@@ -297,14 +393,20 @@ def create_raw_table(con, table: str = "raw_rows") -> None:
     con.execute(f"create or replace temporary table {table} ({columns_sql})")
 
 
-def stage_sources(con, sources: list[dict], benchmarks: Path, data_root: Path, table: str = "raw_rows") -> pd.DataFrame:
+def stage_sources(
+    con, sources: list[dict], benchmarks: Path, data_root: Path, table: str = "raw_rows"
+) -> pd.DataFrame:
     """Every source read by its importer into the temporary table `table`, rows stamped with
     source, file and hash; returns a table of the files. Every unreadable source is reported."""
     create_raw_table(con, table)
     files, problems = [], []
     for source in sources:
         path = benchmarks / source["file"]
-        stamp = {"source": source["name"], "file": relative_to_root(path, data_root), "file_sha256": sha256_of(path)}
+        stamp = {
+            "source": source["name"],
+            "file": relative_to_root(path, data_root),
+            "file_sha256": sha256_of(path),
+        }
         try:
             rows = None
             if source["format"] == "long_csv":
@@ -318,13 +420,29 @@ def stage_sources(con, sources: list[dict], benchmarks: Path, data_root: Path, t
         except ReferenceDataError as error:
             problems.extend(f"benchmarks/{source['file']} ({source['name']}): {p}" for p in error.problems)
             continue
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, json.JSONDecodeError) as error:
-            problems.append(f"benchmarks/{source['file']} ({source['name']}): the file could not be read as "
-                            f"{source['format']}: {type(error).__name__}: {str(error)[:200]}")  # fmt: skip
+        except (
+            UnicodeDecodeError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+            json.JSONDecodeError,
+        ) as error:
+            problems.append(
+                f"benchmarks/{source['file']} ({source['name']}): the file could not be read as "
+                f"{source['format']}: {type(error).__name__}: {str(error)[:200]}"
+            )
             continue
-        files.append({"source": source["name"], "file": stamp["file"], "format": source["format"], "rows": rows,
-                      "sha256": stamp["file_sha256"], "as_declared": source.get("sha256") in (None, stamp["file_sha256"]),
-                      "publisher": source["publisher"], "licence": source["licence"]})  # fmt: skip
+        files.append(
+            {
+                "source": source["name"],
+                "file": stamp["file"],
+                "format": source["format"],
+                "rows": rows,
+                "sha256": stamp["file_sha256"],
+                "as_declared": source.get("sha256") in (None, stamp["file_sha256"]),
+                "publisher": source["publisher"],
+                "licence": source["licence"],
+            }
+        )
     if problems:
         raise ReferenceDataError(problems)
     return pd.DataFrame(files)
@@ -388,16 +506,27 @@ def resolve_polarity(raw: pd.DataFrame, indicators: pd.DataFrame) -> tuple[pd.Da
     )
     two = table[table["said"].map(lambda s: isinstance(s, list) and len(s) > 1)]
     disagree = table[from_source.notna() & from_catalogue.notna() & (from_source != from_catalogue)]
-    problems = pd.concat([
-        problems,
-        unread[["source", "metric", "problem"]],
-        two.reset_index().assign(problem="the source gives more than one polarity: "
-                                 + two["said"].map(", ".join).to_numpy())[["source", "metric", "problem"]],
-        disagree.reset_index().assign(problem=(
-            "the source says " + from_source[disagree.index] + ", the indicator catalogue ("
-            + disagree["indicators"] + ") says " + from_catalogue[disagree.index] + "; the source's is used"
-        ).to_numpy())[["source", "metric", "problem"]],
-    ], ignore_index=True)  # fmt: skip
+    problems = pd.concat(
+        [
+            problems,
+            unread[["source", "metric", "problem"]],
+            two.reset_index().assign(
+                problem="the source gives more than one polarity: " + two["said"].map(", ".join).to_numpy()
+            )[["source", "metric", "problem"]],
+            disagree.reset_index().assign(
+                problem=(
+                    "the source says "
+                    + from_source[disagree.index]
+                    + ", the indicator catalogue ("
+                    + disagree["indicators"]
+                    + ") says "
+                    + from_catalogue[disagree.index]
+                    + "; the source's is used"
+                ).to_numpy()
+            )[["source", "metric", "problem"]],
+        ],
+        ignore_index=True,
+    )
     return table[["polarity", "polarity_from"]].reset_index(), problems
 
 
@@ -436,14 +565,17 @@ def load_benchmark_values(
         "bv_periods": periods,
         "bv_polarity": polarity,
         "bv_written": pd.DataFrame({"text": written, "number": numbers, "parsed": parsed}),
-        "bv_units": catalogue_links(indicators).drop_duplicates(["source", "metric"])[["source", "metric", "unit"]],
+        "bv_units": catalogue_links(indicators).drop_duplicates(["source", "metric"])[
+            ["source", "metric", "unit"]
+        ],
         "bv_names": authorities[["gss_code", "name"]].drop_duplicates("gss_code"),
         "bv_sources": pd.DataFrame({"source": source_order, "position": range(len(source_order))}),
     }
     for name, frame in lookups.items():
         con.register(name, frame)
     try:
-        con.execute(f"""
+        con.execute(
+            f"""
             create or replace table {table} as
             with r as {classified}
             select r.source, r.metric, r.metric_title, coalesce(nullif(r.unit, ''), u.unit, '') as unit,
@@ -465,7 +597,9 @@ def load_benchmark_values(
             left join bv_written w on w.text = r.text
             left join bv_sources s on s.source = r.source
             order by s.position, r.source_row
-        """, {**words, "no_polarity": NONE})  # fmt: skip
+        """,
+            {**words, "no_polarity": NONE},
+        )
     finally:
         for name in lookups:
             con.unregister(name)
@@ -493,7 +627,8 @@ def normalise_benchmarks(
 # database, as the table does: (error, failing value, condition).
 VALUE_CHECK_RULES = {
     "area_codes_known": (
-        "is not an authority in authorities.csv", "area_code",
+        "is not an authority in authorities.csv",
+        "area_code",
         "not list_contains($known, area_code) and not regexp_full_match(area_code, $aggregate)",
     ),
     "one_value_per_area_and_period": (
@@ -503,17 +638,20 @@ VALUE_CHECK_RULES = {
     ),
     "values_are_numbers": ("is not a number", "raw_value", "value_status = 'not_a_number'"),
     "periods_recognised": (
-        "is not a financial year (2022-23) or a quarter (2022/23 Q3)", "period", "period_type is null",
+        "is not a financial year (2022-23) or a quarter (2022/23 Q3)",
+        "period",
+        "period_type is null",
     ),
-}  # fmt: skip
+}
 
 
 def benchmark_value_failures(con, table: str, known_codes: list[str], shown: int | None = None) -> dict:
     """Each check's failures: `(count, cases)`, the cases (at most `shown`) naming file and row."""
     found, parameters = {}, {"known": list(known_codes), "aggregate": AGGREGATE_CODE}
     for name, (error, case, where) in VALUE_CHECK_RULES.items():
-        failing = (f"(select file, source_row, {case} as failure_case, {where} as failed from {table}) "
-                   "where failed")  # fmt: skip
+        failing = (
+            f"(select file, source_row, {case} as failure_case, {where} as failed from {table}) where failed"
+        )
         used = {k: v for k, v in parameters.items() if f"${k}" in where}
         count = con.execute(f"select count(*) from {failing}", used).fetchone()[0]
         cases = con.execute(
@@ -586,10 +724,13 @@ def read_group_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     df = df[df.ne("").all(axis=1)]
     derived = sorted(set(df["group"]) & {SAME_TYPE, REGION, ENGLAND})
     if derived:
-        raise ReferenceDataError([
-            f"reference/{path.name}: '{g}' is a group the pipeline builds from authorities.csv; "
-            "give yours another name" for g in derived
-        ])  # fmt: skip
+        raise ReferenceDataError(
+            [
+                f"reference/{path.name}: '{g}' is a group the pipeline builds from authorities.csv; "
+                "give yours another name"
+                for g in derived
+            ]
+        )
     counts = df.groupby(["group", "authority_code"], sort=False).size()
     repeats = counts[counts > 1].rename("times_listed").reset_index()
     return df.drop_duplicates().reset_index(drop=True), repeats
@@ -618,11 +759,12 @@ def build_comparator_groups(
         member_type=authorities["authority_type"].replace(COMPARISON_TYPE),
         member_status=np.where(
             authorities["end_date"].notna(),
-            "abolished " + authorities["end_date"].dt.strftime("%Y-%m-%d").fillna("")
+            "abolished "
+            + authorities["end_date"].dt.strftime("%Y-%m-%d").fillna("")
             + (", replaced by " + authorities["replaced_by"]).fillna(""),
             "",
         ),
-    ).rename(columns={"gss_code": "member_code", "name": "member_name"})  # fmt: skip
+    ).rename(columns={"gss_code": "member_code", "name": "member_name"})
     derived = info.rename(columns={"start_date": "valid_from", "end_date": "valid_to"})
     frames = []
     for group, key in ((SAME_TYPE, "member_type"), (REGION, "region"), (ENGLAND, None)):
@@ -636,19 +778,23 @@ def build_comparator_groups(
     if nearest_neighbours is not None and len(nearest_neighbours):
         listed.append(nearest_neighbours.assign(group=NEAREST_NEIGHBOURS, basis=NEAREST_NEIGHBOURS_FILE))
     if csv_groups is not None and len(csv_groups):
-        with_council = pd.concat([
-            csv_groups.rename(columns={"authority_code": "member_code"}),
-            csv_groups[["group"]].drop_duplicates().assign(member_code=council_code),
-        ]).drop_duplicates()  # fmt: skip
+        with_council = pd.concat(
+            [
+                csv_groups.rename(columns={"authority_code": "member_code"}),
+                csv_groups[["group"]].drop_duplicates().assign(member_code=council_code),
+            ]
+        ).drop_duplicates()
         symmetric = with_council[with_council["group"] != NEAREST_NEIGHBOURS]
         owners = csv_groups.loc[csv_groups["group"] != NEAREST_NEIGHBOURS, ["group", "authority_code"]]
         owners = pd.concat(
             [owners, symmetric[["group"]].drop_duplicates().assign(authority_code=council_code)]
         )
-        from_csv = pd.concat([
-            owners.drop_duplicates().merge(symmetric, on="group"),
-            with_council[with_council["group"] == NEAREST_NEIGHBOURS].assign(authority_code=council_code),
-        ]).assign(basis=GROUPS_CSV)  # fmt: skip
+        from_csv = pd.concat(
+            [
+                owners.drop_duplicates().merge(symmetric, on="group"),
+                with_council[with_council["group"] == NEAREST_NEIGHBOURS].assign(authority_code=council_code),
+            ]
+        ).assign(basis=GROUPS_CSV)
         replaced = pd.MultiIndex.from_frame(from_csv[["authority_code", "group"]])
         listed = [  # a list in the CSV replaces the mapping's for the same authority and group
             frame[~pd.MultiIndex.from_frame(frame[["authority_code", "group"]]).isin(replaced)]
@@ -659,8 +805,9 @@ def build_comparator_groups(
         lists = pd.concat(listed, ignore_index=True)
         selves = lists[["authority_code", "group", "basis"]].drop_duplicates(["authority_code", "group"])
         lists = pd.concat([lists, selves.assign(member_code=selves["authority_code"])])
-        lists = lists.merge(info[["member_code", "member_name", "member_type", "member_status"]],
-                            on="member_code", how="left")  # fmt: skip
+        lists = lists.merge(
+            info[["member_code", "member_name", "member_type", "member_status"]], on="member_code", how="left"
+        )
         lists["member_type"] = lists["member_type"].fillna(lists["member_code"].str[:3])
         lists["member_status"] = lists["member_status"].fillna("not in authorities.csv")
         frames.append(lists.assign(valid_from=pd.NaT, valid_to=pd.NaT))
@@ -678,10 +825,18 @@ def build_comparator_groups(
 # Elements of one gathered block (slices x sets x members) held in memory at a time.
 _BLOCK_ELEMENTS = 4_000_000
 _OUTPUT_TYPES = {
-    "pair": np.int32, "slice": np.int32, "n": np.int32, "n_missing": np.int32, "value": float,
-    "median": float, "mad": float, "rank": float, "quartile": float, "diff_from_median": float,
+    "pair": np.int32,
+    "slice": np.int32,
+    "n": np.int32,
+    "n_missing": np.int32,
+    "value": float,
+    "median": float,
+    "mad": float,
+    "rank": float,
+    "quartile": float,
+    "diff_from_median": float,
     "mads_from_median": float,
-}  # fmt: skip
+}
 _NEVER = np.iinfo(np.int64).max
 _ALWAYS = np.iinfo(np.int64).min
 
@@ -721,9 +876,17 @@ def group_positions(values: pd.DataFrame, groups: pd.DataFrame, polarity) -> pd.
     groups = pd.concat([groups, selves]).drop_duplicates(
         ["authority_code", "group", "member_code"], keep="first"
     )
-    codes = pd.Index(pd.unique(np.concatenate([
-        values["area_code"].to_numpy(object), groups["member_code"].to_numpy(object),
-        groups["authority_code"].to_numpy(object)])))  # fmt: skip
+    codes = pd.Index(
+        pd.unique(
+            np.concatenate(
+                [
+                    values["area_code"].to_numpy(object),
+                    groups["member_code"].to_numpy(object),
+                    groups["authority_code"].to_numpy(object),
+                ]
+            )
+        )
+    )
     pad_col = len(codes)  # an all-blank column for padding
     area = codes.get_indexer(values["area_code"])
     slice_id, (metric_code, period_code) = _factorize_together(values["metric"], values["period"])
@@ -801,9 +964,19 @@ def group_positions(values: pd.DataFrame, groups: pd.DataFrame, polarity) -> pd.
         for first in range(0, n_slices, step):
             block = slice(first, min(first + step, n_slices))
             part = _positions_block(
-                matrix[block], direction[block], valid[period_code[block]], reports[block], entry,
-                entry_col, type_code, set_in_bucket, own_slot, owner_col[bucket_pairs], bucket_pairs, first,
-            )  # fmt: skip
+                matrix[block],
+                direction[block],
+                valid[period_code[block]],
+                reports[block],
+                entry,
+                entry_col,
+                type_code,
+                set_in_bucket,
+                own_slot,
+                owner_col[bucket_pairs],
+                bucket_pairs,
+                first,
+            )
             size = len(part["pair"])
             for name, array in part.items():
                 result[name][filled : filled + size] = array
@@ -814,7 +987,7 @@ def group_positions(values: pd.DataFrame, groups: pd.DataFrame, polarity) -> pd.
         "group": pd.Categorical.from_codes(group_code[pair], group_names.astype(str)),
         "metric": pd.Categorical.from_codes(metric_code[slice_], metrics.astype(str)),
         "period": pd.Categorical.from_codes(period_code[slice_], periods.astype(str)),
-    }  # fmt: skip
+    }
     # copy=False: tens of millions of rows are not copied again into consolidated blocks.
     return pd.DataFrame({c: labels[c] if c in labels else result[c] for c in POSITION_COLUMNS}, copy=False)
 
@@ -845,8 +1018,20 @@ def _median_of_sorted(ordered: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.where(n > 0, middle, np.nan)
 
 
-def _positions_block(matrix, direction, valid, reports, entry, entry_col, type_code, set_of_pair, own_slot,
-                     owner, pairs, first_slice) -> dict[str, np.ndarray]:  # fmt: skip
+def _positions_block(
+    matrix,
+    direction,
+    valid,
+    reports,
+    entry,
+    entry_col,
+    type_code,
+    set_of_pair,
+    own_slot,
+    owner,
+    pairs,
+    first_slice,
+) -> dict[str, np.ndarray]:
     """The statistics for a block of slices and one bucket of member sets of equal (padded) width."""
     values = matrix[:, entry_col[entry]]  # slices x sets x members
     has = ~np.isnan(values)
@@ -880,18 +1065,26 @@ def _positions_block(matrix, direction, valid, reports, entry, entry_col, type_c
     n_kept = n[slice_index, set_index]
     mid, spread = median[slice_index, set_index], mad[slice_index, set_index]
     at = position[slice_index, set_index, slot_index]
-    rank = np.where(sign > 0, n_kept - run_end[slice_index, set_index, at] + 1,
-                    run_start[slice_index, set_index, at] + 1).astype(float)  # fmt: skip
+    rank = np.where(
+        sign > 0, n_kept - run_end[slice_index, set_index, at] + 1, run_start[slice_index, set_index, at] + 1
+    ).astype(float)
     rank[sign == 0] = np.nan
     diff = value - mid
     with np.errstate(divide="ignore", invalid="ignore"):
         mads = np.where(diff == 0, 0.0, np.where(spread > 0, diff / spread, np.nan))
     return {
-        "pair": pairs[pair_index], "slice": slice_index + first_slice, "n": n_kept,
-        "n_missing": size[slice_index, set_index] - n_kept, "value": value, "median": mid, "mad": spread,
-        "rank": rank, "quartile": 1 + np.floor(4 * (rank - 1) / n_kept), "diff_from_median": diff,
+        "pair": pairs[pair_index],
+        "slice": slice_index + first_slice,
+        "n": n_kept,
+        "n_missing": size[slice_index, set_index] - n_kept,
+        "value": value,
+        "median": mid,
+        "mad": spread,
+        "rank": rank,
+        "quartile": 1 + np.floor(4 * (rank - 1) / n_kept),
+        "diff_from_median": diff,
         "mads_from_median": mads,
-    }  # fmt: skip
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -916,8 +1109,11 @@ def council_benchmarks(
     comparable, polarity = comparable_values(values)
     links = catalogue_links(indicators).assign(metric=lambda d: d["source"] + ":" + d["metric"])
     comparable = comparable[comparable["metric"].isin(links["metric"])]
-    mine = comparable[(comparable["area_code"] == council_code) & comparable["value"].notna()
-                      & (comparable["period_end"] <= pd.Timestamp(quarter.end))]  # fmt: skip
+    mine = comparable[
+        (comparable["area_code"] == council_code)
+        & comparable["value"].notna()
+        & (comparable["period_end"] <= pd.Timestamp(quarter.end))
+    ]
     latest = mine.sort_values(["period_end", "period_start"]).drop_duplicates("metric", keep="last")
     chosen = comparable.merge(latest[["metric", "period"]], on=["metric", "period"])
     own_groups = groups[(groups["authority_code"] == council_code) & groups["group"].isin(group_names)]
@@ -938,13 +1134,18 @@ def council_benchmarks(
         out["mad"].eq(0) & out["diff_from_median"].ne(0)
     )
     out["note"] = np.select(
-        [~out["metric"].isin(described.index), ~out["metric"].isin(latest["metric"]),
-         ~out["group"].isin(set(own_groups["group"]))],
-        ["the benchmark metric is not in the benchmark data",
-         f"no published value for the council up to {quarter.label}",
-         "the council has no such comparator group"],
+        [
+            ~out["metric"].isin(described.index),
+            ~out["metric"].isin(latest["metric"]),
+            ~out["group"].isin(set(own_groups["group"])),
+        ],
+        [
+            "the benchmark metric is not in the benchmark data",
+            f"no published value for the council up to {quarter.label}",
+            "the council has no such comparator group",
+        ],
         "",
-    )  # fmt: skip
+    )
     gaps = out.loc[out["note"] != "", ["indicator_code", "metric", "group", "note"]].reset_index(drop=True)
     out = out[out["note"] == ""].copy()
     for column in ("n", "n_missing", "rank", "quartile", "lag_quarters", "group_size"):

@@ -10,6 +10,7 @@ import base64
 import io
 import math
 from collections import OrderedDict
+from typing import ClassVar
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class ComparatorDotPlots:
     """
 
     KEPT = 2048
-    _drawn: OrderedDict = OrderedDict()
+    _drawn: ClassVar[OrderedDict] = OrderedDict()
 
     def __init__(self, council_label: str):
         self._label = council_label
@@ -110,7 +111,9 @@ class ComparatorDotPlots:
         self._ax = ax
         self._others = ax.scatter([], [], s=28, color="#9e9e9e", alpha=0.8, label="Comparators", zorder=2)
         self._median = ax.axvline(0, color="#444444", linestyle="--", linewidth=1, label="Median", zorder=1)
-        self._council = ax.scatter([], [], s=90, color="#1f4e79", edgecolor="white", label=council_label, zorder=3)
+        self._council = ax.scatter(
+            [], [], s=90, color="#1f4e79", edgecolor="white", label=council_label, zorder=3
+        )
         ax.set_yticks([])
         ax.set_ylim(-1, 1)
         for side in ("top", "right", "left"):

@@ -18,12 +18,27 @@ from perf_pipeline.lib.returns_reader import UnreadableFile, csv_grid
 from perf_pipeline.lib.returns_validation import parse_numbers
 
 CORRECTION_FIELDS = [
-    "correction_id", "indicator_code", "period", "value", "numerator", "denominator", "reason",
-    "requested_by", "approved_by", "approved_on",
-]  # fmt: skip
+    "correction_id",
+    "indicator_code",
+    "period",
+    "value",
+    "numerator",
+    "denominator",
+    "reason",
+    "requested_by",
+    "approved_by",
+    "approved_on",
+]
 LOG_COLUMNS = [
-    *CORRECTION_FIELDS, "period_start", "new_value", "file", "file_sha256", "row", "status", "problem",
-]  # fmt: skip
+    *CORRECTION_FIELDS,
+    "period_start",
+    "new_value",
+    "file",
+    "file_sha256",
+    "row",
+    "status",
+    "problem",
+]
 
 
 def read_corrections(folder: Path, data_root: Path) -> pd.DataFrame:
@@ -37,7 +52,11 @@ def read_corrections(folder: Path, data_root: Path) -> pd.DataFrame:
     for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
         rel = relative_to_root(path, data_root)
         if path.is_symlink() and not is_inside(path, data_root):
-            frames.append(_file_problem(rel, "", "The file is a link to a file outside the data folder, which is never read."))
+            frames.append(
+                _file_problem(
+                    rel, "", "The file is a link to a file outside the data folder, which is never read."
+                )
+            )
             continue
         if not path.is_file():
             frames.append(_file_problem(rel, "", "It is not a regular file, so it was not read."))
@@ -72,8 +91,17 @@ def read_corrections(folder: Path, data_root: Path) -> pd.DataFrame:
 
 
 def _file_problem(rel: str, sha: str, problem: str) -> pd.DataFrame:
-    return pd.DataFrame([{**dict.fromkeys(CORRECTION_FIELDS, ""), "file": rel, "file_sha256": sha, "row": None,
-                          "problem": problem}])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                **dict.fromkeys(CORRECTION_FIELDS, ""),
+                "file": rel,
+                "file_sha256": sha,
+                "row": None,
+                "problem": problem,
+            }
+        ]
+    )
 
 
 def check_corrections(records: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +112,19 @@ def check_corrections(records: pd.DataFrame, indicators: pd.DataFrame) -> pd.Dat
     for record in records.to_dict("records"):
         problems = [record["problem"]] if record.get("problem") else []
         if pd.isna(record["row"]):  # a file that could not be read: its problem is the whole story
-            rows.append({**{c: "" for c in CORRECTION_FIELDS}, "approved_on": None, "period_start": None,
-                         "new_value": None, "file": record["file"], "file_sha256": record["file_sha256"],
-                         "row": None, "status": "rejected", "problem": record["problem"]})  # fmt: skip
+            rows.append(
+                {
+                    **{c: "" for c in CORRECTION_FIELDS},
+                    "approved_on": None,
+                    "period_start": None,
+                    "new_value": None,
+                    "file": record["file"],
+                    "file_sha256": record["file_sha256"],
+                    "row": None,
+                    "status": "rejected",
+                    "problem": record["problem"],
+                }
+            )
             continue
         period = None
         code = record.get("indicator_code", "")
@@ -100,31 +138,40 @@ def check_corrections(records: pd.DataFrame, indicators: pd.DataFrame) -> pd.Dat
                 problems.append(f"It has no {label}, so it cannot be applied.")
         approved_on = pd.to_datetime(record.get("approved_on") or None, errors="coerce", format="ISO8601")
         if pd.isna(approved_on):
-            problems.append(f"approved_on '{record.get('approved_on', '')}' is not a date (write 2025-10-31).")
+            problems.append(
+                f"approved_on '{record.get('approved_on', '')}' is not a date (write 2025-10-31)."
+            )
         if code not in catalogue.index:
             problems.append(f"'{code}' is not an indicator code we collect.")
         try:
             period = Quarter.parse(record.get("period", ""))
         except QuarterError as exc:
             problems.append(str(exc))
-        if period is not None and code in catalogue.index:
-            if not due_in(indicators[indicators["code"] == code], period).iloc[0]:
-                problems.append(f"{code} is not due in {period.label}.")
+        if (
+            period is not None
+            and code in catalogue.index
+            and not due_in(indicators[indicators["code"] == code], period).iloc[0]
+        ):
+            problems.append(f"{code} is not due in {period.label}.")
         new_value = None
         if code in catalogue.index:
             new_value, value_problem = _corrected_value(record, catalogue.loc[code])
             if value_problem:
                 problems.append(value_problem)
-        rows.append({
-            **{c: record.get(c, "") for c in CORRECTION_FIELDS},
-            "period": period.key if period else record.get("period", ""),
-            "period_start": period.start if period else None,
-            "approved_on": approved_on.date() if not pd.isna(approved_on) else None,
-            "new_value": new_value,
-            "file": record["file"], "file_sha256": record["file_sha256"], "row": record["row"],
-            "status": "rejected" if problems else "accepted",
-            "problem": " ".join(problems),
-        })  # fmt: skip
+        rows.append(
+            {
+                **{c: record.get(c, "") for c in CORRECTION_FIELDS},
+                "period": period.key if period else record.get("period", ""),
+                "period_start": period.start if period else None,
+                "approved_on": approved_on.date() if not pd.isna(approved_on) else None,
+                "new_value": new_value,
+                "file": record["file"],
+                "file_sha256": record["file_sha256"],
+                "row": record["row"],
+                "status": "rejected" if problems else "accepted",
+                "problem": " ".join(problems),
+            }
+        )
     log = pd.DataFrame(rows, columns=LOG_COLUMNS)
     log["row"] = log["row"].astype("Int64")
     log["new_value"] = log["new_value"].astype(float)

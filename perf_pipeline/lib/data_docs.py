@@ -47,7 +47,10 @@ def validate_and_document(tables: dict[str, pd.DataFrame], docs_dir: Path, run_n
             site_config={
                 "class_name": "SiteBuilder",
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
             },
         )
         source = context.data_sources.add_pandas("perf_pipeline")
@@ -58,11 +61,16 @@ def validate_and_document(tables: dict[str, pd.DataFrame], docs_dir: Path, run_n
                 suite.add_expectation_configuration(ExpectationConfiguration(**expectation))
             suite = context.suites.add(suite)
             batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(run_name)
-            validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-            checkpoint = context.checkpoints.add(gx.Checkpoint(
-                name=f"audit_{name}", validation_definitions=[validation],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["audit"])],
-            ))  # fmt: skip
+            validation = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
+            )
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"audit_{name}",
+                    validation_definitions=[validation],
+                    actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["audit"])],
+                )
+            )
             result = checkpoint.run(batch_parameters={"dataframe": frame})
             run = next(iter(result.run_results.values()))
             results[name] = {

@@ -27,18 +27,43 @@ RETURN_SHEET, INSTRUCTIONS_SHEET = "Return", "Instructions"
 # (heading, width, filled in by the service). The headings are ones `returns_reader` knows, and
 # none of the locked ones is an alias of a return field, so they are kept as other columns.
 COLUMNS = [
-    ("Code", 10, False), ("Period", 11, False), ("Title", 38, False), ("Definition", 60, False),
-    ("Unit", 12, False), ("Good performance", 16, False), ("Target", 10, False), ("Value", 12, True),
-    ("Numerator", 12, True), ("Denominator", 13, True), ("Commentary", 50, True), ("Status", 12, True),
+    ("Code", 10, False),
+    ("Period", 11, False),
+    ("Title", 38, False),
+    ("Definition", 60, False),
+    ("Unit", 12, False),
+    ("Good performance", 16, False),
+    ("Target", 10, False),
+    ("Value", 12, True),
+    ("Numerator", 12, True),
+    ("Denominator", 13, True),
+    ("Commentary", 50, True),
+    ("Status", 12, True),
     ("Submitted by", 18, True),
-]  # fmt: skip
+]
 HEADER_ROW = 4
 ROW_COLUMNS = [
-    "indicator_code", "period", "is_current", "title", "definition", "unit", "polarity", "target",
-    "value", "numerator", "denominator", "commentary", "status", "min_value", "max_value",
-]  # fmt: skip
-POLARITY_TEXT = {"higher_is_better": "Higher is better", "lower_is_better": "Lower is better",
-                 "none": "Not rated"}  # fmt: skip
+    "indicator_code",
+    "period",
+    "is_current",
+    "title",
+    "definition",
+    "unit",
+    "polarity",
+    "target",
+    "value",
+    "numerator",
+    "denominator",
+    "commentary",
+    "status",
+    "min_value",
+    "max_value",
+]
+POLARITY_TEXT = {
+    "higher_is_better": "Higher is better",
+    "lower_is_better": "Lower is better",
+    "none": "Not rated",
+}
 
 
 @dataclass(frozen=True)
@@ -70,26 +95,43 @@ def request_rows(
     """
     own = indicators[indicators["service"] == service]
     own = own[due_in(own, quarter)]
-    earlier = [quarter.shift(-i) for i in range(1, REVISION_WINDOW_QUARTERS + 1) if quarter.shift(-i) >= first_quarter]
+    earlier = [
+        quarter.shift(-i)
+        for i in range(1, REVISION_WINDOW_QUARTERS + 1)
+        if quarter.shift(-i) >= first_quarter
+    ]
     held = values.set_index(["quarter", "indicator_code"]) if len(values) else None
     rows = []
     for q in [quarter, *earlier]:
         due = own[due_in(own, q)]
-        in_force = targets_in_force(targets, q).set_index("code")["target"] if len(targets) else pd.Series(dtype=float)
+        in_force = (
+            targets_in_force(targets, q).set_index("code")["target"]
+            if len(targets)
+            else pd.Series(dtype=float)
+        )
         for ind in due.itertuples(index=False):
-            figure = held.loc[(q.key, ind.code)] if held is not None and (q.key, ind.code) in held.index else None
-            rows.append({
-                "indicator_code": ind.code, "period": q.key, "is_current": q == quarter,
-                "title": ind.title, "definition": ind.definition,
-                "unit": ind.unit_label if isinstance(ind.unit_label, str) else ind.unit,
-                "polarity": POLARITY_TEXT[ind.polarity], "target": in_force.get(ind.code),
-                "value": None if figure is None else figure["value"],
-                "numerator": None if figure is None else figure["numerator"],
-                "denominator": None if figure is None else figure["denominator"],
-                "commentary": None if figure is None else figure["commentary"],
-                "status": None if figure is None else figure["data_status"],
-                "min_value": ind.min_value, "max_value": ind.max_value,
-            })  # fmt: skip
+            figure = (
+                held.loc[(q.key, ind.code)] if held is not None and (q.key, ind.code) in held.index else None
+            )
+            rows.append(
+                {
+                    "indicator_code": ind.code,
+                    "period": q.key,
+                    "is_current": q == quarter,
+                    "title": ind.title,
+                    "definition": ind.definition,
+                    "unit": ind.unit_label if isinstance(ind.unit_label, str) else ind.unit,
+                    "polarity": POLARITY_TEXT[ind.polarity],
+                    "target": in_force.get(ind.code),
+                    "value": None if figure is None else figure["value"],
+                    "numerator": None if figure is None else figure["numerator"],
+                    "denominator": None if figure is None else figure["denominator"],
+                    "commentary": None if figure is None else figure["commentary"],
+                    "status": None if figure is None else figure["data_status"],
+                    "min_value": ind.min_value,
+                    "max_value": ind.max_value,
+                }
+            )
     out = pd.DataFrame(rows, columns=ROW_COLUMNS)
     if out.empty:
         return out
@@ -111,21 +153,31 @@ def instructions(info: PackInfo) -> list[str]:
         f"Contact: {info.contact}",
         "",
         "How to fill in the Return sheet",
-        "1. Each indicator has a white row for this quarter. Enter the figure in Value, or give the "
-        "Numerator and Denominator and leave Value blank (it is worked out for you).",
-        "2. The grey rows below it hold the figures we have for the previous three quarters. Change "
-        "one only if it was wrong or has been updated since: your change revises that quarter's figure. "
-        "Leave the others as they are.",
-        "3. Blank, or n/a: the figure is not available. It is reported as 'Not reported', not as zero, "
-        "and we will ask you for it.",
+        (
+            "1. Each indicator has a white row for this quarter. Enter the figure in Value, or give the "
+            "Numerator and Denominator and leave Value blank (it is worked out for you)."
+        ),
+        (
+            "2. The grey rows below it hold the figures we have for the previous three quarters. Change "
+            "one only if it was wrong or has been updated since: your change revises that quarter's figure. "
+            "Leave the others as they are."
+        ),
+        (
+            "3. Blank, or n/a: the figure is not available. It is reported as 'Not reported', not as zero, "
+            "and we will ask you for it."
+        ),
         "4. 0 (zero) means the figure really is zero.",
         "5. Percentages: enter 85 (or 85%) for 85 per cent, not 0.85.",
         "6. Commentary: what the figure shows and why; it is expected whenever a figure is off target.",
         "7. Status: final (the default), provisional (it may change next quarter) or estimate.",
-        "8. Do not change the Code, Period, Title or Definition cells (they are locked), and keep the "
-        "column headings as they are.",
-        f"9. Save the workbook as .xlsx and send it to {info.contact} by the deadline. It is read as it "
-        "is: there is no need to copy the figures anywhere else.",
+        (
+            "8. Do not change the Code, Period, Title or Definition cells (they are locked), and keep the "
+            "column headings as they are."
+        ),
+        (
+            f"9. Save the workbook as .xlsx and send it to {info.contact} by the deadline. It is read as it "
+            "is: there is no need to copy the figures anywhere else."
+        ),
     ]
 
 
@@ -152,26 +204,52 @@ def write_pack(path: Path, info: PackInfo, rows: pd.DataFrame) -> Path:
     q = info.quarter
     set_cell(sheet["A1"], f"{info.council}: performance return for {info.service_name}, {q.label}")
     sheet["A1"].font = Font(bold=True, size=14)
-    set_cell(sheet["A2"], f"Deadline {info.deadline:%A %-d %B %Y}. Fill in the white cells; the grey rows "
-                          "are the previous quarters' figures as we hold them. See the Instructions sheet.")  # fmt: skip
+    set_cell(
+        sheet["A2"],
+        f"Deadline {info.deadline:%A %-d %B %Y}. Fill in the white cells; the grey rows "
+        "are the previous quarters' figures as we hold them. See the Instructions sheet.",
+    )
     heading_fill = PatternFill("solid", fgColor="1F4E78")
     for column, (heading, width, _) in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=HEADER_ROW, column=column, value=heading)
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = heading_fill
         sheet.column_dimensions[get_column_letter(column)].width = width
-    status_list = DataValidation(type="list", formula1=f'"{",".join(sorted(STATUSES))}"', allow_blank=True,
-                                 error="Choose final, provisional or estimate.", showErrorMessage=True)  # fmt: skip
-    counts = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                            error="Enter a number (0 or more).", showErrorMessage=True)  # fmt: skip
+    status_list = DataValidation(
+        type="list",
+        formula1=f'"{",".join(sorted(STATUSES))}"',
+        allow_blank=True,
+        error="Choose final, provisional or estimate.",
+        showErrorMessage=True,
+    )
+    counts = DataValidation(
+        type="decimal",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        error="Enter a number (0 or more).",
+        showErrorMessage=True,
+    )
     sheet.add_data_validation(status_list)
     sheet.add_data_validation(counts)
     earlier_fill = PatternFill("solid", fgColor="E7E6E6")
     letter = {heading: get_column_letter(i) for i, (heading, _, _) in enumerate(COLUMNS, start=1)}
     for number, row in enumerate(rows.itertuples(index=False), start=HEADER_ROW + 1):
-        cells = [row.indicator_code, Quarter.parse(row.period).label, row.title, row.definition, row.unit,
-                 row.polarity, row.target, row.value, row.numerator, row.denominator, row.commentary,
-                 row.status, None]  # fmt: skip
+        cells = [
+            row.indicator_code,
+            Quarter.parse(row.period).label,
+            row.title,
+            row.definition,
+            row.unit,
+            row.polarity,
+            row.target,
+            row.value,
+            row.numerator,
+            row.denominator,
+            row.commentary,
+            row.status,
+            None,
+        ]
         for column, (value, (_, _, editable)) in enumerate(zip(cells, COLUMNS), start=1):
             cell = sheet.cell(row=number, column=column)
             set_cell(cell, value)
@@ -204,9 +282,12 @@ def _value_rule(cell: str, low: float | None, high: float | None):
         bounds.append(f"{cell}<={high:g}")
         range_text = f" from {low:g} to {high:g}" if pd.notna(low) else f" of at most {high:g}"
     rule = DataValidation(
-        type="custom", formula1=f'OR(AND({",".join(bounds)}),LOWER(TRIM({cell}))="n/a")', allow_blank=True,
-        showErrorMessage=True, errorTitle="Not a valid figure",
+        type="custom",
+        formula1=f'OR(AND({",".join(bounds)}),LOWER(TRIM({cell}))="n/a")',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Not a valid figure",
         error=f"Enter a number{range_text}, or n/a if the figure is not available.",
-    )  # fmt: skip
+    )
     rule.add(cell)
     return rule

@@ -59,7 +59,9 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
     """A published CSV table: UTF-8, header row, no index, written atomically."""
     # CRLF line ends, as RFC 4180 has them: the writer then quotes text holding a bare carriage
     # return, which would otherwise end the row early for Excel (a commentary could forge a row).
-    return write_atomically(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\r\n"))
+    return write_atomically(
+        path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\r\n")
+    )
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -8,16 +8,36 @@ from perf_pipeline.lib.performance import at_precision
 
 # Status is never shown by colour alone: each has a symbol and its name.
 RAG_SYMBOLS = {
-    "Green": "●", "Amber": "◆", "Red": "▲", "Grey": "■", "Not reported": "○", "Not due": "–",
-}  # fmt: skip
+    "Green": "●",
+    "Amber": "◆",
+    "Red": "▲",
+    "Grey": "■",
+    "Not reported": "○",
+    "Not due": "–",
+}
 DOT_SYMBOLS = {
-    "Improving": "↑", "Worsening": "↓", "No change": "→", "No comparison": "·", "Up": "↗", "Down": "↘",
-}  # fmt: skip
+    "Improving": "↑",
+    "Worsening": "↓",
+    "No change": "→",
+    "No comparison": "·",
+    "Up": "↗",
+    "Down": "↘",
+}
 RAG_COLOURS = {
-    "Green": "#1b7837", "Amber": "#b35806", "Red": "#b2182b", "Grey": "#6b6b6b", "Not reported": "#6b6b6b",
+    "Green": "#1b7837",
+    "Amber": "#b35806",
+    "Red": "#b2182b",
+    "Grey": "#6b6b6b",
+    "Not reported": "#6b6b6b",
     "Not due": "#9e9e9e",
-}  # fmt: skip
-RAG_FILLS = {"Green": "C6E7C6", "Amber": "FCE2B8", "Red": "F6C1C1", "Grey": "E0E0E0", "Not reported": "EFEFEF"}
+}
+RAG_FILLS = {
+    "Green": "C6E7C6",
+    "Amber": "FCE2B8",
+    "Red": "F6C1C1",
+    "Grey": "E0E0E0",
+    "Not reported": "EFEFEF",
+}
 
 
 def _missing(value) -> bool:

@@ -27,19 +27,43 @@ from perf_pipeline.lib.reference import DATE, NUMBER, _text, read_text_table
 from perf_pipeline.lib.validation import validate_or_raise
 
 COMPLETE, OVERDUE, BEHIND, NOT_STARTED, ON_TRACK = (
-    "Complete", "Overdue", "Behind schedule", "Not started", "On track",
-)  # fmt: skip
+    "Complete",
+    "Overdue",
+    "Behind schedule",
+    "Not started",
+    "On track",
+)
 ACTION_STATUSES = [COMPLETE, ON_TRACK, BEHIND, OVERDUE, NOT_STARTED]
 BEHIND_BY_MORE_THAN = 10.0  # percentage points below the straight line (SPEC §7)
 _SLACK = 1e-9
 
 ACTION_DATES = ["start_date", "due_date", "revised_due_date", "completed_on", "agreed_on"]
 STATUS_COLUMNS = [
-    "action_id", "title", "source", "owner", "owner_email", "directorate", "agreed_on", "start_date",
-    "due_date", "revised_due_date", "revision_reason", "effective_due_date", "completed_on",
-    "percent_complete", "expected_percent", "last_update_date", "last_update_note", "last_updated_by",
-    "updates_to_date", "status", "days_overdue", "days_to_due", "completed_late", "as_at",
-]  # fmt: skip
+    "action_id",
+    "title",
+    "source",
+    "owner",
+    "owner_email",
+    "directorate",
+    "agreed_on",
+    "start_date",
+    "due_date",
+    "revised_due_date",
+    "revision_reason",
+    "effective_due_date",
+    "completed_on",
+    "percent_complete",
+    "expected_percent",
+    "last_update_date",
+    "last_update_note",
+    "last_updated_by",
+    "updates_to_date",
+    "status",
+    "days_overdue",
+    "days_to_due",
+    "completed_late",
+    "as_at",
+]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by", "source_row"]
 
 
@@ -56,8 +80,9 @@ def load_actions(path: Path) -> pd.DataFrame:
             "title": _text(),
             "source": _text(),
             "owner": _text(),
-            "owner_email": _text(checks=[pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$",
-                                 error="is not an e-mail address")]),
+            "owner_email": _text(
+                checks=[pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$", error="is not an e-mail address")]
+            ),
             "directorate": _text(),
             "start_date": _text(checks=date),
             "due_date": _text(checks=date),
@@ -67,13 +92,21 @@ def load_actions(path: Path) -> pd.DataFrame:
             "agreed_on": _text(required=False, checks=date),
         },
         checks=[
-            pa.Check(lambda d: d["revised_due_date"].isna() | d["revision_reason"].notna(),
-                     error="a revised due date needs its revision_reason"),
-            pa.Check(lambda d: ~(pd.to_datetime(d["due_date"], errors="coerce", format="ISO8601")
-                                 < pd.to_datetime(d["start_date"], errors="coerce", format="ISO8601")),
-                     error="due_date is before start_date"),
+            pa.Check(
+                lambda d: d["revised_due_date"].isna() | d["revision_reason"].notna(),
+                error="a revised due date needs its revision_reason",
+            ),
+            pa.Check(
+                lambda d: (
+                    ~(
+                        pd.to_datetime(d["due_date"], errors="coerce", format="ISO8601")
+                        < pd.to_datetime(d["start_date"], errors="coerce", format="ISO8601")
+                    )
+                ),
+                error="due_date is before start_date",
+            ),
         ],
-    )  # fmt: skip
+    )
     df = validate_or_raise(schema, df, f"improvement_plan/{path.name}", rows)
     for column in ACTION_DATES:
         df[column] = pd.to_datetime(df[column], format="ISO8601")
@@ -88,16 +121,23 @@ def load_updates(path: Path, actions: pd.DataFrame) -> pd.DataFrame:
             df[optional] = None
     schema = pa.DataFrameSchema(
         {
-            "action_id": _text(checks=[pa.Check.isin(list(actions["action_id"]),
-                               error="is not an action in actions.csv")]),
+            "action_id": _text(
+                checks=[pa.Check.isin(list(actions["action_id"]), error="is not an action in actions.csv")]
+            ),
             "update_date": _text(checks=[DATE]),
-            "percent_complete": _text(checks=[NUMBER, pa.Check(
-                lambda s: pd.to_numeric(s, errors="coerce").between(0, 100),
-                error="must be a number from 0 to 100")]),
+            "percent_complete": _text(
+                checks=[
+                    NUMBER,
+                    pa.Check(
+                        lambda s: pd.to_numeric(s, errors="coerce").between(0, 100),
+                        error="must be a number from 0 to 100",
+                    ),
+                ]
+            ),
             "note": _text(required=False),
             "updated_by": _text(required=False),
         }
-    )  # fmt: skip
+    )
     df = validate_or_raise(schema, df, f"improvement_plan/{path.name}", rows)
     df["update_date"] = pd.to_datetime(df["update_date"], format="ISO8601")
     df["percent_complete"] = pd.to_numeric(df["percent_complete"]).astype(float)
@@ -157,29 +197,56 @@ def plan_status(actions: pd.DataFrame, updates: pd.DataFrame, as_at: dt.date) ->
         start, due = _day(action.start_date), _day(action.revised_due_date) or _day(action.due_date)
         percent = 100.0 if completed_on else (float(last["percent_complete"]) if last is not None else 0.0)
         status = action_status(start, due, completed_on, percent, as_at)
-        rows.append({
-            "action_id": action.action_id, "title": action.title, "source": action.source,
-            "owner": action.owner, "owner_email": action.owner_email, "directorate": action.directorate,
-            "agreed_on": action.agreed_on, "start_date": action.start_date, "due_date": action.due_date,
-            "revised_due_date": action.revised_due_date, "revision_reason": action.revision_reason,
-            "effective_due_date": pd.Timestamp(due), "completed_on": pd.Timestamp(completed_on) if completed_on else pd.NaT,
-            "percent_complete": percent,
-            "expected_percent": round(expected_percent(start, due, as_at), 1),
-            "last_update_date": last["update_date"] if last is not None else pd.NaT,
-            "last_update_note": last["note"] if last is not None else None,
-            "last_updated_by": last["updated_by"] if last is not None else None,
-            "updates_to_date": len(own), "status": status,
-            "days_overdue": (as_at - due).days if status == OVERDUE else 0,
-            "days_to_due": (due - as_at).days if status != COMPLETE else None,
-            "completed_late": bool(completed_on and completed_on > due),
-            "as_at": pd.Timestamp(as_at),
-        })  # fmt: skip
+        rows.append(
+            {
+                "action_id": action.action_id,
+                "title": action.title,
+                "source": action.source,
+                "owner": action.owner,
+                "owner_email": action.owner_email,
+                "directorate": action.directorate,
+                "agreed_on": action.agreed_on,
+                "start_date": action.start_date,
+                "due_date": action.due_date,
+                "revised_due_date": action.revised_due_date,
+                "revision_reason": action.revision_reason,
+                "effective_due_date": pd.Timestamp(due),
+                "completed_on": pd.Timestamp(completed_on) if completed_on else pd.NaT,
+                "percent_complete": percent,
+                "expected_percent": round(expected_percent(start, due, as_at), 1),
+                "last_update_date": last["update_date"] if last is not None else pd.NaT,
+                "last_update_note": last["note"] if last is not None else None,
+                "last_updated_by": last["updated_by"] if last is not None else None,
+                "updates_to_date": len(own),
+                "status": status,
+                "days_overdue": (as_at - due).days if status == OVERDUE else 0,
+                "days_to_due": (due - as_at).days if status != COMPLETE else None,
+                "completed_late": bool(completed_on and completed_on > due),
+                "as_at": pd.Timestamp(as_at),
+            }
+        )
     out = pd.DataFrame(rows, columns=STATUS_COLUMNS)
-    for column in ("agreed_on", "start_date", "due_date", "revised_due_date", "effective_due_date",
-                   "completed_on", "last_update_date", "as_at"):  # fmt: skip
+    for column in (
+        "agreed_on",
+        "start_date",
+        "due_date",
+        "revised_due_date",
+        "effective_due_date",
+        "completed_on",
+        "last_update_date",
+        "as_at",
+    ):
         out[column] = pd.to_datetime(out[column])
-    out = out.astype({"percent_complete": float, "expected_percent": float, "updates_to_date": int,
-                      "days_overdue": int, "days_to_due": "Int64", "completed_late": bool})  # fmt: skip
+    out = out.astype(
+        {
+            "percent_complete": float,
+            "expected_percent": float,
+            "updates_to_date": int,
+            "days_overdue": int,
+            "days_to_due": "Int64",
+            "completed_late": bool,
+        }
+    )
     return out.sort_values("action_id", kind="stable").reset_index(drop=True)
 
 
@@ -187,12 +254,24 @@ def load_plan(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both files of the plan, checked. A council with no `actions.csv` has an empty plan; one with
     actions but no `updates.csv` yet has no progress recorded."""
     if not (folder / "actions.csv").is_file():
-        actions = pd.DataFrame(columns=["action_id", "title", "source", "owner", "owner_email", "directorate",
-                                        "revision_reason", *ACTION_DATES])  # fmt: skip
+        actions = pd.DataFrame(
+            columns=[
+                "action_id",
+                "title",
+                "source",
+                "owner",
+                "owner_email",
+                "directorate",
+                "revision_reason",
+                *ACTION_DATES,
+            ]
+        )
         actions[ACTION_DATES] = actions[ACTION_DATES].astype("datetime64[ns]")
     else:
         actions = load_actions(folder / "actions.csv")
     if not (folder / "updates.csv").is_file():
-        updates = pd.DataFrame(columns=UPDATE_COLUMNS).astype({"update_date": "datetime64[ns]", "percent_complete": float})
+        updates = pd.DataFrame(columns=UPDATE_COLUMNS).astype(
+            {"update_date": "datetime64[ns]", "percent_complete": float}
+        )
         return actions, updates
     return actions, load_updates(folder / "updates.csv", actions)

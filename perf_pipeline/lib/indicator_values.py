@@ -13,11 +13,26 @@ from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import due_in
 
 VALUE_COLUMNS = [
-    "indicator_code", "quarter", "value", "numerator", "denominator", "reporting_status",
-    "data_status", "commentary", "source_file", "source_sha256", "source_row", "source_quarter",
-    "raw_value", "received_value", "is_revision", "corrections", "correction_reason",
-    "approved_by", "approved_on",
-]  # fmt: skip
+    "indicator_code",
+    "quarter",
+    "value",
+    "numerator",
+    "denominator",
+    "reporting_status",
+    "data_status",
+    "commentary",
+    "source_file",
+    "source_sha256",
+    "source_row",
+    "source_quarter",
+    "raw_value",
+    "received_value",
+    "is_revision",
+    "corrections",
+    "correction_reason",
+    "approved_by",
+    "approved_on",
+]
 
 
 def build_indicator_values(
@@ -66,7 +81,9 @@ def build_indicator_values(
         out.loc[code, "value"] = correction.new_value
         out.loc[code, "numerator"] = pd.to_numeric(correction.numerator or None)
         out.loc[code, "denominator"] = pd.to_numeric(correction.denominator or None)
-        out.loc[code, "corrections"] = ";".join(filter(None, [out.loc[code, "corrections"], correction.correction_id]))
+        out.loc[code, "corrections"] = ";".join(
+            filter(None, [out.loc[code, "corrections"], correction.correction_id])
+        )
         out.loc[code, "correction_reason"] = correction.reason
         out.loc[code, "approved_by"] = correction.approved_by
         out.loc[code, "approved_on"] = correction.approved_on

@@ -21,19 +21,51 @@ GREEN, AMBER, RED, GREY = "Green", "Amber", "Red", "Grey"
 NOT_REPORTED, NOT_DUE = "Not reported", "Not due"
 RAG_STATUSES = [GREEN, AMBER, RED, GREY, NOT_REPORTED, NOT_DUE]
 IMPROVING, WORSENING, NO_CHANGE, NO_COMPARISON, UP, DOWN = (
-    "Improving", "Worsening", "No change", "No comparison", "Up", "Down",
-)  # fmt: skip
+    "Improving",
+    "Worsening",
+    "No change",
+    "No comparison",
+    "Up",
+    "Down",
+)
 DOT_VALUES = [IMPROVING, WORSENING, NO_CHANGE, NO_COMPARISON, UP, DOWN]
 # Floating-point slack when comparing with a tolerance, so 5% of 100 is exactly 5.
 _SLACK = 1e-9
 
 PERFORMANCE_COLUMNS = [
-    "indicator_code", "quarter", "title", "service", "directorate", "priority", "level", "unit",
-    "polarity", "decimals", "frequency", "value", "quarter_value", "target", "amber_threshold",
-    "target_set_on", "target_reason", "rag_status", "rag_rule", "previous_quarter_value", "dot_short",
-    "same_quarter_last_year_value", "dot_long", "ytd_method", "ytd_value", "ytd_target",
-    "ytd_rag_status", "ytd_quarters", "commentary", "data_status", "reporting_status", "corrections",
-]  # fmt: skip
+    "indicator_code",
+    "quarter",
+    "title",
+    "service",
+    "directorate",
+    "priority",
+    "level",
+    "unit",
+    "polarity",
+    "decimals",
+    "frequency",
+    "value",
+    "quarter_value",
+    "target",
+    "amber_threshold",
+    "target_set_on",
+    "target_reason",
+    "rag_status",
+    "rag_rule",
+    "previous_quarter_value",
+    "dot_short",
+    "same_quarter_last_year_value",
+    "dot_long",
+    "ytd_method",
+    "ytd_value",
+    "ytd_target",
+    "ytd_rag_status",
+    "ytd_quarters",
+    "commentary",
+    "data_status",
+    "reporting_status",
+    "corrections",
+]
 
 
 @dataclass(frozen=True)
@@ -94,9 +126,12 @@ def rag_status(
         within_amber = shortfall <= rule.amber_within * scale + slack
     if within_amber:
         return AMBER
-    if rule.amber_if_improved and not _missing(same_quarter_last_year):
-        if _better(v, at_precision(same_quarter_last_year, decimals), polarity):
-            return AMBER
+    if (
+        rule.amber_if_improved
+        and not _missing(same_quarter_last_year)
+        and _better(v, at_precision(same_quarter_last_year, decimals), polarity)
+    ):
+        return AMBER
     return RED
 
 
@@ -175,7 +210,9 @@ def targets_in_force(targets: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     known = candidates[candidates["_known"]].drop_duplicates("code", keep="last")
     first = candidates[~candidates["code"].isin(known["code"])].drop_duplicates("code", keep="first")
     chosen = pd.concat([known, first])
-    return chosen.rename(columns={"set_on": "target_set_on", "reason": "target_reason"})[columns].reset_index(drop=True)
+    return chosen.rename(columns={"set_on": "target_set_on", "reason": "target_reason"})[columns].reset_index(
+        drop=True
+    )
 
 
 def assess_quarter(
@@ -192,7 +229,9 @@ def assess_quarter(
     due = due_in(indicators, quarter)
     fy_quarters = [quarter.shift(-i) for i in range(quarter.q - 1, -1, -1)]
     last_fy_quarters = [q.shift(-4) for q in fy_quarters]
-    target_tables = {q: targets_in_force(targets, q).set_index("code") for q in {*fy_quarters, *last_fy_quarters}}
+    target_tables = {
+        q: targets_in_force(targets, q).set_index("code") for q in {*fy_quarters, *last_fy_quarters}
+    }
 
     def lookup(q: Quarter, code: str, column: str):
         frame = by_quarter.get(q.key)
@@ -213,7 +252,7 @@ def assess_quarter(
         last_year = _clean(lookup(quarter.shift(-4), code, "value"))
         previous = None if annual else _clean(lookup(quarter.shift(-1), code, "value"))
 
-        def quarter_only(q: Quarter) -> float | None:
+        def quarter_only(q: Quarter, code=code, cumulative=cumulative) -> float | None:
             """For a cumulative indicator, the quarter's own part of the year-to-date figure."""
             current = _clean(lookup(q, code, "value"))
             if not cumulative or q.q == 1 or current is None:
@@ -221,15 +260,18 @@ def assess_quarter(
             before = _clean(lookup(q.shift(-1), code, "value"))
             return None if before is None else current - before
 
-        def ytd_of(quarters: list[Quarter]):
+        def ytd_of(quarters: list[Quarter], code=code, ind=ind):
             return year_to_date(
-                ind.ytd_method, ind.unit,
+                ind.ytd_method,
+                ind.unit,
                 [_clean(lookup(q, code, "value")) for q in quarters],
                 [_clean(lookup(q, code, "numerator")) for q in quarters],
                 [_clean(lookup(q, code, "denominator")) for q in quarters],
-                [_clean(target_tables[q].at[code, "target"]) if code in target_tables[q].index else None
-                 for q in quarters],
-            )  # fmt: skip
+                [
+                    _clean(target_tables[q].at[code, "target"]) if code in target_tables[q].index else None
+                    for q in quarters
+                ],
+            )
 
         if not is_due:
             rag = ytd_rag = NOT_DUE
@@ -239,9 +281,12 @@ def assess_quarter(
         else:
             amber = _clean(target_row["amber_threshold"]) if target_row is not None else None
             rag = rag_status(value, target, polarity, rule, decimals, amber, last_year)
-            short_now, short_before = (quarter_only(quarter), quarter_only(quarter.shift(-1))) if cumulative \
-                else (value, previous)  # fmt: skip
-            dot_short = NO_COMPARISON if annual else direction_of_travel(short_now, short_before, polarity, decimals)
+            short_now, short_before = (
+                (quarter_only(quarter), quarter_only(quarter.shift(-1))) if cumulative else (value, previous)
+            )
+            dot_short = (
+                NO_COMPARISON if annual else direction_of_travel(short_now, short_before, polarity, decimals)
+            )
             dot_long = direction_of_travel(value, last_year, polarity, decimals)
             ytd_window = [quarter] if annual else fy_quarters
             ytd_value, ytd_target = ytd_of(ytd_window)
@@ -249,25 +294,56 @@ def assess_quarter(
             ytd_rag = rag_status(ytd_value, ytd_target, polarity, rule, decimals, None, last_ytd)
             reported = sum(lookup(q, code, "value") is not None for q in ytd_window)
             ytd_quarters = f"{reported} of {len(ytd_window)}"
-        rows.append({
-            "indicator_code": code, "quarter": quarter.key, "title": ind.title, "service": ind.service,
-            "directorate": ind.directorate, "priority": ind.priority, "level": ind.level, "unit": ind.unit,
-            "polarity": polarity, "decimals": decimals, "frequency": ind.frequency, "value": value,
-            "quarter_value": quarter_only(quarter) if is_due else None,
-            "target": target if is_due else None,
-            "amber_threshold": (_clean(target_row["amber_threshold"]) if target_row is not None and is_due else None),
-            "target_set_on": target_row["target_set_on"] if target_row is not None and is_due else None,
-            "target_reason": target_row["target_reason"] if target_row is not None and is_due else None,
-            "rag_status": rag, "rag_rule": ind.rag_rule, "previous_quarter_value": previous, "dot_short": dot_short,
-            "same_quarter_last_year_value": last_year, "dot_long": dot_long, "ytd_method": ind.ytd_method,
-            "ytd_value": ytd_value, "ytd_target": ytd_target, "ytd_rag_status": ytd_rag, "ytd_quarters": ytd_quarters,
-            "commentary": lookup(quarter, code, "commentary"), "data_status": lookup(quarter, code, "data_status"),
-            "reporting_status": lookup(quarter, code, "reporting_status") or ("not_due" if not is_due else "missing"),
-            "corrections": lookup(quarter, code, "corrections") or "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "indicator_code": code,
+                "quarter": quarter.key,
+                "title": ind.title,
+                "service": ind.service,
+                "directorate": ind.directorate,
+                "priority": ind.priority,
+                "level": ind.level,
+                "unit": ind.unit,
+                "polarity": polarity,
+                "decimals": decimals,
+                "frequency": ind.frequency,
+                "value": value,
+                "quarter_value": quarter_only(quarter) if is_due else None,
+                "target": target if is_due else None,
+                "amber_threshold": (
+                    _clean(target_row["amber_threshold"]) if target_row is not None and is_due else None
+                ),
+                "target_set_on": target_row["target_set_on"] if target_row is not None and is_due else None,
+                "target_reason": target_row["target_reason"] if target_row is not None and is_due else None,
+                "rag_status": rag,
+                "rag_rule": ind.rag_rule,
+                "previous_quarter_value": previous,
+                "dot_short": dot_short,
+                "same_quarter_last_year_value": last_year,
+                "dot_long": dot_long,
+                "ytd_method": ind.ytd_method,
+                "ytd_value": ytd_value,
+                "ytd_target": ytd_target,
+                "ytd_rag_status": ytd_rag,
+                "ytd_quarters": ytd_quarters,
+                "commentary": lookup(quarter, code, "commentary"),
+                "data_status": lookup(quarter, code, "data_status"),
+                "reporting_status": lookup(quarter, code, "reporting_status")
+                or ("not_due" if not is_due else "missing"),
+                "corrections": lookup(quarter, code, "corrections") or "",
+            }
+        )
     out = pd.DataFrame(rows, columns=PERFORMANCE_COLUMNS)
-    for column in ("value", "quarter_value", "target", "amber_threshold", "previous_quarter_value",
-                   "same_quarter_last_year_value", "ytd_value", "ytd_target"):  # fmt: skip
+    for column in (
+        "value",
+        "quarter_value",
+        "target",
+        "amber_threshold",
+        "previous_quarter_value",
+        "same_quarter_last_year_value",
+        "ytd_value",
+        "ytd_target",
+    ):
         out[column] = pd.to_numeric(out[column]).astype(float)
     out["target_set_on"] = pd.to_datetime(out["target_set_on"])
     return out

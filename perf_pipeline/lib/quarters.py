@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 _QUARTER_PATTERNS = [
     # 2025-26-Q2, 2025/26 Q2, 2025-2026 Q2, 2025/26-Q2
-    re.compile(r"^(?P<y1>\d{4})\s*[-/]\s*(?P<y2>\d{2}|\d{4})\s*[- ]?\s*Q(?P<q>[1-4])$", re.I),
+    re.compile(r"^(?P<y1>\d{4})\s*[-/]\s*(?P<y2>\d{2}|\d{4})\s*[- ]?\s*Q(?P<q>[1-4])$", re.IGNORECASE),
     # Q2 2025/26, Q2 2025-26
-    re.compile(r"^Q(?P<q>[1-4])\s*[- ]?\s*(?P<y1>\d{4})\s*[-/]\s*(?P<y2>\d{2}|\d{4})$", re.I),
+    re.compile(r"^Q(?P<q>[1-4])\s*[- ]?\s*(?P<y1>\d{4})\s*[-/]\s*(?P<y2>\d{2}|\d{4})$", re.IGNORECASE),
 ]
 
 

@@ -33,9 +33,17 @@ COUNCIL_KEYS = [
 ]
 
 OPTIONAL_INDICATOR_COLUMNS = [
-    "definition", "unit_label", "decimals", "min_value", "max_value", "priority", "rag_rule",
-    "benchmark_metric", "active_from", "active_to",
-]  # fmt: skip
+    "definition",
+    "unit_label",
+    "decimals",
+    "min_value",
+    "max_value",
+    "priority",
+    "rag_rule",
+    "benchmark_metric",
+    "active_from",
+    "active_to",
+]
 
 
 def read_text_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
@@ -45,7 +53,9 @@ def read_text_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
-        raise ReferenceDataError([f"{path.name}: the file is empty (expected a header row and rows)"]) from None
+        raise ReferenceDataError(
+            [f"{path.name}: the file is empty (expected a header row and rows)"]
+        ) from None
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ReferenceDataError([f"{path.name}: cannot be read as a UTF-8 CSV ({exc})"]) from None
     df.columns = [str(c).strip().lower() for c in df.columns]
@@ -156,15 +166,22 @@ def load_services(path: Path) -> pd.DataFrame:
     df, rows = read_text_table(path)
     schema = pa.DataFrameSchema(
         {
-            "service": _text(checks=[pa.Check.str_matches(r"^[A-Za-z0-9_-]+$",
-                             error="may hold only letters, digits, '-' and '_'")], unique=True),
+            "service": _text(
+                checks=[
+                    pa.Check.str_matches(
+                        r"^[A-Za-z0-9_-]+$", error="may hold only letters, digits, '-' and '_'"
+                    )
+                ],
+                unique=True,
+            ),
             "name": _text(),
             "directorate": _text(),
             "owner": _text(),
-            "owner_email": _text(checks=[pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$",
-                                 error="is not an e-mail address")]),
+            "owner_email": _text(
+                checks=[pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$", error="is not an e-mail address")]
+            ),
         }
-    )  # fmt: skip
+    )
     return validate_or_raise(schema, df, f"reference/{path.name}", rows).reset_index(drop=True)
 
 
@@ -176,8 +193,14 @@ def load_indicators(path: Path, services: pd.DataFrame, rag_rules: dict) -> pd.D
             df[optional] = None
     schema = pa.DataFrameSchema(
         {
-            "code": _text(checks=[pa.Check.str_matches(r"^[A-Za-z0-9._-]+$",
-                          error="may hold only letters, digits, '-', '_' and '.'")], unique=True),
+            "code": _text(
+                checks=[
+                    pa.Check.str_matches(
+                        r"^[A-Za-z0-9._-]+$", error="may hold only letters, digits, '-', '_' and '.'"
+                    )
+                ],
+                unique=True,
+            ),
             "title": _text(),
             "definition": _text(required=False),
             "unit": _text(checks=[_one_of(UNITS)]),
@@ -185,31 +208,40 @@ def load_indicators(path: Path, services: pd.DataFrame, rag_rules: dict) -> pd.D
             "polarity": _text(checks=[_one_of(POLARITIES)]),
             "frequency": _text(checks=[_one_of(FREQUENCIES)]),
             "ytd_method": _text(checks=[_one_of(YTD_METHODS)]),
-            "decimals": _text(required=False, checks=[pa.Check.str_matches(r"^[0-6]$",
-                              error="must be a whole number from 0 to 6")]),
+            "decimals": _text(
+                required=False,
+                checks=[pa.Check.str_matches(r"^[0-6]$", error="must be a whole number from 0 to 6")],
+            ),
             "min_value": _text(required=False, checks=[NUMBER]),
             "max_value": _text(required=False, checks=[NUMBER]),
-            "service": _text(checks=[pa.Check.isin(list(services["service"]),
-                             error="is not a service in services.csv")]),
+            "service": _text(
+                checks=[pa.Check.isin(list(services["service"]), error="is not a service in services.csv")]
+            ),
             "priority": _text(required=False),
             "level": _text(checks=[_one_of(LEVELS)]),
-            "rag_rule": _text(required=False, checks=[pa.Check.isin(list(rag_rules),
-                              error="is not a rule in rag_rules.toml")]),
-            "benchmark_metric": _text(required=False, checks=[pa.Check.str_matches(
-                r"^[A-Za-z0-9_.-]+:.+$", error="must be written source:metric")]),
+            "rag_rule": _text(
+                required=False,
+                checks=[pa.Check.isin(list(rag_rules), error="is not a rule in rag_rules.toml")],
+            ),
+            "benchmark_metric": _text(
+                required=False,
+                checks=[pa.Check.str_matches(r"^[A-Za-z0-9_.-]+:.+$", error="must be written source:metric")],
+            ),
             "active_from": _text(required=False, checks=[QUARTER]),
             "active_to": _text(required=False, checks=[QUARTER]),
         },
         checks=[
             pa.Check(
-                lambda d: ~(
-                    pd.to_numeric(d["min_value"], errors="coerce")
-                    > pd.to_numeric(d["max_value"], errors="coerce")
+                lambda d: (
+                    ~(
+                        pd.to_numeric(d["min_value"], errors="coerce")
+                        > pd.to_numeric(d["max_value"], errors="coerce")
+                    )
                 ),
                 error="min_value is greater than max_value",
             )
         ],
-    )  # fmt: skip
+    )
     df = validate_or_raise(schema, df, f"reference/{path.name}", rows)
     df["source_row"] = rows
     df["rag_rule"] = df["rag_rule"].fillna(DEFAULT_RAG_RULE)
@@ -235,9 +267,14 @@ def load_targets(path: Path, indicators: pd.DataFrame) -> pd.DataFrame:
     df["quarter"] = df["quarter"] if "quarter" in df.columns else None
     schema = pa.DataFrameSchema(
         {
-            "code": _text(checks=[pa.Check.isin(list(indicators["code"]),
-                          error="is not an indicator in indicators.csv")]),
-            "year": _text(checks=[pa.Check(_is_fiscal_year, error="is not a financial year (write it as 2025-26)")]),
+            "code": _text(
+                checks=[
+                    pa.Check.isin(list(indicators["code"]), error="is not an indicator in indicators.csv")
+                ]
+            ),
+            "year": _text(
+                checks=[pa.Check(_is_fiscal_year, error="is not a financial year (write it as 2025-26)")]
+            ),
             "quarter": _text(required=False, checks=[_one_of(["Q1", "Q2", "Q3", "Q4"])]),
             "target": _text(checks=[NUMBER]),
             "amber_threshold": _text(required=False, checks=[NUMBER]),
@@ -246,7 +283,7 @@ def load_targets(path: Path, indicators: pd.DataFrame) -> pd.DataFrame:
         },
         unique=["code", "year", "quarter", "set_on"],
         report_duplicates="exclude_first",
-    )  # fmt: skip
+    )
     df = validate_or_raise(schema, df, f"reference/{path.name}", rows)
     df["source_row"] = rows
     df["year"] = df["year"].map(fiscal_year_key)
@@ -259,13 +296,21 @@ def load_targets(path: Path, indicators: pd.DataFrame) -> pd.DataFrame:
 def load_authorities(path: Path) -> pd.DataFrame:
     """`authorities.csv`: every English authority with its type, region and any successor."""
     df, rows = read_text_table(path)
-    for optional in ("official_name", "authority_type_name", "start_date", "end_date", "replaced_by", "ecode"):
+    for optional in (
+        "official_name",
+        "authority_type_name",
+        "start_date",
+        "end_date",
+        "replaced_by",
+        "ecode",
+    ):
         if optional not in df.columns:
             df[optional] = None
     schema = pa.DataFrameSchema(
         {
-            "gss_code": _text(checks=[pa.Check.str_matches(r"^E\d{8}$", error="is not an English GSS code")],
-                              unique=True),
+            "gss_code": _text(
+                checks=[pa.Check.str_matches(r"^E\d{8}$", error="is not an English GSS code")], unique=True
+            ),
             "name": _text(),
             "authority_type": _text(),
             "region": _text(required=False),
@@ -273,7 +318,7 @@ def load_authorities(path: Path) -> pd.DataFrame:
             "end_date": _text(required=False, checks=[DATE]),
             "replaced_by": _text(required=False),
         }
-    )  # fmt: skip
+    )
     df = validate_or_raise(schema, df, f"reference/{path.name}", rows)
     for column in ("start_date", "end_date"):
         df[column] = pd.to_datetime(df[column], format="ISO8601")
@@ -288,4 +333,3 @@ def due_in(indicators: pd.DataFrame, quarter: Quarter) -> pd.Series:
     not_ended = active_to.map(lambda q: q is None or q >= quarter)
     by_frequency = indicators["frequency"].eq("quarterly") | (quarter.q == 4)
     return (started & not_ended & by_frequency).astype(bool)
-

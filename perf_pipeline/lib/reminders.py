@@ -23,9 +23,18 @@ from perf_pipeline.lib.submissions import submission_status
 
 SENT_LOG = "sent-log.csv"
 SENT_LOG_COLUMNS = [
-    "reminder_date", "owner", "owner_email", "actions", "data_returns", "subject", "sent_by", "file",
-    "message_id", "sent_at", "run_id",
-]  # fmt: skip
+    "reminder_date",
+    "owner",
+    "owner_email",
+    "actions",
+    "data_returns",
+    "subject",
+    "sent_by",
+    "file",
+    "message_id",
+    "sent_at",
+    "run_id",
+]
 OWED_STATUSES = ("Not returned", "Incomplete")
 REMINDER_COLUMNS = ["owner", "owner_email", "actions", "data_returns"]
 
@@ -67,10 +76,15 @@ def returns_owed(
     """
     if status.empty:
         status = submission_status(
-            quarter, services, indicators, pd.DataFrame(columns=["file"]),
-            pd.DataFrame(columns=["file", "indicator_code", "period"]), pd.DataFrame(columns=["file", "service"]),
-            {}, deadline_working_days,
-        )  # fmt: skip
+            quarter,
+            services,
+            indicators,
+            pd.DataFrame(columns=["file"]),
+            pd.DataFrame(columns=["file", "indicator_code", "period"]),
+            pd.DataFrame(columns=["file", "service"]),
+            {},
+            deadline_working_days,
+        )
         status = status[status["indicators_due"] > 0]
     deadline = pd.to_datetime(status["deadline"]).dt.date
     near = deadline.map(lambda d: (d - as_of).days <= window_days)
@@ -83,9 +97,15 @@ def returns_owed(
 def group_by_person(actions: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
     """One row per person (by e-mail address, case ignored) with the action ids and services they owe."""
     people = pd.concat(
-        [actions.assign(_action=actions["action_id"], _service=None)[["owner", "owner_email", "_action", "_service"]],
-         returns.assign(_action=None, _service=returns["service"])[["owner", "owner_email", "_action", "_service"]]]
-    )  # fmt: skip
+        [
+            actions.assign(_action=actions["action_id"], _service=None)[
+                ["owner", "owner_email", "_action", "_service"]
+            ],
+            returns.assign(_action=None, _service=returns["service"])[
+                ["owner", "owner_email", "_action", "_service"]
+            ],
+        ]
+    )
     if people.empty:
         return pd.DataFrame(columns=REMINDER_COLUMNS)
     people["_key"] = people["owner_email"].str.strip().str.lower()
@@ -105,12 +125,19 @@ def action_lines(actions: pd.DataFrame, as_of: dt.date) -> list[str]:
         when = f"Due {_long(due)}"
         if pd.notna(a.revised_due_date):
             when += f" (revised from {a.due_date.date():%-d %B %Y}: {a.revision_reason})"
-        state = (f"overdue by {a.days_overdue} day{'s' * (a.days_overdue != 1)}" if a.status == OVERDUE
-                 else f"{_when((due - as_of).days)}; {a.status.lower()}")  # fmt: skip
+        state = (
+            f"overdue by {a.days_overdue} day{'s' * (a.days_overdue != 1)}"
+            if a.status == OVERDUE
+            else f"{_when((due - as_of).days)}; {a.status.lower()}"
+        )
         progress = f"{a.percent_complete:g}% complete"
         if a.status != OVERDUE and a.expected_percent > a.percent_complete:
             progress += f" against {a.expected_percent:g}% expected by now"
-        last = f"last update {a.last_update_date.date():%-d %B %Y}" if pd.notna(a.last_update_date) else "no update yet"
+        last = (
+            f"last update {a.last_update_date.date():%-d %B %Y}"
+            if pd.notna(a.last_update_date)
+            else "no update yet"
+        )
         lines += [f"- {a.action_id}  {a.title}", f"  {when}: {state}. {progress}; {last}."]
     return lines
 
@@ -119,10 +146,15 @@ def return_lines(returns: pd.DataFrame, as_of: dt.date, packs: dict[str, str]) -
     lines = []
     for r in returns.itertuples(index=False):
         quarter = Quarter.parse(r.quarter)
-        state = ("not received yet" if r.status == "Not returned"
-                 else f"received, but {r.indicators_missing} indicator(s) still missing")  # fmt: skip
-        lines.append(f"- {r.service_name}, {quarter.label}: {state}. "
-                     f"Deadline {_long(r.deadline)} ({_when((r.deadline - as_of).days)}).")  # fmt: skip
+        state = (
+            "not received yet"
+            if r.status == "Not returned"
+            else f"received, but {r.indicators_missing} indicator(s) still missing"
+        )
+        lines.append(
+            f"- {r.service_name}, {quarter.label}: {state}. "
+            f"Deadline {_long(r.deadline)} ({_when((r.deadline - as_of).days)})."
+        )
         if r.missing_codes:
             lines.append(f"  Still to come: {r.missing_codes}.")
         if r.service in packs:
@@ -147,15 +179,28 @@ def compose(
         parts.append(f"{len(actions)} improvement plan action{'s' * (len(actions) != 1)}")
     if len(returns):
         parts.append(f"{len(returns)} data return{'s' * (len(returns) != 1)}")
-    body = [f"Dear {person['owner']},", "",
-            f"This is the performance team's reminder for {_long(as_of)}.", ""]  # fmt: skip
+    body = [
+        f"Dear {person['owner']},",
+        "",
+        f"This is the performance team's reminder for {_long(as_of)}.",
+        "",
+    ]
     if len(actions):
-        body += ["Corporate Improvement Plan actions due soon or overdue:", "", *action_lines(actions, as_of), "",
-                 "Please send a progress update for each (per cent complete and a short note).", ""]  # fmt: skip
+        body += [
+            "Corporate Improvement Plan actions due soon or overdue:",
+            "",
+            *action_lines(actions, as_of),
+            "",
+            "Please send a progress update for each (per cent complete and a short note).",
+            "",
+        ]
     if len(returns):
         body += ["Data returns still owed:", "", *return_lines(returns, as_of, packs), ""]
-    body += [f"Replies and questions to {contact}. You get at most one reminder a day, listing everything due.",
-             "", f"Performance team, {council}"]  # fmt: skip
+    body += [
+        f"Replies and questions to {contact}. You get at most one reminder a day, listing everything due.",
+        "",
+        f"Performance team, {council}",
+    ]
     message = EmailMessage()
     message["Subject"] = f"Reminder: {' and '.join(parts)} ({council})"
     message["From"] = sender

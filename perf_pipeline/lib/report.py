@@ -47,8 +47,11 @@ def status_counts(performance: pd.DataFrame, previous: pd.DataFrame, by: str | N
     def counts(frame: pd.DataFrame) -> pd.DataFrame:
         due = frame[frame["rag_status"].isin(COUNTED)]
         keys = [by] if by else []
-        table = due.groupby([*keys, "rag_status"]).size().unstack(fill_value=0) if keys else \
-            due["rag_status"].value_counts().to_frame().T  # fmt: skip
+        table = (
+            due.groupby([*keys, "rag_status"]).size().unstack(fill_value=0)
+            if keys
+            else due["rag_status"].value_counts().to_frame().T
+        )
         return table.reindex(columns=COUNTED, fill_value=0)
 
     now, before = counts(performance), counts(previous) if len(previous) else None
@@ -86,20 +89,34 @@ def plain_words_summary(performance: pd.DataFrame, previous: pd.DataFrame) -> li
         )
     not_reported = performance[performance["rag_status"] == "Not reported"]
     if len(not_reported):
-        sentences.append(f"{len(not_reported)} indicators due this quarter were not reported: "
-                         + ", ".join(_name(r) for _, r in not_reported.iterrows()) + ".")  # fmt: skip
+        sentences.append(
+            f"{len(not_reported)} indicators due this quarter were not reported: "
+            + ", ".join(_name(r) for _, r in not_reported.iterrows())
+            + "."
+        )
     move = pd.to_numeric(performance.apply(_good_change, axis=1), errors="coerce") if len(performance) else []
     moves = performance.assign(_move=move).dropna(subset=["_move"])
     improved = moves[moves["_move"] > 0].nlargest(3, "_move")
     worsened = moves[moves["_move"] < 0].nsmallest(3, "_move")
     if len(improved):
-        sentences.append("Improved most since last quarter: " + "; ".join(_move_text(r) for _, r in improved.iterrows()) + ".")
+        sentences.append(
+            "Improved most since last quarter: "
+            + "; ".join(_move_text(r) for _, r in improved.iterrows())
+            + "."
+        )
     if len(worsened):
-        sentences.append("Worsened most since last quarter: " + "; ".join(_move_text(r) for _, r in worsened.iterrows()) + ".")
+        sentences.append(
+            "Worsened most since last quarter: "
+            + "; ".join(_move_text(r) for _, r in worsened.iterrows())
+            + "."
+        )
     twice = off_target_twice(performance, previous)
     if len(twice):
-        sentences.append(f"Off target two quarters running ({len(twice)}): "
-                         + ", ".join(_name(r) for _, r in twice.iterrows()) + ".")  # fmt: skip
+        sentences.append(
+            f"Off target two quarters running ({len(twice)}): "
+            + ", ".join(_name(r) for _, r in twice.iterrows())
+            + "."
+        )
     elif len(previous):
         sentences.append("No indicator has been off target two quarters running.")
     return sentences
@@ -120,14 +137,20 @@ def off_target_twice(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.Da
     if previous.empty:
         return performance.iloc[0:0]
     missed_before = set(previous.loc[previous["rag_status"].isin(["Amber", "Red"]), "indicator_code"])
-    return performance[performance["rag_status"].isin(["Amber", "Red"]) & performance["indicator_code"].isin(missed_before)]
+    return performance[
+        performance["rag_status"].isin(["Amber", "Red"]) & performance["indicator_code"].isin(missed_before)
+    ]
 
 
 def exceptions(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     """Every Red indicator and every indicator worsening two quarters running, with commentary."""
-    worsening_before = set(previous.loc[previous["dot_short"] == "Worsening", "indicator_code"]) if len(previous) else set()
+    worsening_before = (
+        set(previous.loc[previous["dot_short"] == "Worsening", "indicator_code"]) if len(previous) else set()
+    )
     red = performance["rag_status"] == "Red"
-    worsening_twice = (performance["dot_short"] == "Worsening") & performance["indicator_code"].isin(worsening_before)
+    worsening_twice = (performance["dot_short"] == "Worsening") & performance["indicator_code"].isin(
+        worsening_before
+    )
     chosen = performance[red | worsening_twice].copy()
     chosen["why"] = [
         " and ".join(filter(None, ["Red" if r else "", "worsening two quarters running" if w else ""]))
@@ -139,7 +162,9 @@ def exceptions(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
 
 def trend_series(history: pd.DataFrame, quarters: list[str]) -> dict[str, tuple[list, list]]:
     """Each indicator's values and targets over `quarters`, in order (None where there is none)."""
-    grid = history.pivot_table(index="indicator_code", columns="quarter", values=["value", "target"], aggfunc="first")
+    grid = history.pivot_table(
+        index="indicator_code", columns="quarter", values=["value", "target"], aggfunc="first"
+    )
     series = {}
     for code in grid.index:
         row = grid.loc[code]
@@ -150,12 +175,20 @@ def trend_series(history: pd.DataFrame, quarters: list[str]) -> dict[str, tuple[
     return series
 
 
-def data_quality(status: pd.DataFrame, exceptions_table: pd.DataFrame, corrections: pd.DataFrame,
-                 restatements: pd.DataFrame, quarter: Quarter) -> dict:  # fmt: skip
+def data_quality(
+    status: pd.DataFrame,
+    exceptions_table: pd.DataFrame,
+    corrections: pd.DataFrame,
+    restatements: pd.DataFrame,
+    quarter: Quarter,
+) -> dict:
     """Returns on time, late and missing; exceptions by reason; corrections and restatements."""
     services = status[status["service"] != "(unknown)"]
-    applied = corrections[(corrections["status"] == "accepted") & (corrections["period"] == quarter.key)] \
-        if len(corrections) else corrections  # fmt: skip
+    applied = (
+        corrections[(corrections["status"] == "accepted") & (corrections["period"] == quarter.key)]
+        if len(corrections)
+        else corrections
+    )
     rejected = corrections[corrections["status"] == "rejected"] if len(corrections) else corrections
     return {
         "services": len(services),
@@ -165,7 +198,9 @@ def data_quality(status: pd.DataFrame, exceptions_table: pd.DataFrame, correctio
         "incomplete": int((services["status"] == "Incomplete").sum()),
         "late_services": services.loc[services["timeliness"] == "Late", "service_name"].tolist(),
         "missing_services": services.loc[services["timeliness"] == "Not received", "service_name"].tolist(),
-        "exceptions_by_reason": exceptions_table["reason"].value_counts().to_dict() if len(exceptions_table) else {},
+        "exceptions_by_reason": exceptions_table["reason"].value_counts().to_dict()
+        if len(exceptions_table)
+        else {},
         "exceptions_total": len(exceptions_table),
         "corrections_applied": applied,
         "corrections_rejected": rejected,

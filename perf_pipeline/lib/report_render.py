@@ -54,7 +54,9 @@ def _cell_value(value):
     return neutralise(str(value))
 
 
-def write_workbook(path: Path, sheets: list[tuple[str, pd.DataFrame]], status_columns: tuple[str, ...]) -> Path:
+def write_workbook(
+    path: Path, sheets: list[tuple[str, pd.DataFrame]], status_columns: tuple[str, ...]
+) -> Path:
     """One sheet per table: bold frozen header, filters, RAG fills on status columns."""
     import openpyxl
     from openpyxl.styles import Font, PatternFill
@@ -93,6 +95,7 @@ def value_texts(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     out = frame.copy()
     for source, target in columns.items():
         out[target] = [
-            format_value(v, u, d, None) for v, u, d in zip(out[source], out["unit"], out["decimals"].fillna(1))
+            format_value(v, u, d, None)
+            for v, u, d in zip(out[source], out["unit"], out["decimals"].fillna(1))
         ]
     return out

@@ -13,9 +13,12 @@ from perf_pipeline.lib.report_render import value_texts
 
 PLAN_STATUSES = ["Complete", "On track", "Behind schedule", "Overdue", "Not started"]
 PLAN_STYLE = {
-    "Complete": ("#1b7837", "✔"), "On track": ("#1b7837", "●"), "Behind schedule": ("#9a4a00", "◆"),
-    "Overdue": ("#b2182b", "▲"), "Not started": ("#5c5c5c", "○"),
-}  # fmt: skip
+    "Complete": ("#1b7837", "✔"),
+    "On track": ("#1b7837", "●"),
+    "Behind schedule": ("#9a4a00", "◆"),
+    "Overdue": ("#b2182b", "▲"),
+    "Not started": ("#5c5c5c", "○"),
+}
 
 
 def quarterly_view(
@@ -54,13 +57,21 @@ def quarterly_view(
 
     glance = [
         ("Overall", report.status_counts(current, previous, None)),
-        ("By Council Plan priority", report.status_counts(current.fillna({"priority": "No priority"}),
-                                                          previous.fillna({"priority": "No priority"}), "priority")),
+        (
+            "By Council Plan priority",
+            report.status_counts(
+                current.fillna({"priority": "No priority"}),
+                previous.fillna({"priority": "No priority"}),
+                "priority",
+            ),
+        ),
         ("By directorate", report.status_counts(current, previous, "directorate")),
-    ]  # fmt: skip
+    ]
     exceptions = report.exceptions(due, previous)
-    by_directorate = [(name, rows.sort_values("indicator_code").to_dict("records"))
-                      for name, rows in due.groupby("directorate", sort=True)]  # fmt: skip
+    by_directorate = [
+        (name, rows.sort_values("indicator_code").to_dict("records"))
+        for name, rows in due.groupby("directorate", sort=True)
+    ]
     dq = report.data_quality(status, return_exceptions, corrections, restatements, quarter)
     applied = dq["corrections_applied"]
     restated = restatements.copy()
@@ -89,11 +100,19 @@ def quarterly_view(
         **_plan_view(plan),
         "dq": dq,
         "corrections": [
-            {**c, "value_text": format_value(c["new_value"], names.at[c["indicator_code"], "unit"],
-                                             names.at[c["indicator_code"], "decimals"]),
-             "approved_on": pd.Timestamp(c["approved_on"]).strftime("%-d %B %Y") if pd.notna(c["approved_on"]) else ""}
+            {
+                **c,
+                "value_text": format_value(
+                    c["new_value"],
+                    names.at[c["indicator_code"], "unit"],
+                    names.at[c["indicator_code"], "decimals"],
+                ),
+                "approved_on": pd.Timestamp(c["approved_on"]).strftime("%-d %B %Y")
+                if pd.notna(c["approved_on"])
+                else "",
+            }
             for c in applied.to_dict("records")
-        ],  # fmt: skip
+        ],
         "restatements": restated.to_dict("records"),
         "generated_at": provenance["generated_at"],
         "code_version": provenance["code_version"],
@@ -108,16 +127,21 @@ def _benchmark_rows(benchmarks: pd.DataFrame | None, names: pd.DataFrame) -> tup
     rows = []
     for b in benchmarks.sort_values(["indicator_code", "group"]).to_dict("records"):
         unit, decimals = names.at[b["indicator_code"], "unit"], names.at[b["indicator_code"], "decimals"]
-        rows.append({
-            **b, "title": names.at[b["indicator_code"], "title"],
-            "group_label": str(b["group"]).replace("_", " ").capitalize(),
-            "value_text": format_value(b["value"], unit, decimals), "median_text": format_value(b["median"], unit, decimals),
-            "rank_text": "–" if pd.isna(b["rank"]) else f"{int(b['rank'])} of {int(b['n'])}",
-            "quartile_text": "–" if pd.isna(b["quartile"]) else str(int(b["quartile"])),
-            "n": int(b["n"]), "n_missing": int(b["n_missing"]),
-            "lag_quarters": "–" if pd.isna(b["lag_quarters"]) else int(b["lag_quarters"]),
-            "outlier": bool(b["outlier"]) if pd.notna(b["outlier"]) else False,
-        })  # fmt: skip
+        rows.append(
+            {
+                **b,
+                "title": names.at[b["indicator_code"], "title"],
+                "group_label": str(b["group"]).replace("_", " ").capitalize(),
+                "value_text": format_value(b["value"], unit, decimals),
+                "median_text": format_value(b["median"], unit, decimals),
+                "rank_text": "–" if pd.isna(b["rank"]) else f"{int(b['rank'])} of {int(b['n'])}",
+                "quartile_text": "–" if pd.isna(b["quartile"]) else str(int(b["quartile"])),
+                "n": int(b["n"]),
+                "n_missing": int(b["n_missing"]),
+                "lag_quarters": "–" if pd.isna(b["lag_quarters"]) else int(b["lag_quarters"]),
+                "outlier": bool(b["outlier"]) if pd.notna(b["outlier"]) else False,
+            }
+        )
     periods = sorted({str(b["period"]) for b in rows})
     lags = sorted({b["lag_quarters"] for b in rows if b["lag_quarters"] != "–"})
     lag_text = f" (lagging this quarter by {lags[0]}–{lags[-1]} quarters)" if lags else ""
@@ -131,17 +155,28 @@ def _plan_view(plan: pd.DataFrame | None) -> dict:
     for a in plan.sort_values("action_id").to_dict("records"):
         colour, symbol = PLAN_STYLE.get(a["status"], ("#5c5c5c", ""))
         due = a.get("effective_due_date") or a.get("due_date")
-        rows.append({
-            "action_id": a["action_id"], "title": a["title"], "source": a.get("source", ""), "owner": a.get("owner", ""),
-            "due": pd.Timestamp(due).strftime("%-d %b %Y") if pd.notna(due) else "",
-            "percent": "" if pd.isna(a.get("percent_complete")) else f"{int(a['percent_complete'])}%",
-            "status": a["status"], "colour": colour, "symbol": symbol,
-            "days_overdue": "" if pd.isna(a.get("days_overdue")) else int(a["days_overdue"]),
-            "note": a.get("last_update_note") or "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "action_id": a["action_id"],
+                "title": a["title"],
+                "source": a.get("source", ""),
+                "owner": a.get("owner", ""),
+                "due": pd.Timestamp(due).strftime("%-d %b %Y") if pd.notna(due) else "",
+                "percent": "" if pd.isna(a.get("percent_complete")) else f"{int(a['percent_complete'])}%",
+                "status": a["status"],
+                "colour": colour,
+                "symbol": symbol,
+                "days_overdue": "" if pd.isna(a.get("days_overdue")) else int(a["days_overdue"]),
+                "note": a.get("last_update_note") or "",
+            }
+        )
     counts = plan["status"].value_counts().to_dict()
-    return {"plan": rows, "plan_statuses": PLAN_STATUSES, "plan_counts": counts,
-            "plan_overdue": [r for r in rows if r["status"] == "Overdue"]}  # fmt: skip
+    return {
+        "plan": rows,
+        "plan_statuses": PLAN_STATUSES,
+        "plan_counts": counts,
+        "plan_overdue": [r for r in rows if r["status"] == "Overdue"],
+    }
 
 
 def annual_view(
@@ -170,21 +205,26 @@ def annual_view(
     try:
         for r in current.sort_values("indicator_code").to_dict("records"):
             series = [outturn(q, r["indicator_code"]) for q in years]
-            rows.append({
-                **r, "year_texts": [format_value(v, r["unit"], r["decimals"]) for v in series],
-                "target_text": format_value(r["ytd_target"], r["unit"], r["decimals"]),
-                "status": r["ytd_rag_status"],
-                "dot": direction_of_travel(series[-1], series[-2], r["polarity"], r["decimals"]),
-                "trend": charts.render(series, [None, None, None, r["ytd_target"]]),
-            })  # fmt: skip
+            rows.append(
+                {
+                    **r,
+                    "year_texts": [format_value(v, r["unit"], r["decimals"]) for v in series],
+                    "target_text": format_value(r["ytd_target"], r["unit"], r["decimals"]),
+                    "status": r["ytd_rag_status"],
+                    "dot": direction_of_travel(series[-1], series[-2], r["polarity"], r["decimals"]),
+                    "trend": charts.render(series, [None, None, None, r["ytd_target"]]),
+                }
+            )
     finally:
         charts.close()
     counts = pd.Series([r["status"] for r in rows]).value_counts().to_dict()
     rated = sum(counts.get(s, 0) for s in report.RATED)
     summary = []
     if rated:
-        summary.append(f"Of {rated} indicators with an annual target, {counts.get('Green', 0)} met it, "
-                       f"{counts.get('Amber', 0)} missed it within tolerance and {counts.get('Red', 0)} missed it.")  # fmt: skip
+        summary.append(
+            f"Of {rated} indicators with an annual target, {counts.get('Green', 0)} met it, "
+            f"{counts.get('Amber', 0)} missed it within tolerance and {counts.get('Red', 0)} missed it."
+        )
     improved = sum(r["dot"] == "Improving" for r in rows)
     worsened = sum(r["dot"] == "Worsening" for r in rows)
     summary.append(f"Against {labels[-2]}, {improved} indicators improved and {worsened} worsened.")
@@ -198,14 +238,17 @@ def annual_view(
         "counted": report.COUNTED,
         "counts": counts,
         "summary": summary,
-        "by_directorate": [(d, [r for r in rows if r["directorate"] == d]) for d in sorted({r["directorate"] for r in rows})],
+        "by_directorate": [
+            (d, [r for r in rows if r["directorate"] == d]) for d in sorted({r["directorate"] for r in rows})
+        ],
         "quarter_reports": [year_q4.shift(-i).label for i in range(3, -1, -1)],
         **provenance,
     }
 
 
-def dot_plots(benchmarks: pd.DataFrame, members: pd.DataFrame, names: pd.DataFrame, council_code: str,
-              council_name: str) -> list[dict]:  # fmt: skip
+def dot_plots(
+    benchmarks: pd.DataFrame, members: pd.DataFrame, names: pd.DataFrame, council_code: str, council_name: str
+) -> list[dict]:
     """For each benchmarked indicator, the council among its nearest neighbours, median marked.
 
     `members` holds the neighbours' published values: `metric, period, area_code, value`.
@@ -219,17 +262,27 @@ def dot_plots(benchmarks: pd.DataFrame, members: pd.DataFrame, names: pd.DataFra
     plots = []
     try:
         for b in rows.sort_values("indicator_code").itertuples(index=False):
-            here = members[(members["metric"] == b.metric) & (members["period"] == b.period) & members["value"].notna()]
+            here = members[
+                (members["metric"] == b.metric) & (members["period"] == b.period) & members["value"].notna()
+            ]
             others = here.loc[here["area_code"] != council_code, "value"].astype(float).tolist()
             unit, decimals = names.at[b.indicator_code, "unit"], names.at[b.indicator_code, "decimals"]
-            position = f"rank {int(b.rank)} of {int(b.n)}" if pd.notna(b.rank) else f"{int(b.n)} councils, not ranked"
-            plots.append({
-                "title": names.at[b.indicator_code, "title"],
-                "period": b.period,
-                "image": charts.render(others, float(b.value), float(b.median)),
-                "alt": (f"{council_name} {format_value(b.value, unit, decimals)} against a nearest-neighbour median "
-                        f"of {format_value(b.median, unit, decimals)}; {position}"),
-            })  # fmt: skip
+            position = (
+                f"rank {int(b.rank)} of {int(b.n)}"
+                if pd.notna(b.rank)
+                else f"{int(b.n)} councils, not ranked"
+            )
+            plots.append(
+                {
+                    "title": names.at[b.indicator_code, "title"],
+                    "period": b.period,
+                    "image": charts.render(others, float(b.value), float(b.median)),
+                    "alt": (
+                        f"{council_name} {format_value(b.value, unit, decimals)} against a nearest-neighbour median "
+                        f"of {format_value(b.median, unit, decimals)}; {position}"
+                    ),
+                }
+            )
     finally:
         charts.close()
     return plots

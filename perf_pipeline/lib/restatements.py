@@ -13,17 +13,40 @@ import numpy as np
 import pandas as pd
 
 PUBLISHED_COLUMNS = [
-    "report_quarter", "figure_quarter", "indicator_code", "value", "corrections", "source_file",
-    "source_row", "run_id", "published_at",
-]  # fmt: skip
+    "report_quarter",
+    "figure_quarter",
+    "indicator_code",
+    "value",
+    "corrections",
+    "source_file",
+    "source_row",
+    "run_id",
+    "published_at",
+]
 EVENT_COLUMNS = [
-    "figure_quarter", "indicator_code", "old_value", "new_value", "correction_id", "revising_return",
-    "reason", "approved_by", "detected_in", "run_id", "detected_at",
-]  # fmt: skip
+    "figure_quarter",
+    "indicator_code",
+    "old_value",
+    "new_value",
+    "correction_id",
+    "revising_return",
+    "reason",
+    "approved_by",
+    "detected_in",
+    "run_id",
+    "detected_at",
+]
 RESTATEMENT_COLUMNS = [
-    "indicator_code", "quarter", "old_value", "new_value", "correction_id", "reason", "approved_by",
-    "revising_return", "restated_at",
-]  # fmt: skip
+    "indicator_code",
+    "quarter",
+    "old_value",
+    "new_value",
+    "correction_id",
+    "reason",
+    "approved_by",
+    "revising_return",
+    "restated_at",
+]
 REVISION_REASON = "Revised by the service in a later return"
 
 
@@ -88,7 +111,9 @@ def restatements_for_report(
 ) -> pd.DataFrame:
     """The restatements report `report_quarter` lists: figures of the earlier quarters it draws on,
     restated after the previous report was first published (all of them if it never was)."""
-    chosen = events[events["figure_quarter"].isin(earlier_quarters) & (events["figure_quarter"] < report_quarter)]
+    chosen = events[
+        events["figure_quarter"].isin(earlier_quarters) & (events["figure_quarter"] < report_quarter)
+    ]
     if since is not None:
         chosen = chosen[chosen["detected_at"] > since]
     chosen = chosen.sort_values(["figure_quarter", "indicator_code", "detected_at"])

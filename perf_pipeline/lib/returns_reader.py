@@ -37,8 +37,19 @@ FIELDS = [
 
 # Header names as services write them, after normalising case, spaces, hyphens and underscores.
 ALIASES = {
-    "indicator_code": ["indicator_code", "code", "pi_code", "pi", "pi_ref", "indicator",
-                       "kpi", "kpi_code", "kpi_ref", "ref", "measure_code"],
+    "indicator_code": [
+        "indicator_code",
+        "code",
+        "pi_code",
+        "pi",
+        "pi_ref",
+        "indicator",
+        "kpi",
+        "kpi_code",
+        "kpi_ref",
+        "ref",
+        "measure_code",
+    ],
     "period": ["period", "quarter", "reporting_period"],
     "value": ["value", "actual", "result", "figure", "outturn"],
     "numerator": ["numerator", "num"],
@@ -46,7 +57,7 @@ ALIASES = {
     "commentary": ["commentary", "comment", "comments", "notes", "narrative"],
     "status": ["status", "data_status"],
     "submitted_by": ["submitted_by", "completed_by", "officer"],
-}  # fmt: skip
+}
 _ALIAS_TO_FIELD = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 ROW_COLUMNS = ["row_number", *FIELDS, "other_columns"]
 HEADER_SEARCH_ROWS = 15
@@ -93,7 +104,7 @@ def list_return_files(folder: Path, data_root: Path) -> tuple[list[Path], list[s
         if path.is_dir() and not path.is_symlink():
             continue
         name = path.name
-        if name.startswith(".") or name.startswith("~$"):
+        if name.startswith((".", "~$")):
             ignored.append(relative_to_root(path, data_root))
             continue
         files.append(path)
@@ -106,7 +117,9 @@ def read_return(path: Path, data_root: Path) -> ReturnFile:
     suffix = path.suffix.lower()
     file_format = suffix.lstrip(".") or "none"
     if path.is_symlink() and not is_inside(path, data_root):
-        return _unreadable(rel, "", file_format, "it is a link to a file outside the data folder, which is never read")
+        return _unreadable(
+            rel, "", file_format, "it is a link to a file outside the data folder, which is never read"
+        )
     if not path.is_file():
         return _unreadable(rel, "", file_format, "it is not a regular file")
     sha = sha256_of(path)
@@ -119,8 +132,13 @@ def read_return(path: Path, data_root: Path) -> ReturnFile:
         return _unreadable(rel, sha, file_format, message)
     data = path.read_bytes()
     if not data.strip():
-        return ReturnFile(rel, sha, file_format, problem="empty_file",
-                          problem_message="The file is empty: it has no rows of figures.")  # fmt: skip
+        return ReturnFile(
+            rel,
+            sha,
+            file_format,
+            problem="empty_file",
+            problem_message="The file is empty: it has no rows of figures.",
+        )
     result = _read_csv(rel, sha, data) if suffix == ".csv" else _read_xlsx(rel, sha, data)
     if result.problem is None and result.table.empty:
         result.problem = "empty_file"
@@ -129,9 +147,17 @@ def read_return(path: Path, data_root: Path) -> ReturnFile:
 
 
 RAW_COLUMNS = [
-    "file", "file_sha256", "file_format", "encoding", "sheet", "row_number", *FIELDS,
-    "other_columns", "file_problem", "file_problem_message",
-]  # fmt: skip
+    "file",
+    "file_sha256",
+    "file_format",
+    "encoding",
+    "sheet",
+    "row_number",
+    *FIELDS,
+    "other_columns",
+    "file_problem",
+    "file_problem_message",
+]
 
 
 def raw_frame(files: list[ReturnFile]) -> pd.DataFrame:
@@ -141,20 +167,37 @@ def raw_frame(files: list[ReturnFile]) -> pd.DataFrame:
     """
     frames = []
     for f in files:
-        identity = {"file": f.file, "file_sha256": f.sha256, "file_format": f.file_format,
-                    "encoding": f.encoding or "", "sheet": f.sheet or "",
-                    "file_problem": f.problem or "", "file_problem_message": f.problem_message or ""}  # fmt: skip
-        rows = f.table if len(f.table) else pd.DataFrame({"row_number": [None], **{c: [""] for c in ROW_COLUMNS[1:]}})
+        identity = {
+            "file": f.file,
+            "file_sha256": f.sha256,
+            "file_format": f.file_format,
+            "encoding": f.encoding or "",
+            "sheet": f.sheet or "",
+            "file_problem": f.problem or "",
+            "file_problem_message": f.problem_message or "",
+        }
+        rows = (
+            f.table
+            if len(f.table)
+            else pd.DataFrame({"row_number": [None], **{c: [""] for c in ROW_COLUMNS[1:]}})
+        )
         frames.append(rows.assign(**identity))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "row_number" else "string") for c in RAW_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="Int64" if c == "row_number" else "string") for c in RAW_COLUMNS}
+        )
     df = pd.concat(frames, ignore_index=True)[RAW_COLUMNS]
     return df.astype({c: "Int64" if c == "row_number" else "string" for c in RAW_COLUMNS})
 
 
 def _unreadable(rel: str, sha: str, file_format: str, message: str) -> ReturnFile:
-    return ReturnFile(rel, sha, file_format, problem="unreadable_file",
-                      problem_message=f"The file could not be read: {message}.")  # fmt: skip
+    return ReturnFile(
+        rel,
+        sha,
+        file_format,
+        problem="unreadable_file",
+        problem_message=f"The file could not be read: {message}.",
+    )
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -207,7 +250,7 @@ def csv_grid(data: bytes) -> tuple[pd.DataFrame, str]:
 
     Raises `UnreadableFile` for what no spreadsheet program would open as a table.
     """
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise UnreadableFile("it is a spreadsheet saved with a .csv name; send it as .xlsx or save it as CSV")
     if _looks_binary(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableFile("it holds binary data, not text")
@@ -220,8 +263,15 @@ def csv_grid(data: bytes) -> tuple[pd.DataFrame, str]:
     # pandas' C parser reads a regular file (as a big one is) fast; Python's csv takes rows of any
     # length. Both number a blank line as a row, as a spreadsheet program does.
     try:
-        grid = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, na_filter=False,
-                           skip_blank_lines=False, engine="c")  # fmt: skip
+        grid = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError):
         grid = pd.DataFrame.from_records(_csv_records(text, delimiter)).fillna("")
     return grid, encoding
@@ -237,8 +287,10 @@ def _csv_records(text: str, delimiter: str) -> list[list[str]]:
             records.extend(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
-                raise UnreadableFile(f"the quoted text that starts on row {len(records) + 1} is never closed "
-                                     "(a \" is missing), so the rows after it cannot be told apart") from None  # fmt: skip
+                raise UnreadableFile(
+                    f"the quoted text that starts on row {len(records) + 1} is never closed "
+                    '(a " is missing), so the rows after it cannot be told apart'
+                ) from None
             records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
@@ -288,7 +340,12 @@ def _read_xlsx(rel: str, sha: str, data: bytes) -> ReturnFile:
     import openpyxl  # imported here: only assets that read workbooks pay for it
 
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return _unreadable(rel, sha, "xlsx", "it is password-protected or an old-format workbook; remove the password and save it as .xlsx")
+        return _unreadable(
+            rel,
+            sha,
+            "xlsx",
+            "it is password-protected or an old-format workbook; remove the password and save it as .xlsx",
+        )
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except _XLSX_ERRORS as exc:
@@ -424,13 +481,20 @@ def _take_rows(result: ReturnFile, first_row: int, grid: pd.DataFrame) -> None:
     by_field = {name: pos for pos, name in fields.items()}
     for name in FIELDS:
         table[name] = stripped[by_field[name]].to_numpy()[keep] if name in by_field else ""
-    labels = {pos: (header_cells[pos].strip() if pos < len(header_cells) else "") or f"column {pos + 1}"
-              for pos in grid.columns if pos not in fields}  # fmt: skip
+    labels = {
+        pos: (header_cells[pos].strip() if pos < len(header_cells) else "") or f"column {pos + 1}"
+        for pos in grid.columns
+        if pos not in fields
+    }
     table["other_columns"] = ""
     if labels:
         extra = filled[list(labels)].any(axis=1).to_numpy() & keep
-        texts = [json.dumps({labels[pos]: cell for pos, cell in zip(labels, cells) if cell.strip()}, ensure_ascii=False)
-                 for cells in grid.loc[extra, list(labels)].itertuples(index=False)]  # fmt: skip
+        texts = [
+            json.dumps(
+                {labels[pos]: cell for pos, cell in zip(labels, cells) if cell.strip()}, ensure_ascii=False
+            )
+            for cells in grid.loc[extra, list(labels)].itertuples(index=False)
+        ]
         table.loc[extra[keep], "other_columns"] = texts
     result.table = table
 
@@ -438,9 +502,13 @@ def _take_rows(result: ReturnFile, first_row: int, grid: pd.DataFrame) -> None:
 def _missing_columns(fields: dict[int, str]) -> str | None:
     present = set(fields.values())
     if "indicator_code" not in present:
-        return ("The file has no indicator code column (a header such as 'Indicator Code' or "
-                "'PI Code'), so no row can be matched to an indicator.")  # fmt: skip
+        return (
+            "The file has no indicator code column (a header such as 'Indicator Code' or "
+            "'PI Code'), so no row can be matched to an indicator."
+        )
     if "value" not in present and not {"numerator", "denominator"} <= present:
-        return ("The file has no value column (a header such as 'Value' or 'Actual'), nor "
-                "numerator and denominator columns.")  # fmt: skip
+        return (
+            "The file has no value column (a header such as 'Value' or 'Actual'), nor "
+            "numerator and denominator columns."
+        )
     return None

@@ -41,14 +41,33 @@ REASONS = {
 }
 
 EXCEPTION_COLUMNS = [
-    "file", "row", "indicator_code", "period", "raw_value", "reason", "message", "service",
+    "file",
+    "row",
+    "indicator_code",
+    "period",
+    "raw_value",
+    "reason",
+    "message",
+    "service",
     "file_sha256",
-]  # fmt: skip
+]
 VALIDATED_COLUMNS = [
-    "file", "file_sha256", "row", "indicator_code", "period", "period_start", "is_revision",
-    "value", "numerator", "denominator", "reported", "raw_value", "commentary", "data_status",
+    "file",
+    "file_sha256",
+    "row",
+    "indicator_code",
+    "period",
+    "period_start",
+    "is_revision",
+    "value",
+    "numerator",
+    "denominator",
+    "reported",
+    "raw_value",
+    "commentary",
+    "data_status",
     "submitted_by",
-]  # fmt: skip
+]
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -101,11 +120,40 @@ def _parse_period(text: str, folder: Quarter) -> tuple[str | None, str | None]:
 # Characters that are easily typed or pasted in place of another: digits for letters, and
 # Cyrillic or Greek capitals that look Latin.
 _CONFUSABLE = str.maketrans(
-    {"0": "O", "1": "I", "L": "I", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
-     "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J", "Α": "A",
-     "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
-     "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X"}
-)  # fmt: skip
+    {
+        "0": "O",
+        "1": "I",
+        "L": "I",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "Х": "X",
+        "Ѕ": "S",
+        "І": "I",
+        "Ј": "J",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
+    }
+)
 
 
 def _skeleton(code: str) -> str:
@@ -129,8 +177,11 @@ def _lookalike_note(code: str) -> str:
     note = ""
     if shown:
         names = ", ".join(f"'{c}' ({unicodedata.name(c, 'unknown character')})" for c in shown)
-        note += (f" It contains {names}, which looks like an ordinary letter or digit but is not." if len(shown) == 1
-                 else f" It contains {names}, which look like ordinary letters or digits but are not.")  # fmt: skip
+        note += (
+            f" It contains {names}, which looks like an ordinary letter or digit but is not."
+            if len(shown) == 1
+            else f" It contains {names}, which look like ordinary letters or digits but are not."
+        )
     if hidden:
         names = ", ".join(unicodedata.name(c, f"U+{ord(c):04X}") for c in hidden)
         note += f" It contains an invisible character ({names}); retype the code."
@@ -146,12 +197,16 @@ def quoted(text: pd.Series) -> pd.Series:
 def _not_a_number(label: str, text: pd.Series) -> pd.Series:
     formula = text.str.strip().str.startswith("=")
     return pd.Series(
-        np.where(formula,
-                 f"The {label} '" + quoted(text) + "' is a formula, not a figure: the file holds no result for it. "
-                 "Type the figure itself.",
-                 f"The {label} '" + quoted(text) + "' is not a number."),
+        np.where(
+            formula,
+            f"The {label} '"
+            + quoted(text)
+            + "' is a formula, not a figure: the file holds no result for it. "
+            "Type the figure itself.",
+            f"The {label} '" + quoted(text) + "' is not a number.",
+        ),
         index=text.index,
-    )  # fmt: skip
+    )
 
 
 def validate_returns(
@@ -165,8 +220,19 @@ def validate_returns(
     """
     df = raw.reset_index(drop=True).copy()
     df["row_number"] = pd.to_numeric(df["row_number"]).astype("Int64")
-    for column in ("file", "indicator_code", "period", "value", "numerator", "denominator", "commentary",
-                   "status", "submitted_by", "file_problem", "file_problem_message"):  # fmt: skip
+    for column in (
+        "file",
+        "indicator_code",
+        "period",
+        "value",
+        "numerator",
+        "denominator",
+        "commentary",
+        "status",
+        "submitted_by",
+        "file_problem",
+        "file_problem_message",
+    ):
         df[column] = df[column].astype(object).fillna("")
     reason = np.full(len(df), None, dtype=object)
     detail = np.full(len(df), "", dtype=object)
@@ -203,12 +269,21 @@ def validate_returns(
     suggestions = {}
     for number, code in enumerate(unknown_codes):
         alike = skeletons.get(_skeleton(code), [])
-        close = alike if len(alike) == 1 else [] if number >= SIMILARITY_SUGGESTIONS else difflib.get_close_matches(
-            code.strip().upper(), list(catalogue.index), n=1, cutoff=0.6)  # fmt: skip
+        close = (
+            alike
+            if len(alike) == 1
+            else []
+            if number >= SIMILARITY_SUGGESTIONS
+            else difflib.get_close_matches(code.strip().upper(), list(catalogue.index), n=1, cutoff=0.6)
+        )
         hint = f" Did you mean {catalogue.loc[close[0], 'code']}?" if close else ""
         shown = code if len(code) <= QUOTED_LENGTH else code[:QUOTED_LENGTH] + "…"
         suggestions[code] = f"'{shown}' is not an indicator code we collect.{_lookalike_note(code)}{hint}"
-    fail(~known & ~blank_code, "unknown_indicator", lambda rows: df.loc[rows, "indicator_code"].map(suggestions))
+    fail(
+        ~known & ~blank_code,
+        "unknown_indicator",
+        lambda rows: df.loc[rows, "indicator_code"].map(suggestions),
+    )
 
     indicator = catalogue.reindex(code_key.where(known))
     indicator.index = df.index
@@ -223,26 +298,52 @@ def validate_returns(
     period_errors = {p: error or "" for p, (_, error) in parsed.items()}
     fail(df["period_key"].isna(), "wrong_period", lambda rows: df.loc[rows, "period"].map(period_errors))
     quarters = {key: Quarter.parse(key) for key in df["period_key"].dropna().unique()}
-    fail(df["period_key"].isin([k for k, q in quarters.items() if q > folder]), "wrong_period",
-         lambda rows: "'" + df.loc[rows, "period"] + f"' is later than {folder.label}, the quarter of this return.")  # fmt: skip
+    fail(
+        df["period_key"].isin([k for k, q in quarters.items() if q > folder]),
+        "wrong_period",
+        lambda rows: (
+            "'" + df.loc[rows, "period"] + f"' is later than {folder.label}, the quarter of this return."
+        ),
+    )
     oldest = max(folder.shift(-REVISION_WINDOW_QUARTERS), first_quarter)
-    fail(df["period_key"].isin([k for k, q in quarters.items() if q < oldest]), "wrong_period",
-         lambda rows: "'" + df.loc[rows, "period"] + f"' is too far back to revise in a return (the oldest is "
-         f"{oldest.label}); ask the performance team to record a correction.")  # fmt: skip
+    fail(
+        df["period_key"].isin([k for k, q in quarters.items() if q < oldest]),
+        "wrong_period",
+        lambda rows: (
+            "'" + df.loc[rows, "period"] + f"' is too far back to revise in a return (the oldest is "
+            f"{oldest.label}); ask the performance team to record a correction."
+        ),
+    )
 
     due = np.zeros(len(df), dtype=bool)
     for key in df.loc[still_standing(), "period_key"].dropna().unique():
         due_codes = set(indicators.loc[due_in(indicators, quarters[key]), "code"])
         rows = df["period_key"].eq(key).to_numpy()
         due[rows] = df.loc[rows, "code"].isin(due_codes).to_numpy()
-    fail(pd.Series(~due, index=df.index), "not_due",
-         lambda rows: "This indicator is not due for " + df.loc[rows, "period_key"].fillna("") + ": "
-         + np.where(indicator.loc[rows, "frequency"].eq("annual"), "it is reported once a year, in Q4",
-                    "it is not active in that quarter") + ".")  # fmt: skip
+    fail(
+        pd.Series(~due, index=df.index),
+        "not_due",
+        lambda rows: (
+            "This indicator is not due for "
+            + df.loc[rows, "period_key"].fillna("")
+            + ": "
+            + np.where(
+                indicator.loc[rows, "frequency"].eq("annual"),
+                "it is reported once a year, in Q4",
+                "it is not active in that quarter",
+            )
+            + "."
+        ),
+    )
 
     status = df["status"].str.lower().replace("", "final")
-    fail(~status.isin(STATUSES), "invalid_status",
-         lambda rows: "'" + quoted(df.loc[rows, "status"]) + "' is not a status; write final, provisional or estimate.")  # fmt: skip
+    fail(
+        ~status.isin(STATUSES),
+        "invalid_status",
+        lambda rows: (
+            "'" + quoted(df.loc[rows, "status"]) + "' is not a status; write final, provisional or estimate."
+        ),
+    )
 
     value_text = df["value"]
     not_reported_value = value_text.str.lower().isin(NOT_REPORTED)
@@ -251,31 +352,74 @@ def validate_returns(
     denominator, denominator_ok = parse_numbers(df["denominator"])
     has_num = df["numerator"].ne("")
     has_den = df["denominator"].ne("")
-    fail(~not_reported_value & ~value_ok, "not_a_number", lambda rows: _not_a_number("value", df.loc[rows, "value"]))
-    fail(has_num & ~numerator_ok, "not_a_number", lambda rows: _not_a_number("numerator", df.loc[rows, "numerator"]))
-    fail(has_den & ~denominator_ok, "not_a_number",
-         lambda rows: _not_a_number("denominator", df.loc[rows, "denominator"]))  # fmt: skip
+    fail(
+        ~not_reported_value & ~value_ok,
+        "not_a_number",
+        lambda rows: _not_a_number("value", df.loc[rows, "value"]),
+    )
+    fail(
+        has_num & ~numerator_ok,
+        "not_a_number",
+        lambda rows: _not_a_number("numerator", df.loc[rows, "numerator"]),
+    )
+    fail(
+        has_den & ~denominator_ok,
+        "not_a_number",
+        lambda rows: _not_a_number("denominator", df.loc[rows, "denominator"]),
+    )
     both = has_num & has_den
     fail(both & denominator.eq(0), "zero_denominator")
     is_rate = indicator["unit"].isin(RATE_UNITS) | indicator["ytd_method"].eq("ratio")
-    fail(both & is_rate & (numerator > denominator), "numerator_exceeds_denominator",
-         lambda rows: "The numerator (" + df.loc[rows, "numerator"] + ") is larger than the denominator ("
-         + df.loc[rows, "denominator"] + ").")  # fmt: skip
+    fail(
+        both & is_rate & (numerator > denominator),
+        "numerator_exceeds_denominator",
+        lambda rows: (
+            "The numerator ("
+            + df.loc[rows, "numerator"]
+            + ") is larger than the denominator ("
+            + df.loc[rows, "denominator"]
+            + ")."
+        ),
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        derived = np.where(indicator["unit"].eq("percent"), 100 * numerator / denominator, numerator / denominator)
+        derived = np.where(
+            indicator["unit"].eq("percent"), 100 * numerator / denominator, numerator / denominator
+        )
     derived = pd.Series(derived, index=df.index)
     tolerance = 10.0 ** -indicator["decimals"].fillna(1)
     disagree = both & value_ok & ((value - derived).abs() > tolerance)
-    fail(disagree, "value_disagrees_with_ratio",
-         lambda rows: "The value " + df.loc[rows, "value"] + " does not match " + df.loc[rows, "numerator"] + " / "
-         + df.loc[rows, "denominator"] + " = " + derived[rows].round(3).astype(str) + ".")  # fmt: skip
+    fail(
+        disagree,
+        "value_disagrees_with_ratio",
+        lambda rows: (
+            "The value "
+            + df.loc[rows, "value"]
+            + " does not match "
+            + df.loc[rows, "numerator"]
+            + " / "
+            + df.loc[rows, "denominator"]
+            + " = "
+            + derived[rows].round(3).astype(str)
+            + "."
+        ),
+    )
     value = value.where(value_ok, derived.where(both & value_text.eq("")))
     reported = value.notna()
     low, high = indicator["min_value"], indicator["max_value"]
     outside = reported & ((low.notna() & (value < low)) | (high.notna() & (value > high)))
-    fail(outside, "out_of_range",
-         lambda rows: "The value " + value[rows].round(6).astype(str) + " is outside the valid range "
-         + low[rows].map(_bound) + " to " + high[rows].map(_bound) + ".")  # fmt: skip
+    fail(
+        outside,
+        "out_of_range",
+        lambda rows: (
+            "The value "
+            + value[rows].round(6).astype(str)
+            + " is outside the valid range "
+            + low[rows].map(_bound)
+            + " to "
+            + high[rows].map(_bound)
+            + "."
+        ),
+    )
 
     _fail_repeats(df, value, still_standing(), fail)
 
@@ -286,22 +430,36 @@ def validate_returns(
 
     validated = pd.DataFrame(
         {
-            "file": df["file"], "file_sha256": df["file_sha256"], "row": df["row_number"],
-            "indicator_code": df["code"], "period": df["period_key"],
+            "file": df["file"],
+            "file_sha256": df["file_sha256"],
+            "row": df["row_number"],
+            "indicator_code": df["code"],
+            "period": df["period_key"],
             "period_start": df["period_key"].map(period_starts),
             "is_revision": df["period_key"].ne(folder.key),
-            "value": value, "numerator": numerator.where(has_num), "denominator": denominator.where(has_den),
-            "reported": reported, "raw_value": df["value"], "commentary": df["commentary"],
-            "data_status": status, "submitted_by": df["submitted_by"],
+            "value": value,
+            "numerator": numerator.where(has_num),
+            "denominator": denominator.where(has_den),
+            "reported": reported,
+            "raw_value": df["value"],
+            "commentary": df["commentary"],
+            "data_status": status,
+            "submitted_by": df["submitted_by"],
         }
-    )[accepted]  # fmt: skip
+    )[accepted]
     exceptions = pd.DataFrame(
         {
-            "file": df["file"], "row": df["row_number"], "indicator_code": df["indicator_code"],
-            "period": df["period"], "raw_value": df["value"], "reason": reason, "message": detail,
-            "service": df["service"], "file_sha256": df["file_sha256"],
+            "file": df["file"],
+            "row": df["row_number"],
+            "indicator_code": df["indicator_code"],
+            "period": df["period"],
+            "raw_value": df["value"],
+            "reason": reason,
+            "message": detail,
+            "service": df["service"],
+            "file_sha256": df["file_sha256"],
         }
-    )[~accepted]  # fmt: skip
+    )[~accepted]
     return validated.reset_index(drop=True), exceptions.reset_index(drop=True)
 
 
@@ -325,18 +483,35 @@ def _fail_repeats(df: pd.DataFrame, value: pd.Series, candidates: pd.Series, fai
     place = named["file"] + " row " + named["row_number"].astype(str)
     ratio = named["numerator"] + "/" + named["denominator"]
     figure = named["value"].where(named["value"].ne(""), ratio.where(ratio.ne("/"), "blank"))
-    per_group = pd.DataFrame({"group": group[named.index], "place": place, "listed": place + " (" + quoted(figure) + ")"})
+    per_group = pd.DataFrame(
+        {"group": group[named.index], "place": place, "listed": place + " (" + quoted(figure) + ")"}
+    )
     per_group = per_group.groupby("group").agg(first_place=("place", "first"), listed=("listed", ", ".join))
-    per_group = per_group.join(groups.agg(code=("code", "first"), period=("period_key", "first"),
-                                          n=("_value", "size"), figures=("_value", "nunique"))
-                               .reset_index(drop=True))  # fmt: skip
+    per_group = per_group.join(
+        groups.agg(
+            code=("code", "first"),
+            period=("period_key", "first"),
+            n=("_value", "size"),
+            figures=("_value", "nunique"),
+        ).reset_index(drop=True)
+    )
     more = per_group["n"] - PLACES_NAMED
     label = per_group["code"] + " " + per_group["period"]
-    conflict_message = ("Different figures for " + label + " were sent: " + per_group["listed"]
-                        + np.where(more > 0, " and " + more.astype(str) + " more", "")
-                        + "; none is used until the service confirms which is right.").to_numpy()  # fmt: skip
-    repeat_message = ("The same figure for " + label + " was already received in " + per_group["first_place"]
-                      + "; it was counted once.").to_numpy()  # fmt: skip
+    conflict_message = (
+        "Different figures for "
+        + label
+        + " were sent: "
+        + per_group["listed"]
+        + np.where(more > 0, " and " + more.astype(str) + " more", "")
+        + "; none is used until the service confirms which is right."
+    ).to_numpy()
+    repeat_message = (
+        "The same figure for "
+        + label
+        + " was already received in "
+        + per_group["first_place"]
+        + "; it was counted once."
+    ).to_numpy()
     conflicting = pd.Series((per_group["figures"] > 1).to_numpy()[group], index=repeated.index)
     later = repeated.duplicated(keys, keep="first")
 

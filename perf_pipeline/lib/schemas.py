@@ -77,7 +77,9 @@ indicator_performance_schema = pa.DataFrameSchema(
     },
     checks=[
         pa.Check(
-            lambda d: ~d["rag_status"].isin(["Green", "Amber", "Red"]) | (d["value"].notna() & d["target"].notna()),
+            lambda d: (
+                ~d["rag_status"].isin(["Green", "Amber", "Red"]) | (d["value"].notna() & d["target"].notna())
+            ),
             error="a Green, Amber or Red status has both a value and a target",
         ),
         pa.Check(
@@ -95,7 +97,9 @@ improvement_plan_status_schema = pa.DataFrameSchema(
         "days_overdue": pa.Column(int, pa.Check.ge(0)),
     },
     checks=[
-        pa.Check(lambda d: (d["status"] == OVERDUE) == (d["days_overdue"] > 0),
-                 error="an overdue action, and only an overdue one, has days overdue"),
+        pa.Check(
+            lambda d: (d["status"] == OVERDUE) == (d["days_overdue"] > 0),
+            error="an overdue action, and only an overdue one, has days overdue",
+        ),
     ],
 )

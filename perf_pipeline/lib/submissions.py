@@ -13,10 +13,25 @@ from perf_pipeline.lib.reference import due_in
 
 RECEIPT_LOG = "received.csv"
 STATUS_COLUMNS = [
-    "service", "service_name", "directorate", "owner", "owner_email", "deadline", "files",
-    "received_on", "received_from", "timeliness", "indicators_due", "indicators_returned",
-    "indicators_missing", "missing_codes", "rows_accepted", "exceptions", "status", "chase",
-]  # fmt: skip
+    "service",
+    "service_name",
+    "directorate",
+    "owner",
+    "owner_email",
+    "deadline",
+    "files",
+    "received_on",
+    "received_from",
+    "timeliness",
+    "indicators_due",
+    "indicators_returned",
+    "indicators_missing",
+    "missing_codes",
+    "rows_accepted",
+    "exceptions",
+    "status",
+    "chase",
+]
 
 
 @lru_cache(maxsize=64)
@@ -85,8 +100,10 @@ def submission_status(
     due = indicators[due_in(indicators, quarter)]
     current = validated[validated["period"] == quarter.key]
     file_service = pd.concat(
-        [current.assign(service=current["indicator_code"].map(service_of))[["file", "service"]],
-         exceptions[["file", "service"]]]  # fmt: skip
+        [
+            current.assign(service=current["indicator_code"].map(service_of))[["file", "service"]],
+            exceptions[["file", "service"]],
+        ]
     ).dropna()
     rows = []
     for service in services.itertuples(index=False):
@@ -102,24 +119,53 @@ def submission_status(
             status, timeliness = "Not returned", "Not received"
         else:
             status = "Complete" if not missing else "Incomplete"
-            timeliness = "Unknown" if received_on is None else ("Late" if received_on > deadline else "On time")
-        rows.append({
-            "service": service.service, "service_name": service.name, "directorate": service.directorate,
-            "owner": service.owner, "owner_email": service.owner_email, "deadline": deadline,
-            "files": "; ".join(files), "received_on": received_on, "received_from": ", ".join(sources),
-            "timeliness": timeliness, "indicators_due": len(due_codes), "indicators_returned": len(returned),
-            "indicators_missing": len(missing), "missing_codes": ", ".join(missing),
-            "rows_accepted": int(current["indicator_code"].map(service_of).eq(service.service).sum()),
-            "exceptions": n_exceptions, "status": status,
-            "chase": bool(missing or n_exceptions or timeliness == "Not received"),
-        })  # fmt: skip
+            timeliness = (
+                "Unknown" if received_on is None else ("Late" if received_on > deadline else "On time")
+            )
+        rows.append(
+            {
+                "service": service.service,
+                "service_name": service.name,
+                "directorate": service.directorate,
+                "owner": service.owner,
+                "owner_email": service.owner_email,
+                "deadline": deadline,
+                "files": "; ".join(files),
+                "received_on": received_on,
+                "received_from": ", ".join(sources),
+                "timeliness": timeliness,
+                "indicators_due": len(due_codes),
+                "indicators_returned": len(returned),
+                "indicators_missing": len(missing),
+                "missing_codes": ", ".join(missing),
+                "rows_accepted": int(current["indicator_code"].map(service_of).eq(service.service).sum()),
+                "exceptions": n_exceptions,
+                "status": status,
+                "chase": bool(missing or n_exceptions or timeliness == "Not received"),
+            }
+        )
     unassigned = sorted(set(raw["file"]) - set(file_service["file"]))
     if unassigned:
-        rows.append({
-            "service": "(unknown)", "service_name": "Files matched to no service", "directorate": "",
-            "owner": "", "owner_email": "", "deadline": deadline, "files": "; ".join(unassigned),
-            "received_on": None, "received_from": "", "timeliness": "Unknown", "indicators_due": 0,
-            "indicators_returned": 0, "indicators_missing": 0, "missing_codes": "", "rows_accepted": 0,
-            "exceptions": int(exceptions["service"].isna().sum()), "status": "Unmatched", "chase": True,
-        })  # fmt: skip
+        rows.append(
+            {
+                "service": "(unknown)",
+                "service_name": "Files matched to no service",
+                "directorate": "",
+                "owner": "",
+                "owner_email": "",
+                "deadline": deadline,
+                "files": "; ".join(unassigned),
+                "received_on": None,
+                "received_from": "",
+                "timeliness": "Unknown",
+                "indicators_due": 0,
+                "indicators_returned": 0,
+                "indicators_missing": 0,
+                "missing_codes": "",
+                "rows_accepted": 0,
+                "exceptions": int(exceptions["service"].isna().sum()),
+                "status": "Unmatched",
+                "chase": True,
+            }
+        )
     return pd.DataFrame(rows, columns=STATUS_COLUMNS)

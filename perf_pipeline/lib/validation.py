@@ -59,9 +59,7 @@ def validate_or_raise(
     try:
         return schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        raise ReferenceDataError(
-            failure_messages(errors.failure_cases, file_label, row_numbers)
-        ) from None
+        raise ReferenceDataError(failure_messages(errors.failure_cases, file_label, row_numbers)) from None
 
 
 def schema_failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataFrame:
