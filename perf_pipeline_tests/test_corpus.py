@@ -431,7 +431,7 @@ CASES = [
         "NUL bytes in a text file",
         "submissions",
         bytes_file("nul.csv", b"code,value\nK32,3\x00\n"),
-        {"nul.csv": {None: ("unreadable_file", "binary data")}},
+        {"nul.csv": {2: ("not_a_number", "'3\\x00' is not a number")}},
     ),
     Case(
         "ragged rows",
