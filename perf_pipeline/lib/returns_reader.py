@@ -747,14 +747,17 @@ def _take_rows(result: ReturnFile, row_numbers: np.ndarray, grid: pd.DataFrame) 
     missing = _missing_columns(fields)
     if missing:
         result.problem = "missing_column"
-        lower = _header_further_down(grid, row_numbers) if not fields else None
-        result.problem_message = (
-            f"The header row (naming the indicator code and the value) is row {lower}, but it must be "
-            f"within the first {HEADER_SEARCH_ROWS} rows: delete the rows above it and send the "
-            "file again."
-            if lower
-            else missing
-        )
+        lower = _header_further_down(grid) if not fields else None
+        result.problem_message = missing
+        if lower is not None:
+            # The rows above the header are titles, not figures: only those below it are refused.
+            header_index = lower
+            result.header_row = int(row_numbers[lower])
+            result.problem_message = (
+                f"The header row (naming the indicator code and the value) is row {result.header_row}, "
+                f"but it must be within the first {HEADER_SEARCH_ROWS} rows: delete the rows above it "
+                "and send the file again."
+            )
     keep = nonblank.copy()
     keep[: header_index + 1] = False
     table = pd.DataFrame({"row_number": row_numbers[keep]})
@@ -779,12 +782,11 @@ def _take_rows(result: ReturnFile, row_numbers: np.ndarray, grid: pd.DataFrame) 
     result.table = table
 
 
-def _header_further_down(grid: pd.DataFrame, row_numbers: np.ndarray) -> int | None:
-    """The row number of a header below the rows searched for one, if there is one."""
-    lower = grid.iloc[HEADER_SEARCH_ROWS:HEADER_HINT_ROWS].to_numpy().tolist()
-    found = _find_header(lower)
+def _header_further_down(grid: pd.DataFrame) -> int | None:
+    """The position of a header below the rows searched for one, if there is one."""
+    found = _find_header(grid.iloc[HEADER_SEARCH_ROWS:HEADER_HINT_ROWS].to_numpy().tolist())
     if found and "indicator_code" in found[1].values():
-        return int(row_numbers[HEADER_SEARCH_ROWS + found[0]])
+        return HEADER_SEARCH_ROWS + found[0]
     return None
 
 

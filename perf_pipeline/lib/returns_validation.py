@@ -346,7 +346,7 @@ def validate_returns(
     # Periods are few: each distinct one is parsed once, then mapped onto the rows.
     parsed = {p: _parse_period(p, folder) for p in df["period"].unique()}
     df["period_key"] = df["period"].map({p: key for p, (key, _) in parsed.items()})
-    period_errors = {p: error or "" for p, (_, error) in parsed.items()}
+    period_errors = {p: f"{error}." if error else "" for p, (_, error) in parsed.items()}
     fail(df["period_key"].isna(), "wrong_period", lambda rows: df.loc[rows, "period"].map(period_errors))
     quarters = {key: Quarter.parse(key) for key in df["period_key"].dropna().unique()}
     fail(
