@@ -1359,6 +1359,16 @@ def test_all_hostile_returns_at_once_through_the_real_job(corpus_root):
         if isinstance(cell.value, str) and ("HYPERLINK" in cell.value or "@SUM" in cell.value)
     ]
     assert len(quoted) >= 3 and all(cell.value.startswith("'") or cell.quotePrefix for cell in quoted)
+    texts = [cell.value for cell in cells if isinstance(cell.value, str)]
+    assert max(len(t) for t in texts) <= 32_767, "no cell longer than Excel holds"
+    assert any(t.endswith("[cut: 100,004 characters in all; a cell holds 32,767]") for t in texts)
+    # Right-to-left overrides are shown, never applied, in every published form.
+    assert commentary["K67"] == "ok [U+202E]evil"
+    assert "\u202e" not in html and "invoice[U+202E]csv.exe.csv" in html
+    assert not [t for t in texts if "\u202e" in t] and "ok [U+202E]evil" in texts
+    assert not (reports.parent / ".staging").exists() or not any((reports.parent / ".staging").iterdir()), (
+        "nothing is left aside once the quarter is published"
+    )
 
 
 @pytest.mark.e2e
