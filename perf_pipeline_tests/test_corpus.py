@@ -29,7 +29,9 @@ import pandas as pd
 import pytest
 
 from perf_pipeline.lib.benchmarks import load_sources, read_sources
+from perf_pipeline.lib.check_return import return_verdicts
 from perf_pipeline.lib.corrections import check_corrections, read_corrections
+from perf_pipeline.lib.files import relative_to_root
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import (
     load_authorities,
@@ -1180,6 +1182,45 @@ def test_what_the_hostile_returns_hold_is_read_faithfully(corpus_root):
     rows = by_code.loc[["K48", "K49", "K50", "K51", "K52", "K53", "K64"], "row"].tolist()
     assert rows == [2, 3, 4, 5, 2, 3, 4], "row numbers are the sheet's own, whatever <dimension> says"
     assert by_code.loc["K66", "file"] == f"submissions/{Q.key}/recycl\\xe9.csv"
+
+
+def test_check_return_gives_the_pipelines_verdict_on_every_hostile_return(corpus_root):
+    """`check-return` on each file of the corpus, beside the others, says what the pipeline says."""
+    folder = DataRoot(corpus_root).submissions_for(Q)
+    for case in CASES:
+        if case.folder == "submissions":
+            case.make(folder)
+    _, validated, exceptions, _ = check_returns(corpus_root)
+    found = verdicts(validated, exceptions)
+    received = [read_return(path, corpus_root) for path in list_return_files(folder, corpus_root)[0]]
+    indicators = catalogue(corpus_root)
+    checked = 0
+    for path in list_return_files(folder, corpus_root)[0]:
+        if path.is_symlink():
+            continue  # check-return is given a file, and reads what it is given
+        mine = return_verdicts(DataRoot(corpus_root), path, Q, indicators, received)
+        file = relative_to_root(path, corpus_root)
+        expected = {row: v for (f, row), v in found.items() if f == file}
+        got = {
+            None if pd.isna(v.row) else int(v.row): (
+                "not reported" if v.verdict == "accepted (not reported)" else v.verdict,
+                v.message,
+            )
+            for v in mine.itertuples()
+        }
+        assert got == expected, file
+        checked += 1
+    assert checked >= 50
+
+
+def test_check_return_shows_the_figure_it_read(corpus_root, capsys):
+    typed = write(corpus_root / "typed.csv", 'code,value\nWM01,21.35\nWM02,"1,234"\nRB01,21 3\nHO01,-0\n')
+    assert run_cli("--data", str(corpus_root), "check-return", str(typed), "--quarter", Q.shift(1).key) == 1
+    out = capsys.readouterr().out
+    assert "row 2  WM01                 accepted: 21.35%" in out
+    assert "row 3  WM02                 accepted: 1,234" in out
+    assert "row 4  RB01                 not_a_number: The value '21 3' is not a number." in out
+    assert "row 5  HO01                 accepted: 0\n" in out
 
 
 @pytest.mark.parametrize("case", cases("corrections"))

@@ -16,9 +16,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from perf_pipeline.lib.check_return import load_catalogue, return_verdicts
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.returns_reader import read_return
-from perf_pipeline.runner import load_catalogue, return_verdicts
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.conftest import EXAMPLE_DATA, INPUT_FOLDERS, REPOSITORY, run_cli, write
 
