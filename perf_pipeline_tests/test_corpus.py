@@ -41,7 +41,13 @@ from perf_pipeline.lib.reference import (
     load_services,
     load_targets,
 )
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
+from perf_pipeline.lib.returns_reader import (
+    ReadLimits,
+    list_return_files,
+    raw_frame,
+    read_limits,
+    read_return,
+)
 from perf_pipeline.lib.returns_validation import validate_returns
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import DataRoot
@@ -1269,6 +1275,27 @@ def test_each_broken_benchmark_source_stops_with_a_sentence_naming_it(corpus_roo
         read_sources(load_sources(folder / "sources.toml"), folder, corpus_root)
     assert any(case.expect in problem for problem in error.value.problems), error.value.problems
     assert inputs_digest(corpus_root) == before
+
+
+def test_the_limits_come_from_council_toml_and_are_checked(corpus_root):
+    path = write(DataRoot(corpus_root).submissions_for(Q) / "twenty.csv", "code,value\n" + "K70,1\n" * 20)
+    council = load_council(corpus_root / "reference" / "council.toml")
+    assert read_limits(council) == ReadLimits()
+    small = read_limits({**council, "limits": {"max_cells": 30}})
+    refused = read_return(path, corpus_root, small)
+    assert refused.problem == "unreadable_file" and "21 rows of up to 2 cells, more than the 30" in (
+        refused.problem_message
+    )
+    assert (
+        read_return(path, corpus_root, read_limits({**council, "limits": {"max_cells": 42}})).row_count == 20
+    )
+    narrow = read_return(path, corpus_root, read_limits({**council, "limits": {"max_columns": 1}}))
+    assert "a row of 2 cells, more than the 1" in narrow.problem_message
+    big = read_return(path, corpus_root, read_limits({**council, "limits": {"max_file_bytes": 100}}))
+    assert "bytes, more than the 100" in big.problem_message
+    for wrong in ({"max_cells": 0}, {"max_cells": "many"}, {"max_rows": 5}, {"max_columns": True}):
+        with pytest.raises(ReferenceDataError, match=r"council.toml: \[limits\]"):
+            read_limits({**council, "limits": wrong})
 
 
 def test_a_million_row_return_is_read_checked_and_accounted_for(corpus_root):
