@@ -28,7 +28,7 @@ def _figure(width: float, height: float):
 
 def _svg(fig, label: str) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _PROLOG.sub("", buffer.getvalue(), count=1)
     # The picture is described by the label; the figures are in the table beside it.
     return svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(label)}" focusable="false" ', 1)
