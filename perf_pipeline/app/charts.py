@@ -41,8 +41,8 @@ def _attr(text: str) -> str:
 def trend_svg(labels: list[str], values: list[float | None], targets: list[float | None], label: str) -> str:
     """An indicator's value quarter by quarter, with its target as a dashed step line."""
     with _LOCK:
-        fig = _figure(6.4, 2.2)
-        ax = fig.add_axes((0.08, 0.2, 0.9, 0.72))
+        fig = _figure(9.5, 2.6)
+        ax = fig.add_axes((0.07, 0.14, 0.91, 0.8))
         xs = range(len(labels))
         shown = [(x, v) for x, v in zip(xs, values) if v is not None]
         aimed = [(x, t) for x, t in zip(xs, targets) if t is not None]
@@ -50,7 +50,9 @@ def trend_svg(labels: list[str], values: list[float | None], targets: list[float
             ax.step(*zip(*aimed), where="mid", color=TARGET, linestyle="--", linewidth=1.2, label="Target")
         if shown:
             ax.plot(*zip(*shown), color=INK, marker="o", linewidth=2, markersize=4, label="Value")
-        ax.set_xticks(list(xs), labels, fontsize=8, rotation=0 if len(labels) <= 8 else 45)
+        # Beyond eight quarters, one label a year (at Q1) keeps the labels legible.
+        ticks = [x for x in xs if len(labels) <= 8 or labels[x].endswith("Q1")] or [0]
+        ax.set_xticks(ticks, [labels[x] for x in ticks], fontsize=9)
         ax.tick_params(axis="y", labelsize=8)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
