@@ -35,6 +35,7 @@ GROUP_LABELS = {
     "england": "England",
 }
 MAX_SEARCH = 200
+CHARTS_KEPT = 2048  # per snapshot; an SVG is 10-20 kB
 INDICATOR_TABLE = [
     "quarter",
     "indicator_code",
@@ -83,8 +84,12 @@ class Ctx:
     actor: Actor | None
     approvals: Approvals
 
+    approved_memo: dict = field(default_factory=dict)
+
     def approved(self, quarter: str) -> bool:
-        return self.approvals.is_approved(quarter)
+        if quarter not in self.approved_memo:
+            self.approved_memo[quarter] = self.approvals.is_approved(quarter)
+        return self.approved_memo[quarter]
 
     def sees(self, quarter: str, portfolio: str | None = None) -> bool:
         return may_see(self.actor, quarter, self.approved(quarter), portfolio)
@@ -262,13 +267,15 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
     values = [None if pd.isna(v) else float(v) for v in history["value"]]
     targets = [None if pd.isna(t) else float(t) for t in history["target"]]
     trend = ctx.published.remembered(
-        ("trend", code, tuple(history["quarter"]), tuple(values)),
+        "charts",
+        ("trend", code, tuple(history["quarter"]), tuple(values), tuple(targets)),
         lambda: charts.trend_svg(
             labels,
             values,
             targets,
             f"{info['title']}: value by quarter against target, {labels[0]} to {labels[-1]}",
         ),
+        CHARTS_KEPT,
     )
     restated = [
         {
@@ -368,6 +375,7 @@ def _dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
         f"{row['period']}; median {format_value(row['median'], unit, decimals)}"
     )
     svg = ctx.published.remembered(
+        "charts",
         ("dots", code, row["metric"], row["period"]),
         lambda: charts.dot_plot_svg(
             others["value"].astype(float).tolist(),
@@ -376,6 +384,7 @@ def _dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
             council_name,
             label,
         ),
+        CHARTS_KEPT,
     )
     return {
         "period": row["period"],

@@ -67,12 +67,16 @@ class Approvals:
         self._seen: tuple | None = None
         self._rows: dict[str, dict] = {}
 
-    def _current(self) -> dict[str, dict]:
+    def version(self) -> tuple | None:
+        """Changes whenever the file does: part of the key of anything worked out from approvals."""
         try:
             st = os.stat(self._path)
-            key = (st.st_ino, st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
-            key = None
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _current(self) -> dict[str, dict]:
+        key = self.version()
         with self._lock:
             if key != self._seen:
                 self._rows = self._read() if key else {}

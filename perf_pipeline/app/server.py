@@ -42,6 +42,7 @@ SECRET_ENV = "PERF_PIPELINE_APP_SECRET"
 MAX_QUERY = 1024
 MAX_PATH = 512
 SESSION_SECONDS = 8 * 3600
+PAGES_KEPT = 512  # per snapshot
 LOGIN_FAILURES, LOGIN_WINDOW = 5, 15 * 60
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
@@ -200,7 +201,10 @@ def create_app(settings: Settings) -> Starlette:
                 return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
             with closing(reader.connect()) as con:
                 ctx = pages.Ctx(con, reader.published(con), actor, approvals)
-                page = build(ctx, request)
+                # What a page shows depends only on these (see permissions.may_see), so it is
+                # worked out once per snapshot for everyone who shares them.
+                key = (request.url.path, request.url.query, actor.role, actor.portfolio, approvals.version())
+                page = ctx.published.remembered("pages", key, lambda: build(ctx, request), PAGES_KEPT)
                 if as_csv:
                     return csv_response(page)
                 return render(
