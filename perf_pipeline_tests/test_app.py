@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -314,15 +314,12 @@ def test_bad_addresses_get_a_plain_404_or_400_page(clients, url):
 @given(text=st.text(min_size=1, max_size=60))
 def test_whatever_is_typed_is_answered_escaped_and_never_an_error(clients, text):
     c = clients["team"]
-    search = c.get("/search", params={"q": text})
+    search = c.get("/search", params={"q": "<b class=x>" + text})
     assert search.status_code in (200, 400)
-    assert "<script" not in search.text.lower() or "<script" not in text.lower()
-    if "<" in text.strip():
-        assert text.strip().split()[0] not in search.text or "<" not in text.strip().split()[0]
-    from urllib.parse import quote
-
+    assert "<b class=x>" not in search.text
     page = c.get(f"/q/{DRAFT}/indicators/{quote(text, safe='')}")
-    assert page.status_code in (200, 404, 400)
+    assert page.status_code in (200, 400, 404)
+    assert "Traceback" not in page.text
 
 
 @pytest.mark.e2e
@@ -375,7 +372,7 @@ def test_single_sign_on_takes_the_account_from_the_proxys_header(published):
 
 
 @pytest.mark.e2e
-def test_health_and_security_headers(clients):
+def test_health_and_security_headers(clients, published):
     response = clients["viewer"].get("/healthz")
     assert response.status_code == 200 and response.text.startswith("ok")
     page = clients["viewer"].get(f"/q/{APPROVED}/")

@@ -3484,7 +3484,9 @@ byte-identical files. It rewrites `reference/`, `benchmarks/`, `submissions/`, `
 ```
 reference/
   council.toml            the council, its comparator groups, return deadline, reminder window
-  services.csv            10 services in 4 directorates, with their return owners
+  services.csv            10 services in 4 directorates, with their return owners; each
+                          service's Cabinet portfolio and scrutiny committee by the names of
+                          Darlington's (2024-25), which service sits under which our reading
   indicators.csv          the indicator catalogue (SPEC §3)
   targets.csv             annual targets 2021-22 to 2025-26, quarterly profiles, in-year changes
   rag_rules.toml          standard, havering_style, maidstone_10, absolute_2

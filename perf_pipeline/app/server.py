@@ -269,30 +269,20 @@ def create_app(settings: Settings) -> Starlette:
         next_page = _safe_next(str(form.get("next", "")))
         client = request.client.host if request.client else "unknown"
         keys = (f"name:{name.lower()}", f"address:{client}")
+
+        def refused(status: int, error: str) -> HTMLResponse:
+            return render(request, "app/login.html.j2", status, actor=None, next_page=next_page, error=error)
+
         if throttle.blocked(*keys):
             log.warning("sign-in refused for %r from %s: too many failed attempts", name, client)
-            return render(
-                request,
-                "app/login.html.j2",
-                status=429,
-                actor=None,
-                next_page=next_page,
-                error="Too many failed attempts. Wait 15 minutes and try again.",
-            )
+            return refused(429, "Too many failed attempts. Wait 15 minutes and try again.")
         from starlette.concurrency import run_in_threadpool
 
         account = await run_in_threadpool(accounts.verify, name, password)
         if account is None:
             throttle.failed(*keys)
             log.info("failed sign-in for %r from %s", name, client)
-            return render(
-                request,
-                "app/login.html.j2",
-                status=400,
-                actor=None,
-                next_page=next_page,
-                error="The name or password is not right.",
-            )
+            return refused(400, "The name or password is not right.")
         request.session.clear()
         request.session.update({"account": account.name, "csrf": secrets.token_urlsafe(32)})
         log.info("%s signed in from %s", account.name, client)
