@@ -424,3 +424,9 @@ def test_pages_are_served_while_a_run_writes_and_the_new_snapshot_is_picked_up(d
     assert run.returncode == 0, output[-3000:]
     assert set(statuses) == {200} and len(statuses) > 10
     assert c.get("/healthz").text != before
+
+
+def test_single_sign_on_mode_listens_only_on_this_machine(mini_root, monkeypatch, capsys):
+    monkeypatch.setenv("PERF_PIPELINE_APP_TRUSTED_HEADER", "X-Remote-User")
+    assert run_cli("--data", str(mini_root), "app", "--host", "0.0.0.0") == 2
+    assert "only on 127.0.0.1" in capsys.readouterr().err
