@@ -262,6 +262,8 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
     if history.empty or quarter not in set(history["quarter"]):
         raise NotFound()
     current = history[history["quarter"] == quarter].iloc[0].to_dict()
+    # Quarters in which the indicator was not due (an annual one outside Q4) have no figure to show.
+    history = history[(history["rag_status"] != "Not due") | (history["quarter"] == quarter)]
     unit, decimals, label = info["unit"], int(info["decimals"] or 1), info.get("unit_label")
     labels = [Quarter.parse(q).label for q in history["quarter"]]
     values = [None if pd.isna(v) else float(v) for v in history["value"]]
