@@ -171,13 +171,22 @@ def page_types(quarter: str) -> dict[str, str]:
         "own portfolio": f"/q/{quarter}/portfolios/resources",
         "other portfolio": f"/q/{quarter}/portfolios/adults",
         "priority": f"/q/{quarter}/priorities/economy",
+        "committee": f"/q/{quarter}/committees/economy-and-resources-scrutiny-committee",
     }
 
 
 # Which page types of the draft quarter each role may open (every role opens every approved one).
 DRAFT_ALLOWED = {
     "viewer": set(),
-    "holder": {"overview", "own indicator", "attention", "directorates", "own portfolio", "priority"},
+    "holder": {
+        "overview",
+        "own indicator",
+        "attention",
+        "directorates",
+        "own portfolio",
+        "priority",
+        "committee",
+    },
     "officer": set(page_types(DRAFT)),
     "team": set(page_types(DRAFT)),
 }

@@ -25,6 +25,7 @@ from perf_pipeline.lib.report_view import PLAN_STYLE
 GROUPINGS = {
     "directorates": ("directorate", "Directorate"),
     "portfolios": ("portfolio", "Cabinet portfolio"),
+    "committees": ("scrutiny_committee", "Scrutiny committee"),
     "priorities": ("priority", "Council Plan priority"),
     "levels": ("level", "Level"),
 }
@@ -126,10 +127,14 @@ def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
     catalogue = pd.DataFrame(ctx.published.indicators.values())
     if rows.empty:
         return rows.assign(
-            **{c: pd.Series(dtype=object) for c in ("portfolio", "service_name", "unit_label")}
+            **{
+                c: pd.Series(dtype=object)
+                for c in ("portfolio", "scrutiny_committee", "service_name", "unit_label")
+            }
         )
-    info = catalogue.set_index("code")[["portfolio", "service_name", "unit_label", "definition"]]
-    out = rows.drop(columns=["portfolio", "service_name", "unit_label", "definition"], errors="ignore")
+    columns = ["portfolio", "scrutiny_committee", "service_name", "unit_label", "definition"]
+    info = catalogue.set_index("code")[columns]
+    out = rows.drop(columns=columns, errors="ignore")
     out = out.join(info, on="indicator_code")
     out["portfolio"] = out["portfolio"].fillna("")
     return out
