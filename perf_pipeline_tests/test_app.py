@@ -439,3 +439,30 @@ def test_single_sign_on_mode_listens_only_on_this_machine(mini_root, monkeypatch
     monkeypatch.setenv("PERF_PIPELINE_APP_TRUSTED_HEADER", "X-Remote-User")
     assert run_cli("--data", str(mini_root), "app", "--host", "0.0.0.0") == 2
     assert "only on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_a_council_without_benchmark_data_has_an_empty_benchmark_history():
+    import pandas as pd
+
+    from perf_pipeline.lib.app_snapshot import benchmark_history
+
+    values = pd.DataFrame(
+        columns=[
+            "source",
+            "metric",
+            "period",
+            "area_code",
+            "value",
+            "period_start",
+            "period_end",
+            "metric_title",
+            "unit",
+            "polarity",
+        ]
+    ).astype({"period_end": "datetime64[ns]", "value": float})
+    groups = pd.DataFrame(columns=["authority_code", "group", "member_code"])
+    indicators = pd.DataFrame(
+        {"code": ["A1"], "benchmark_metric": ["src:m"], "polarity": ["none"], "unit": ["count"]}
+    )
+    history = benchmark_history(values, groups, indicators, "E06000005", ["england"])
+    assert history.empty and {"indicator_code", "group", "period", "median", "rank"} <= set(history.columns)
