@@ -441,7 +441,8 @@ def test_single_sign_on_mode_listens_only_on_this_machine(mini_root, monkeypatch
     assert "only on 127.0.0.1" in capsys.readouterr().err
 
 
-def test_a_council_without_benchmark_data_has_an_empty_benchmark_history():
+@pytest.mark.parametrize("metric", ["src:m", None], ids=["no published values", "no indicator linked"])
+def test_a_council_without_benchmark_data_has_an_empty_benchmark_history(metric):
     import pandas as pd
 
     from perf_pipeline.lib.app_snapshot import benchmark_history
@@ -462,7 +463,7 @@ def test_a_council_without_benchmark_data_has_an_empty_benchmark_history():
     ).astype({"period_end": "datetime64[ns]", "value": float})
     groups = pd.DataFrame(columns=["authority_code", "group", "member_code"])
     indicators = pd.DataFrame(
-        {"code": ["A1"], "benchmark_metric": ["src:m"], "polarity": ["none"], "unit": ["count"]}
+        {"code": ["A1"], "benchmark_metric": [metric], "polarity": ["none"], "unit": ["count"]}
     )
     history = benchmark_history(values, groups, indicators, "E06000005", ["england"])
     assert history.empty and {"indicator_code", "group", "period", "median", "rank"} <= set(history.columns)
