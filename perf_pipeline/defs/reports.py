@@ -11,6 +11,7 @@ from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.publish import publish_folder, staging_folder
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
@@ -20,6 +21,7 @@ REPORT_XLSX = "quarterly-monitoring-report.xlsx"
 ANNUAL_HTML = "annual-performance-report.html"
 YEARS_COMPARED = 4
 APPROVALS = "approvals.csv"
+AUDIT_PACK = dg.AssetKey("audit_pack")
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status", "status")
 EXCEPTION_COLUMNS = [
     "indicator_code",
@@ -144,7 +146,9 @@ def quarterly_monitoring_report(
         dot_plots=plots,
         plan=improvement_plan_status,
     )
-    folder = paths.reports_for(quarter)
+    # Written aside: the audit pack publishes the report with itself, as one set (lib/publish.py).
+    published = paths.reports_for(quarter)
+    folder = staging_folder(published, context.run.run_id)
     html = write_html(folder / REPORT_HTML, "quarterly_report.html.j2", view)
     current = indicator_performance[indicator_performance["quarter"] == quarter.key]
     workbook = write_workbook(
@@ -165,15 +169,20 @@ def quarterly_monitoring_report(
         [
             {
                 "document": p.name,
-                "path": relative_to_root(p, paths.root),
+                "path": relative_to_root(published / p.name, paths.root),
                 "sha256": sha256_of(p),
                 "bytes": p.stat().st_size,
             }
             for p in (html, workbook)
         ]
     )
+    if AUDIT_PACK not in context.job_def.asset_layer.selected_asset_keys:
+        publish_folder(folder, published)  # no audit pack follows in this run
     context.add_output_metadata(
-        {"html": dg.MetadataValue.path(str(html)), "workbook": dg.MetadataValue.path(str(workbook))}
+        {
+            "html": dg.MetadataValue.path(str(published / REPORT_HTML)),
+            "workbook": dg.MetadataValue.path(str(published / REPORT_XLSX)),
+        }
     )
     return with_quarter(written, quarter)
 
