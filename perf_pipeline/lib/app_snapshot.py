@@ -73,7 +73,12 @@ def benchmark_history(
     positions = group_positions(comparable[["metric", "period", "area_code", "value"]], own_groups, polarity)
     positions = positions[positions["authority_code"] == council_code].drop(columns="authority_code")
     ends = comparable.drop_duplicates(["metric", "period"]).set_index(["metric", "period"])["period_end"]
-    out = links[["indicator_code", "metric"]].merge(positions, on="metric")
+    # Either side may be empty (a council with no linked benchmark), and empty columns are float.
+    out = (
+        links[["indicator_code", "metric"]]
+        .astype({"metric": object})
+        .merge(positions.astype({"metric": object}), on="metric")
+    )
     out["period_end"] = [ends.get((m, p)) for m, p in zip(out["metric"], out["period"])]
     out["polarity"] = out["metric"].map(polarity)
     return out.sort_values(["indicator_code", "group", "period_end"]).reset_index(drop=True)
