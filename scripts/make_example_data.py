@@ -2790,7 +2790,14 @@ def write_reference(root: Path, shared: Path, targets: list[dict[str, str]]) -> 
 
 # Cost beside outcome, all for 2017-18 (the year of the revenue outturn workbook). The RS summary
 # does not split waste from the rest of environmental and regulatory services; the label says so.
-VALUE_FOR_MONEY_COLUMNS = ["pair_id", "label", "cost_metric", "denominator_metric", "outcome", "outcome_polarity"]
+VALUE_FOR_MONEY_COLUMNS = [
+    "pair_id",
+    "label",
+    "cost_metric",
+    "denominator_metric",
+    "outcome",
+    "outcome_polarity",
+]
 VALUE_FOR_MONEY_PAIRS = [
     [
         "asc_short_term",

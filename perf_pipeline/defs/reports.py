@@ -13,6 +13,7 @@ from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
+from perf_pipeline.lib.value_for_money_view import value_for_money_section
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
 REPORT_HTML = "quarterly-monitoring-report.html"
@@ -111,6 +112,8 @@ def quarterly_monitoring_report(
     corrections_log: pd.DataFrame,
     comparator_benchmarks: pd.DataFrame,
     improvement_plan_status: pd.DataFrame,
+    value_for_money: pd.DataFrame,
+    value_for_money_points: pd.DataFrame,
 ) -> pd.DataFrame:
     """The quarter's monitoring report for Cabinet and scrutiny, as one HTML file and a workbook."""
     quarter = quarter_of(context)
@@ -143,6 +146,7 @@ def quarterly_monitoring_report(
         benchmarks=comparator_benchmarks,
         dot_plots=plots,
         plan=improvement_plan_status,
+        value_for_money=value_for_money_section(value_for_money, value_for_money_points, council["name"]),
     )
     folder = paths.reports_for(quarter)
     html = write_html(folder / REPORT_HTML, "quarterly_report.html.j2", view)

@@ -27,6 +27,7 @@ from perf_pipeline.lib.validation import ReferenceDataError, validate_or_raise
 
 HIGHER, LOWER, NONE = POLARITIES
 PAIRS_FILE = "value_for_money.csv"
+VALUE_FOR_MONEY_CSV = "value-for-money.csv"
 PAIR_COLUMNS = ["pair_id", "label", "cost_metric", "denominator_metric", "outcome", "outcome_polarity"]
 SOURCE_METRIC = r"^[A-Za-z0-9_.-]+:.+$"
 # Costs are published in £, £ thousand or £ million: per unit figures are in pounds.
@@ -63,6 +64,7 @@ POINT_COLUMNS = [
     "group",
     "period",
     "area_code",
+    "area_name",
     "cost",
     "denominator",
     "cost_per_unit",
@@ -345,12 +347,13 @@ def council_value_for_money(
     polarity: pd.Series,
     council_code: str,
     group_names: list[str],
+    area_names: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The council's value-for-money table for the quarter and the points behind its scatters.
 
     Returns the table (`OUTPUT_COLUMNS`, one row per pair and group, in the council's group
     order) and the points (`POINT_COLUMNS`: each member of each group with both figures in the
-    period compared).
+    period compared; `area_names`: code -> name).
     """
     own = groups[(groups["authority_code"] == council_code) & groups["group"].isin(group_names)]
     table = value_for_money_positions(quarter, per_unit, own, pairs, polarity)
@@ -374,7 +377,23 @@ def council_value_for_money(
     compared = table[["pair_id", "group", "period"]]
     points = compared.merge(members, on="group").merge(per_unit, on=["pair_id", "period", "area_code"])
     points["is_council"] = points["area_code"] == council_code
+    points["area_name"] = points["area_code"].map(area_names).fillna("")
     return table, points[POINT_COLUMNS].reset_index(drop=True)
+
+
+def uncompared_pairs(
+    pairs: pd.DataFrame, table: pd.DataFrame, per_unit: pd.DataFrame, quarter: Quarter
+) -> pd.DataFrame:
+    """The pairs with no row in the council's table, and why (`pair_id, note`)."""
+    missing = pairs.loc[~pairs["pair_id"].isin(table["pair_id"]), ["pair_id"]]
+    anyone = missing["pair_id"].isin(per_unit["pair_id"])
+    return missing.assign(
+        note=np.where(
+            anyone,
+            f"the council has no cost per unit and outcome of one period up to {quarter.label}",
+            "no authority has a cost, a denominator and an outcome of one period: check the metrics' names",
+        )
+    ).reset_index(drop=True)
 
 
 value_for_money_schema = pa.DataFrameSchema(

@@ -10,6 +10,7 @@ bodies) and the totals and notes below the authorities are set aside, counted, n
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def read_mhclg_rs_xlsx(path: Path, source: dict) -> pd.DataFrame:
     import openpyxl  # imported here: only the assets that read workbooks pay for it
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with warnings.catch_warnings():  # the workbook's print area names a sheet of look-ups: harmless
+            warnings.filterwarnings("ignore", "Print area cannot be set", UserWarning)
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError) as exc:
         raise ReferenceDataError(
             [f"{path.name}: not an Excel workbook that can be read ({type(exc).__name__})"]
