@@ -342,15 +342,20 @@ from nn_positions p join areas a on a.area = p.owner join slices s on s.slice = 
 """
 
 
+def _with_set_keys(groups: pd.DataFrame) -> pd.DataFrame:
+    """Each group's members as one key, so the SQL computes a set shared by many authorities once."""
+    members = (
+        groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
+    )
+    return groups.join(members.rename("set_key"), on=["authority_code", "group"])
+
+
 def stage_sql_baseline(root: Path) -> dict:
     """The same n, median, rank and quartile for every authority, in plain DuckDB SQL."""
     import duckdb
 
     values, groups, polarity = _comparator_inputs(root)
-    members = (
-        groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
-    )
-    groups = groups.join(members.rename("set_key"), on=["authority_code", "group"])
+    groups = _with_set_keys(groups)
     pol = pd.DataFrame({"metric": list(polarity), "polarity": list(polarity.values())})
     con = duckdb.connect(config={"memory_limit": "6GB", "threads": 2})  # spill rather than exhaust memory
     con.register("vals", values)
@@ -433,10 +438,7 @@ def stage_vfm_sql_baseline(root: Path) -> dict:
     import duckdb
 
     values, groups, pairs = _vfm_inputs(root)
-    members = (
-        groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
-    )
-    groups = groups.join(members.rename("set_key"), on=["authority_code", "group"])
+    groups = _with_set_keys(groups)
     con = duckdb.connect(config={"memory_limit": "6GB", "threads": 2})
     con.register("national", values[["metric", "period", "area_code", "value"]])
     con.register("pairs", pairs)

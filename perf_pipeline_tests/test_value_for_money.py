@@ -34,6 +34,7 @@ from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import load_authorities, load_indicators, load_rag_rules, load_services
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.lib.value_for_money import (
+    PAIR_COLUMNS,
     cost_per_unit,
     council_value_for_money,
     load_pairs,
@@ -176,15 +177,7 @@ def test_cost_is_ranked_cheapest_first_and_ties_share_the_better_rank():
     )
     pairs = pd.DataFrame(
         [["p", "Thing: spend vs. good", "s:cost", "s:people", "s:good", "higher_is_better", "s:good"]],
-        columns=[
-            "pair_id",
-            "label",
-            "cost_metric",
-            "denominator_metric",
-            "outcome",
-            "outcome_polarity",
-            "outcome_metric",
-        ],
+        columns=[*PAIR_COLUMNS, "outcome_metric"],
     )
     groups = pd.DataFrame({"authority_code": "A", "group": "g", "member_code": ["A", "B", "C", "D"]})
     per_unit = cost_per_unit(values, pairs)
@@ -209,15 +202,7 @@ def test_a_deflator_puts_costs_at_one_years_prices():
     )
     pairs = pd.DataFrame(
         [["p", "x", "s:cost", "s:people", "s:good", None, "s:good"]],
-        columns=[
-            "pair_id",
-            "label",
-            "cost_metric",
-            "denominator_metric",
-            "outcome",
-            "outcome_polarity",
-            "outcome_metric",
-        ],
+        columns=[*PAIR_COLUMNS, "outcome_metric"],
     )
     real = cost_per_unit(values, pairs, {"metric": "ons:gdp", "prices_at": "2022-23"})
     assert real[["cost_per_unit", "prices"]].values.tolist() == [[12.5, "real at 2022-23 prices"]]

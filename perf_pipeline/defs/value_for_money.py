@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from perf_pipeline.defs.benchmarks import council_inputs
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, reference_failure, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
@@ -23,7 +24,6 @@ from perf_pipeline.lib.value_for_money import (
     uncompared_pairs,
     value_for_money_schema,
 )
-from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
 VFM_CONSISTENT = "value_for_money_consistent"
 EVERY_PAIR_COMPARED = "every_pair_compared"
@@ -74,17 +74,8 @@ def value_for_money(
         deflator = load_deflator(paths.benchmarks / SOURCES_FILE)
     except ReferenceDataError as error:
         raise reference_failure(error) from None
-    # Only the metrics the pairs name, and only the council's own groups, leave the warehouse.
     with warehouse.get_connection() as con:
-        values = con.execute(
-            "select source, metric, period, area_code, area_name, value, period_start, period_end, metric_title, unit, "
-            f"polarity from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
-            [pair_metrics(pairs, deflator)],
-        ).fetchdf()
-        groups = con.execute(
-            f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?",
-            [council["gss_code"]],
-        ).fetchdf()
+        values, groups = council_inputs(con, pair_metrics(pairs, deflator), council["gss_code"])
     comparable, polarity = comparable_values(values)
     try:
         per_unit = cost_per_unit(comparable, pairs, deflator)
