@@ -19,6 +19,7 @@ from perf_pipeline.defs import (
     reminders,
     reports,
     returns,
+    value_for_money,
     values,
 )
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
@@ -31,6 +32,7 @@ STAGES = [
     values,
     performance,
     benchmarks,
+    value_for_money,
     improvement_plan,
     reports,
     audit,

@@ -24,6 +24,7 @@ SECTIONS = [
     "exceptions",
     "indicators",
     "benchmarking",
+    "value-for-money",
     "improvement-plan",
     "data-quality",
     "provenance",

@@ -14,6 +14,7 @@ from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.publish import publish_folder, staging_folder
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
+from perf_pipeline.lib.value_for_money_view import value_for_money_section
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
 REPORT_HTML = "quarterly-monitoring-report.html"
@@ -113,6 +114,8 @@ def quarterly_monitoring_report(
     corrections_log: pd.DataFrame,
     comparator_benchmarks: pd.DataFrame,
     improvement_plan_status: pd.DataFrame,
+    value_for_money: pd.DataFrame,
+    value_for_money_points: pd.DataFrame,
 ) -> pd.DataFrame:
     """The quarter's monitoring report for Cabinet and scrutiny, as one HTML file and a workbook."""
     quarter = quarter_of(context)
@@ -145,6 +148,7 @@ def quarterly_monitoring_report(
         benchmarks=comparator_benchmarks,
         dot_plots=plots,
         plan=improvement_plan_status,
+        value_for_money=value_for_money_section(value_for_money, value_for_money_points, council["name"]),
     )
     # Written aside: the audit pack publishes the report with itself, as one set (lib/publish.py).
     published = paths.reports_for(quarter)
