@@ -11,6 +11,8 @@ from perf_pipeline.defs import (
     automation,
     benchmarks,
     data_requests,
+    feedback,
+    framework,
     improvement_plan,
     jobs,
     performance,
@@ -34,6 +36,8 @@ STAGES = [
     reports,
     audit,
     reminders,
+    feedback,
+    framework,
 ]
 
 
