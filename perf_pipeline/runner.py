@@ -281,6 +281,7 @@ def check_return(root: DataRoot, file: Path, quarter: Quarter) -> bool:
 def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
     """Print, in plain words, the chain from source row to published value for one figure."""
     from perf_pipeline.lib.audit import BLOCKING_CHECKS, ROW_RULES
+    from perf_pipeline.lib.feedback import derivation_lines
     from perf_pipeline.lib.files import sha256_of
     from perf_pipeline.lib.formatting import format_value
 
@@ -306,7 +307,7 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
             "select code_version, run_id from {s}.audit_pack where indicator_code = ? and quarter = ?", key
         )
         raw = None
-        if value["source_file"]:
+        if value["source_file"] and pd.notna(value["source_row"]):
             raw = one(
                 "select * from {s}.service_returns_raw where file = ? and row_number = ? and quarter = ?",
                 [value["source_file"], int(value["source_row"]), value["source_quarter"]],
@@ -316,6 +317,7 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
             "order by approved_on, correction_id",
             key,
         ).fetchdf()
+        derivation = derivation_lines(con, WAREHOUSE_SCHEMA, root.root, code, quarter)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
 
     def shown(x) -> str:
@@ -327,7 +329,10 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
         f"{value['data_status'] or 'no'} data)"
     )
     step = 1
-    if value["source_file"]:
+    if derivation:
+        print(f"{step}. " + "\n".join(derivation))
+        step += 1
+    elif value["source_file"]:
         on_disk = root.root / value["source_file"]
         now = sha256_of(on_disk) if on_disk.is_file() else None
         state = (

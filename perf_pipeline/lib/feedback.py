@@ -574,3 +574,66 @@ def replace_returned(validated: pd.DataFrame, derived: pd.DataFrame, quarter: Qu
         }
     )
     return pd.concat([kept, rows], ignore_index=True)
+
+
+def _row_ranges(rows: list[int]) -> str:
+    """`[2, 3, 4, 7]` as `2-4, 7`."""
+    parts, start = [], None
+    for i, row in enumerate(rows):
+        if start is None:
+            start = row
+        if i + 1 == len(rows) or rows[i + 1] != row + 1:
+            parts.append(str(start) if start == row else f"{start}-{row}")
+            start = None
+    return ", ".join(parts)
+
+
+def derivation_lines(con, schema: str, data_root: Path, code: str, quarter: Quarter) -> list[str] | None:
+    """How a derived figure was made, down to the case rows, for `perf-pipeline trace`; None if not derived."""
+    tables = set(
+        con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        ).fetchdf()["table_name"]
+    )
+    if not {"feedback_indicator_values", "feedback_cases"} <= tables:
+        return None
+    derived = con.execute(
+        f"select * from {schema}.feedback_indicator_values where indicator_code = ? and quarter = ?",
+        [code, quarter.key],
+    ).fetchdf()
+    if derived.empty:
+        return None
+    codes = set(con.execute(f"select code from {schema}.indicator_catalogue").fetchdf()["code"])
+    rules = load_feedback_rules(data_root / "reference" / "feedback_rules.toml", codes)
+    rule = next((r for r in rules["indicators"] if r["code"] == code), None)
+    d = derived.iloc[0]
+    lines = [
+        f"Derived from customer feedback cases: {d['description'].removeprefix('derived from the case extract: ')}.",
+        f"   Rule: {d['rule']}.",
+    ]
+    if rule is None:
+        return [*lines, "   The rule is no longer in feedback_rules.toml."]
+    cases = con.execute(f"select * from {schema}.feedback_cases where accepted", []).fetchdf()
+    counted = counted_cases(cases, rule, quarter)
+    for name, rows in counted.groupby("file", sort=True):
+        on_disk = data_root / name
+        sha = rows["file_sha256"].iloc[0]
+        state = (
+            "the file on disk still has this hash"
+            if on_disk.is_file() and sha256_of(on_disk) == sha
+            else "the file on disk has CHANGED since"
+            if on_disk.is_file()
+            else "the file is no longer on disk"
+        )
+        lines.append(f"   {name} (sha256 {sha}; {state}): {len(rows)} cases.")
+        lines.append(f"   Rows counted: {_row_ranges(sorted(int(r) for r in rows['row']))}.")
+        if rule["measure"] == "percent_within_working_days":
+            late = rows[~rows["in_numerator"].astype(bool)]
+            if len(late):
+                detail = ", ".join(
+                    f"{int(r.row)} ({r.case_id}, {int(r.working_days)} days)" for r in late.itertuples()
+                )
+                lines.append(
+                    f"   Answered after {rule['working_days']} working days (not in the numerator): rows {detail}."
+                )
+    return lines
