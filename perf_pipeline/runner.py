@@ -129,13 +129,14 @@ def send_reminders(root: DataRoot, as_of: dt.date) -> bool:
     with duckdb.connect(str(root.warehouse), read_only=True) as con:
         reminded = con.execute(f"select * from {WAREHOUSE_SCHEMA}.action_reminders order by owner").fetchdf()
     if reminded.empty:
-        print("Nobody has an action or a data return due: no reminder needed.")
+        print("Nobody has an action, a milestone or a data return due: no reminder needed.")
     for r in reminded.itertuples():
         owed = "; ".join(
             filter(
                 None,
                 [
                     r.actions and f"actions {r.actions.replace(';', ', ')}",
+                    r.milestones and f"milestones {r.milestones.replace(';', ', ')}",
                     r.data_returns and f"return {r.data_returns.replace(';', ', ')}",
                 ],
             )

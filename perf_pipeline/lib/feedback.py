@@ -104,6 +104,7 @@ CASE_COLUMNS = [
     "reason",
     "message",
 ]
+DATE_COLUMNS = ("received_date", "responded_date")
 DERIVED_COLUMNS = [
     "indicator_code",
     "quarter",
@@ -293,8 +294,11 @@ def check_cases(files: list[CaseFile]) -> pd.DataFrame:
             continue
         for r in f.rows.to_dict("records"):
             records.append({"file": f.file, "file_sha256": f.sha256, **_check_row(r)})
-    cases = pd.DataFrame(records)
-    cases = cases.reindex(columns=CASE_COLUMNS)
+    cases = pd.DataFrame(records).reindex(columns=CASE_COLUMNS)
+    text = [c for c in CASE_COLUMNS if c not in ("row", "stage", "working_days", "accepted", *DATE_COLUMNS)]
+    cases[text] = cases[text].astype(object)
+    for column in DATE_COLUMNS:
+        cases[column] = pd.to_datetime(cases[column])
     cases["row"] = cases["row"].astype("Int64")
     cases["stage"] = cases["stage"].astype("Int64")
     cases["working_days"] = cases["working_days"].astype("Int64")
@@ -392,8 +396,6 @@ def read_cases(folder: Path, data_root: Path) -> tuple[pd.DataFrame, dict[str, i
     paths, _ = list_return_files(folder, data_root)
     files = [read_case_file(p, data_root) for p in paths]
     counts = {f.file: len(f.rows) for f in files}
-    if not files:
-        return pd.DataFrame(columns=CASE_COLUMNS), counts
     return check_cases(files), counts
 
 
@@ -493,9 +495,15 @@ def counted_cases(cases: pd.DataFrame, rule: dict, quarter: Quarter) -> pd.DataF
 
 
 def derive_values(cases: pd.DataFrame, rules: dict, quarter: Quarter, due_codes: set[str]) -> pd.DataFrame:
-    """One figure per rule for a quarter, from `first_quarter` on, for indicators due in it."""
+    """One figure per rule for a quarter, from `first_quarter` on, for indicators due in it.
+
+    A quarter in which the extracts hold no case received at all is taken as not covered by
+    them (an extract missing from the folder), and nothing is derived: no zero is guessed.
+    """
     first = rules["first_quarter"]
-    if first is None or quarter < Quarter.parse(first):
+    received = cases.loc[cases["accepted"], "received_date"]
+    covered = received.between(pd.Timestamp(quarter.start), pd.Timestamp(quarter.end)).any()
+    if first is None or quarter < Quarter.parse(first) or not covered:
         return pd.DataFrame(columns=DERIVED_COLUMNS)
     rows = []
     for rule in rules["indicators"]:

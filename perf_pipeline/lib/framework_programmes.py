@@ -249,3 +249,12 @@ def milestones_to_remind(status: pd.DataFrame, window_days: int) -> pd.DataFrame
     open_ones = status[status["status"] != COMPLETE]
     near = open_ones["days_to_expected"].astype(float) <= window_days
     return open_ones[near | (open_ones["status"] == SLIPPED)].reset_index(drop=True)
+
+
+def milestones_due(
+    reference: Path, catalogue: pd.DataFrame, as_of: dt.date, window_days: int
+) -> pd.DataFrame:
+    """The milestones whose owners are reminded on a date: open and expected within the window, or slipped."""
+    programmes = load_programmes(reference, set(catalogue["code"]))
+    milestones = load_milestones(reference, list(programmes["programme_id"]))
+    return milestones_to_remind(milestone_status(milestones, programmes, as_of), window_days)
