@@ -9,6 +9,7 @@ from pydantic import Field
 
 from perf_pipeline.defs.common import KINDS, OWNERS, reference_failure
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, MailResource
+from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import relative_to_root
 from perf_pipeline.lib.framework_programmes import milestones_due
 from perf_pipeline.lib.improvement_plan import load_plan, plan_status
@@ -88,7 +89,7 @@ def action_reminders(
             quarter,
             status,
             services,
-            indicator_catalogue,
+            returned_indicators(indicator_catalogue, paths.reference, quarter),
             council["return_deadline_working_days"],
             as_of,
             window,

@@ -645,3 +645,16 @@ def derivation_lines(con, schema: str, data_root: Path, code: str, quarter: Quar
                     f"   Answered after {rule['working_days']} working days (not in the numerator): rows {detail}."
                 )
     return lines
+
+
+def returned_indicators(catalogue: pd.DataFrame, reference: Path, quarter: Quarter) -> pd.DataFrame:
+    """The catalogue less the indicators the case extracts make in a quarter: no service is asked
+    for those, nor chased for them. Broken rules leave the catalogue whole (the feedback asset
+    reports them)."""
+    try:
+        rules = load_feedback_rules(reference / "feedback_rules.toml", set(catalogue["code"]))
+    except ReferenceDataError:
+        return catalogue
+    if rules["first_quarter"] is None or quarter < Quarter.parse(rules["first_quarter"]):
+        return catalogue
+    return catalogue[~catalogue["code"].isin({r["code"] for r in rules["indicators"]})]
