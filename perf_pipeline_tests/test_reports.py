@@ -19,12 +19,18 @@ from perf_pipeline_tests.browser import external_requests, open_page, screenshot
 
 SECTIONS = [
     "cover",
+    "levels",
     "at-a-glance",
     "summary",
+    "measures",
+    "tags",
     "exceptions",
     "indicators",
     "benchmarking",
+    "programmes",
+    "risks",
     "improvement-plan",
+    "customer-feedback",
     "data-quality",
     "provenance",
 ]
