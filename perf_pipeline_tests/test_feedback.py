@@ -140,7 +140,7 @@ def test_unreadable_and_headerless_files_are_one_exception_each(tmp_path):
     write(folder / "notes.txt", "not an extract")
     write(folder / "nohead.csv", "a,b,c\n1,2,3\n")
     (folder / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
-    cases, counts = read_cases(folder, tmp_path / "data")
+    cases, _ = read_cases(folder, tmp_path / "data")
     by_file = cases.set_index("file")["reason"].to_dict()
     assert by_file == {
         "feedback/broken.xlsx": "unreadable_file",
