@@ -314,3 +314,96 @@ def test_reference_files_report_file_row_and_column(tmp_path):
         "reference/risks.csv row 2, column 'likelihood': '6' is not a whole number from 1 to 5"
         in error.value.problems
     )
+
+
+LATEST = "2025-26-Q2"
+
+
+def _independent_measure_counts(demo: Path) -> dict[str, dict[str, int]]:
+    """The brief's table computed from the published CSVs with the csv module alone."""
+    with open(demo / "reference" / "indicators.csv", encoding="utf-8-sig", newline="") as handle:
+        kinds = {r["code"]: (r["measure_source"], r["measure_type"]) for r in csv.DictReader(handle)}
+    names = {
+        ("external", "outcome"): "External outcomes",
+        ("internal", "process"): "Internal business processes",
+    }
+    counts: dict[str, dict[str, int]] = {}
+    path = demo / "reports" / LATEST / "indicator-performance.csv"
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for r in csv.DictReader(handle):
+            if r["target"] == "" or r["rag_status"] == "Not due":
+                continue
+            group = names.get(kinds[r["indicator_code"]])
+            if group:
+                entry = counts.setdefault(group, {"indicators": 0, "Green": 0, "Amber": 0, "Red": 0})
+                entry["indicators"] += 1
+                if r["rag_status"] in entry:
+                    entry[r["rag_status"]] += 1
+    return counts
+
+
+@pytest.mark.e2e
+def test_the_external_outcome_and_internal_process_table_is_right(demo):
+    import openpyxl
+
+    expected = _independent_measure_counts(demo)
+    book = openpyxl.load_workbook(
+        demo / "reports" / LATEST / "quarterly-monitoring-report.xlsx", read_only=True
+    )
+    rows = list(book["Measures"].values)
+    header = list(rows[0])
+    got = {
+        r[header.index("group")]: {k: r[header.index(k)] for k in ("indicators", "Green", "Amber", "Red")}
+        for r in rows[1:]
+    }
+    assert (
+        expected["External outcomes"]["indicators"] > 5
+        and expected["Internal business processes"]["indicators"] > 5
+    )
+    for group, counts in expected.items():
+        assert got[group] == counts
+
+
+@pytest.mark.e2e
+def test_trace_reaches_the_case_rows_of_a_derived_figure(demo, capsys):
+    from perf_pipeline_tests.conftest import run_cli
+
+    capsys.readouterr()
+    assert run_cli("--data", str(demo), "trace", "CS03", "--quarter", "2025-26-Q1") == 0
+    out = capsys.readouterr().out
+    assert "Derived from customer feedback cases: 155 of 177 answered within 10 working days" in out
+    assert (
+        "feedback/feedback-cases-2024-25.csv (sha256" in out
+        and "feedback/feedback-cases-2025-26.xlsx (sha256" in out
+    )
+    assert "the file on disk still has this hash" in out
+    assert "Rows counted: " in out and "Answered after 10 working days (not in the numerator): rows " in out
+    # the returned figure for the same quarter agrees, and the derived one took its place
+    provenance = pd.read_csv(demo / "reports" / "2025-26-Q1" / "figure-provenance.csv", dtype=str)
+    cs03 = provenance[provenance["indicator_code"] == "CS03"].iloc[0]
+    assert cs03["source_file"].startswith("feedback/") and pd.isna(cs03["source_row"])
+
+
+@pytest.mark.e2e
+def test_the_framework_sections_render_accessibly_in_chromium(demo):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from perf_pipeline_tests.browser import external_requests, open_page
+
+    path = demo / "reports" / LATEST / "quarterly-monitoring-report.html"
+    with open_page(path) as page:
+        assert page.console_errors == [] and external_requests(page, path) == []
+        levels = page.inner_text("#levels ~ table")
+        assert "Strategic performance" in levels and "Change and improvement" in levels
+        assert page.locator("section.programme").count() == 5
+        assert (
+            page.locator("#programmes ~ section .milestone-Slipped")
+            .first.inner_text()
+            .startswith("▲ Slipped by")
+        )
+        flagged = page.locator("#risks ~ table .flag")
+        assert flagged.count() >= 1 and "is Red" in flagged.first.inner_text()
+        assert "Operating principle" in page.inner_text("#tags ~ h3")
+        assert "Case rows refused" in page.content()
+        results = Axe().run(page)  # the whole report: the new sections sit among the others
+        assert results.response["violations"] == [], results.generate_report()
