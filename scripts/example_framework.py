@@ -23,6 +23,31 @@ from openpyxl import Workbook
 from perf_pipeline.lib.feedback import working_days_between
 from perf_pipeline.lib.quarters import Quarter, quarter_range
 
+README = """
+## The framework's shape (invented for the example)
+
+`reference/tags.toml` follows the Corporate Performance Framework in `shared/seeds/`: its six
+Operating Principles (Governance and Assurance, Financial Sustainability, People first,
+Partnerships, Digital self-service, Evidence-informed), economy, efficiency and effectiveness, and
+outcomes shared with partners. Everything else here is INVENTED for the example, because the
+documents name none of it: which indicator carries which tag and its `measure_type` and
+`measure_source` (`indicators.csv`), the tags and `indicator_codes` of the improvement actions, the
+five change programmes with their sponsors, milestones and benefits (`programmes.csv`,
+`milestones.csv`, `benefits.csv`), the strategic risk register and its reviews (`risks.csv`,
+`risk_reviews.csv`; SR05's score falls in July 2025 while ASC08 is Red, so the report flags it),
+and every customer feedback case.
+
+`feedback/` holds two invented case extracts as a complaints system exports them: a CSV for cases
+received in 2024/25 (with a title row and a blank row above the header) and a workbook for
+2025/26. The stage 1 complaints are generated so that, quarter by quarter, the CS03 figure made
+from them by `reference/feedback_rules.toml` equals the one in the Customer Services return;
+CS06 (stage 1 complaints per 1,000 residents, Census 2021: 107,800) and CS07 (compliments) come
+from the cases alone, from 2024-25 Q1. The workbook has five planted problems, each refused with
+its reason: a case responded to before it was received, an `Enquiry` (not a complaint,
+compliment or comment), a complaint without its stage, a US-style date (`07/31/2025`), and a case
+exported twice (counted once).
+"""
+
 FRAMEWORK_COLUMNS = ["tags", "measure_type", "measure_source"]
 OP, VFM, WITH = "operating_principle", "value_for_money", "partnership"
 FEEDBACK_FROM = "2024-25-Q1"

@@ -3702,7 +3702,9 @@ def build(root: Path, shared: Path) -> None:
     example_framework.write_reference(root)
     cs03 = {q: (f.numerator, f.denominator) for q, f in figures["CS03"].items() if f.denominator}
     example_framework.write_feedback(root, cs03, workbook_bytes)
-    (root / "README.md").write_text(readme(real_figure_rows(figures), problems), encoding="utf-8")
+    (root / "README.md").write_text(
+        readme(real_figure_rows(figures), problems) + example_framework.README, encoding="utf-8"
+    )
 
 
 def _service_of(returns: Returns, path: str) -> str:
