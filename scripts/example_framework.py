@@ -21,6 +21,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from perf_pipeline.lib.feedback import working_days_between
+from perf_pipeline.lib.framework_risks import RISK_COLUMNS
 from perf_pipeline.lib.quarters import Quarter, quarter_range
 
 README = """
@@ -364,20 +365,6 @@ BENEFITS = [
     ("CP5", "WM04", "60", "2025-26-Q2"),
 ]
 
-RISK_COLUMNS = [
-    "risk_id",
-    "title",
-    "owner",
-    "owner_email",
-    "likelihood",
-    "impact",
-    "target_likelihood",
-    "target_impact",
-    "controls",
-    "review_date",
-    "indicator_codes",
-    "action_ids",
-]
 RISKS = [
     (
         "SR01",
