@@ -12,6 +12,8 @@ from perf_pipeline.defs import (
     automation,
     benchmarks,
     data_requests,
+    feedback,
+    framework,
     improvement_plan,
     jobs,
     performance,
@@ -38,6 +40,8 @@ STAGES = [
     audit,
     app_snapshot,
     reminders,
+    feedback,
+    framework,
 ]
 
 

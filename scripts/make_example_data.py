@@ -40,6 +40,7 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import example_framework
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -2623,6 +2624,7 @@ INDICATOR_COLUMNS = [
     "benchmark_metric",
     "active_from",
     "active_to",
+    *example_framework.FRAMEWORK_COLUMNS,
 ]
 
 
@@ -2630,7 +2632,16 @@ def indicator_rows() -> list[dict[str, str]]:
     def text(value: object) -> str:
         return "" if value is None else str(value)
 
-    return [{column: text(getattr(ind, column)) for column in INDICATOR_COLUMNS} for ind in INDICATORS]
+    rows = [
+        {column: text(getattr(ind, column, "")) for column in INDICATOR_COLUMNS}
+        | example_framework.framework_columns(ind.code)
+        for ind in INDICATORS
+    ]
+    extra = [
+        {c: "" for c in INDICATOR_COLUMNS} | r | example_framework.framework_columns(r["code"])
+        for r in example_framework.FEEDBACK_INDICATORS
+    ]
+    return rows + extra
 
 
 def authority_rows(shared: Path) -> list[dict[str, str]]:
@@ -3085,6 +3096,8 @@ ACTION_COLUMNS = [
     "revision_reason",
     "completed_on",
     "agreed_on",
+    "tags",
+    "indicator_codes",
 ]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by"]
 PERFORMANCE_LEAD = Service("performance", "Performance & Intelligence", RESOURCES, "Rachel Hall")
@@ -3516,6 +3529,7 @@ def improvement_plan() -> tuple[list[list[str]], list[list[str]]]:
                 why,
                 completed,
                 AGREED_ON.get(action_id, ""),
+                *example_framework.action_columns(action_id).values(),
             ]
         )
     by_action = {a[0]: a[3] for a in actions}
@@ -3845,7 +3859,12 @@ def build(root: Path, shared: Path) -> None:
     actions, updates = improvement_plan()
     write_csv(root / "improvement_plan" / "actions.csv", ACTION_COLUMNS, actions)
     write_csv(root / "improvement_plan" / "updates.csv", UPDATE_COLUMNS, updates)
-    (root / "README.md").write_text(readme(real_figure_rows(figures), problems), encoding="utf-8")
+    example_framework.write_reference(root)
+    cs03 = {q: (f.numerator, f.denominator) for q, f in figures["CS03"].items() if f.denominator}
+    example_framework.write_feedback(root, cs03, workbook_bytes)
+    (root / "README.md").write_text(
+        readme(real_figure_rows(figures), problems) + example_framework.README, encoding="utf-8"
+    )
 
 
 def _service_of(returns: Returns, path: str) -> str:
