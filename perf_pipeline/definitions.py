@@ -12,6 +12,8 @@ from perf_pipeline.defs import (
     automation,
     benchmarks,
     data_requests,
+    feedback,
+    framework,
     improvement_plan,
     jobs,
     performance,
@@ -19,6 +21,7 @@ from perf_pipeline.defs import (
     reminders,
     reports,
     returns,
+    value_for_money,
     values,
 )
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
@@ -31,11 +34,14 @@ STAGES = [
     values,
     performance,
     benchmarks,
+    value_for_money,
     improvement_plan,
     reports,
     audit,
     app_snapshot,
     reminders,
+    feedback,
+    framework,
 ]
 
 

@@ -73,9 +73,13 @@ def benchmark_history(
     own_groups = groups[(groups["authority_code"] == council_code) & groups["group"].isin(group_names)]
     positions = group_positions(comparable[["metric", "period", "area_code", "value"]], own_groups, polarity)
     positions = positions[positions["authority_code"] == council_code].drop(columns="authority_code")
-    positions = positions.astype({"metric": object, "group": object, "period": object})  # typed when empty
     ends = comparable.drop_duplicates(["metric", "period"]).set_index(["metric", "period"])["period_end"]
-    out = links[["indicator_code", "metric"]].merge(positions, on="metric")
+    # Either side may be empty (a council with no linked benchmark), and empty columns are float.
+    out = (
+        links[["indicator_code", "metric"]]
+        .astype({"metric": object})
+        .merge(positions.astype({"metric": object}), on="metric")
+    )
     out["period_end"] = [ends.get((m, p)) for m, p in zip(out["metric"], out["period"])]
     out["polarity"] = out["metric"].map(polarity)
     return out.sort_values(["indicator_code", "group", "period_end"]).reset_index(drop=True)
