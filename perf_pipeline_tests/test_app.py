@@ -467,3 +467,16 @@ def test_a_council_without_benchmark_data_has_an_empty_benchmark_history(metric)
     )
     history = benchmark_history(values, groups, indicators, "E06000005", ["england"])
     assert history.empty and {"indicator_code", "group", "period", "median", "rank"} <= set(history.columns)
+
+
+def test_the_sign_in_limit_forgets_stale_names_so_memory_stays_bounded(monkeypatch):
+    from perf_pipeline.app import server
+
+    throttle = server.LoginThrottle()
+    monkeypatch.setattr(server, "THROTTLE_KEYS", 3)
+    for i in range(LOGIN_FAILURES):
+        throttle.failed("name:pat", f"address:10.0.0.{i}")
+    assert throttle.blocked("name:pat") and not throttle.blocked("name:sam")
+    monkeypatch.setattr(server, "LOGIN_WINDOW", -1)  # every failure so far is now stale
+    throttle.failed("name:last")
+    assert not throttle._failures and not throttle.blocked("name:pat")

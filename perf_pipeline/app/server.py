@@ -13,7 +13,7 @@ import os
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ MAX_PATH = 512
 SESSION_SECONDS = 8 * 3600
 PAGES_KEPT = 512  # per snapshot
 LOGIN_FAILURES, LOGIN_WINDOW = 5, 15 * 60
+THROTTLE_KEYS = 10_000
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -82,25 +83,31 @@ class LoginThrottle:
     """At most `LOGIN_FAILURES` failed sign-ins per account name and per address in `LOGIN_WINDOW`."""
 
     def __init__(self):
-        self._failures: dict[str, deque] = defaultdict(deque)
+        self._failures: dict[str, deque] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque:
-        times = self._failures[key]
+    def _recent(self, key: str, now: float) -> int:
+        """Failures of `key` still in the window (forgetting the older ones, and the key with them)."""
+        times = self._failures.get(key)
         while times and times[0] < now - LOGIN_WINDOW:
             times.popleft()
-        return times
+        if times is not None and not times:
+            del self._failures[key]
+        return len(times or ())
 
     def blocked(self, *keys: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= LOGIN_FAILURES for k in keys)
+            return any(self._recent(k, now) >= LOGIN_FAILURES for k in keys)
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
         with self._lock:
             for key in keys:
-                self._recent(key, now).append(now)
+                self._failures.setdefault(key, deque()).append(now)
+            if len(self._failures) > THROTTLE_KEYS:  # many names tried once: forget the stale ones
+                for key in list(self._failures):
+                    self._recent(key, now)
 
 
 class Guard:
