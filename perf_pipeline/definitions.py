@@ -7,10 +7,13 @@ happen inside the assets that need them.
 import dagster as dg
 
 from perf_pipeline.defs import (
+    app_snapshot,
     audit,
     automation,
     benchmarks,
     data_requests,
+    feedback,
+    framework,
     improvement_plan,
     jobs,
     performance,
@@ -35,7 +38,10 @@ STAGES = [
     improvement_plan,
     reports,
     audit,
+    app_snapshot,
     reminders,
+    feedback,
+    framework,
 ]
 
 

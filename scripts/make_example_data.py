@@ -40,6 +40,7 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import example_framework
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -137,6 +138,8 @@ class Service:
     name: str
     directorate: str
     owner: str
+    portfolio: str = ""
+    scrutiny_committee: str = ""
 
     @property
     def email(self) -> str:
@@ -148,17 +151,43 @@ ADULTS = "Adults & Housing"
 CHILDREN = "Children's Services"
 PLACE = "Economy & Environment"
 
+# Darlington's Cabinet portfolios and scrutiny committees (from the council's website, 2025).
+RES_PF, RES_SC = "Resources", "Economy and Resources Scrutiny Committee"
+CYP_PF, CYP_SC = "Children and Young People", "Children and Young People Scrutiny Committee"
+ECO_SC = "Economy and Resources Scrutiny Committee"
+
 SERVICES = (
-    Service("revenues_benefits", "Revenues & Benefits", RESOURCES, "Karen Whitfield"),
-    Service("customer_services", "Customer Services & Digital", RESOURCES, "Imran Malik"),
-    Service("hr", "HR, Health & Safety", RESOURCES, "Louise Bainbridge"),
-    Service("adult_social_care", "Adult Social Care", ADULTS, "Helen Murray"),
-    Service("housing", "Housing & Homelessness", ADULTS, "Gary Pearson"),
-    Service("childrens_social_care", "Children's Social Care", CHILDREN, "Claire Lowther"),
-    Service("education", "Education & Inclusion", CHILDREN, "Nadia Hussain"),
-    Service("waste", "Waste & Street Scene", PLACE, "Paul Atkinson"),
-    Service("planning", "Planning & Building Control", PLACE, "Joanne Reed"),
-    Service("economic_growth", "Economic Growth & Regeneration", PLACE, "Mark Dobson"),
+    Service("revenues_benefits", "Revenues & Benefits", RESOURCES, "Karen Whitfield", RES_PF, RES_SC),
+    Service("customer_services", "Customer Services & Digital", RESOURCES, "Imran Malik", RES_PF, RES_SC),
+    Service("hr", "HR, Health & Safety", RESOURCES, "Louise Bainbridge", RES_PF, RES_SC),
+    Service(
+        "adult_social_care",
+        "Adult Social Care",
+        ADULTS,
+        "Helen Murray",
+        "Adults",
+        "Adults Scrutiny Committee",
+    ),
+    Service(
+        "housing",
+        "Housing & Homelessness",
+        ADULTS,
+        "Gary Pearson",
+        "Health and Housing",
+        "Health and Housing Scrutiny Committee",
+    ),
+    Service("childrens_social_care", "Children's Social Care", CHILDREN, "Claire Lowther", CYP_PF, CYP_SC),
+    Service("education", "Education & Inclusion", CHILDREN, "Nadia Hussain", CYP_PF, CYP_SC),
+    Service(
+        "waste",
+        "Waste & Street Scene",
+        PLACE,
+        "Paul Atkinson",
+        "Local Services",
+        "Communities and Local Services Scrutiny Committee",
+    ),
+    Service("planning", "Planning & Building Control", PLACE, "Joanne Reed", "Economy", ECO_SC),
+    Service("economic_growth", "Economic Growth & Regeneration", PLACE, "Mark Dobson", "Economy", ECO_SC),
 )
 SERVICE_BY_SLUG = {s.slug: s for s in SERVICES}
 
@@ -2595,6 +2624,7 @@ INDICATOR_COLUMNS = [
     "benchmark_metric",
     "active_from",
     "active_to",
+    *example_framework.FRAMEWORK_COLUMNS,
 ]
 
 
@@ -2602,7 +2632,16 @@ def indicator_rows() -> list[dict[str, str]]:
     def text(value: object) -> str:
         return "" if value is None else str(value)
 
-    return [{column: text(getattr(ind, column)) for column in INDICATOR_COLUMNS} for ind in INDICATORS]
+    rows = [
+        {column: text(getattr(ind, column, "")) for column in INDICATOR_COLUMNS}
+        | example_framework.framework_columns(ind.code)
+        for ind in INDICATORS
+    ]
+    extra = [
+        {c: "" for c in INDICATOR_COLUMNS} | r | example_framework.framework_columns(r["code"])
+        for r in example_framework.FEEDBACK_INDICATORS
+    ]
+    return rows + extra
 
 
 def authority_rows(shared: Path) -> list[dict[str, str]]:
@@ -2644,6 +2683,9 @@ return_deadline_working_days = 15     # after quarter end
 reminder_window_days = 14
 performance_team_email = "performance@darlington.example"
 first_quarter = "2021-22-Q1"
+
+[app]
+public = false      # true: anyone not logged in may see approved quarters in the performance app
 """
 
 SOURCES_TOML = """\
@@ -2752,8 +2794,11 @@ def write_reference(root: Path, shared: Path, targets: list[dict[str, str]]) -> 
     (ref / "rag_rules.toml").write_text(RAG_RULES, encoding="utf-8")
     write_csv(
         ref / "services.csv",
-        ["service", "name", "directorate", "owner", "owner_email"],
-        [[s.slug, s.name, s.directorate, s.owner, s.email] for s in SERVICES],
+        ["service", "name", "directorate", "owner", "owner_email", "portfolio", "scrutiny_committee"],
+        [
+            [s.slug, s.name, s.directorate, s.owner, s.email, s.portfolio, s.scrutiny_committee]
+            for s in SERVICES
+        ],
     )
     write_csv(ref / "indicators.csv", INDICATOR_COLUMNS, indicator_rows())
     write_csv(
@@ -3051,6 +3096,8 @@ ACTION_COLUMNS = [
     "revision_reason",
     "completed_on",
     "agreed_on",
+    "tags",
+    "indicator_codes",
 ]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by"]
 PERFORMANCE_LEAD = Service("performance", "Performance & Intelligence", RESOURCES, "Rachel Hall")
@@ -3482,6 +3529,7 @@ def improvement_plan() -> tuple[list[list[str]], list[list[str]]]:
                 why,
                 completed,
                 AGREED_ON.get(action_id, ""),
+                *example_framework.action_columns(action_id).values(),
             ]
         )
     by_action = {a[0]: a[3] for a in actions}
@@ -3811,7 +3859,12 @@ def build(root: Path, shared: Path) -> None:
     actions, updates = improvement_plan()
     write_csv(root / "improvement_plan" / "actions.csv", ACTION_COLUMNS, actions)
     write_csv(root / "improvement_plan" / "updates.csv", UPDATE_COLUMNS, updates)
-    (root / "README.md").write_text(readme(real_figure_rows(figures), problems), encoding="utf-8")
+    example_framework.write_reference(root)
+    cs03 = {q: (f.numerator, f.denominator) for q, f in figures["CS03"].items() if f.denominator}
+    example_framework.write_feedback(root, cs03, workbook_bytes)
+    (root / "README.md").write_text(
+        readme(real_figure_rows(figures), problems) + example_framework.README, encoding="utf-8"
+    )
 
 
 def _service_of(returns: Returns, path: str) -> str:
