@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install ui clean
+.PHONY: demo test lint install ui clean mutation
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -22,6 +22,12 @@ demo: $(STAMP)
 ## Install the test dependencies and run the tests.
 test: $(STAMP)
 	$(BIN)/pytest
+
+## Mutation testing of the parsing, validation and performance rules: about 20 minutes on 2 cores,
+## not part of `make test`. Lists the surviving mutants; `mutmut show NAME` shows one.
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 ## Lint and format checks (ruff), as CI runs them.
 lint: $(STAMP)

@@ -7,6 +7,7 @@ happen inside the assets that need them.
 import dagster as dg
 
 from perf_pipeline.defs import (
+    app_snapshot,
     audit,
     automation,
     benchmarks,
@@ -20,6 +21,7 @@ from perf_pipeline.defs import (
     reminders,
     reports,
     returns,
+    value_for_money,
     values,
 )
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
@@ -32,9 +34,11 @@ STAGES = [
     values,
     performance,
     benchmarks,
+    value_for_money,
     improvement_plan,
     reports,
     audit,
+    app_snapshot,
     reminders,
     feedback,
     framework,

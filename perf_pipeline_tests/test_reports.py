@@ -27,6 +27,7 @@ SECTIONS = [
     "exceptions",
     "indicators",
     "benchmarking",
+    "value-for-money",
     "programmes",
     "risks",
     "improvement-plan",
@@ -151,8 +152,8 @@ def test_commentary_with_script_shows_as_text(demo, tmp_path):
 
 
 def _view_with_commentary(demo: Path, commentary: str) -> dict:
+    from perf_pipeline.lib.check_return import load_catalogue
     from perf_pipeline.lib.report_view import quarterly_view
-    from perf_pipeline.runner import load_catalogue
 
     root = DataRoot(demo)
     with duckdb.connect(str(root.warehouse), read_only=True) as con:
