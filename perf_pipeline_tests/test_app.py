@@ -171,13 +171,17 @@ def page_types(quarter: str) -> dict[str, str]:
         "own portfolio": f"/q/{quarter}/portfolios/resources",
         "other portfolio": f"/q/{quarter}/portfolios/adults",
         "priority": f"/q/{quarter}/priorities/economy",
+        "programmes": f"/q/{quarter}/programmes",
+        "programme": f"/q/{quarter}/programmes/CP1",
+        "risks": f"/q/{quarter}/risks",
+        "tags": f"/q/{quarter}/tags",
     }
 
 
 # Which page types of the draft quarter each role may open (every role opens every approved one).
 DRAFT_ALLOWED = {
     "viewer": set(),
-    "holder": {"overview", "own indicator", "attention", "directorates", "own portfolio", "priority"},
+    "holder": {"overview", "own indicator", "attention", "directorates", "own portfolio", "priority", "tags"},
     "officer": set(page_types(DRAFT)),
     "team": set(page_types(DRAFT)),
 }
