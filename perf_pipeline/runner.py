@@ -122,13 +122,14 @@ def send_reminders(root: DataRoot, as_of: dt.date) -> bool:
     with duckdb.connect(str(root.warehouse), read_only=True) as con:
         reminded = con.execute(f"select * from {WAREHOUSE_SCHEMA}.action_reminders order by owner").fetchdf()
     if reminded.empty:
-        print("Nobody has an action or a data return due: no reminder needed.")
+        print("Nobody has an action, a milestone or a data return due: no reminder needed.")
     for r in reminded.itertuples():
         owed = "; ".join(
             filter(
                 None,
                 [
                     r.actions and f"actions {r.actions.replace(';', ', ')}",
+                    r.milestones and f"milestones {r.milestones.replace(';', ', ')}",
                     r.data_returns and f"return {r.data_returns.replace(';', ', ')}",
                 ],
             )
@@ -200,6 +201,7 @@ def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
 def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
     """Print, in plain words, the chain from source row to published value for one figure."""
     from perf_pipeline.lib.audit import BLOCKING_CHECKS, ROW_RULES
+    from perf_pipeline.lib.feedback import derivation_lines
     from perf_pipeline.lib.files import sha256_of
     from perf_pipeline.lib.formatting import format_value
 
@@ -225,7 +227,7 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
             "select code_version, run_id from {s}.audit_pack where indicator_code = ? and quarter = ?", key
         )
         raw = None
-        if value["source_file"]:
+        if value["source_file"] and pd.notna(value["source_row"]):
             raw = one(
                 "select * from {s}.service_returns_raw where file = ? and row_number = ? and quarter = ?",
                 [value["source_file"], int(value["source_row"]), value["source_quarter"]],
@@ -235,6 +237,7 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
             "order by approved_on, correction_id",
             key,
         ).fetchdf()
+        derivation = derivation_lines(con, WAREHOUSE_SCHEMA, root.root, code, quarter)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
 
     def shown(x) -> str:
@@ -246,7 +249,10 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
         f"{value['data_status'] or 'no'} data)"
     )
     step = 1
-    if value["source_file"]:
+    if derivation:
+        print(f"{step}. " + "\n".join(derivation))
+        step += 1
+    elif value["source_file"]:
         on_disk = root.root / value["source_file"]
         now = sha256_of(on_disk) if on_disk.is_file() else None
         state = (

@@ -28,7 +28,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from perf_pipeline.lib.benchmarks import load_sources, read_sources
+from perf_pipeline.lib.benchmarks.sources import load_sources, read_sources
 from perf_pipeline.lib.check_return import return_verdicts
 from perf_pipeline.lib.corrections import check_corrections, read_corrections
 from perf_pipeline.lib.files import relative_to_root

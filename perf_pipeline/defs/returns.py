@@ -7,6 +7,7 @@ from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_limits, read_return
@@ -189,7 +190,7 @@ def submission_status(
     status = build_submission_status(
         quarter,
         services,
-        indicator_catalogue,
+        returned_indicators(indicator_catalogue, paths.reference, quarter),
         service_returns_raw,
         service_returns_validated,
         return_exceptions,

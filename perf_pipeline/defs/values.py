@@ -8,6 +8,7 @@ from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, files_versi
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
+from perf_pipeline.lib.feedback import replace_returned
 from perf_pipeline.lib.indicator_values import build_indicator_values
 from perf_pipeline.lib.returns_reader import read_limits
 from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
@@ -95,12 +96,14 @@ def indicator_values(
     service_returns_validated: pd.DataFrame,
     corrections_log: pd.DataFrame,
     indicator_catalogue: pd.DataFrame,
+    feedback_indicator_values: pd.DataFrame,
 ):
     """The quarter's figure for every due indicator, revisions and corrections applied, with its source."""
     quarter = quarter_of(context)
     validated = service_returns_validated.rename(columns={"quarter": "source_quarter"})
     if validated.empty:
         validated = pd.DataFrame(columns=["period", "indicator_code", "source_quarter", "file", "row"])
+    validated = replace_returned(validated, feedback_indicator_values, quarter)
     values = build_indicator_values(quarter, validated, corrections_log, indicator_catalogue)
     counts = values["reporting_status"].value_counts().to_dict()
     yield dg.Output(
