@@ -7,8 +7,14 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year_of, yearly_partitions
-from perf_pipeline.defs.performance import ASSESSED_WINDOW
+from perf_pipeline.defs.conditions import ANNUAL_BUILT, OUTPUTS_REBUILT
+from perf_pipeline.defs.partitions import (
+    ASSESSED_WINDOW,
+    quarter_of,
+    quarterly_partitions,
+    year_of,
+    yearly_partitions,
+)
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.report_render import write_html, write_workbook
@@ -19,7 +25,6 @@ REPORT_HTML = "quarterly-monitoring-report.html"
 REPORT_XLSX = "quarterly-monitoring-report.xlsx"
 ANNUAL_HTML = "annual-performance-report.html"
 YEARS_COMPARED = 4
-APPROVALS = "approvals.csv"
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status", "status")
 EXCEPTION_COLUMNS = [
     "indicator_code",
@@ -33,13 +38,6 @@ EXCEPTION_COLUMNS = [
     "dot_short",
     "commentary",
 ]
-
-
-def read_approvals(path) -> pd.DataFrame:
-    """`reference/approvals.csv`: quarter, approved_by, approved_on, meeting (missing file: all drafts)."""
-    if not path.is_file():
-        return pd.DataFrame(columns=["quarter", "approved_by", "approved_on", "meeting"])
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def input_manifest(con, data_root, quarter_key: str) -> pd.DataFrame:
@@ -97,7 +95,8 @@ def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.Dat
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
-    deps=["service_returns_raw", "benchmark_values", "comparator_groups"],
+    deps=["service_returns_raw", "benchmark_values", "comparator_groups", "approvals", "council_settings"],
+    automation_condition=OUTPUTS_REBUILT,
 )
 def quarterly_monitoring_report(
     context: dg.AssetExecutionContext,
@@ -137,7 +136,7 @@ def quarterly_monitoring_report(
         submission_status,
         return_exceptions,
         corrections_log,
-        read_approvals(paths.reference / APPROVALS),
+        data_root.approvals(),
         files,
         provenance,
         benchmarks=comparator_benchmarks,
@@ -187,6 +186,8 @@ def quarterly_monitoring_report(
     partitions_def=yearly_partitions,
     metadata={"partition_expr": "year_start"},
     ins={"indicator_performance": dg.AssetIn()},
+    deps=["council_settings"],
+    automation_condition=ANNUAL_BUILT,
 )
 def annual_performance_report(
     context: dg.AssetExecutionContext,
@@ -210,9 +211,7 @@ def annual_performance_report(
         raise dg.Failure(
             f"{year_q4.label} has not been assessed yet: run that quarter before the annual report"
         )
-    view = annual_view(
-        year_q4, council, outturns, read_approvals(paths.reference / APPROVALS), run_provenance(context)
-    )
+    view = annual_view(year_q4, council, outturns, data_root.approvals(), run_provenance(context))
     html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
     return pd.DataFrame(

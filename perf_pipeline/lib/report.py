@@ -69,8 +69,9 @@ def status_counts(performance: pd.DataFrame, previous: pd.DataFrame, by: str | N
 
 
 def _good_change(row) -> float | None:
-    """The change from last quarter, signed so that positive is better, relative to last quarter."""
-    value, before = _num(row["value"]), _num(row["previous_quarter_value"])
+    """The change from last quarter on the basis of the direction of travel (a cumulative
+    indicator's own part of each quarter), signed so that positive is better, relative to last quarter."""
+    value, before = _num(row["quarter_value"]), _num(row["previous_quarter_part"])
     if value is None or before is None or row["polarity"] == "none" or before == 0:
         return None
     change = (value - before) / abs(before)
@@ -127,9 +128,10 @@ def _name(row) -> str:
 
 
 def _move_text(row) -> str:
-    before = format_value(row["previous_quarter_value"], row["unit"], row["decimals"])
-    now = format_value(row["value"], row["unit"], row["decimals"])
-    return f"{_name(row)}, from {before} to {now}"
+    before = format_value(row["previous_quarter_part"], row["unit"], row["decimals"])
+    now = format_value(row["quarter_value"], row["unit"], row["decimals"])
+    own_part = "the quarter's own part " if row["ytd_method"] == "cumulative" else ""
+    return f"{_name(row)}, {own_part}from {before} to {now}"
 
 
 def off_target_twice(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
