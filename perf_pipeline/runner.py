@@ -30,6 +30,8 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 FIGURES = dg.AssetKey("indicator_values")
 ASSESSMENT = dg.AssetKey("indicator_performance")
 ANNUAL = dg.AssetKey("annual_performance_report")
+# On a run the automation conditions asked for, rather than the person at the command line.
+PLANNED_TAG = "perf_pipeline/requested_by"
 
 
 def instance_for(root: DataRoot) -> dg.DagsterInstance:
@@ -45,6 +47,7 @@ def _execute(
     partition_key: str | None = None,
     run_config: dict | None = None,
     assets: list[dg.AssetKey] | None = None,
+    planned: bool = False,
 ):
     job = defs.resolve_job_def(job_name)
     with exclusive_run(instance, root):  # and first clean up after a run that was killed
@@ -54,7 +57,7 @@ def _execute(
             asset_selection=assets,
             raise_on_error=False,
             run_config={**QUIET, **(run_config or {})},
-            tags={COMMAND_LINE_TAG: "true"},
+            tags={COMMAND_LINE_TAG: "true", **({PLANNED_TAG: "automation conditions"} if planned else {})},
         )
     if not result.success:
         for event in result.all_events:
@@ -82,7 +85,9 @@ class Cycle:
     def run(self, job_name: str, quarter: Quarter | None = None, assets=None, run_config=None) -> bool:
         partition = quarter.partition_key if quarter else None
         before = self._figure_version(quarter) if quarter and (assets is None or FIGURES in assets) else None
-        result = _execute(self.defs, job_name, self.instance, self.root, partition, run_config, assets)
+        result = _execute(
+            self.defs, job_name, self.instance, self.root, partition, run_config, assets, planned=bool(assets)
+        )
         if quarter and result.success and self._figure_version(quarter) != before:
             self.figures_changed.add(quarter)
         return result.success
@@ -97,10 +102,12 @@ class Cycle:
         keys = self.defs.resolve_asset_graph().materializable_asset_keys
         return {key: set(parts) for key in keys if (parts := result.get_requested_partitions(key))}
 
-    def observe(self, last: Quarter) -> None:
-        """Record the versions of the input files that changed, for the quarters up to `last`."""
+    def observe(self) -> None:
+        """Record the versions of the input files that changed, as the daemon's sensor does."""
+        from perf_pipeline.defs.automation import last_ended_quarter
+
         resource = self.defs.resources["data_root"]
-        for observation in changed_inputs(self.instance, resource, last):
+        for observation in changed_inputs(self.instance, resource, last_ended_quarter()):
             self.instance.report_runless_asset_event(observation)
 
     def follow(self, named: Quarter, later_named: set[Quarter]) -> dict[str, list[str]] | None:
@@ -123,7 +130,9 @@ class Cycle:
                     lines[quarter.label].append(why)
             for year in years:
                 q4 = Quarter.from_partition_key(year).shift(3)
-                if not _execute(self.defs, jobs.ANNUAL_JOB, self.instance, self.root, year).success:
+                if not _execute(
+                    self.defs, jobs.ANNUAL_JOB, self.instance, self.root, year, planned=True
+                ).success:
                     return None
                 lines[f"{q4.fy_key} annual report"].append(f"{q4.label} reassessed")
         return lines
@@ -179,9 +188,10 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
     if not cycle.run(jobs.REFERENCE_JOB):
         return False
     cycle.evaluate()  # the conditions' first look: changes from here on count
+    # A change to a quarter not yet built starts nothing: the quarter is built by its own run.
+    cycle.observe()
     for i, quarter in enumerate(quarters):
         later_named = set(quarters[i + 1 :])
-        cycle.observe(quarter)
         print(f"{quarter.label}: returns", end="", flush=True)
         if not cycle.run(jobs.RETURNS_JOB, quarter):
             return False
