@@ -118,6 +118,10 @@ class Cycle:
         while requested := self.evaluate():
             by_quarter: dict[Quarter, list[dg.AssetKey]] = defaultdict(list)
             years = sorted(requested.pop(ANNUAL, set()))
+            whole = [key for key, partitions in requested.items() if partitions == {None}]
+            if whole and not self.run(jobs.REFERENCE_JOB, None, whole):
+                return None
+            requested = {key: partitions for key, partitions in requested.items() if key not in whole}
             for key, partitions in requested.items():
                 for partition in partitions:
                     by_quarter[Quarter.from_partition_key(partition)].append(key)
@@ -184,12 +188,12 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
     if dry_run:
         print_plan(cycle, quarters)
         return True
-    print("Reference data ...", flush=True)
-    if not cycle.run(jobs.REFERENCE_JOB):
-        return False
     cycle.evaluate()  # the conditions' first look: changes from here on count
     # A change to a quarter not yet built starts nothing: the quarter is built by its own run.
     cycle.observe()
+    print("Reference data ...", flush=True)
+    if not cycle.run(jobs.REFERENCE_JOB):
+        return False
     for i, quarter in enumerate(quarters):
         later_named = set(quarters[i + 1 :])
         print(f"{quarter.label}: returns", end="", flush=True)

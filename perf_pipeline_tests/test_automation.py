@@ -274,7 +274,11 @@ def test_a_new_correction_rebuilds_the_figures_of_its_quarter_only():
         instance.report_runless_asset_event(
             dg.AssetObservation("correction_records", partition="2024-04-01", tags={DATA_VERSION: "2"})
         )
-        assert requested(defs, instance, cursor)[0] == {"indicator_values": {"2024-25-Q1"}}
+        # The corrections log, then the figures of the quarter the correction names.
+        assert requested(defs, instance, cursor)[0] == {
+            "corrections_log": {None},
+            "indicator_values": {"2024-25-Q1"},
+        }
 
 
 def test_a_changed_return_is_read_again_and_the_figures_it_can_revise_are_checked():

@@ -6,7 +6,8 @@ what it reads has finished. The automation sensor applies it while the daemon ru
 `perf-pipeline run` applies the same conditions to plan its runs.
 
 - A quarter's returns are read again when the files in its folder change.
-- A quarter's figures are rebuilt when returns that can revise it were read again or a correction
+- The corrections log is rebuilt when any correction row changes; a quarter's figures are
+  rebuilt after it when the rows naming that quarter changed, or when returns that can revise it were read again or a correction
   naming it changed.
 - Everything after the figures (assessment, benchmarks, reports, audit pack, the annual report)
   is rebuilt when the figures it uses have a new data version: figures rebuilt unchanged (a return
@@ -36,6 +37,9 @@ def _when_settled(trigger: AC) -> AC:
 
 _updated = AC.any_deps_match(AC.newly_updated() | AC.will_be_requested()).ignore(EVERY_QUARTER_READS)
 
+# The corrections log: when a correction row changed (every quarter's figures read it, but each
+# is rebuilt only when its own rows changed).
+CORRECTIONS_LOGGED = _when_settled(_updated)
 # Returns: when the quarter's files change.
 RETURNS_READ = _when_settled(_updated) & ~AC.missing()
 # Figures: when returns that can revise them, or corrections naming them, changed.

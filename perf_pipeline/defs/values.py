@@ -12,7 +12,7 @@ from perf_pipeline.defs.common import (
     frame_version,
     with_quarter,
 )
-from perf_pipeline.defs.conditions import FIGURES_REBUILT
+from perf_pipeline.defs.conditions import CORRECTIONS_LOGGED, FIGURES_REBUILT
 from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.corrections import check_corrections, read_corrections
@@ -50,6 +50,8 @@ VALUES_LINEAGE = column_lineage(
     owners=OWNERS,
     kinds=KINDS,
     pool=WAREHOUSE_POOL,
+    deps=["correction_records"],
+    automation_condition=CORRECTIONS_LOGGED,
     check_specs=[
         dg.AssetCheckSpec(
             CORRECTIONS_APPROVED,
