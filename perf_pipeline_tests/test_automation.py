@@ -218,7 +218,7 @@ def requested(defs, instance, cursor) -> tuple[dict[str, set[str]], object]:
     result = dg.evaluate_automation_conditions(defs, instance, cursor=cursor)
     found = {
         key.to_user_string(): {
-            Quarter.from_partition_key(p).key for p in result.get_requested_partitions(key)
+            p and Quarter.from_partition_key(p).key for p in result.get_requested_partitions(key)
         }
         for key in defs.resolve_asset_graph().materializable_asset_keys
     }
