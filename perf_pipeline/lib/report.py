@@ -145,21 +145,45 @@ def off_target_twice(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.Da
 
 
 def exceptions(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
-    """Every Red indicator and every indicator worsening two quarters running, with commentary."""
-    worsening_before = (
-        set(previous.loc[previous["dot_short"] == "Worsening", "indicator_code"]) if len(previous) else set()
-    )
+    """Every Red indicator and every indicator worsening two quarters running, with commentary.
+
+    A cumulative indicator's own part of each quarter is seasonal (a Q1 against the last months of
+    the year before), so for it "worsening" means worse than the same quarter last year."""
+    worsening_before = set(_worsening(previous).pipe(lambda w: previous.loc[w, "indicator_code"]))
     red = performance["rag_status"] == "Red"
-    worsening_twice = (performance["dot_short"] == "Worsening") & performance["indicator_code"].isin(
-        worsening_before
-    )
+    worsening_twice = _worsening(performance) & performance["indicator_code"].isin(worsening_before)
     chosen = performance[red | worsening_twice].copy()
+    cumulative = chosen["ytd_method"].eq("cumulative")
     chosen["why"] = [
-        " and ".join(filter(None, ["Red" if r else "", "worsening two quarters running" if w else ""]))
-        for r, w in zip(red[red | worsening_twice], worsening_twice[red | worsening_twice])
+        " and ".join(
+            filter(
+                None,
+                [
+                    "Red" if r else "",
+                    (
+                        "worse than the same quarter last year, two quarters running"
+                        if c
+                        else "worsening two quarters running"
+                    )
+                    if w
+                    else "",
+                ],
+            )
+        )
+        for r, w, c in zip(red[red | worsening_twice], worsening_twice[red | worsening_twice], cumulative)
     ]
     chosen["commentary_missing"] = chosen["commentary"].fillna("").str.strip().eq("")
     return chosen.sort_values(["directorate", "indicator_code"])
+
+
+def _worsening(performance: pd.DataFrame) -> pd.Series:
+    """Worsening on the direction of travel that compares like with like (see `exceptions`)."""
+    if performance.empty:
+        return pd.Series(False, index=performance.index)
+    direction = performance["dot_short"].where(
+        ~performance["ytd_method"].eq("cumulative"), performance["dot_long"]
+    )
+    return direction.eq("Worsening")
 
 
 def trend_series(history: pd.DataFrame, quarters: list[str]) -> dict[str, tuple[list, list]]:
