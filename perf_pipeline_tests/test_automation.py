@@ -257,73 +257,53 @@ def test_changed_figures_rebuild_that_quarter_and_the_seven_after_it_and_nothing
         assert requested(defs, instance, cursor)[0] == {}  # requested once, not again next tick
 
 
-def test_figures_rebuilt_unchanged_go_no_further():
+def plan_after(*events) -> dict[str, set[str]]:
+    """What the conditions request after `events` are recorded on a built instance."""
     with dg.instance_for_test() as instance:
         defs = built_instance(instance)
         _, cursor = requested(defs, instance, None)
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization("indicator_values", partition="2024-01-01", tags={DATA_VERSION: "1"})
-        )
-        assert requested(defs, instance, cursor)[0] == {}
+        for event in events:
+            instance.report_runless_asset_event(event)
+        return requested(defs, instance, cursor)[0]
+
+
+def test_figures_rebuilt_unchanged_go_no_further():
+    same = dg.AssetMaterialization("indicator_values", partition="2024-01-01", tags={DATA_VERSION: "1"})
+    assert plan_after(same) == {}
 
 
 def test_a_new_correction_rebuilds_the_figures_of_its_quarter_only():
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
-        instance.report_runless_asset_event(
-            dg.AssetObservation("correction_records", partition="2024-04-01", tags={DATA_VERSION: "2"})
-        )
-        # The corrections log, then the figures of the quarter the correction names.
-        assert requested(defs, instance, cursor)[0] == {
-            "corrections_log": {None},
-            "indicator_values": {"2024-25-Q1"},
-        }
+    # The corrections log, then the figures of the quarter the correction names.
+    assert plan_after(
+        dg.AssetObservation("correction_records", partition="2024-04-01", tags={DATA_VERSION: "2"})
+    ) == {"corrections_log": {None}, "indicator_values": {"2024-25-Q1"}}
 
 
 def test_a_changed_return_is_read_again_and_the_figures_it_can_revise_are_checked():
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
-        instance.report_runless_asset_event(
-            dg.AssetObservation("return_files", partition="2024-10-01", tags={DATA_VERSION: "2"})
-        )
-        plan, _ = requested(defs, instance, cursor)
-        returns = {
-            "service_returns_raw",
-            "service_returns_validated",
-            "return_exceptions",
-            "submission_status",
-        }
-        # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
-        shown = {"quarterly_monitoring_report", "audit_pack"}
-        assert plan == {
-            **{name: {"2024-25-Q3"} for name in returns | shown},
-            "indicator_values": keys(Quarter(2023, 4), Quarter(2024, 3)),  # the quarter and the three before
-        }
+    plan = plan_after(dg.AssetObservation("return_files", partition="2024-10-01", tags={DATA_VERSION: "2"}))
+    returns = {"service_returns_raw", "service_returns_validated", "return_exceptions", "submission_status"}
+    # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
+    shown = {"quarterly_monitoring_report", "audit_pack"}
+    assert plan == {
+        **{name: {"2024-25-Q3"} for name in returns | shown},
+        "indicator_values": keys(Quarter(2023, 4), Quarter(2024, 3)),  # the quarter and the three before
+    }
 
 
 def test_a_quarter_not_yet_built_is_left_to_its_own_run():
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
-        instance.report_runless_asset_event(
-            dg.AssetObservation("return_files", partition="2025-10-01", tags={DATA_VERSION: "1"})
-        )
-        instance.report_runless_asset_event(
-            dg.AssetObservation("correction_records", partition="2025-10-01", tags={DATA_VERSION: "1"})
-        )
-        assert requested(defs, instance, cursor)[0] == {}
+    # Only the corrections log, which lists every correction whatever quarter it names.
+    assert plan_after(
+        dg.AssetObservation("return_files", partition="2025-10-01", tags={DATA_VERSION: "1"}),
+        dg.AssetObservation("correction_records", partition="2025-10-01", tags={DATA_VERSION: "1"}),
+    ) == {"corrections_log": {None}}
 
 
 def test_reference_data_marks_quarters_stale_without_rebuilding_years_of_reports():
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
-        for key in ("indicator_catalogue", "corrections_log", "indicator_targets"):
-            instance.report_runless_asset_event(dg.AssetMaterialization(key, tags={DATA_VERSION: "2"}))
-        instance.report_runless_asset_event(dg.AssetObservation("council_settings", tags={DATA_VERSION: "2"}))
-        assert requested(defs, instance, cursor)[0] == {}
+    changed = [
+        dg.AssetMaterialization(key, tags={DATA_VERSION: "2"})
+        for key in ("indicator_catalogue", "corrections_log", "indicator_targets")
+    ]
+    assert plan_after(*changed, dg.AssetObservation("council_settings", tags={DATA_VERSION: "2"})) == {}
 
 
 def test_the_definitions_carry_one_automation_sensor_and_the_file_sensor():
