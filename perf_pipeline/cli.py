@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+
+    from perf_pipeline.app.command import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -118,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             return command_reminders(root, args.as_of)
         if args.command == "ui":
             return command_ui(root, args.port)
+        if args.command in ("app", "users"):
+            from perf_pipeline.app.command import run_command
+
+            return run_command(root, args)
     except UsageError as exc:
         print(f"perf-pipeline: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -156,11 +164,13 @@ def command_run(root: DataRoot, args: argparse.Namespace) -> int:
 
 
 def command_check_return(root: DataRoot, file: Path, quarter: Quarter) -> int:
-    from perf_pipeline.runner import check_return
+    from perf_pipeline.lib.check_return import check_return
 
     if not file.is_file():
         raise UsageError(f"{file} is not a file")
-    return EXIT_OK if check_return(root, file, quarter) else EXIT_FAILED
+    accepted, lines = check_return(root, file, quarter)
+    print("\n".join(lines))
+    return EXIT_OK if accepted else EXIT_FAILED
 
 
 def command_requests(root: DataRoot, quarter: Quarter) -> int:

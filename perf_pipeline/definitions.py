@@ -7,10 +7,13 @@ happen inside the assets that need them.
 import dagster as dg
 
 from perf_pipeline.defs import (
+    app_snapshot,
     audit,
     automation,
     benchmarks,
     data_requests,
+    feedback,
+    framework,
     improvement_plan,
     jobs,
     performance,
@@ -19,6 +22,7 @@ from perf_pipeline.defs import (
     reports,
     returns,
     sources,
+    value_for_money,
     values,
 )
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
@@ -38,10 +42,14 @@ STAGES = [
     values,
     performance,
     benchmarks,
+    value_for_money,
     improvement_plan,
     reports,
     audit,
+    app_snapshot,
     reminders,
+    feedback,
+    framework,
 ]
 
 

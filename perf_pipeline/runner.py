@@ -1,29 +1,21 @@
-"""Running quarters, request packs and reminders in the persistent Dagster instance; checking a return."""
+"""Running quarters, request packs and reminders in the persistent Dagster instance."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline import warehouse
 from perf_pipeline.defs import jobs
 from perf_pipeline.defs.sources import changed_inputs
 from perf_pipeline.lib.performance import how_assessment_uses
 from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
 from perf_pipeline.lib.reminders import SENT_LOG
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
-from perf_pipeline.lib.returns_validation import validate_returns
-from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.recovery import COMMAND_LINE_TAG, exclusive_run
-from perf_pipeline.settings import DataRoot, first_quarter
+from perf_pipeline.settings import DataRoot
 
 # The full event log is in the Dagster instance (and its UI); the terminal shows warnings only.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -312,80 +304,6 @@ def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
         folder = root.reports_for(quarter)
         names = sorted(p.name for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
         print(f"  {folder}/  {', '.join(names)}")
-
-
-def return_verdicts(
-    root: DataRoot, file: Path, quarter: Quarter, indicators: pd.DataFrame, received: list | None = None
-) -> pd.DataFrame:
-    """The pipeline's verdict on every row of `file`, as if it were in `quarter`'s folder.
-
-    The file is checked beside the returns already received for the quarter, exactly as the
-    pipeline would see it, so duplicates across files are found too. Inputs are only read.
-    `received` may pass the folder's returns already read (as `read_return` gives them).
-    """
-    folder = root.submissions_for(quarter)
-    name = f"submissions/{quarter.key}/{file.name}"
-    with tempfile.TemporaryDirectory() as scratch:
-        staged_root = Path(scratch)
-        staged = staged_root / "submissions" / quarter.key
-        staged.mkdir(parents=True)
-        if received is None:
-            others, _ = list_return_files(folder, root.root)
-            received = [read_return(other, root.root) for other in others]
-        shutil.copy2(file, staged / file.name)
-        read = [r for r in received if r.file != name] + [read_return(staged / file.name, staged_root)]
-        validated, exceptions = validate_returns(raw_frame(read), indicators, quarter, first_quarter())
-    accepted = validated[validated["file"] == name]
-    rejected = exceptions[exceptions["file"] == name]
-    verdicts = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "row": accepted["row"],
-                    "indicator_code": accepted["indicator_code"],
-                    "verdict": accepted["reported"].map({True: "accepted", False: "accepted (not reported)"}),
-                    "message": "",
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "row": rejected["row"],
-                    "indicator_code": rejected["indicator_code"],
-                    "verdict": rejected["reason"],
-                    "message": rejected["message"],
-                }
-            ),
-        ]
-    )
-    return verdicts.sort_values("row", na_position="first").reset_index(drop=True)
-
-
-def load_catalogue(root: DataRoot) -> pd.DataFrame:
-    reference = root.reference
-    services = load_services(reference / "services.csv")
-    return load_indicators(
-        reference / "indicators.csv", services, load_rag_rules(reference / "rag_rules.toml")
-    )
-
-
-def check_return(root: DataRoot, file: Path, quarter: Quarter) -> bool:
-    """Print the verdict on every row of `file`; true when every row would be accepted."""
-    try:
-        indicators = load_catalogue(root)
-    except ReferenceDataError as error:
-        print("The reference data has problems:\n" + "\n".join(f"  {p}" for p in error.problems))
-        return False
-    verdicts = return_verdicts(root, file, quarter, indicators)
-    rejected = ~verdicts["verdict"].str.startswith("accepted")
-    print(
-        f"{file} as a return for {quarter.label}: "
-        f"{int((~rejected).sum())} row(s) accepted, {int(rejected.sum())} not accepted"
-    )
-    for v in verdicts.itertuples():
-        row = "file" if pd.isna(v.row) else f"row {int(v.row)}"
-        line = f"  {row:>8}  {str(v.indicator_code)[:20]:<20} {v.verdict}"
-        print(line + (f": {v.message}" if v.message else ""))
-    return not rejected.any()
 
 
 def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:

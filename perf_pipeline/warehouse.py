@@ -31,16 +31,19 @@ class FigureRecord:
     published: dict | None
     raw: dict | None
     corrections: pd.DataFrame
+    derivation: list[str] | None  # how a figure derived from other indicators was made
 
 
 def figure_record(root: DataRoot, code: str, quarter: Quarter) -> FigureRecord | None:
+    from perf_pipeline.lib.feedback import derivation_lines
+
     with duckdb.connect(str(root.warehouse), read_only=True) as con:
         key = [code, quarter.key]
         value = _one(con, "select * from {s}.indicator_values where indicator_code = ? and quarter = ?", key)
         if value is None:
             return None
         raw = None
-        if value["source_file"]:
+        if value["source_file"] and pd.notna(value["source_row"]):
             raw = _one(
                 con,
                 "select * from {s}.service_returns_raw where file = ? and row_number = ? and quarter = ?",
@@ -63,6 +66,7 @@ def figure_record(root: DataRoot, code: str, quarter: Quarter) -> FigureRecord |
                 "order by approved_on, correction_id",
                 key,
             ).fetchdf(),
+            derivation=derivation_lines(con, WAREHOUSE_SCHEMA, root.root, code, quarter),
         )
 
 

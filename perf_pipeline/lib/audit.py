@@ -54,7 +54,10 @@ def figure_provenance(
     """One row per figure the quarter publishes, tracing it to its source and every correction."""
     published = performance[performance["value"].notna()][["indicator_code", "value", "rag_status", "target"]]
     merged = published.merge(values, on="indicator_code", how="left", suffixes=("", "_values"))
-    details = corrections_log.set_index("correction_id") if len(corrections_log) else None
+    # Only applied corrections are named in a figure's trail; their ids are unique (a repeated id
+    # is rejected), unlike the whole log's.
+    applied = corrections_log[corrections_log["status"] == "accepted"]
+    details = applied.set_index("correction_id") if len(applied) else None
 
     def describe(ids: str) -> str:
         if not ids or details is None:
@@ -213,7 +216,10 @@ def trace_lines(code: str, quarter: Quarter, figure, on_disk: str | None) -> lis
         f"{value['data_status'] or 'no'} data)"
     )
     step = 1
-    if value["source_file"]:
+    if figure.derivation:
+        say(f"{step}. " + "\n".join(figure.derivation))
+        step += 1
+    elif value["source_file"]:
         now = on_disk
         state = (
             "the file on disk still has this hash"
