@@ -127,6 +127,23 @@ def test_each_rule_at_its_edge(indicators, row, expected):
         assert got[0] == expected, got
 
 
+def test_a_period_that_is_not_a_quarter_is_quoted_in_its_message(indicators):
+    assert verdict(indicators, "WM02", value="1", period="Q5") == (
+        "wrong_period",
+        "'Q5' is not a quarter; write it as 2025/26 Q2 or 2025-26-Q2.",
+    )
+
+
+# Survivors of the parsers in `make mutation` that cannot matter, and why:
+# - _parse_written_numbers: `open & close` as `open | close` (an unbalanced bracket is refused by
+#   the test beside it, so for every accepted figure the two agree); `errors="coerce"` dropped and
+#   `astype(float)` as `astype(None)` (only matched digits reach to_numeric, as float64 either way);
+#   `well_formed & isfinite` as `|` (a figure not well formed is NaN already); `\u00a0` as `\u00A0`.
+# - ambiguous_separators: `fillna("XXXX")` (the raw text of a row is never missing, only blank) and
+#   `to_numpy(dtype=None)` (already booleans).
+# - ratio_rules: `np.errstate(divide=None)` changes a warning, not a figure.
+
+
 def test_a_blank_period_is_the_folders_quarter_and_a_revision_is_marked(indicators):
     raw_now = verdict(indicators, "WM02", value="1")
     assert raw_now == ("accepted", 1.0)
