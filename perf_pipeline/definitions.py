@@ -25,6 +25,7 @@ from perf_pipeline.defs import (
     value_for_money,
     values,
 )
+from perf_pipeline.defs.conditions import with_outputs_rebuilt
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
 from perf_pipeline.settings import (
     WAREHOUSE_SCHEMA,
@@ -56,7 +57,7 @@ STAGES = [
 def build_definitions(root: DataRoot) -> dg.Definitions:
     """The definitions for one data root."""
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGES),
+        assets=with_outputs_rebuilt(dg.load_assets_from_modules(STAGES)),
         asset_checks=dg.load_asset_checks_from_modules(STAGES),
         jobs=[
             jobs.reference_job,

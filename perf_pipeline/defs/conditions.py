@@ -52,3 +52,25 @@ _follows = AC.any_deps_match(AC.will_be_requested() | AC.data_version_changed())
 OUTPUTS_REBUILT = _when_settled(_figures_changed | _follows) & ~AC.missing()
 # The annual report: whenever its year's assessment changed, once its Q4 has been assessed.
 ANNUAL_BUILT = _when_settled(_figures_changed | _follows) & ~AC.any_deps_missing()
+
+
+# Sent to people when they run (request packs, reminders): never rebuilt by the automation.
+SENT = {"requests", "reminders"}
+
+
+def with_outputs_rebuilt(assets: list) -> list:
+    """Every quarterly asset without a condition of its own is a quarter's output: it is rebuilt
+    like the others (`OUTPUTS_REBUILT`) when what it reads changes. Request packs and reminders
+    are sent to people, so they are left to their schedules."""
+    from perf_pipeline.defs.partitions import quarterly_partitions
+
+    def default(spec: dg.AssetSpec) -> dg.AssetSpec:
+        if (
+            spec.automation_condition
+            or spec.group_name in SENT
+            or spec.partitions_def != quarterly_partitions
+        ):
+            return spec
+        return spec.replace_attributes(automation_condition=OUTPUTS_REBUILT)
+
+    return [a if isinstance(a, dg.SourceAsset) else dg.map_asset_specs(default, [a])[0] for a in assets]
