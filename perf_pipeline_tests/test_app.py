@@ -172,6 +172,10 @@ def page_types(quarter: str) -> dict[str, str]:
         "other portfolio": f"/q/{quarter}/portfolios/adults",
         "priority": f"/q/{quarter}/priorities/economy",
         "committee": f"/q/{quarter}/committees/economy-and-resources-scrutiny-committee",
+        "programmes": f"/q/{quarter}/programmes",
+        "programme": f"/q/{quarter}/programmes/CP1",
+        "risks": f"/q/{quarter}/risks",
+        "tags": f"/q/{quarter}/tags",
     }
 
 
@@ -186,6 +190,7 @@ DRAFT_ALLOWED = {
         "own portfolio",
         "priority",
         "committee",
+        "tags",
     },
     "officer": set(page_types(DRAFT)),
     "team": set(page_types(DRAFT)),

@@ -37,6 +37,7 @@ from perf_pipeline.lib.value_for_money import (
     PAIR_COLUMNS,
     cost_per_unit,
     council_value_for_money,
+    load_deflator,
     load_pairs,
     pair_metrics,
     value_for_money_positions,
@@ -427,3 +428,24 @@ def test_the_report_shows_value_for_money_with_scatters_figures_and_sentences_ax
         screenshot(page, "value-for-money-2025-26-Q2.png")
         results = Axe().run(page, context={"include": [["#value-for-money"], ["section.vfm"]]})
         assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        ("", None),
+        (
+            '[deflator]\nmetric = "ons:gdp"\nprices_at = "2022/23"\n',
+            {"metric": "ons:gdp", "prices_at": "2022-23"},
+        ),
+        ('[deflator]\nmetric = "gdp"\nprices_at = "2022-23"\n', "'metric' must be written source:metric"),
+        ('[deflator]\nmetric = "ons:gdp"\nprices_at = "next year"\n', "'prices_at' must be a financial year"),
+    ],
+)
+def test_the_deflator_is_read_from_sources_toml(tmp_path, table, expected):
+    path = write(tmp_path / "sources.toml", table)
+    if isinstance(expected, str):
+        with pytest.raises(ReferenceDataError, match=expected):
+            load_deflator(path)
+    else:
+        assert load_deflator(path) == expected

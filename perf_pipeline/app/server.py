@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from perf_pipeline.app import pages
+from perf_pipeline.app import framework_pages, pages
 from perf_pipeline.app.accounts import MAX_PASSWORD, Accounts
 from perf_pipeline.app.permissions import PUBLIC, Actor, Approvals
 from perf_pipeline.app.snapshot import NoSnapshot, SnapshotReader
@@ -317,6 +317,17 @@ def create_app(settings: Settings) -> Starlette:
     def quarter_page(build):
         return lambda ctx, request: build(ctx, request.path_params["quarter"])
 
+    def programme_page(ctx, request):
+        return framework_pages.programme(
+            ctx, request.path_params["quarter"], request.path_params["programme"]
+        )
+
+    def tags_page(ctx, request):
+        q = request.query_params
+        return framework_pages.tags(
+            ctx, request.path_params["quarter"], q.get("vocabulary", "")[:100], q.get("value", "")[:100]
+        )
+
     def grouping_index(ctx, request):
         return pages.grouping_index(ctx, request.path_params["quarter"], request.path_params["grouping"])
 
@@ -335,6 +346,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/q/{quarter}/indicators/{code}", csv_by_suffix(indicator_page, "code")),
         *both("/q/{quarter}/attention", quarter_page(pages.attention)),
         *both("/q/{quarter}/plan", quarter_page(pages.plan)),
+        *both("/q/{quarter}/programmes", quarter_page(framework_pages.programmes)),
+        Route("/q/{quarter}/programmes/{programme}", csv_by_suffix(programme_page, "programme")),
+        *both("/q/{quarter}/risks", quarter_page(framework_pages.risks)),
+        *both("/q/{quarter}/tags", tags_page),
         Route("/q/{quarter}/{grouping}/", page_endpoint(grouping_index)),
         Route("/q/{quarter}/{grouping}/{name}", csv_by_suffix(group_page, "name")),
     ]

@@ -13,6 +13,7 @@ from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
 from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.framework_report import SNAPSHOT_TABLES
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
 # What the app shows, as the warehouse holds it after the quarter's outputs: every quarter so far.
@@ -23,6 +24,7 @@ COPIED = {
     "plan": f"select * from {WAREHOUSE_SCHEMA}.improvement_plan_status",
     "plan_updates": f"select * from {WAREHOUSE_SCHEMA}.improvement_plan_updates",
     "restatements": f"select * from {WAREHOUSE_SCHEMA}.restatement_events",
+    **{name: f"select * from {WAREHOUSE_SCHEMA}.{asset}" for name, asset in SNAPSHOT_TABLES.items()},
 }
 
 
@@ -44,6 +46,7 @@ COPIED = {
         "quarterly_monitoring_report",
         "benchmark_values",
         "comparator_groups",
+        *SNAPSHOT_TABLES.values(),
     ],
 )
 def app_snapshot(

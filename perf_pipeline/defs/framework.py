@@ -18,6 +18,7 @@ from perf_pipeline.lib.framework_programmes import (
 from perf_pipeline.lib.framework_risks import load_risk_reviews, load_risks
 from perf_pipeline.lib.framework_risks import risk_status as risks_as_at
 from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.lib.reference import read_text_table
 from perf_pipeline.lib.validation import ReferenceDataError
 
 PROGRAMME_FILES = ["programmes.csv", "milestones.csv", "benefits.csv"]
@@ -129,8 +130,9 @@ def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd
     """The strategic risk register and its reviews, linked to indicators and improvement actions."""
     paths = data_root.paths
     actions = paths.improvement_plan / "actions.csv"
-    action_ids = set(pd.read_csv(actions, dtype=str)["action_id"].str.strip()) if actions.is_file() else set()
     try:
+        plan = read_text_table(actions)[0] if actions.is_file() else pd.DataFrame()
+        action_ids = set(plan.get("action_id", pd.Series(dtype=str)).dropna())
         risks = load_risks(paths.reference, set(indicator_catalogue["code"]), action_ids)
         reviews = load_risk_reviews(paths.reference, list(risks["risk_id"]))
     except ReferenceDataError as error:

@@ -7,8 +7,14 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year_of, yearly_partitions
-from perf_pipeline.defs.performance import ASSESSED_WINDOW
+from perf_pipeline.defs.conditions import ANNUAL_BUILT, OUTPUTS_REBUILT
+from perf_pipeline.defs.partitions import (
+    ASSESSED_WINDOW,
+    quarter_of,
+    quarterly_partitions,
+    year_of,
+    yearly_partitions,
+)
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.framework_report import framework_sections, framework_sheets
@@ -22,7 +28,6 @@ REPORT_HTML = "quarterly-monitoring-report.html"
 REPORT_XLSX = "quarterly-monitoring-report.xlsx"
 ANNUAL_HTML = "annual-performance-report.html"
 YEARS_COMPARED = 4
-APPROVALS = "approvals.csv"
 AUDIT_PACK = dg.AssetKey("audit_pack")
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status", "status")
 EXCEPTION_COLUMNS = [
@@ -37,13 +42,6 @@ EXCEPTION_COLUMNS = [
     "dot_short",
     "commentary",
 ]
-
-
-def read_approvals(path) -> pd.DataFrame:
-    """`reference/approvals.csv`: quarter, approved_by, approved_on, meeting (missing file: all drafts)."""
-    if not path.is_file():
-        return pd.DataFrame(columns=["quarter", "approved_by", "approved_on", "meeting"])
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def input_manifest(con, data_root, quarter_key: str) -> pd.DataFrame:
@@ -101,7 +99,8 @@ def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.Dat
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
-    deps=["service_returns_raw", "benchmark_values", "comparator_groups"],
+    deps=["service_returns_raw", "benchmark_values", "comparator_groups", "approvals", "council_settings"],
+    automation_condition=OUTPUTS_REBUILT,
 )
 def quarterly_monitoring_report(
     context: dg.AssetExecutionContext,
@@ -151,7 +150,7 @@ def quarterly_monitoring_report(
         submission_status,
         return_exceptions,
         corrections_log,
-        read_approvals(paths.reference / APPROVALS),
+        data_root.approvals(),
         files,
         provenance,
         benchmarks=comparator_benchmarks,
@@ -224,6 +223,8 @@ def quarterly_monitoring_report(
     partitions_def=yearly_partitions,
     metadata={"partition_expr": "year_start"},
     ins={"indicator_performance": dg.AssetIn()},
+    deps=["council_settings"],
+    automation_condition=ANNUAL_BUILT,
 )
 def annual_performance_report(
     context: dg.AssetExecutionContext,
@@ -247,9 +248,7 @@ def annual_performance_report(
         raise dg.Failure(
             f"{year_q4.label} has not been assessed yet: run that quarter before the annual report"
         )
-    view = annual_view(
-        year_q4, council, outturns, read_approvals(paths.reference / APPROVALS), run_provenance(context)
-    )
+    view = annual_view(year_q4, council, outturns, data_root.approvals(), run_provenance(context))
     html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
     return pd.DataFrame(

@@ -59,6 +59,23 @@ OUTPUT_COLUMNS = [
     "outcome_metric",
     "outcome_polarity",
 ]
+PER_UNIT_COLUMNS = [
+    "pair_id",
+    "area_code",
+    "period",
+    "period_end",
+    "cost",
+    "cost_unit",
+    "denominator",
+    "denominator_period",
+    "cost_per_unit",
+    "unit_of_cost_per_unit",
+    "outcome",
+    "prices",
+    "cost_metric",
+    "denominator_metric",
+    "outcome_metric",
+]
 POINT_COLUMNS = [
     "pair_id",
     "group",
@@ -195,67 +212,78 @@ def cost_per_unit(values: pd.DataFrame, pairs: pd.DataFrame, deflator: dict | No
     at `prices_at` prices; a period the deflator does not cover has no real-terms figure.
     """
     index = deflators(values, deflator) if deflator else None
-    frames = []
-    for pair in pairs.itertuples(index=False):
-        cost = values.loc[
-            (values["metric"] == pair.cost_metric) & values["value"].notna(),
-            ["area_code", "period", "period_start", "period_end", "value", "unit"],
-        ].rename(columns={"value": "cost", "unit": "cost_unit"})
-        denominator = values.loc[
-            (values["metric"] == pair.denominator_metric) & (values["value"] > 0),
-            ["area_code", "period", "period_start", "value", "unit"],
-        ].rename(columns={"value": "denominator", "period": "denominator_period", "unit": "denominator_unit"})
-        outcome = values.loc[
-            (values["metric"] == pair.outcome_metric) & values["value"].notna(),
-            ["area_code", "period", "value"],
-        ].rename(columns={"value": "outcome"})
-        both = cost.merge(outcome, on=["area_code", "period"])
-        if both.empty or denominator.empty:
-            continue
-        both = pd.merge_asof(
-            both.sort_values("period_start"),
-            denominator.sort_values("period_start"),
-            on="period_start",
-            by="area_code",
-            direction="nearest",
-        ).dropna(subset=["denominator"])
-        pounds = both["cost_unit"].map(POUNDS)
-        both["cost_per_unit"] = both["cost"] * pounds.fillna(1.0) / both["denominator"]
-        both["unit_of_cost_per_unit"] = np.where(
-            pounds.notna(), "£ per ", both["cost_unit"].fillna("") + " per "
-        ) + both["denominator_unit"].replace("", "unit").fillna("unit")
-        both["prices"] = "cash"
-        if index is not None:
-            factor = index[deflator["prices_at"]] / both["period"].map(index)
-            both[["cost", "cost_per_unit"]] = both[["cost", "cost_per_unit"]].mul(factor, axis=0)
-            both["prices"] = f"real at {deflator['prices_at']} prices"
-            both = both.dropna(subset=["cost_per_unit"])
-        frames.append(
-            both.assign(
-                pair_id=pair.pair_id,
-                cost_metric=pair.cost_metric,
-                denominator_metric=pair.denominator_metric,
-                outcome_metric=pair.outcome_metric,
-            )
+    # National tables run to millions of rows: rows are found by metric once, by position (the
+    # frame is not copied), and joined on integer keys (pair, area, period), not on text.
+    is_published = values["value"].notna().to_numpy()
+    rows_of = values.groupby("metric", sort=False).indices
+    area, _ = pd.factorize(values["area_code"])
+    period, _ = pd.factorize(values["period"])
+    n_areas, n_periods = area.max() + 1 if len(area) else 1, period.max() + 1 if len(period) else 1
+
+    def of(role: str, value: str) -> pd.DataFrame:
+        """Every pair's figures in one role (cost, denominator, outcome), keyed by integers."""
+        found = [rows_of.get(metric, np.array([], np.int64)) for metric in pairs[f"{role}_metric"]]
+        found = [rows[is_published[rows]] for rows in found]
+        at = np.concatenate(found) if found else np.array([], np.int64)
+        pair = np.repeat(np.arange(len(pairs)), [len(f) for f in found])
+        area_key = pair.astype(np.int64) * n_areas + area[at]
+        return pd.DataFrame(
+            {
+                "row": at,
+                "area_key": area_key,
+                "key": area_key * n_periods + period[at],
+                value: values["value"].to_numpy()[at],
+            }
         )
-    columns = [
-        "pair_id",
-        "area_code",
-        "period",
-        "period_end",
-        "cost",
-        "cost_unit",
-        "denominator",
-        "denominator_period",
-        "cost_per_unit",
-        "unit_of_cost_per_unit",
-        "outcome",
-        "prices",
-        "cost_metric",
-        "denominator_metric",
-        "outcome_metric",
-    ]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+    cost = of("cost", "cost")
+    outcome = of("outcome", "outcome")
+    denominator = of("denominator", "denominator")
+    denominator = denominator[denominator["denominator"] > 0]
+    both = cost.merge(outcome[["key", "outcome"]], on="key")
+    if both.empty or denominator.empty:
+        return pd.DataFrame(columns=PER_UNIT_COLUMNS)
+    both["period_start"] = values["period_start"].to_numpy()[both["row"]]
+    denominator = denominator.assign(period_start=values["period_start"].to_numpy()[denominator["row"]])
+    both = pd.merge_asof(
+        both.sort_values("period_start"),
+        denominator[["area_key", "period_start", "row", "denominator"]].sort_values("period_start"),
+        on="period_start",
+        by="area_key",
+        direction="nearest",
+        suffixes=("", "_denominator"),
+    ).dropna(subset=["denominator"])
+    cost_rows, denominator_rows = both["row"].to_numpy(), both["row_denominator"].to_numpy(np.int64)
+    pair = both["area_key"].to_numpy() // n_areas
+    both = pd.DataFrame(
+        {
+            "pair_id": pairs["pair_id"].to_numpy()[pair],
+            "area_code": values["area_code"].to_numpy()[cost_rows],
+            "period": values["period"].to_numpy()[cost_rows],
+            "period_end": values["period_end"].to_numpy()[cost_rows],
+            "cost": both["cost"].to_numpy(),
+            "cost_unit": values["unit"].to_numpy()[cost_rows],
+            "denominator": both["denominator"].to_numpy(),
+            "denominator_period": values["period"].to_numpy()[denominator_rows],
+            "denominator_unit": values["unit"].to_numpy()[denominator_rows],
+            "outcome": both["outcome"].to_numpy(),
+            "cost_metric": pairs["cost_metric"].to_numpy()[pair],
+            "denominator_metric": pairs["denominator_metric"].to_numpy()[pair],
+            "outcome_metric": pairs["outcome_metric"].to_numpy()[pair],
+        }
+    )
+    pounds = both["cost_unit"].map(POUNDS)
+    both["cost_per_unit"] = both["cost"] * pounds.fillna(1.0) / both["denominator"]
+    both["unit_of_cost_per_unit"] = np.where(
+        pounds.notna(), "£ per ", both["cost_unit"].fillna("") + " per "
+    ) + both["denominator_unit"].replace("", "unit").fillna("unit")
+    both["prices"] = "cash"
+    if index is not None:
+        factor = index[deflator["prices_at"]] / both["period"].map(index)
+        both[["cost", "cost_per_unit"]] = both[["cost", "cost_per_unit"]].mul(factor, axis=0)
+        both["prices"] = f"real at {deflator['prices_at']} prices"
+        both = both.dropna(subset=["cost_per_unit"])
+    return both[PER_UNIT_COLUMNS]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,46 +310,41 @@ def value_for_money_positions(
 
     `polarity`: outcome metric -> polarity, for pairs whose `outcome_polarity` is blank.
     """
-    if per_unit.empty:
-        return pd.DataFrame(columns=["authority_code", *OUTPUT_COLUMNS])
     upto = per_unit[per_unit["period_end"] <= pd.Timestamp(quarter.end)]
+    if upto.empty:
+        return pd.DataFrame(columns=["authority_code", *OUTPUT_COLUMNS])
     latest = upto.sort_values("period_end").drop_duplicates(["pair_id", "area_code"], keep="last")
     wanted = latest[["pair_id", "period"]].drop_duplicates()
     slices = upto.merge(wanted, on=["pair_id", "period"])
-    long = pd.concat(
-        [
-            slices.assign(metric=slices["pair_id"] + "\x1fcost", value=slices["cost_per_unit"]),
-            slices.assign(metric=slices["pair_id"] + "\x1foutcome", value=slices["outcome"]),
-        ]
-    )[["metric", "period", "area_code", "value"]]
     outcome_polarity = (
         pairs.set_index("pair_id")["outcome_polarity"]
         .fillna(pairs.set_index("pair_id")["outcome_metric"].map(polarity))
         .fillna(NONE)
     )
-    directions = {f"{p}\x1fcost": LOWER for p in pairs["pair_id"]} | {
-        f"{p}\x1foutcome": pol for p, pol in outcome_polarity.items()
-    }
-    positions = group_positions(long, groups, directions)
-    positions = positions.astype({c: str for c in ("authority_code", "group", "metric", "period")})
-    parts = positions["metric"].str.split("\x1f", n=1, expand=True)
-    positions = positions.assign(pair_id=parts[0], kind=parts[1])
-    keys = ["authority_code", "group", "pair_id", "period"]
-    cost = positions[positions["kind"] == "cost"].set_index(keys)
-    outcome = positions[positions["kind"] == "outcome"].set_index(keys)
+    # Cost and outcome are ranked by two calls on frames of the same rows (a pair is the metric),
+    # so their positions come out row for row alike: checked, then set side by side, not joined.
+    frame = slices[["pair_id", "period", "area_code"]].rename(columns={"pair_id": "metric"})
+    cost = group_positions(
+        frame.assign(value=slices["cost_per_unit"].to_numpy()), groups, dict.fromkeys(pairs["pair_id"], LOWER)
+    )
+    outcome = group_positions(frame.assign(value=slices["outcome"].to_numpy()), groups, outcome_polarity)
+    keys = {"authority_code": "authority_code", "group": "group", "metric": "pair_id", "period": "period"}
+    if len(cost) != len(outcome) or not all(cost[k].equals(outcome[k]) for k in keys):
+        raise AssertionError("group_positions ordered the cost and outcome rows differently")
     out = pd.DataFrame(
         {
-            "n": cost["n"],
-            "cost_per_unit": cost["value"],
-            "cost_rank": cost["rank"],
-            "cost_percentile": _percentile(cost["rank"], cost["n"]),
-            "group_median_cost": cost["median"],
-            "outcome": outcome["value"],
-            "outcome_rank": outcome["rank"],
-            "outcome_percentile": _percentile(outcome["rank"], outcome["n"]),
-            "group_median_outcome": outcome["median"],
+            **{ours: np.asarray(cost[k], dtype=object) for k, ours in keys.items()},
+            "n": cost["n"].to_numpy(),
+            "cost_per_unit": cost["value"].to_numpy(),
+            "cost_rank": cost["rank"].to_numpy(),
+            "cost_percentile": _percentile(cost["rank"], cost["n"]).to_numpy(),
+            "group_median_cost": cost["median"].to_numpy(),
+            "outcome": outcome["value"].to_numpy(),
+            "outcome_rank": outcome["rank"].to_numpy(),
+            "outcome_percentile": _percentile(outcome["rank"], outcome["n"]).to_numpy(),
+            "group_median_outcome": outcome["median"].to_numpy(),
         }
-    ).reset_index()
+    )
     # Each authority at its own latest period (the slice may be another authority's latest).
     out = out.merge(
         latest.rename(columns={"area_code": "authority_code"}).drop(columns=["cost_per_unit", "outcome"]),
@@ -335,7 +358,9 @@ def value_for_money_positions(
         out["outcome"] * sign, out["group_median_outcome"] * sign, "worse", "better", "outcome"
     )
     out["quadrant"] = cost_side + ", " + outcome_side.where(sign.notna(), "outcome not ranked")
-    out["lag_quarters"] = out["period"].map(lambda p: quarter - parse_period(p).last)
+    out["lag_quarters"] = out["period"].map(
+        {p: quarter - parse_period(p).last for p in out["period"].unique()}
+    )
     return out[["authority_code", *OUTPUT_COLUMNS]]
 
 

@@ -145,7 +145,8 @@ def scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
         ax.axhline(row["group_median_outcome"], color="#444444", linestyle="--", linewidth=0.9)
         ax.set_xlabel(f"{row['unit_of_cost_per_unit']} ({row['period']}, lower = cheaper)")
         polarity = {"higher_is_better": "higher is better", "lower_is_better": "lower is better"}
-        ax.set_ylabel(f"outcome ({polarity.get(row['outcome_polarity'], 'not ranked')})")
+        outcome = _label_parts(row["label"])[1]
+        ax.set_ylabel(f"{outcome} ({polarity.get(row['outcome_polarity'], 'not ranked')})", wrap=True)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         buffer = io.BytesIO()
