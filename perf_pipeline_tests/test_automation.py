@@ -182,6 +182,7 @@ QUARTERLY_OUTPUTS = {
     "restatements",
     "quarterly_monitoring_report",
     "audit_pack",
+    "app_snapshot",
 }
 
 
@@ -284,8 +285,9 @@ def test_a_changed_return_is_read_again_and_the_figures_it_can_revise_are_checke
     returns = {"service_returns_raw", "service_returns_validated", "return_exceptions", "submission_status"}
     # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
     shown = {"quarterly_monitoring_report", "audit_pack"}
+    follows = {"app_snapshot"}  # the app's snapshot is published again after them
     assert plan == {
-        **{name: {"2024-25-Q3"} for name in returns | shown},
+        **{name: {"2024-25-Q3"} for name in returns | shown | follows},
         "indicator_values": keys(Quarter(2023, 4), Quarter(2024, 3)),  # the quarter and the three before
     }
 
