@@ -9,6 +9,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
+from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
@@ -48,6 +49,7 @@ COPIED = {
         "comparator_groups",
         *SNAPSHOT_TABLES.values(),
     ],
+    automation_condition=OUTPUTS_REBUILT,
 )
 def app_snapshot(
     context: dg.AssetExecutionContext,
