@@ -19,12 +19,14 @@ from perf_pipeline_tests.browser import external_requests, open_page, screenshot
 
 SECTIONS = [
     "cover",
+    "review",
     "at-a-glance",
     "summary",
     "exceptions",
     "indicators",
     "benchmarking",
     "improvement-plan",
+    "scrutiny",
     "data-quality",
     "provenance",
 ]

@@ -17,7 +17,8 @@ REMINDERS_JOB = "reminders"
 reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets(
     "corrections_log", "benchmark_values", "comparator_groups"
 )
-returns_selection = dg.AssetSelection.groups("returns")
+# The governance records are looked at with each quarter's returns, so its outputs see the latest.
+returns_selection = dg.AssetSelection.groups("returns") | dg.AssetSelection.assets("governance_store")
 annual_selection = dg.AssetSelection.assets("annual_performance_report")
 # Packs go out when a quarter ends and reminders daily: neither is rebuilt with a quarter's outputs.
 requests_selection = dg.AssetSelection.groups("requests")

@@ -6,20 +6,23 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from perf_pipeline.defs.common import OWNERS, with_quarter
+from perf_pipeline.defs.common import OWNERS, reference_failure, with_quarter
+from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year_of, yearly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.governance.report import governance_view
+from perf_pipeline.lib.governance.stages import approvals_table, load_review_stages
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
+from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
 REPORT_HTML = "quarterly-monitoring-report.html"
 REPORT_XLSX = "quarterly-monitoring-report.xlsx"
 ANNUAL_HTML = "annual-performance-report.html"
 YEARS_COMPARED = 4
-APPROVALS = "approvals.csv"
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status", "status")
 EXCEPTION_COLUMNS = [
     "indicator_code",
@@ -35,11 +38,12 @@ EXCEPTION_COLUMNS = [
 ]
 
 
-def read_approvals(path) -> pd.DataFrame:
-    """`reference/approvals.csv`: quarter, approved_by, approved_on, meeting (missing file: all drafts)."""
-    if not path.is_file():
-        return pd.DataFrame(columns=["quarter", "approved_by", "approved_on", "meeting"])
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+def review_stages(council: dict) -> list:
+    """The review stages of council.toml; a mistake in them stops the step with its sentence."""
+    try:
+        return load_review_stages(council)
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
 
 
 def input_manifest(con, data_root, quarter_key: str) -> pd.DataFrame:
@@ -97,7 +101,7 @@ def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.Dat
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
-    deps=["service_returns_raw", "benchmark_values", "comparator_groups"],
+    deps=["service_returns_raw", "benchmark_values", "comparator_groups", GOVERNANCE_STORE],
 )
 def quarterly_monitoring_report(
     context: dg.AssetExecutionContext,
@@ -128,6 +132,7 @@ def quarterly_monitoring_report(
         if pd.notna(received)
         else "no returns received",
     }
+    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
     view = quarterly_view(
         quarter,
         council,
@@ -137,16 +142,16 @@ def quarterly_monitoring_report(
         submission_status,
         return_exceptions,
         corrections_log,
-        read_approvals(paths.reference / APPROVALS),
+        approvals_table(paths.root, review_stages(council)),
         files,
         provenance,
         benchmarks=comparator_benchmarks,
         dot_plots=plots,
         plan=improvement_plan_status,
+        governance=governance_view(paths.root, quarter, current),
     )
     folder = paths.reports_for(quarter)
     html = write_html(folder / REPORT_HTML, "quarterly_report.html.j2", view)
-    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
     workbook = write_workbook(
         folder / REPORT_XLSX,
         [
@@ -211,7 +216,11 @@ def annual_performance_report(
             f"{year_q4.label} has not been assessed yet: run that quarter before the annual report"
         )
     view = annual_view(
-        year_q4, council, outturns, read_approvals(paths.reference / APPROVALS), run_provenance(context)
+        year_q4,
+        council,
+        outturns,
+        approvals_table(paths.root, review_stages(council)),
+        run_provenance(context),
     )
     html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
