@@ -256,7 +256,7 @@ def stage_validate(root: Path) -> dict:
 
 
 def _comparator_inputs(root: Path):
-    from perf_pipeline.lib.benchmarks import build_comparator_groups, read_nearest_neighbours
+    from perf_pipeline.lib.benchmarks.groups import build_comparator_groups, read_nearest_neighbours
     from perf_pipeline.lib.reference import load_authorities
 
     values = pd.read_csv(
@@ -275,7 +275,7 @@ def _comparator_inputs(root: Path):
 
 def stage_comparators(root: Path) -> dict:
     """Comparator statistics for every authority with the pipeline's `group_positions`."""
-    from perf_pipeline.lib.benchmarks import group_positions
+    from perf_pipeline.lib.benchmarks.positions import group_positions
 
     values, groups, polarity = _comparator_inputs(root)
     started = time.perf_counter()

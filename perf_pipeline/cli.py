@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+
+    from perf_pipeline.app.command import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -116,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             return command_reminders(root, args.as_of)
         if args.command == "ui":
             return command_ui(root, args.port)
+        if args.command in ("app", "users"):
+            from perf_pipeline.app.command import run_command
+
+            return run_command(root, args)
     except UsageError as exc:
         print(f"perf-pipeline: {exc}", file=sys.stderr)
         return EXIT_USAGE

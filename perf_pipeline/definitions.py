@@ -7,6 +7,7 @@ happen inside the assets that need them.
 import dagster as dg
 
 from perf_pipeline.defs import (
+    app_snapshot,
     audit,
     automation,
     benchmarks,
@@ -35,6 +36,7 @@ STAGES = [
     improvement_plan,
     reports,
     audit,
+    app_snapshot,
     reminders,
 ]
 

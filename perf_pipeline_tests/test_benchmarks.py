@@ -11,7 +11,33 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perf_pipeline.lib import benchmarks as b
+from perf_pipeline.lib.benchmarks.checks import (
+    AREAS_KNOWN,
+    ONE_VALUE_EACH,
+    PERIODS_RECOGNISED,
+    VALUES_NUMERIC,
+    benchmark_value_failures,
+    comparator_benchmarks_schema,
+)
+from perf_pipeline.lib.benchmarks.council import council_benchmarks
+from perf_pipeline.lib.benchmarks.groups import (
+    BUILT_IN_GROUPS,
+    GROUPS_CSV,
+    NEAREST_NEIGHBOURS_FILE,
+    build_comparator_groups,
+    read_group_csv,
+    read_nearest_neighbours,
+)
+from perf_pipeline.lib.benchmarks.normalise import (
+    BENCHMARK_COLUMNS,
+    comparable_values,
+    normalise_benchmarks,
+    resolve_polarity,
+)
+from perf_pipeline.lib.benchmarks.periods import Period, parse_period
+from perf_pipeline.lib.benchmarks.positions import group_positions
+from perf_pipeline.lib.benchmarks.readers.long_csv import read_long_csv, stage_long_csv
+from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE, create_raw_table, load_sources, read_sources
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.reference import load_authorities, load_indicators, load_rag_rules, load_services
 from perf_pipeline.lib.validation import ReferenceDataError, schema_failures
@@ -38,15 +64,15 @@ def indicators() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def values(indicators, authorities) -> pd.DataFrame:
-    raw, _ = b.read_sources(b.load_sources(BENCHMARKS / b.SOURCES_FILE), BENCHMARKS, EXAMPLE_DATA)
-    return b.normalise_benchmarks(raw, indicators, authorities)[0]
+    raw, _ = read_sources(load_sources(BENCHMARKS / SOURCES_FILE), BENCHMARKS, EXAMPLE_DATA)
+    return normalise_benchmarks(raw, indicators, authorities)[0]
 
 
 @pytest.fixture(scope="module")
 def groups(authorities) -> pd.DataFrame:
-    nearest, _ = b.read_nearest_neighbours(REFERENCE / b.NEAREST_NEIGHBOURS_FILE)
-    named, _ = b.read_group_csv(REFERENCE / b.GROUPS_CSV)
-    return b.build_comparator_groups(authorities, DARLINGTON, nearest, named)
+    nearest, _ = read_nearest_neighbours(REFERENCE / NEAREST_NEIGHBOURS_FILE)
+    named, _ = read_group_csv(REFERENCE / GROUPS_CSV)
+    return build_comparator_groups(authorities, DARLINGTON, nearest, named)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,13 +92,13 @@ def groups(authorities) -> pd.DataFrame:
     ],
 )
 def test_periods_are_normalised_to_the_projects_labels(text, label, first, last):
-    assert b.parse_period(text) == b.Period(label, first, last)
+    assert parse_period(text) == Period(label, first, last)
 
 
 @pytest.mark.parametrize("text", ["2022", "2022-24", "Q5 2022/23", "FY22"])
 def test_a_period_that_is_neither_year_nor_quarter_is_refused(text):
     with pytest.raises(QuarterError):
-        b.parse_period(text)
+        parse_period(text)
 
 
 def test_the_oflog_asc_csv_reads_as_published(values):
@@ -128,7 +154,7 @@ def value_failures(values: pd.DataFrame, authorities: pd.DataFrame) -> dict[str,
     """The failure cases of the checks on `benchmark_values`, as the asset runs them."""
     with duckdb.connect() as con:
         con.register("benchmark_values", values)
-        found = b.benchmark_value_failures(con, "benchmark_values", list(authorities["gss_code"]))
+        found = benchmark_value_failures(con, "benchmark_values", list(authorities["gss_code"]))
     assert all(count == len(cases) for count, cases in found.values())
     return {name: cases for name, (_, cases) in found.items()}
 
@@ -141,8 +167,8 @@ def long_csv_source(tmp_path, body: str, columns: dict | None = None) -> pd.Data
         '[[source]]\nname = "lginform_planning"\nfile = "lginform/planning.csv"\nformat = "long_csv"\n'
         'publisher = "LG Inform"\nlicence = "OGL-3.0"\n[source.columns]\n' + mapping,
     )
-    sources = b.load_sources(tmp_path / "benchmarks" / "sources.toml")
-    raw, _ = b.read_sources(sources, tmp_path / "benchmarks", tmp_path)
+    sources = load_sources(tmp_path / "benchmarks" / "sources.toml")
+    raw, _ = read_sources(sources, tmp_path / "benchmarks", tmp_path)
     return raw
 
 
@@ -159,7 +185,7 @@ E99999999,Nowhere,2022/23 Q3,Major applications decided on time,Percentage,Appli
 
 def test_a_long_csv_keeps_blanks_missing_and_reports_what_it_cannot_read(tmp_path, indicators, authorities):
     raw = long_csv_source(tmp_path, TRAFFORD_SHAPE)
-    values, _ = b.normalise_benchmarks(raw, indicators, authorities)
+    values, _ = normalise_benchmarks(raw, indicators, authorities)
     assert values["period"].tolist() == ["2022-23-Q3"] * 3 + ["2022-23"] * 2 + ["2022-23-Q3"]
     assert values["value"].fillna(-1).tolist() == [39.4, -1, 1234.0, -1, -1, 50.0]  # blanks stay missing
     assert values["value_status"].tolist() == [
@@ -172,10 +198,10 @@ def test_a_long_csv_keeps_blanks_missing_and_reports_what_it_cannot_read(tmp_pat
     ]
     assert values["source_row"].tolist() == [2, 3, 4, 5, 6, 7]
     failures = value_failures(values, authorities)
-    assert failures["values_are_numbers"][["failure_case", "index"]].values.tolist() == [
+    assert failures[VALUES_NUMERIC][["failure_case", "index"]].values.tolist() == [
         ["see note", "benchmarks/lginform/planning.csv row 6"]
     ]
-    assert failures["area_codes_known"][["failure_case", "index"]].values.tolist() == [
+    assert failures[AREAS_KNOWN][["failure_case", "index"]].values.tolist() == [
         ["E99999999", "benchmarks/lginform/planning.csv row 7"]
     ]
 
@@ -193,7 +219,7 @@ def test_sources_toml_mistakes_are_all_reported(tmp_path):
         '[[source]]\nname = "a"\nfile = "gone.csv"\nformat = "long_csv"\npublisher = "P"\n',
     )
     with pytest.raises(ReferenceDataError) as error:
-        b.load_sources(tmp_path / "benchmarks" / "sources.toml")
+        load_sources(tmp_path / "benchmarks" / "sources.toml")
     text = "\n".join(error.value.problems)
     for expected in (
         "format 'excel' is not one of",
@@ -209,15 +235,15 @@ def test_duplicates_and_unknown_periods_are_reported_not_dropped(tmp_path, indic
         "area_code,period,indicator,value\nE06000005,2022-23,M,1\nE06000005,2022-23,M,2\nE06000001,2022,M,3\n"
     )
     raw = long_csv_source(tmp_path, body)
-    values, _ = b.normalise_benchmarks(raw, indicators, authorities)
+    values, _ = normalise_benchmarks(raw, indicators, authorities)
     assert len(values) == 3
     failures = value_failures(values, authorities)
-    assert failures["one_value_per_area_and_period"]["index"].tolist() == [
+    assert failures[ONE_VALUE_EACH]["index"].tolist() == [
         "benchmarks/lginform/planning.csv row 2",
         "benchmarks/lginform/planning.csv row 3",
     ]
-    assert failures["periods_recognised"]["failure_case"].tolist() == ["2022"]
-    comparable, _ = b.comparable_values(values)
+    assert failures[PERIODS_RECOGNISED]["failure_case"].tolist() == ["2022"]
+    comparable, _ = comparable_values(values)
     # different figures for the same area and period: neither is used; an unknown period is left out
     assert comparable[["area_code", "period"]].values.tolist() == [["E06000005", "2022-23"]]
     assert comparable["value"].isna().all()
@@ -231,8 +257,8 @@ def test_duplicates_and_unknown_periods_are_reported_not_dropped(tmp_path, indic
 def test_polarity_from_the_source_wins_and_a_disagreement_is_reported(values, indicators, authorities):
     asc7 = values[(values["source"] == "oflog_asc") & (values["metric"] == "ASC7")]
     assert set(asc7["polarity"]) == {NONE} and set(asc7["polarity_from"]) == {"source"}
-    raw, _ = b.read_sources(b.load_sources(BENCHMARKS / b.SOURCES_FILE), BENCHMARKS, EXAMPLE_DATA)
-    _, problems = b.resolve_polarity(raw, indicators)
+    raw, _ = read_sources(load_sources(BENCHMARKS / SOURCES_FILE), BENCHMARKS, EXAMPLE_DATA)
+    _, problems = resolve_polarity(raw, indicators)
     assert problems[["source", "metric"]].values.tolist() == [["oflog_asc", "ASC7"]]
     assert (
         "the source says none, the indicator catalogue (ASC07) says lower_is_better"
@@ -258,7 +284,7 @@ def test_polarity_rules(indicators, source_words, catalogue, polarity, polarity_
         if catalogue
         else indicators.head(0)
     )
-    table, problems = b.resolve_polarity(raw, catalogue_rows)
+    table, problems = resolve_polarity(raw, catalogue_rows)
     assert table[["polarity", "polarity_from"]].values.tolist() == [[polarity, polarity_from]]
     if problem:
         assert problem in " ".join(problems["problem"])
@@ -272,7 +298,7 @@ def test_polarity_rules(indicators, source_words, catalogue, polarity, polarity_
 
 
 def test_the_published_neighbour_lists_are_deduplicated_and_the_repeats_reported():
-    pairs, repeats = b.read_nearest_neighbours(REFERENCE / b.NEAREST_NEIGHBOURS_FILE)
+    pairs, repeats = read_nearest_neighbours(REFERENCE / NEAREST_NEIGHBOURS_FILE)
     assert repeats["authority_code"].nunique() == 25
     sizes = pairs.groupby("authority_code").size()
     assert sizes[repeats["authority_code"].unique()].eq(16).all()
@@ -305,7 +331,7 @@ def test_a_csv_group_belongs_to_its_members_and_the_council(authorities):
             "authority_code": ["E06000001", DARLINGTON, "E06000002"],
         }
     )
-    groups = b.build_comparator_groups(authorities, DARLINGTON, None, named)
+    groups = build_comparator_groups(authorities, DARLINGTON, None, named)
     tees = groups[groups["group"] == "Tees Valley"]
     assert set(tees["authority_code"]) == {"E06000001", DARLINGTON}
     family = groups[(groups["group"] == "Family") & (groups["authority_code"] == DARLINGTON)]
@@ -315,7 +341,7 @@ def test_a_csv_group_belongs_to_its_members_and_the_council(authorities):
 def test_a_csv_group_may_not_take_a_built_in_groups_name(tmp_path):
     path = write(tmp_path / "comparator_groups.csv", "group,authority_code\nregion,E06000001\n")
     with pytest.raises(ReferenceDataError, match="'region' is a group the pipeline builds"):
-        b.read_group_csv(path)
+        read_group_csv(path)
 
 
 def test_a_csv_list_of_nearest_neighbours_replaces_the_mappings_list_for_the_council_only(authorities):
@@ -326,7 +352,7 @@ def test_a_csv_list_of_nearest_neighbours_replaces_the_mappings_list_for_the_cou
         }
     )
     named = pd.DataFrame({"group": ["nearest_neighbours"] * 2, "authority_code": ["E06000003", "E06000001"]})
-    groups = b.build_comparator_groups(authorities, DARLINGTON, nearest, named)
+    groups = build_comparator_groups(authorities, DARLINGTON, nearest, named)
     nn = groups[groups["group"] == "nearest_neighbours"]
     assert set(nn.loc[nn["authority_code"] == DARLINGTON, "member_code"]) == {
         DARLINGTON,
@@ -352,7 +378,7 @@ def one_group(values: dict[str, float], polarity: str = HIGHER, metric: str = "M
         .merge(members, how="cross")
         .assign(group="g")
     )
-    out = b.group_positions(frame, group, {metric: polarity})
+    out = group_positions(frame, group, {metric: polarity})
     return out.astype({"authority_code": str}).set_index("authority_code").sort_index()
 
 
@@ -406,17 +432,17 @@ def test_a_comparator_with_no_value_is_missing_abolished_or_not(authorities):
     listed = pd.DataFrame(
         {"authority_code": DARLINGTON, "group": "nearest_neighbours", "member_code": members}
     )
-    out = b.group_positions(values, listed, {"M": HIGHER})
+    out = group_positions(values, listed, {"M": HIGHER})
     assert out[["n", "n_missing"]].values.tolist() == [[14, 2]]
 
 
 def test_derived_groups_count_only_authorities_that_existed_and_deliver_the_service(authorities):
-    groups = b.build_comparator_groups(authorities, DARLINGTON)
+    groups = build_comparator_groups(authorities, DARLINGTON)
     groups = groups[(groups["authority_code"] == DARLINGTON) & (groups["group"] == "same_type")]
     unitaries = authorities[authorities["authority_type"] == "UA"]
 
     def existed(period: str) -> set[str]:
-        p = b.parse_period(period)
+        p = parse_period(period)
         start, end = pd.Timestamp(p.first.start), pd.Timestamp(p.last.end)
         alive = (unitaries["start_date"].isna() | (unitaries["start_date"] <= end)) & (
             unitaries["end_date"].isna() | (unitaries["end_date"] > start)
@@ -430,7 +456,7 @@ def test_derived_groups_count_only_authorities_that_existed_and_deliver_the_serv
         districts = pd.DataFrame(
             {"metric": "M", "period": period, "area_code": ["E07000223"], "value": [np.nan]}
         )
-        out = b.group_positions(pd.concat([values, districts]), groups, {"M": HIGHER})
+        out = group_positions(pd.concat([values, districts]), groups, {"M": HIGHER})
         assert out[["n", "n_missing"]].values.tolist() == [[len(alive) - 3, 3]], period
     # Bournemouth (abolished 2019) is in the group for 2016-17 only
     assert "E06000028" in existed("2016-17") and "E06000028" not in existed("2022-23")
@@ -456,7 +482,7 @@ def test_the_statistics_match_plain_sql_on_random_data_with_ties():
         pd.DataFrame({"member_code": codes}), how="cross"
     )
     groups = pd.concat([nn, everyone.assign(group="england")])
-    ours = b.group_positions(values, groups, polarity).astype(
+    ours = group_positions(values, groups, polarity).astype(
         {c: str for c in ("authority_code", "group", "metric", "period")}
     )
     with duckdb.connect() as con:
@@ -488,14 +514,14 @@ def test_oflogs_own_median_and_mads_from_median_are_reproduced_on_every_row(valu
     """Oflog published MEDIAN and MADs_from_median across all authorities with a value for the
     same measure and year: the unscaled median absolute deviation reproduces both."""
     published = pd.read_csv(BENCHMARKS / "oflog" / "ASC_data.csv", dtype=str, keep_default_na=False)
-    comparable, polarity = b.comparable_values(values[values["source"] == "oflog_asc"])
+    comparable, polarity = comparable_values(values[values["source"] == "oflog_asc"])
     everyone = pd.DataFrame({"member_code": comparable["area_code"].unique()})
     group = (
         everyone.rename(columns={"member_code": "authority_code"})
         .merge(everyone, how="cross")
         .assign(group="all")
     )
-    ours = b.group_positions(comparable, group, polarity).astype(
+    ours = group_positions(comparable, group, polarity).astype(
         {c: str for c in ("authority_code", "metric", "period")}
     )
     rows = published[published["Value"] != ""].assign(metric="oflog_asc:" + published["Code"])
@@ -515,10 +541,10 @@ def test_oflogs_own_median_and_mads_from_median_are_reproduced_on_every_row(valu
 def test_every_authoritys_position_is_one_computation_and_the_councils_is_part_of_it(
     values, groups, indicators
 ):
-    comparable, polarity = b.comparable_values(values[values["source"] == "oflog_waste"])
+    comparable, polarity = comparable_values(values[values["source"] == "oflog_waste"])
     comparable = comparable[comparable["period"] == "2022-23"]
-    built_in = groups[groups["group"].isin(b.BUILT_IN_GROUPS)]
-    everyone = b.group_positions(comparable, built_in, polarity).astype(
+    built_in = groups[groups["group"].isin(BUILT_IN_GROUPS)]
+    everyone = group_positions(comparable, built_in, polarity).astype(
         {"authority_code": str, "group": str, "metric": str}
     )
     reported = comparable.loc[comparable["value"].notna(), ["metric", "area_code"]]
@@ -529,8 +555,8 @@ def test_every_authoritys_position_is_one_computation_and_the_councils_is_part_o
     )
     assert len(everyone) == len(expected) > 300 * 3 * 3  # every authority with a value, in each of its groups
     assert not everyone.duplicated(["authority_code", "group", "metric"]).any()
-    table, gaps = b.council_benchmarks(
-        Quarter(2025, 2), values, groups, indicators, DARLINGTON, b.BUILT_IN_GROUPS
+    table, gaps = council_benchmarks(
+        Quarter(2025, 2), values, groups, indicators, DARLINGTON, BUILT_IN_GROUPS
     )
     mine = everyone[everyone["authority_code"] == DARLINGTON].merge(
         table, on=["metric", "group"], suffixes=("", "_report")
@@ -549,7 +575,7 @@ def council_case(rows, polarity=HIGHER, link="src:M"):
         source="src", metric="M", metric_title="Metric", unit="percent", polarity=polarity, area_name=""
     )
     values["value"] = pd.to_numeric(values["raw_value"])
-    periods = values["period"].map(b.parse_period)
+    periods = values["period"].map(parse_period)
     values["period"] = periods.map(lambda p: p.label)
     values["period_start"] = periods.map(lambda p: pd.Timestamp(p.first.start))
     values["period_end"] = periods.map(lambda p: pd.Timestamp(p.last.end))
@@ -580,13 +606,13 @@ def test_the_latest_period_the_council_has_a_value_in_and_its_lag(quarter, counc
         ("E06000001", "2022-23", 4),
     ]
     values, groups, indicators = council_case(rows)
-    table, gaps = b.council_benchmarks(quarter, values, groups, indicators, DARLINGTON, ["england"])
+    table, gaps = council_benchmarks(quarter, values, groups, indicators, DARLINGTON, ["england"])
     assert table[["period", "lag_quarters"]].values.tolist() == [[period, lag]] and gaps.empty
 
 
 def test_a_quarterly_period_lags_by_quarters():
     values, groups, indicators = council_case([(DARLINGTON, "2022/23 Q2", 5), ("E06000001", "2022/23 Q2", 6)])
-    table, _ = b.council_benchmarks(Quarter(2022, 3), values, groups, indicators, DARLINGTON, ["england"])
+    table, _ = council_benchmarks(Quarter(2022, 3), values, groups, indicators, DARLINGTON, ["england"])
     assert table[["period", "lag_quarters", "n", "rank"]].values.tolist() == [["2022-23-Q2", 1, 2, 2]]
 
 
@@ -601,7 +627,7 @@ def test_more_than_three_mads_from_the_median_is_flagged_for_a_person_to_check(v
         (DARLINGTON, "2022-23", value),
     ]
     values, groups, indicators = council_case(rows)
-    table, _ = b.council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON, ["england"])
+    table, _ = council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON, ["england"])
     assert table["median"].iloc[0] == 10.0 and table["mad"].iloc[0] == 1.0
     assert bool(table["outlier"].iloc[0]) is outlier
 
@@ -609,7 +635,7 @@ def test_more_than_three_mads_from_the_median_is_flagged_for_a_person_to_check(v
 def test_what_cannot_be_compared_is_reported_not_dropped():
     values, groups, indicators = council_case([(DARLINGTON, "2023-24", 1)])
     indicators = pd.concat([indicators, indicators.assign(code="X02", benchmark_metric="src:Nope")])
-    table, gaps = b.council_benchmarks(
+    table, gaps = council_benchmarks(
         Quarter(2022, 4), values, groups, indicators, DARLINGTON, ["england", "region"]
     )
     assert table.empty
@@ -622,19 +648,19 @@ def test_what_cannot_be_compared_is_reported_not_dropped():
 
 
 def test_a_council_with_no_benchmark_data_yet_gets_its_gaps_listed(tmp_path, indicators, authorities):
-    raw, _ = b.read_sources(b.load_sources(tmp_path / b.SOURCES_FILE), tmp_path, tmp_path)
-    values, problems = b.normalise_benchmarks(raw, indicators, authorities)
-    assert values.empty and problems.empty and list(values.columns) == b.BENCHMARK_COLUMNS
-    groups = b.build_comparator_groups(authorities, DARLINGTON)
-    table, gaps = b.council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON, ["england"])
+    raw, _ = read_sources(load_sources(tmp_path / SOURCES_FILE), tmp_path, tmp_path)
+    values, problems = normalise_benchmarks(raw, indicators, authorities)
+    assert values.empty and problems.empty and list(values.columns) == BENCHMARK_COLUMNS
+    groups = build_comparator_groups(authorities, DARLINGTON)
+    table, gaps = council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON, ["england"])
     assert table.empty and len(gaps) == indicators["benchmark_metric"].notna().sum()
 
 
 def test_the_council_table_passes_its_own_checks(values, groups, indicators):
-    table, _ = b.council_benchmarks(
-        Quarter(2025, 2), values, groups, indicators, DARLINGTON, [*b.BUILT_IN_GROUPS, "Tees Valley"]
+    table, _ = council_benchmarks(
+        Quarter(2025, 2), values, groups, indicators, DARLINGTON, [*BUILT_IN_GROUPS, "Tees Valley"]
     )
-    assert schema_failures(b.comparator_benchmarks_schema, table).empty
+    assert schema_failures(comparator_benchmarks_schema, table).empty
     assert list(table.columns[:14]) == [
         "indicator_code",
         "metric",
@@ -717,8 +743,8 @@ COMPARED = [
 
 def staged(path, columns=None):
     with duckdb.connect() as con:
-        b.create_raw_table(con)
-        rows = b.stage_long_csv(
+        create_raw_table(con)
+        rows = stage_long_csv(
             con, path, columns or {}, "raw_rows", {"source": "s", "file": "f", "file_sha256": "h"}
         )
         return rows, con.execute(f"select {', '.join(COMPARED)} from raw_rows").fetchdf()
@@ -732,7 +758,7 @@ def test_the_database_reads_a_long_csv_as_pandas_does_or_leaves_it_to_pandas(tmp
     rows, frame = staged(path)
     assert (rows is not None) == in_database
     if in_database:
-        expected = b.read_long_csv(path, {})[COMPARED]
+        expected = read_long_csv(path, {})[COMPARED]
         assert rows == len(expected)
         assert (
             frame.astype({"source_row": "int64"}).values.tolist()

@@ -27,7 +27,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from perf_pipeline.lib.benchmarks import load_sources, read_sources
+from perf_pipeline.lib.benchmarks.sources import load_sources, read_sources
 from perf_pipeline.lib.corrections import check_corrections, read_corrections
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import (

@@ -137,6 +137,8 @@ class Service:
     name: str
     directorate: str
     owner: str
+    portfolio: str = ""
+    scrutiny_committee: str = ""
 
     @property
     def email(self) -> str:
@@ -148,17 +150,43 @@ ADULTS = "Adults & Housing"
 CHILDREN = "Children's Services"
 PLACE = "Economy & Environment"
 
+# Darlington's Cabinet portfolios and scrutiny committees (from the council's website, 2025).
+RES_PF, RES_SC = "Resources", "Economy and Resources Scrutiny Committee"
+CYP_PF, CYP_SC = "Children and Young People", "Children and Young People Scrutiny Committee"
+ECO_SC = "Economy and Resources Scrutiny Committee"
+
 SERVICES = (
-    Service("revenues_benefits", "Revenues & Benefits", RESOURCES, "Karen Whitfield"),
-    Service("customer_services", "Customer Services & Digital", RESOURCES, "Imran Malik"),
-    Service("hr", "HR, Health & Safety", RESOURCES, "Louise Bainbridge"),
-    Service("adult_social_care", "Adult Social Care", ADULTS, "Helen Murray"),
-    Service("housing", "Housing & Homelessness", ADULTS, "Gary Pearson"),
-    Service("childrens_social_care", "Children's Social Care", CHILDREN, "Claire Lowther"),
-    Service("education", "Education & Inclusion", CHILDREN, "Nadia Hussain"),
-    Service("waste", "Waste & Street Scene", PLACE, "Paul Atkinson"),
-    Service("planning", "Planning & Building Control", PLACE, "Joanne Reed"),
-    Service("economic_growth", "Economic Growth & Regeneration", PLACE, "Mark Dobson"),
+    Service("revenues_benefits", "Revenues & Benefits", RESOURCES, "Karen Whitfield", RES_PF, RES_SC),
+    Service("customer_services", "Customer Services & Digital", RESOURCES, "Imran Malik", RES_PF, RES_SC),
+    Service("hr", "HR, Health & Safety", RESOURCES, "Louise Bainbridge", RES_PF, RES_SC),
+    Service(
+        "adult_social_care",
+        "Adult Social Care",
+        ADULTS,
+        "Helen Murray",
+        "Adults",
+        "Adults Scrutiny Committee",
+    ),
+    Service(
+        "housing",
+        "Housing & Homelessness",
+        ADULTS,
+        "Gary Pearson",
+        "Health and Housing",
+        "Health and Housing Scrutiny Committee",
+    ),
+    Service("childrens_social_care", "Children's Social Care", CHILDREN, "Claire Lowther", CYP_PF, CYP_SC),
+    Service("education", "Education & Inclusion", CHILDREN, "Nadia Hussain", CYP_PF, CYP_SC),
+    Service(
+        "waste",
+        "Waste & Street Scene",
+        PLACE,
+        "Paul Atkinson",
+        "Local Services",
+        "Communities and Local Services Scrutiny Committee",
+    ),
+    Service("planning", "Planning & Building Control", PLACE, "Joanne Reed", "Economy", ECO_SC),
+    Service("economic_growth", "Economic Growth & Regeneration", PLACE, "Mark Dobson", "Economy", ECO_SC),
 )
 SERVICE_BY_SLUG = {s.slug: s for s in SERVICES}
 
@@ -2644,6 +2672,9 @@ return_deadline_working_days = 15     # after quarter end
 reminder_window_days = 14
 performance_team_email = "performance@darlington.example"
 first_quarter = "2021-22-Q1"
+
+[app]
+public = false      # true: anyone not logged in may see approved quarters in the performance app
 """
 
 SOURCES_TOML = """\
@@ -2697,8 +2728,11 @@ def write_reference(root: Path, shared: Path, targets: list[dict[str, str]]) -> 
     (ref / "rag_rules.toml").write_text(RAG_RULES, encoding="utf-8")
     write_csv(
         ref / "services.csv",
-        ["service", "name", "directorate", "owner", "owner_email"],
-        [[s.slug, s.name, s.directorate, s.owner, s.email] for s in SERVICES],
+        ["service", "name", "directorate", "owner", "owner_email", "portfolio", "scrutiny_committee"],
+        [
+            [s.slug, s.name, s.directorate, s.owner, s.email, s.portfolio, s.scrutiny_committee]
+            for s in SERVICES
+        ],
     )
     write_csv(ref / "indicators.csv", INDICATOR_COLUMNS, indicator_rows())
     write_csv(

@@ -17,21 +17,30 @@ from perf_pipeline.defs.common import (
 )
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.benchmarks import (
+from perf_pipeline.lib.benchmarks.checks import (
+    AREAS_KNOWN,
+    EVERY_INDICATOR_BENCHMARKED,
+    LISTS_WITHOUT_REPEATS,
+    MEMBERS_KNOWN,
+    ONE_VALUE_EACH,
+    PERIODS_RECOGNISED,
+    POLARITY_AGREES,
+    POSITIONS_CONSISTENT,
+    VALUES_NUMERIC,
+    benchmark_value_failures,
+    comparator_benchmarks_schema,
+)
+from perf_pipeline.lib.benchmarks.council import council_benchmarks
+from perf_pipeline.lib.benchmarks.groups import (
     BUILT_IN_GROUPS,
     GROUPS_CSV,
     NEAREST_NEIGHBOURS_FILE,
-    SOURCES_FILE,
-    benchmark_value_failures,
     build_comparator_groups,
-    comparator_benchmarks_schema,
-    council_benchmarks,
-    load_benchmark_values,
-    load_sources,
     read_group_csv,
     read_nearest_neighbours,
-    stage_sources,
 )
+from perf_pipeline.lib.benchmarks.normalise import load_benchmark_values
+from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE, load_sources, stage_sources
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.validation import ReferenceDataError
@@ -39,16 +48,6 @@ from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
 BENCHMARKS = {"group_name": "benchmarks", "owners": OWNERS, "kinds": KINDS, "pool": WAREHOUSE_POOL}
 WARN = dg.AssetCheckSeverity.WARN
-
-AREAS_KNOWN = "area_codes_known"
-ONE_VALUE_EACH = "one_value_per_area_and_period"
-VALUES_NUMERIC = "values_are_numbers"
-PERIODS_RECOGNISED = "periods_recognised"
-POLARITY_AGREES = "polarity_agrees_with_catalogue"
-LISTS_WITHOUT_REPEATS = "group_lists_without_repeats"
-MEMBERS_KNOWN = "group_members_known"
-POSITIONS_CONSISTENT = "positions_consistent"
-EVERY_INDICATOR_BENCHMARKED = "every_indicator_benchmarked"
 
 # Published files are not ours to correct: their problems are reported (warnings), the rows kept.
 VALUE_CHECKS = {

@@ -161,9 +161,16 @@ def load_rag_rules(path: Path) -> dict[str, dict]:
     return rules
 
 
+OPTIONAL_SERVICE_COLUMNS = ["portfolio", "scrutiny_committee"]
+
+
 def load_services(path: Path) -> pd.DataFrame:
-    """`services.csv`: each service with its directorate and return owner."""
+    """`services.csv`: each service with its directorate, return owner, and optionally its Cabinet
+    portfolio and scrutiny committee."""
     df, rows = read_text_table(path)
+    for optional in OPTIONAL_SERVICE_COLUMNS:
+        if optional not in df.columns:
+            df[optional] = None
     schema = pa.DataFrameSchema(
         {
             "service": _text(
@@ -180,6 +187,8 @@ def load_services(path: Path) -> pd.DataFrame:
             "owner_email": _text(
                 checks=[pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$", error="is not an e-mail address")]
             ),
+            "portfolio": _text(required=False),
+            "scrutiny_committee": _text(required=False),
         }
     )
     return validate_or_raise(schema, df, f"reference/{path.name}", rows).reset_index(drop=True)

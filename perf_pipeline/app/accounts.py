@@ -1,0 +1,134 @@
+"""The app's accounts: `<data>/app/accounts.sqlite`, apart from the warehouse and the snapshot.
+
+Passwords are kept only as argon2id hashes (argon2-cffi); nothing here logs or prints one. An
+account is disabled, never deleted, so who had access stays on record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from perf_pipeline.app.permissions import PORTFOLIO_HOLDER, ROLES, Actor
+
+ACCOUNTS_FILE = "accounts.sqlite"
+NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # argon2 hashes any length; a bound keeps a login from being made expensive
+
+
+class AccountError(ValueError):
+    """An account that cannot be added or changed as asked (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    portfolio: str | None
+    committee: str | None
+    created_at: str
+    disabled_at: str | None
+
+    def actor(self) -> Actor:
+        return Actor(self.name, self.role, self.portfolio, self.committee)
+
+
+def _hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+class Accounts:
+    def __init__(self, folder: Path):
+        self.path = folder / ACCOUNTS_FILE
+        self._hasher = None
+        self._dummy = None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=10)
+        con.row_factory = sqlite3.Row
+        con.execute(
+            "create table if not exists accounts (name text primary key, role text not null, "
+            "portfolio text, committee text, password_hash text not null, created_at text not null, "
+            "disabled_at text)"
+        )
+        self.path.chmod(0o600)
+        return con
+
+    @property
+    def hasher(self):
+        if self._hasher is None:
+            self._hasher = _hasher()
+            self._dummy = self._hasher.hash("a password no account has")
+        return self._hasher
+
+    def add(
+        self, name: str, role: str, password: str, portfolio: str | None = None, committee: str | None = None
+    ):
+        if not NAME.match(name):
+            raise AccountError("a name is 1 to 64 letters, digits or . _ @ -")
+        if role not in ROLES:
+            raise AccountError(f"the role must be one of {', '.join(ROLES)}")
+        if role == PORTFOLIO_HOLDER and not portfolio:
+            raise AccountError("a portfolio holder needs --portfolio (as services.csv names it)")
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise AccountError(f"the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self._connect() as con:
+            try:
+                con.execute(
+                    "insert into accounts values (?, ?, ?, ?, ?, ?, null)",
+                    [name, role, portfolio or None, committee or None, self.hasher.hash(password), now],
+                )
+            except sqlite3.IntegrityError:
+                raise AccountError(f"there is already an account called {name}") from None
+
+    def disable(self, name: str) -> bool:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self._connect() as con:
+            changed = con.execute(
+                "update accounts set disabled_at = ? where name = ? and disabled_at is null", [now, name]
+            ).rowcount
+        return bool(changed)
+
+    def all(self) -> list[Account]:
+        with self._connect() as con:
+            rows = con.execute(
+                "select name, role, portfolio, committee, created_at, disabled_at from accounts order by name"
+            ).fetchall()
+        return [Account(**dict(r)) for r in rows]
+
+    def active(self, name: str | None) -> Account | None:
+        if not name or not self.path.is_file():
+            return None
+        with self._connect() as con:
+            row = con.execute(
+                "select name, role, portfolio, committee, created_at, disabled_at from accounts "
+                "where name = ? and disabled_at is null",
+                [name],
+            ).fetchone()
+        return Account(**dict(row)) if row else None
+
+    def verify(self, name: str, password: str) -> Account | None:
+        """The active account if the password is right; the same work is done when it is not."""
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        hasher = self.hasher
+        stored = None
+        if NAME.match(name or "") and self.path.is_file():
+            with self._connect() as con:
+                row = con.execute(
+                    "select password_hash from accounts where name = ? and disabled_at is null", [name]
+                ).fetchone()
+            stored = row["password_hash"] if row else None
+        try:
+            hasher.verify(stored or self._dummy, password[:MAX_PASSWORD])
+        except (VerificationError, InvalidHashError):
+            return None
+        return self.active(name) if stored else None

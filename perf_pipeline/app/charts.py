@@ -1,0 +1,83 @@
+"""The app's charts as inline SVG drawn by matplotlib (imported here, on first use).
+
+matplotlib's pyplot keeps global state, so charts are drawn on plain `Figure` objects, one at a
+time under a lock: pages are served by several threads. Each chart comes with its figures in a
+table on the page, so nothing is shown by the picture alone.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+
+_LOCK = threading.Lock()
+_PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+INK, TARGET, OTHERS, MEDIAN = "#1f4e79", "#505050", "#767676", "#303030"
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.rcParams["svg.hashsalt"] = "perf-pipeline"  # stable ids: the same chart, the same SVG
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: smaller, and searchable in tests
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=72, facecolor="white")
+
+
+def _svg(fig, label: str) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = _PROLOG.sub("", buffer.getvalue(), count=1)
+    # The picture is described by the label; the figures are in the table beside it.
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(label)}" focusable="false" ', 1)
+
+
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def trend_svg(labels: list[str], values: list[float | None], targets: list[float | None], label: str) -> str:
+    """An indicator's value quarter by quarter, with its target as a dashed step line."""
+    with _LOCK:
+        fig = _figure(9.5, 2.6)
+        ax = fig.add_axes((0.07, 0.14, 0.91, 0.8))
+        xs = range(len(labels))
+        shown = [(x, v) for x, v in zip(xs, values) if v is not None]
+        aimed = [(x, t) for x, t in zip(xs, targets) if t is not None]
+        if aimed:
+            ax.step(*zip(*aimed), where="mid", color=TARGET, linestyle="--", linewidth=1.2, label="Target")
+        if shown:
+            ax.plot(*zip(*shown), color=INK, marker="o", linewidth=2, markersize=4, label="Value")
+        # Beyond eight quarters, one label a year (at Q1) keeps the labels legible.
+        ticks = [x for x in xs if len(labels) <= 8 or labels[x].endswith("Q1")] or [0]
+        ax.set_xticks(ticks, [labels[x] for x in ticks], fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.legend(fontsize=8, frameon=False, loc="best")
+        return _svg(fig, label)
+
+
+def dot_plot_svg(others: list[float], council: float, median: float, council_name: str, label: str) -> str:
+    """The council among its comparators (grey), the group median dashed."""
+    with _LOCK:
+        fig = _figure(6.4, 1.3)
+        ax = fig.add_axes((0.04, 0.32, 0.92, 0.4))
+        ax.scatter(others, [0] * len(others), s=40, color=OTHERS, label="Comparators", zorder=2)
+        ax.axvline(median, color=MEDIAN, linestyle="--", linewidth=1, label="Median", zorder=1)
+        ax.scatter(
+            [council], [0], s=110, color=INK, edgecolor="white", marker="D", label=council_name, zorder=3
+        )
+        points = [*others, council, median]
+        low, high = min(points), max(points)
+        pad = (high - low) * 0.05 or abs(high) * 0.05 or 1.0
+        ax.set_xlim(low - pad, high + pad)
+        ax.set_ylim(-1, 1)
+        ax.set_yticks([])
+        ax.tick_params(axis="x", labelsize=8)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, 2.3), ncol=3, fontsize=8, frameon=False)
+        return _svg(fig, label)

@@ -1,0 +1,650 @@
+"""What each page of the app shows, built from the snapshot for one actor.
+
+Every builder takes a `Ctx` (the request's snapshot connection, the actor, the approvals) and
+returns a `Page`: the template's view and the table behind it, which is also the page's CSV.
+Every row a page shows passes through `Ctx.sees`, that is `permissions.may_see`; anything
+refused raises `NotFound`, exactly as something that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from perf_pipeline.app import charts
+from perf_pipeline.app.permissions import Actor, Approvals, may_open, may_see
+from perf_pipeline.app.snapshot import Published
+from perf_pipeline.lib import report
+from perf_pipeline.lib.formatting import format_value
+from perf_pipeline.lib.quarters import Quarter, QuarterError
+from perf_pipeline.lib.report_view import PLAN_STYLE
+
+GROUPINGS = {
+    "directorates": ("directorate", "Directorate"),
+    "portfolios": ("portfolio", "Cabinet portfolio"),
+    "priorities": ("priority", "Council Plan priority"),
+    "levels": ("level", "Level"),
+}
+GROUP_LABELS = {
+    "nearest_neighbours": "Nearest neighbours",
+    "same_type": "Same type of council",
+    "region": "Region",
+    "england": "England",
+}
+MAX_SEARCH = 200
+INDICATOR_TABLE = [
+    "quarter",
+    "indicator_code",
+    "title",
+    "directorate",
+    "portfolio",
+    "priority",
+    "level",
+    "value",
+    "target",
+    "rag_status",
+    "dot_short",
+    "dot_long",
+    "ytd_value",
+    "ytd_target",
+    "ytd_rag_status",
+    "data_status",
+    "commentary",
+]
+
+
+class NotFound(Exception):
+    """Nothing here for this actor: unknown, or not theirs to see (the same answer for both)."""
+
+
+class BadRequest(Exception):
+    """A request that cannot be answered as written (the message is shown)."""
+
+
+@dataclass
+class Page:
+    template: str
+    title: str
+    view: dict
+    table: pd.DataFrame | None = None
+    csv_name: str = "table"
+    quarter: str | None = None
+    draft: bool = False
+    breadcrumbs: list = field(default_factory=list)
+
+
+@dataclass
+class Ctx:
+    con: sqlite3.Connection
+    published: Published
+    actor: Actor | None
+    approvals: Approvals
+
+    def approved(self, quarter: str) -> bool:
+        return self.approvals.is_approved(quarter)
+
+    def sees(self, quarter: str, portfolio: str | None = None) -> bool:
+        return may_see(self.actor, quarter, self.approved(quarter), portfolio)
+
+    def opens(self, quarter: str) -> bool:
+        return may_open(self.actor, quarter, self.approved(quarter))
+
+    def quarters(self) -> list[str]:
+        return [q for q in self.published.quarters if self.opens(q)]
+
+    def frame(self, sql: str, params=()) -> pd.DataFrame:
+        return pd.read_sql_query(sql, self.con, params=list(params))
+
+    def publication(self, quarter: str) -> str:
+        return "Approved" if self.approved(quarter) else "DRAFT"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "none"
+
+
+def quarter_key(ctx: Ctx, text: str) -> str:
+    """The quarter in the address, written as the contract has it (`2025-26-Q2`), and open to the actor."""
+    try:
+        key = Quarter.parse(text).key
+    except QuarterError:
+        raise NotFound() from None
+    if key != text or key not in ctx.published.quarters or not ctx.opens(key):
+        raise NotFound()
+    return key
+
+
+def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
+    catalogue = pd.DataFrame(ctx.published.indicators.values())
+    if rows.empty:
+        return rows.assign(
+            **{c: pd.Series(dtype=object) for c in ("portfolio", "service_name", "unit_label")}
+        )
+    info = catalogue.set_index("code")[["portfolio", "service_name", "unit_label", "definition"]]
+    out = rows.drop(columns=["portfolio", "service_name", "unit_label", "definition"], errors="ignore")
+    out = out.join(info, on="indicator_code")
+    out["portfolio"] = out["portfolio"].fillna("")
+    return out
+
+
+def visible_rows(ctx: Ctx, *quarters: str, code: str | None = None) -> pd.DataFrame:
+    """The quarters' indicator rows this actor may see (of one indicator, or all), with catalogue
+    details and display texts; figures restated in a quarter the actor may not see are shown as
+    published before it (`_as_published`)."""
+    marks = ",".join("?" * len(quarters))
+    where = f"quarter in ({marks})" + (" and indicator_code = ?" if code else "")
+    params = [*quarters, *([code] if code else [])]
+    rows = _with_catalogue(
+        ctx, ctx.frame(f"select * from performance where {where} order by quarter", params)
+    )
+    rows = _keep(rows, [ctx.sees(q, p) for q, p in zip(rows["quarter"], rows["portfolio"])])
+    events = _with_catalogue(
+        ctx,
+        ctx.frame(
+            f"select * from restatements where figure_quarter in ({marks})"
+            + (" and indicator_code = ?" if code else "")
+            + " order by detected_at",
+            params,
+        ),
+    )
+    hidden = _keep(events, [not ctx.sees(d, p) for d, p in zip(events["detected_in"], events["portfolio"])])
+    return _texts(_as_published(rows, hidden))
+
+
+def _keep(frame: pd.DataFrame, mask: list[bool]) -> pd.DataFrame:
+    """The rows where `mask` is true (a list, so an empty frame stays an empty frame of rows)."""
+    return frame[pd.Series(mask, index=frame.index, dtype=bool)]
+
+
+def _texts(rows: pd.DataFrame) -> pd.DataFrame:
+    if rows.empty:
+        return rows.assign(value_text=[], target_text=[], ytd_text=[], ytd_target_text=[])
+    out = rows.copy()
+    for source, target in (
+        ("value", "value_text"),
+        ("target", "target_text"),
+        ("ytd_value", "ytd_text"),
+        ("ytd_target", "ytd_target_text"),
+    ):
+        out[target] = [
+            format_value(v, u, int(d) if pd.notna(d) else 1, lbl)
+            for v, u, d, lbl in zip(out[source], out["unit"], out["decimals"], out["unit_label"])
+        ]
+    return out
+
+
+def _table(ctx: Ctx, rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    table = rows.reindex(columns=columns).copy()
+    quarters = rows["quarter"] if "quarter" in rows else pd.Series([], dtype=object)
+    table["publication_status"] = [ctx.publication(q) for q in quarters]
+    return table
+
+
+def _page_for_quarter(ctx: Ctx, quarter: str, **kwargs) -> Page:
+    return Page(quarter=quarter, draft=not ctx.approved(quarter), **kwargs)
+
+
+def home(ctx: Ctx) -> str | None:
+    """The latest quarter the actor may open (the address `/` sends them to)."""
+    quarters = ctx.quarters()
+    return quarters[-1] if quarters else None
+
+
+def overview(ctx: Ctx, quarter_text: str) -> Page:
+    quarter = quarter_key(ctx, quarter_text)
+    current = visible_rows(ctx, quarter)
+    due = current[current["rag_status"] != "Not due"]
+    before = Quarter.parse(quarter).shift(-1).key
+    previous = visible_rows(ctx, before) if before in ctx.published.quarters and ctx.opens(before) else None
+    if previous is not None:
+        previous = previous[previous["indicator_code"].isin(due["indicator_code"])]
+    else:
+        previous = due.iloc[0:0]
+    glance = [("Overall", report.status_counts(due, previous, None), None)]
+    for grouping, (column, label) in GROUPINGS.items():
+        filled = {column: f"No {label.lower()}"}
+        rows = report.status_counts(
+            due.replace({column: {"": None}}).fillna(filled),
+            previous.replace({column: {"": None}}).fillna(filled),
+            column,
+        )
+        glance.append((f"By {label.lower()}", [{**r, "slug": slug(r["group"])} for r in rows], grouping))
+    approval = ctx.approvals.approval(quarter)
+    return _page_for_quarter(
+        ctx,
+        quarter,
+        template="app/overview.html.j2",
+        title=f"Overview, {Quarter.parse(quarter).label}",
+        csv_name=f"overview-{quarter}",
+        view={
+            "glance": glance,
+            "groupings": GROUPINGS,
+            "counted": report.COUNTED,
+            "tiles": due[due["level"] == "strategic"].sort_values("indicator_code").to_dict("records"),
+            "rows": due.sort_values(["directorate", "indicator_code"]).to_dict("records"),
+            "approval": approval,
+            "due_count": len(due),
+            "partial": not ctx.sees(quarter),
+        },
+        table=_table(ctx, due.sort_values("indicator_code"), INDICATOR_TABLE),
+    )
+
+
+def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
+    quarter = quarter_key(ctx, quarter_text)
+    info = ctx.published.indicators.get(code)
+    if info is None:
+        raise NotFound()
+    portfolio = info.get("portfolio") or ""
+    if not ctx.sees(quarter, portfolio):
+        raise NotFound()
+    earlier = [q for q in ctx.published.quarters if q <= quarter]
+    history = visible_rows(ctx, *earlier, code=code)
+    history = history.assign(publication_draft=[not ctx.approved(q) for q in history["quarter"]])
+    events = _with_catalogue(
+        ctx, ctx.frame("select * from restatements where indicator_code = ? order by detected_at", [code])
+    )
+    seen_events = _keep(
+        events,
+        [
+            ctx.sees(d, p) and f <= quarter
+            for d, p, f in zip(events["detected_in"], events["portfolio"], events["figure_quarter"])
+        ],
+    )
+    if history.empty or quarter not in set(history["quarter"]):
+        raise NotFound()
+    current = history[history["quarter"] == quarter].iloc[0].to_dict()
+    unit, decimals, label = info["unit"], int(info["decimals"] or 1), info.get("unit_label")
+    labels = [Quarter.parse(q).label for q in history["quarter"]]
+    values = [None if pd.isna(v) else float(v) for v in history["value"]]
+    targets = [None if pd.isna(t) else float(t) for t in history["target"]]
+    trend = ctx.published.remembered(
+        ("trend", code, tuple(history["quarter"]), tuple(values)),
+        lambda: charts.trend_svg(
+            labels,
+            values,
+            targets,
+            f"{info['title']}: value by quarter against target, {labels[0]} to {labels[-1]}",
+        ),
+    )
+    restated = [
+        {
+            **e,
+            "old_text": format_value(e["old_value"], unit, decimals, label),
+            "new_text": format_value(e["new_value"], unit, decimals, label),
+        }
+        for e in seen_events.to_dict("records")
+    ]
+    return _page_for_quarter(
+        ctx,
+        quarter,
+        template="app/indicator.html.j2",
+        title=f"{info['title']} ({code})",
+        csv_name=f"indicator-{code}-{quarter}",
+        view={
+            "info": info,
+            "current": current,
+            "history": history.sort_values("quarter", ascending=False).to_dict("records"),
+            "trend": trend,
+            "restatements": restated,
+            "benchmarks": _benchmark_trajectory(ctx, code, quarter, unit, decimals),
+            "dot_plot": _dot_plot(ctx, code, quarter, info),
+            "provenance": []
+            if current["masked"]
+            else ctx.frame(
+                "select * from provenance where indicator_code = ? and quarter = ?", [code, quarter]
+            ).to_dict("records"),
+            "actions": _actions_naming(ctx, code, quarter),
+        },
+        table=_table(ctx, history, INDICATOR_TABLE),
+    )
+
+
+def _as_published(rows: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
+    """Figures restated in a quarter the actor may not see are shown as they were published before
+    it: the earlier value, and nothing worked out from or sent with the restated one."""
+    rows = rows.assign(masked=False)
+    if hidden.empty or rows.empty:
+        return rows
+    first = hidden.drop_duplicates(["figure_quarter", "indicator_code"], keep="first").set_index(
+        ["figure_quarter", "indicator_code"]
+    )["old_value"]
+    keys = list(zip(rows["quarter"], rows["indicator_code"]))
+    masked = pd.Series([k in first.index for k in keys], index=rows.index)
+    rows.loc[masked, "value"] = [first[k] for k, m in zip(keys, masked) if m]
+    for column in ("rag_status", "dot_short", "dot_long", "ytd_rag_status"):
+        rows.loc[masked, column] = "Not shown"
+    rows.loc[masked, ["ytd_value", "commentary"]] = None
+    rows.loc[masked, "masked"] = True
+    return rows
+
+
+def _benchmark_trajectory(ctx: Ctx, code: str, quarter: str, unit: str, decimals: int) -> list[dict]:
+    end = Quarter.parse(quarter).end.isoformat()
+    rows = ctx.frame(
+        "select * from benchmark_history where indicator_code = ? and period_end <= ? order by period_end",
+        [code, end],
+    )
+    groups = []
+    for group, part in rows.groupby("group", sort=False):
+        groups.append(
+            {
+                "group": GROUP_LABELS.get(group, group),
+                "periods": [
+                    {
+                        "period": r["period"],
+                        "value": format_value(r["value"], unit, decimals),
+                        "median": format_value(r["median"], unit, decimals),
+                        "quartile": "–" if pd.isna(r["quartile"]) else int(r["quartile"]),
+                        "rank": "not ranked" if pd.isna(r["rank"]) else f"{int(r['rank'])} of {int(r['n'])}",
+                    }
+                    for r in part.to_dict("records")
+                ],
+            }
+        )
+    return groups
+
+
+def _dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
+    row = ctx.con.execute(
+        "select * from benchmarks where quarter = ? and indicator_code = ? and \"group\" = 'nearest_neighbours' "
+        "and value is not null",
+        [quarter, code],
+    ).fetchone()
+    if row is None:
+        return None
+    points = ctx.frame(
+        "select area_code, area_name, value from neighbours where metric = ? and period = ? order by value",
+        [row["metric"], row["period"]],
+    )
+    council_code, council_name = ctx.published.meta["gss_code"], ctx.published.meta["council"]
+    others = points[points["area_code"] != council_code]
+    unit, decimals = info["unit"], int(info["decimals"] or 1)
+    label = (
+        f"{council_name} {format_value(row['value'], unit, decimals)} among its nearest neighbours in "
+        f"{row['period']}; median {format_value(row['median'], unit, decimals)}"
+    )
+    svg = ctx.published.remembered(
+        ("dots", code, row["metric"], row["period"]),
+        lambda: charts.dot_plot_svg(
+            others["value"].astype(float).tolist(),
+            float(row["value"]),
+            float(row["median"]),
+            council_name,
+            label,
+        ),
+    )
+    return {
+        "period": row["period"],
+        "svg": svg,
+        "label": label,
+        "points": [
+            {
+                "name": p["area_name"] or p["area_code"],
+                "value": format_value(p["value"], unit, decimals),
+                "council": p["area_code"] == council_code,
+            }
+            for p in points.to_dict("records")
+        ],
+    }
+
+
+def _actions_naming(ctx: Ctx, code: str, quarter: str) -> list[dict]:
+    """Improvement plan actions that name the indicator (`indicator_codes` in actions.csv)."""
+    if not ctx.sees(quarter):
+        return []
+    columns = {r[1] for r in ctx.con.execute("pragma table_info(plan)")}
+    if "indicator_codes" not in columns:
+        return []
+    plan = ctx.frame("select * from plan where quarter = ?", [quarter])
+    named = plan[
+        plan["indicator_codes"].fillna("").map(lambda t: code in {c.strip() for c in str(t).split(";")})
+    ]
+    return [_action(a) for a in named.to_dict("records")]
+
+
+def _action(a: dict) -> dict:
+    colour, symbol = PLAN_STYLE.get(a["status"], ("#5c5c5c", ""))
+    due = a.get("effective_due_date") or a.get("due_date")
+    return {
+        **a,
+        "colour": colour,
+        "symbol": symbol,
+        "due": pd.Timestamp(due).strftime("%-d %b %Y") if due else "",
+        "percent": "" if pd.isna(a.get("percent_complete")) else f"{int(a['percent_complete'])}%",
+    }
+
+
+ATTENTION_TABLE = [
+    "quarter",
+    "indicator_code",
+    "title",
+    "directorate",
+    "portfolio",
+    "why",
+    "value",
+    "target",
+    "rag_status",
+    "dot_short",
+    "quarters_off_target",
+    "commentary",
+]
+
+
+def attention(ctx: Ctx, quarter_text: str) -> Page:
+    """What isn't working: Red, worsening two quarters running, off target two or more quarters
+    running, not reported, and benchmark outliers, each with the service's commentary. Only
+    quarters the actor may see count towards a run."""
+    quarter = quarter_key(ctx, quarter_text)
+    current = visible_rows(ctx, quarter)
+    earlier = [Quarter.parse(quarter).shift(-i).key for i in range(1, 8)]
+    shown = [q for q in earlier if q in ctx.published.quarters and ctx.opens(q)]
+    before_rows = visible_rows(ctx, *shown) if shown else current.iloc[0:0]
+    history = {q: part.set_index("indicator_code") for q, part in before_rows.groupby("quarter")}
+    outliers = ctx.frame(
+        'select indicator_code, "group", period from benchmarks where quarter = ? and outlier', [quarter]
+    )
+    flagged = []
+    for row in current.to_dict("records"):
+        code, reasons = row["indicator_code"], []
+        if row["rag_status"] == "Red":
+            reasons.append("Red")
+        before = history.get(earlier[0])
+        if (
+            row["dot_short"] == "Worsening"
+            and before is not None
+            and code in before.index
+            and before.at[code, "dot_short"] == "Worsening"
+        ):
+            reasons.append("worsening two quarters running")
+        run = 0
+        if row["rag_status"] in ("Amber", "Red"):
+            run = 1
+            for q in earlier:
+                frame = history.get(q)
+                if (
+                    frame is None
+                    or code not in frame.index
+                    or frame.at[code, "rag_status"] not in ("Amber", "Red")
+                ):
+                    break
+                run += 1
+        if run >= 2:
+            reasons.append(f"off target {run} quarters running")
+        if row["rag_status"] == "Not reported":
+            reasons.append("not reported")
+        groups = outliers.loc[outliers["indicator_code"] == code, "group"].tolist()
+        if groups:
+            reasons.append("benchmark outlier (" + ", ".join(GROUP_LABELS.get(g, g) for g in groups) + ")")
+        if reasons:
+            flagged.append(
+                {
+                    **row,
+                    "why": "; ".join(reasons),
+                    "quarters_off_target": run,
+                    "commentary_missing": not str(row.get("commentary") or "").strip(),
+                }
+            )
+    frame = pd.DataFrame(
+        flagged, columns=[*current.columns, "why", "quarters_off_target", "commentary_missing"]
+    )
+    frame = frame.sort_values(["directorate", "indicator_code"]) if len(frame) else frame
+    return _page_for_quarter(
+        ctx,
+        quarter,
+        template="app/attention.html.j2",
+        title=f"What isn't working, {Quarter.parse(quarter).label}",
+        csv_name=f"attention-{quarter}",
+        view={"rows": frame.to_dict("records"), "partial": not ctx.sees(quarter)},
+        table=_table(ctx, frame, ATTENTION_TABLE),
+    )
+
+
+def grouping_index(ctx: Ctx, quarter_text: str, grouping: str) -> Page:
+    quarter = quarter_key(ctx, quarter_text)
+    if grouping not in GROUPINGS:
+        raise NotFound()
+    column, label = GROUPINGS[grouping]
+    due = visible_rows(ctx, quarter)
+    due = due[due["rag_status"] != "Not due"]
+    filled = due.replace({column: {"": None}}).fillna({column: f"No {label.lower()}"})
+    counts = report.status_counts(filled, filled.iloc[0:0], column)
+    return _page_for_quarter(
+        ctx,
+        quarter,
+        template="app/grouping.html.j2",
+        title=f"By {label.lower()}, {Quarter.parse(quarter).label}",
+        view={
+            "grouping": grouping,
+            "label": label,
+            "groups": [{**c, "slug": slug(c["group"])} for c in counts],
+            "counted": report.COUNTED,
+        },
+    )
+
+
+def group(ctx: Ctx, quarter_text: str, grouping: str, name: str) -> Page:
+    """The indicators of one directorate, portfolio, priority or level in a quarter."""
+    quarter = quarter_key(ctx, quarter_text)
+    if grouping not in GROUPINGS:
+        raise NotFound()
+    column, label = GROUPINGS[grouping]
+    due = visible_rows(ctx, quarter)
+    due = due[due["rag_status"] != "Not due"]
+    names = due[column].replace("", None).fillna(f"No {label.lower()}")
+    rows = due[names.map(slug) == name]
+    if rows.empty:
+        raise NotFound()
+    title = names[rows.index[0]]
+    return _page_for_quarter(
+        ctx,
+        quarter,
+        template="app/group.html.j2",
+        title=f"{title}, {Quarter.parse(quarter).label}",
+        csv_name=f"{grouping}-{name}-{quarter}",
+        view={
+            "grouping": grouping,
+            "label": label,
+            "name": title,
+            "rows": rows.sort_values("indicator_code").to_dict("records"),
+            "counts": report.status_counts(rows, rows.iloc[0:0], None),
+        },
+        table=_table(ctx, rows.sort_values("indicator_code"), INDICATOR_TABLE),
+    )
+
+
+PLAN_TABLE = [
+    "quarter",
+    "action_id",
+    "title",
+    "source",
+    "owner",
+    "directorate",
+    "start_date",
+    "effective_due_date",
+    "percent_complete",
+    "expected_percent",
+    "status",
+    "days_overdue",
+    "last_update_date",
+    "last_update_note",
+]
+
+
+def plan(ctx: Ctx, quarter_text: str) -> Page:
+    """The Corporate Improvement Plan as at the quarter's end, with each action's updates."""
+    quarter = quarter_key(ctx, quarter_text)
+    if not ctx.sees(quarter):
+        raise NotFound()
+    actions = ctx.frame("select * from plan where quarter = ? order by action_id", [quarter])
+    updates = ctx.frame(
+        "select * from plan_updates where quarter = ? order by action_id, update_date", [quarter]
+    )
+    trail = {a: part.to_dict("records") for a, part in updates.groupby("action_id")}
+    rows = [{**_action(a), "updates": trail.get(a["action_id"], [])} for a in actions.to_dict("records")]
+    counts = actions["status"].value_counts().to_dict() if len(actions) else {}
+    return _page_for_quarter(
+        ctx,
+        quarter,
+        template="app/plan.html.j2",
+        title=f"Corporate Improvement Plan, {Quarter.parse(quarter).label}",
+        csv_name=f"improvement-plan-{quarter}",
+        view={"actions": rows, "counts": counts, "statuses": list(PLAN_STYLE), "styles": PLAN_STYLE},
+        table=_table(ctx, actions, PLAN_TABLE),
+    )
+
+
+SEARCH_TABLE = [
+    "indicator_code",
+    "title",
+    "directorate",
+    "portfolio",
+    "quarter",
+    "value",
+    "target",
+    "rag_status",
+]
+
+
+def search(ctx: Ctx, text: str) -> Page:
+    """Indicators whose code is the text, or whose title has every word of it, each at the latest
+    quarter the actor may see it in."""
+    text = " ".join(str(text).split())
+    if len(text) > MAX_SEARCH:
+        raise BadRequest(f"Search for at most {MAX_SEARCH} characters.")
+    words = [w.lower() for w in text.split()]
+    found = []
+    if words:
+        for code, info in ctx.published.indicators.items():
+            title = str(info["title"]).lower()
+            if code.lower() == text.lower() or all(w in title or w == code.lower() for w in words):
+                found.append(code)
+    rows = []
+    if found:
+        marks = ",".join("?" * len(found))
+        latest = _with_catalogue(
+            ctx,
+            ctx.frame(
+                f"select * from performance where indicator_code in ({marks}) order by quarter desc", found
+            ),
+        )
+        for code in found:
+            mine = latest[latest["indicator_code"] == code]
+            seen = _keep(mine, [ctx.sees(q, p) for q, p in zip(mine["quarter"], mine["portfolio"])])
+            if len(seen):
+                rows.append(seen.iloc[0])
+    frame = (
+        _texts(pd.DataFrame(rows))
+        if rows
+        else pd.DataFrame(columns=[*SEARCH_TABLE, "value_text", "target_text"])
+    )
+    return Page(
+        template="app/search.html.j2",
+        title=f"Search: {text}" if text else "Search",
+        csv_name="search",
+        view={"query": text, "results": frame.to_dict("records")},
+        table=_table(ctx, frame, SEARCH_TABLE),
+    )

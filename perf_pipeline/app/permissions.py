@@ -1,0 +1,96 @@
+"""Who sees what: one function, `may_see`, decides for every page, chart, download, search result
+and error; what it refuses is answered as if it did not exist (404)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from perf_pipeline.lib.quarters import Quarter, QuarterError
+
+VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM = (
+    "viewer",
+    "portfolio_holder",
+    "officer",
+    "performance_team",
+)
+ROLES = (VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM)
+SEES_EVERY_DRAFT = {OFFICER, PERFORMANCE_TEAM}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: an account (or, where the council opens the app to the public, anyone)."""
+
+    name: str
+    role: str
+    portfolio: str | None = None
+    committee: str | None = None
+
+
+PUBLIC = Actor(name="(public)", role=VIEWER)
+
+
+def may_see(actor: Actor | None, quarter: str, approved: bool, portfolio: str | None = None) -> bool:
+    """May `actor` see figures of `quarter`? `portfolio` None asks for the whole quarter; a
+    portfolio name asks for that portfolio's figures only ("" for a service with no portfolio).
+
+    Approved quarters: everyone signed in (and the public, where the council allows it).
+    Drafts: officers and the performance team; a portfolio holder, their own portfolio's figures.
+    """
+    if actor is None or actor.role not in ROLES:
+        return False
+    if approved or actor.role in SEES_EVERY_DRAFT:
+        return True
+    return actor.role == PORTFOLIO_HOLDER and bool(portfolio) and portfolio == actor.portfolio
+
+
+def may_open(actor: Actor | None, quarter: str, approved: bool) -> bool:
+    """May `actor` open a quarter's pages at all (the whole of it, or their own portfolio's part)."""
+    return may_see(actor, quarter, approved) or (
+        actor is not None and may_see(actor, quarter, approved, actor.portfolio)
+    )
+
+
+class Approvals:
+    """Which quarters are approved: `reference/approvals.csv`, reread when the file changes.
+
+    `is_approved` is the one place that decides it (Cabinet's sign-off will join it here).
+    """
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._lock = threading.Lock()
+        self._seen: tuple | None = None
+        self._rows: dict[str, dict] = {}
+
+    def _current(self) -> dict[str, dict]:
+        try:
+            st = os.stat(self._path)
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            key = None
+        with self._lock:
+            if key != self._seen:
+                self._rows = self._read() if key else {}
+                self._seen = key
+            return self._rows
+
+    def _read(self) -> dict[str, dict]:
+        rows = {}
+        with open(self._path, encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                try:
+                    rows[Quarter.parse(row.get("quarter") or "").key] = row
+                except QuarterError:
+                    continue
+        return rows
+
+    def is_approved(self, quarter: str) -> bool:
+        return quarter in self._current()
+
+    def approval(self, quarter: str) -> dict | None:
+        return self._current().get(quarter)

@@ -1,0 +1,83 @@
+"""Reading the snapshot the pipeline publishes (`<data>/app/snapshot.sqlite`), never the warehouse.
+
+Each request opens the file read-only and keeps that one connection to the end, so a page is
+built from one snapshot even if a new one is renamed into place meanwhile (the open file stays
+readable). What every page needs (the quarters, the catalogue) is read once per snapshot and kept
+in memory, keyed by the snapshot's id; a new snapshot is picked up by the next request, without
+a restart, at the cost of one indexed query.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class NoSnapshot(Exception):
+    """The pipeline has not published a snapshot yet (or it cannot be read)."""
+
+
+@dataclass
+class Published:
+    """What one snapshot holds that every page needs."""
+
+    id: str
+    meta: dict
+    quarters: list[str]
+    indicators: dict[str, dict]
+    cache: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remembered(self, key, make, limit: int = 4096):
+        """A value computed once per snapshot (charts): the snapshot is never changed in place."""
+        with self.lock:
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]
+        value = make()
+        with self.lock:
+            self.cache[key] = value
+            while len(self.cache) > limit:
+                self.cache.popitem(last=False)
+        return value
+
+
+class SnapshotReader:
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._published: Published | None = None
+
+    def connect(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise NoSnapshot(f"no snapshot at {self.path}")
+        # immutable: the file is replaced whole, never changed in place, so SQLite need not lock it.
+        con = sqlite3.connect(
+            f"{self.path.absolute().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        con.row_factory = sqlite3.Row
+        return con
+
+    def published(self, con: sqlite3.Connection) -> Published:
+        """The in-memory part of the snapshot `con` has open (loaded on first sight of it)."""
+        try:
+            snapshot_id = json.loads(
+                con.execute("select value from meta where key = 'snapshot_id'").fetchone()[0]
+            )
+        except (sqlite3.Error, TypeError) as exc:
+            raise NoSnapshot(f"the snapshot at {self.path} cannot be read: {exc}") from None
+        with self._lock:
+            current = self._published
+        if current is not None and current.id == snapshot_id:
+            return current
+        meta = {row["key"]: json.loads(row["value"]) for row in con.execute("select key, value from meta")}
+        quarters = [r[0] for r in con.execute("select distinct quarter from performance order by quarter")]
+        indicators = {r["code"]: dict(r) for r in con.execute("select * from indicators order by code")}
+        loaded = Published(snapshot_id, meta, quarters, indicators)
+        with self._lock:
+            self._published = loaded
+        return loaded

@@ -1,0 +1,114 @@
+"""The performance app's read-only snapshot, published after each quarter's outputs."""
+
+import datetime as dt
+import time
+import uuid
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from perf_pipeline.defs.common import OWNERS, with_quarter
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
+from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
+
+S = WAREHOUSE_SCHEMA
+# What the app shows, as the warehouse holds it after the quarter's outputs: every quarter so far.
+COPIED = {
+    "performance": f"select * from {S}.indicator_performance",
+    "benchmarks": f"select * from {S}.comparator_benchmarks",
+    "provenance": f"select * from {S}.audit_pack",
+    "plan": f"select * from {S}.improvement_plan_status",
+    "plan_updates": f"select * from {S}.improvement_plan_updates",
+    "restatements": f"select * from {S}.restatement_events",
+}
+
+
+@dg.asset(
+    code_version="1",
+    group_name="app",
+    owners=OWNERS,
+    kinds={"sqlite"},
+    pool=WAREHOUSE_POOL,
+    partitions_def=quarterly_partitions,
+    metadata={"partition_expr": "quarter_start"},
+    deps=[
+        "indicator_performance",
+        "restatements",
+        "comparator_benchmarks",
+        "improvement_plan_status",
+        "improvement_plan_updates",
+        "audit_pack",
+        "quarterly_monitoring_report",
+        "benchmark_values",
+        "comparator_groups",
+    ],
+)
+def app_snapshot(
+    context: dg.AssetExecutionContext,
+    data_root: DataRootResource,
+    warehouse: DuckDBResource,
+    indicator_catalogue: pd.DataFrame,
+) -> pd.DataFrame:
+    """What the performance app shows, copied from the warehouse into a read-only file it may open
+    while runs write the warehouse: replaced whole (written aside, then renamed)."""
+    started = time.perf_counter()
+    quarter = quarter_of(context)
+    council = data_root.council()
+    metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
+    with warehouse.get_connection() as con:
+        tables = {name: con.execute(sql).fetchdf() for name, sql in COPIED.items()}
+        values = con.execute(
+            "select source, metric, period, area_code, area_name, value, period_start, period_end, "
+            f"metric_title, unit, polarity from {S}.benchmark_values where list_contains(?, source || ':' || metric)",
+            [metrics],
+        ).fetchdf()
+        groups = con.execute(
+            f"select * from {S}.comparator_groups where authority_code = ?", [council["gss_code"]]
+        ).fetchdf()
+    catalogue = indicator_catalogue.reindex(columns=INDICATOR_COLUMNS)
+    tables["indicators"] = catalogue
+    tables["benchmark_history"] = benchmark_history(
+        values, groups, indicator_catalogue, council["gss_code"], council["comparator_groups"]
+    )
+    neighbours = groups.loc[groups["group"] == "nearest_neighbours", "member_code"]
+    tables["neighbours"] = values.loc[
+        values["area_code"].isin(set(neighbours) | {council["gss_code"]}) & values["value"].notna(),
+        ["metric", "period", "area_code", "area_name", "value"],
+    ].assign(metric=lambda d: values["source"] + ":" + d["metric"])
+    meta = {
+        "snapshot_id": uuid.uuid4().hex,
+        "council": council["name"],
+        "gss_code": council["gss_code"],
+        "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "published_by_quarter": quarter.key,
+        "run_id": context.run.run_id,
+        "code_version": code_version(),
+    }
+    path = write_snapshot(snapshot_path(data_root.paths.root), tables, meta)
+    seconds = round(time.perf_counter() - started, 2)
+    context.add_output_metadata(
+        {
+            "path": dg.MetadataValue.path(str(path)),
+            "bytes": path.stat().st_size,
+            "seconds": seconds,
+            "quarters": int(tables["performance"]["quarter"].nunique()),
+        }
+    )
+    return with_quarter(
+        pd.DataFrame(
+            [
+                {
+                    "path": relative_to_root(path, data_root.paths.root),
+                    "sha256": sha256_of(path),
+                    "bytes": path.stat().st_size,
+                    "seconds": seconds,
+                    "published_at": meta["published_at"],
+                }
+            ]
+        ),
+        quarter,
+    )

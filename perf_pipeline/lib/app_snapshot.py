@@ -1,0 +1,108 @@
+"""The performance app's snapshot: what the pipeline has published, in one read-only SQLite file.
+
+The app never opens the working warehouse (a run may be writing it). After a quarter's outputs,
+the pipeline copies the published tables into a new SQLite file beside the old one and renames it
+into place, so the app reads either the previous snapshot or the new whole one, never a mixture.
+SQLite because every request opens it afresh in a few microseconds, from any thread, and an open
+connection keeps reading the file it opened after a rename replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+from perf_pipeline.lib.benchmarks import catalogue_links, comparable_values, group_positions
+from perf_pipeline.lib.files import write_atomically
+
+SNAPSHOT_FOLDER = "app"
+SNAPSHOT_FILE = "snapshot.sqlite"
+INDICATOR_COLUMNS = [
+    "code",
+    "title",
+    "definition",
+    "unit",
+    "unit_label",
+    "polarity",
+    "frequency",
+    "ytd_method",
+    "decimals",
+    "service",
+    "service_name",
+    "directorate",
+    "portfolio",
+    "scrutiny_committee",
+    "priority",
+    "level",
+    "benchmark_metric",
+]
+# Indexes for the app's lookups: by quarter, and by indicator across quarters.
+INDEXES = {
+    "performance": [("quarter",), ("indicator_code", "quarter")],
+    "benchmarks": [("quarter", "indicator_code")],
+    "benchmark_history": [("indicator_code",)],
+    "neighbours": [("metric", "period")],
+    "provenance": [("indicator_code", "quarter")],
+    "restatements": [("indicator_code",)],
+    "plan": [("quarter",)],
+    "plan_updates": [("action_id",)],
+}
+
+
+def snapshot_path(data_root: Path) -> Path:
+    return data_root / SNAPSHOT_FOLDER / SNAPSHOT_FILE
+
+
+def benchmark_history(
+    values: pd.DataFrame,
+    groups: pd.DataFrame,
+    indicators: pd.DataFrame,
+    council_code: str,
+    group_names: list[str],
+) -> pd.DataFrame:
+    """The council's position in each comparator group for every period it has a published value:
+    the trajectory, not only the latest year (`comparator_benchmarks` holds the latest)."""
+    comparable, polarity = comparable_values(values)
+    links = catalogue_links(indicators).assign(metric=lambda d: d["source"] + ":" + d["metric"])
+    comparable = comparable[comparable["metric"].isin(links["metric"])]
+    own_groups = groups[(groups["authority_code"] == council_code) & groups["group"].isin(group_names)]
+    positions = group_positions(comparable[["metric", "period", "area_code", "value"]], own_groups, polarity)
+    positions = positions[positions["authority_code"] == council_code].drop(columns="authority_code")
+    ends = comparable.drop_duplicates(["metric", "period"]).set_index(["metric", "period"])["period_end"]
+    out = links[["indicator_code", "metric"]].merge(positions, on="metric")
+    out["period_end"] = [ends.get((m, p)) for m, p in zip(out["metric"], out["period"])]
+    out["polarity"] = out["metric"].map(polarity)
+    return out.sort_values(["indicator_code", "group", "period_end"]).reset_index(drop=True)
+
+
+def for_sqlite(df: pd.DataFrame) -> pd.DataFrame:
+    """Dates as ISO text and the pipeline's partition column dropped: what SQLite stores plainly."""
+    out = df.drop(columns=["quarter_start"], errors="ignore").copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+        elif out[column].dtype == object:
+            out[column] = out[column].map(
+                lambda v: v.isoformat() if hasattr(v, "isoformat") else v, na_action="ignore"
+            )
+    return out
+
+
+def write_snapshot(path: Path, tables: dict[str, pd.DataFrame], meta: dict) -> Path:
+    """Write every table and the metadata to a new SQLite file, then rename it over `path`."""
+
+    def write(tmp: Path) -> None:
+        with sqlite3.connect(tmp) as con:
+            for name, frame in tables.items():
+                for_sqlite(frame).to_sql(name, con, index=False, if_exists="replace")
+                for columns in INDEXES.get(name, []):
+                    con.execute(f"create index {name}_{'_'.join(columns)} on {name} ({', '.join(columns)})")
+            con.execute("create table meta (key text primary key, value text)")
+            con.executemany(
+                "insert into meta values (?, ?)", [(k, json.dumps(v, default=str)) for k, v in meta.items()]
+            )
+
+    return write_atomically(path, write)

@@ -1,0 +1,429 @@
+"""The performance app: who sees what, bad input, accounts, sign-in, and a run in progress.
+
+The permission rule is tested as a truth table in milliseconds; the pages are tested in process
+(Starlette's TestClient) on the snapshot the example's run published, shared by the session.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from perf_pipeline.app.accounts import AccountError, Accounts
+from perf_pipeline.app.permissions import Actor, Approvals, may_open, may_see
+from perf_pipeline.app.server import LOGIN_FAILURES, _safe_next
+from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline_tests.app_support import (
+    APPROVED,
+    CANARY,
+    DRAFT,
+    OTHER,
+    OWN,
+    PASSWORD,
+    USERS,
+    app_root,
+    client,
+    csrf_of,
+    plant_canaries,
+    signed_in,
+)
+from perf_pipeline_tests.conftest import INPUT_FOLDERS, run_cli
+
+VIEWER = Actor("v", "viewer")
+HOLDER = Actor("h", "portfolio_holder", "Resources")
+OFFICER = Actor("o", "officer")
+TEAM = Actor("t", "performance_team")
+
+
+@pytest.mark.parametrize(
+    ("actor", "approved", "portfolio", "expected"),
+    [
+        (None, True, None, False),
+        (VIEWER, True, None, True),
+        (VIEWER, False, None, False),
+        (VIEWER, False, "Resources", False),
+        (HOLDER, True, "Adults", True),
+        (HOLDER, False, None, False),
+        (HOLDER, False, "Resources", True),
+        (HOLDER, False, "Adults", False),
+        (HOLDER, False, "", False),
+        (OFFICER, False, None, True),
+        (TEAM, False, "Adults", True),
+        (Actor("x", "administrator"), True, None, False),
+    ],
+)
+def test_who_may_see_what(actor, approved, portfolio, expected):
+    assert may_see(actor, "2025-26-Q2", approved, portfolio) is expected
+
+
+def test_a_portfolio_holder_opens_a_draft_quarter_for_their_portfolio_only():
+    assert may_open(HOLDER, "2025-26-Q2", False)
+    assert not may_open(Actor("h", "portfolio_holder", None), "2025-26-Q2", False)
+    assert not may_open(VIEWER, "2025-26-Q2", False)
+
+
+def test_approval_follows_the_approvals_file_as_it_changes(tmp_path):
+    path = tmp_path / "approvals.csv"
+    approvals = Approvals(path)
+    assert not approvals.is_approved("2025-26-Q1")
+    path.write_text(
+        "quarter,approved_by,approved_on,meeting\n2025/26 Q1,Cabinet,2025-09-09,x\nnonsense,a,b,c\n"
+    )
+    assert approvals.is_approved("2025-26-Q1") and not approvals.is_approved("2025-26-Q2")
+    path.write_text(path.read_text() + "2025-26-Q2,Cabinet,2025-12-09,y\n")
+    assert approvals.is_approved("2025-26-Q2")
+
+
+def test_accounts_keep_only_a_hash_and_disabled_accounts_cannot_sign_in(tmp_path):
+    accounts = Accounts(tmp_path)
+    accounts.add(
+        "cllr.jones", "portfolio_holder", PASSWORD, "Resources", "Economy and Resources Scrutiny Committee"
+    )
+    assert PASSWORD.encode() not in accounts.path.read_bytes()
+    assert accounts.verify("cllr.jones", PASSWORD).actor() == Actor(
+        "cllr.jones", "portfolio_holder", "Resources", "Economy and Resources Scrutiny Committee"
+    )
+    assert accounts.verify("cllr.jones", PASSWORD + "x") is None
+    assert accounts.verify("nobody", PASSWORD) is None
+    assert accounts.disable("cllr.jones") and not accounts.disable("cllr.jones")
+    assert accounts.verify("cllr.jones", PASSWORD) is None
+    assert accounts.all()[0].disabled_at
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "password", "portfolio", "problem"),
+    [
+        ("a b", "viewer", PASSWORD, None, "a name is"),
+        ("ok", "admin", PASSWORD, None, "the role must be"),
+        ("ok", "portfolio_holder", PASSWORD, None, "needs --portfolio"),
+        ("ok", "viewer", "short", None, "the password must be"),
+    ],
+)
+def test_accounts_refuse_what_they_cannot_hold(tmp_path, name, role, password, portfolio, problem):
+    with pytest.raises(AccountError, match=problem):
+        Accounts(tmp_path).add(name, role, password, portfolio)
+
+
+def test_users_command_reads_the_password_from_stdin_never_an_argument(mini_root, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    assert run_cli("--data", str(mini_root), "users", "add", "pat", "--role", "officer") == 0
+    with pytest.raises(SystemExit):
+        run_cli("--data", str(mini_root), "users", "add", "sam", "--role", "officer", "--password", "x")
+    assert run_cli("--data", str(mini_root), "users", "disable", "pat") == 0
+    assert run_cli("--data", str(mini_root), "users", "list") == 0
+    out = capsys.readouterr().out
+    assert "pat\tofficer" in out and "disabled" in out and PASSWORD not in out
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/q/2025-26-Q1/", "/q/2025-26-Q1/"),
+        ("//evil.example/", "/"),
+        ("https://evil.example", "/"),
+        (None, "/"),
+    ],
+)
+def test_after_sign_in_only_addresses_on_this_site_are_followed(target, expected):
+    assert _safe_next(target) == expected
+
+
+# --- Pages on the example's snapshot ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def published(demo, tmp_path_factory) -> Path:
+    return app_root(demo, tmp_path_factory.mktemp("app") / "data")
+
+
+@pytest.fixture(scope="session")
+def canary(demo, tmp_path_factory) -> Path:
+    root = app_root(demo, tmp_path_factory.mktemp("canary") / "data")
+    plant_canaries(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def clients(canary):
+    return {name: signed_in(canary, name) for name in USERS}
+
+
+def page_types(quarter: str) -> dict[str, str]:
+    return {
+        "overview": f"/q/{quarter}/",
+        "own indicator": f"/q/{quarter}/indicators/{OWN}",
+        "other indicator": f"/q/{quarter}/indicators/{OTHER}",
+        "attention": f"/q/{quarter}/attention",
+        "plan": f"/q/{quarter}/plan",
+        "directorates": f"/q/{quarter}/directorates/",
+        "own portfolio": f"/q/{quarter}/portfolios/resources",
+        "other portfolio": f"/q/{quarter}/portfolios/adults",
+        "priority": f"/q/{quarter}/priorities/economy",
+    }
+
+
+# Which page types of the draft quarter each role may open (every role opens every approved one).
+DRAFT_ALLOWED = {
+    "viewer": set(),
+    "holder": {"overview", "own indicator", "attention", "directorates", "own portfolio", "priority"},
+    "officer": set(page_types(DRAFT)),
+    "team": set(page_types(DRAFT)),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", list(USERS))
+@pytest.mark.parametrize("as_csv", [False, True], ids=["page", "csv"])
+def test_every_page_type_and_download_as_every_role(clients, name, as_csv):
+    c = clients[name]
+    for quarter, allowed in ((APPROVED, set(page_types(APPROVED))), (DRAFT, DRAFT_ALLOWED[name])):
+        for kind, url in page_types(quarter).items():
+            if kind == "directorates" and as_csv:
+                continue  # an index of links, with no table of its own
+            response = c.get(url + ".csv" if as_csv else url)
+            expected = 200 if kind in allowed else 404
+            assert response.status_code == expected, (name, url, as_csv)
+            if expected == 404:
+                assert CANARY not in response.text and "987" not in response.text
+            elif as_csv:
+                assert response.headers["content-type"].startswith("text/csv")
+                rows = list(csv.DictReader(io.StringIO(response.text)))
+                marks = {r["publication_status"] for r in rows}
+                assert marks <= ({"DRAFT"} if quarter == DRAFT else {"Approved"}) or kind.endswith(
+                    "indicator"
+                )
+                assert ("DRAFT" in response.headers["content-disposition"]) == (quarter == DRAFT)
+            else:
+                assert ("<strong>DRAFT</strong>" in response.text) == (quarter == DRAFT), (name, url)
+
+
+@pytest.mark.e2e
+def test_a_portfolio_holder_sees_only_their_portfolio_in_a_draft_quarter(clients):
+    rows = list(csv.DictReader(io.StringIO(clients["holder"].get(f"/q/{DRAFT}/.csv").text)))
+    assert rows and {r["portfolio"] for r in rows} == {"Resources"}
+    everything = list(csv.DictReader(io.StringIO(clients["holder"].get(f"/q/{APPROVED}/.csv").text)))
+    assert len({r["portfolio"] for r in everything}) > 1
+
+
+@pytest.mark.e2e
+def test_the_start_page_is_the_latest_quarter_each_role_may_see(clients, canary):
+    assert clients["viewer"].get("/").headers["location"] == f"/q/{APPROVED}/"
+    assert clients["holder"].get("/").headers["location"] == f"/q/{DRAFT}/"
+    assert client(canary).get(f"/q/{APPROVED}/").headers["location"].startswith("/login?next=")
+    assert client(canary, public=True).get("/").headers["location"] == f"/q/{APPROVED}/"
+
+
+def crawl(c, start: list[str], limit: int = 120) -> dict[str, str]:
+    """Every page and download reachable by links from `start` (and the draft quarter's
+    addresses, asked for directly), as this client sees them."""
+    seen, queue = {}, list(start)
+    while queue and len(seen) < limit:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        response = c.get(url)
+        seen[url] = response.text
+        if response.headers.get("content-type", "").startswith("text/html"):
+            for href in re.findall(r'href="([^"]+)"', response.text):
+                link = urljoin(url, href.replace("&amp;", "&"))
+                quarter = re.match(r"^/q/([^/]+)/", link)
+                if link.startswith("/") and (not quarter or quarter.group(1) in (APPROVED, DRAFT)):
+                    queue.append(link)
+    return seen
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["viewer", "holder"])
+def test_no_draft_figure_reaches_a_role_that_may_not_see_it(clients, name):
+    """Every draft value and text carries a canary; none may appear in any response (page, chart,
+    CSV, search result or error), except a portfolio holder's own portfolio's drafts."""
+    start = [
+        "/",
+        *page_types(APPROVED).values(),
+        *page_types(DRAFT).values(),
+        "/search?q=CANARY",
+        "/search?q=council",
+    ]
+    start += [u + ".csv" for u in start if u.startswith("/q/")]
+    pages = crawl(clients[name], start)
+    assert len(pages) > 40
+    for url, text in pages.items():
+        canaries = re.findall(rf"{CANARY}[ .][A-Za-z0-9]+|987,?654", text)
+        if name == "holder":  # their own portfolio's drafts (Resources: RB, CS and HR) are theirs
+            canaries = [c for c in canaries if not re.fullmatch(rf"{CANARY} (RB|CS|HR)\d+|987,?654", c)]
+        assert not canaries, (url, canaries[:3])
+
+
+@pytest.mark.e2e
+def test_a_restated_figure_stays_as_published_until_the_quarter_restating_it_is_approved(clients):
+    viewer = clients["viewer"].get(f"/q/{APPROVED}/indicators/{OTHER}").text
+    assert "75.5" in viewer and CANARY not in viewer
+    officer = clients["officer"].get(f"/q/{APPROVED}/indicators/{OTHER}").text
+    assert "987,654" in officer and f"{CANARY} reason" in officer
+
+
+@pytest.mark.e2e
+def test_charts_show_only_what_the_role_may_see(published, canary):
+    """A viewer's chart of an approved quarter is the same whatever the draft quarter holds."""
+    url = f"/q/{APPROVED}/indicators/{OWN}"
+    plain = signed_in(published, "viewer").get(url).text
+    planted = signed_in(canary, "viewer").get(url).text
+    svg = re.compile(r"<svg.*?</svg>", re.DOTALL)
+    assert svg.findall(plain) and svg.findall(plain) == svg.findall(planted)
+
+
+BAD_ADDRESSES = [
+    "/q/../../etc/passwd",
+    "/q/2025-26-Q2/indicators/..%2F..%2Fapp%2Faccounts.sqlite",
+    "/q/2025-26-Q2/indicators/RB01'%20or%20'1'='1",
+    "/q/2025-26-Q9/",
+    "/q/2025%2F26%20Q2/",
+    "/q/2025-26-q2/",
+    "/q/2025-26-Q2/nothing/",
+    "/q/2025-26-Q2/levels/%00",
+    "/q/2025-26-Q2/indicators/" + "A" * 600,
+    "/search?q=" + "x" * 300,
+    "/search?q=" + "x" * 2000,
+    "/static/../reference/council.toml",
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("url", BAD_ADDRESSES)
+def test_bad_addresses_get_a_plain_404_or_400_page(clients, url):
+    response = clients["team"].get(url)
+    assert response.status_code in (400, 404)
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in response.text and "sqlite" not in response.text.lower()
+
+
+@pytest.mark.e2e
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(min_size=1, max_size=60))
+def test_whatever_is_typed_is_answered_escaped_and_never_an_error(clients, text):
+    c = clients["team"]
+    search = c.get("/search", params={"q": text})
+    assert search.status_code in (200, 400)
+    assert "<script" not in search.text.lower() or "<script" not in text.lower()
+    if "<" in text.strip():
+        assert text.strip().split()[0] not in search.text or "<" not in text.strip().split()[0]
+    from urllib.parse import quote
+
+    page = c.get(f"/q/{DRAFT}/indicators/{quote(text, safe='')}")
+    assert page.status_code in (200, 404, 400)
+
+
+@pytest.mark.e2e
+def test_csv_downloads_neutralise_formulas(canary):
+    import sqlite3
+
+    root = canary.parent.parent / "formula" / "data"
+    shutil.copytree(canary, root)
+    with sqlite3.connect(root / "app" / "snapshot.sqlite") as con:
+        con.execute(
+            "update performance set commentary = '=HYPERLINK(\"http://x\")' where quarter = ?", [APPROVED]
+        )
+    text = signed_in(root, "viewer").get(f"/q/{APPROVED}/.csv").text
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+@pytest.mark.e2e
+def test_sign_in_needs_the_forms_token_and_is_rate_limited(published):
+    c = client(published)
+    token = csrf_of(c.get("/login").text)
+    no_token = c.post("/login", data={"name": "team", "password": PASSWORD})
+    assert no_token.status_code == 400
+    for _ in range(LOGIN_FAILURES):
+        assert (
+            c.post("/login", data={"name": "team", "password": "wrong", "csrf_token": token}).status_code
+            == 400
+        )
+    blocked = c.post("/login", data={"name": "team", "password": PASSWORD, "csrf_token": token})
+    assert blocked.status_code == 429 and "Too many" in blocked.text
+
+
+@pytest.mark.e2e
+def test_sign_out_needs_the_token_and_a_disabled_account_is_signed_out(published, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(published, root)
+    c = signed_in(root, "officer")
+    assert c.post("/logout", data={}).status_code == 400
+    assert c.get(f"/q/{DRAFT}/").status_code == 200
+    Accounts(root / "app").disable("officer")
+    assert c.get(f"/q/{DRAFT}/").status_code == 303
+
+
+@pytest.mark.e2e
+def test_single_sign_on_takes_the_account_from_the_proxys_header(published):
+    c = client(published, trusted_header="X-Remote-User")
+    assert c.get(f"/q/{DRAFT}/", headers={"X-Remote-User": "officer"}).status_code == 200
+    assert c.get(f"/q/{DRAFT}/", headers={"X-Remote-User": "viewer"}).status_code == 404
+    assert c.get(f"/q/{DRAFT}/", headers={"X-Remote-User": "nobody"}).status_code == 403
+    assert c.get("/login").status_code == 404
+
+
+@pytest.mark.e2e
+def test_health_and_security_headers(clients):
+    response = clients["viewer"].get("/healthz")
+    assert response.status_code == 200 and response.text.startswith("ok")
+    page = clients["viewer"].get(f"/q/{APPROVED}/")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert (
+        "samesite=strict"
+        in clients["viewer"].get("/login").headers.get("set-cookie", "samesite=strict").lower()
+    )
+
+
+@pytest.mark.e2e
+def test_pages_are_served_while_a_run_writes_and_the_new_snapshot_is_picked_up(demo, tmp_path):
+    """A real Dagster run (the quarter's benchmarks, then its snapshot) in its own process on a copy
+    of the example, with the app serving pages meanwhile: neither waits for the other, and the
+    app shows the new snapshot without a restart."""
+    root = tmp_path / "data"
+    for folder in (*INPUT_FOLDERS, "warehouse", "app"):
+        shutil.copytree(demo / folder, root / folder)
+    Accounts(root / "app").add("team", "performance_team", PASSWORD)
+    c = signed_in(root, "team")
+    before = c.get("/healthz").text
+    env = {**os.environ, "PERF_PIPELINE_DATA": str(root), "DAGSTER_HOME": str(tmp_path / "dagster")}
+    (tmp_path / "dagster").mkdir()
+    run = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "asset",
+            "materialize",
+            "-m",
+            "perf_pipeline.definitions",
+            "--select",
+            "comparator_benchmarks,app_snapshot",
+            "--partition",
+            Quarter.parse(DRAFT).partition_key,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    statuses = []
+    try:
+        while run.poll() is None:
+            for url in (f"/q/{DRAFT}/", f"/q/{DRAFT}/indicators/{OWN}", f"/q/{DRAFT}/.csv"):
+                statuses.append(c.get(url).status_code)
+            time.sleep(0.25)
+    finally:
+        output = run.communicate(timeout=600)[0]
+    assert run.returncode == 0, output[-3000:]
+    assert set(statuses) == {200} and len(statuses) > 10
+    assert c.get("/healthz").text != before
