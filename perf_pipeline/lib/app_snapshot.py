@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from perf_pipeline.lib.benchmarks import catalogue_links, comparable_values, group_positions
+from perf_pipeline.lib.benchmarks.normalise import catalogue_links, comparable_values
+from perf_pipeline.lib.benchmarks.positions import group_positions
 from perf_pipeline.lib.files import write_atomically
 
 SNAPSHOT_FOLDER = "app"
