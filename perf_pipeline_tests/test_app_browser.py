@@ -96,7 +96,9 @@ def test_every_page_type_is_accessible_works_by_keyboard_and_fetches_nothing_fro
         page.goto(base + url)
         page.wait_for_load_state("load")
         results = axe.run(page).response
-        problems.update({f"{name}: {v['id']}": [n["target"] for n in v["nodes"]][:3] for v in results["violations"]})
+        problems.update(
+            {f"{name}: {v['id']}": [n["target"] for n in v["nodes"]][:3] for v in results["violations"]}
+        )
         screenshot(page, f"app-{name}.png")
     assert not problems, problems
     outside = [u for u in page.requests if not u.startswith(base) and not u.startswith("data:")]

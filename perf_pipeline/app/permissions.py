@@ -3,7 +3,6 @@ and error; what it refuses is answered as if it did not exist (404)."""
 
 from __future__ import annotations
 
-import csv
 import os
 import threading
 from dataclasses import dataclass
@@ -56,37 +55,42 @@ def may_open(actor: Actor | None, quarter: str, approved: bool) -> bool:
 
 
 class Approvals:
-    """Which quarters are approved: `reference/approvals.csv`, reread when the file changes.
+    """Which quarters are approved: `quarter_approved` over Cabinet's sign-offs in the governance
+    store and the hand-kept `reference/approvals.csv`, reread when either file changes."""
 
-    `is_approved` is the one place that decides it (Cabinet's sign-off will join it here).
-    """
+    def __init__(self, data_root: Path):
+        from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER, load_stages_for
+        from perf_pipeline.lib.governance.store import GovernanceStore
 
-    def __init__(self, path: Path):
-        self._path = path
+        self._root = data_root
+        self._stages = load_stages_for(data_root)
+        self._files = (
+            data_root / "reference" / "approvals.csv",
+            GovernanceStore(data_root / GOVERNANCE_FOLDER).path("signoff"),
+        )
         self._lock = threading.Lock()
         self._seen: tuple | None = None
         self._rows: dict[str, dict] = {}
 
     def _current(self) -> dict[str, dict]:
-        try:
-            st = os.stat(self._path)
-            key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            key = None
+        key = tuple(_stamp(path) for path in self._files)
         with self._lock:
             if key != self._seen:
-                self._rows = self._read() if key else {}
+                self._rows = self._read()
                 self._seen = key
             return self._rows
 
     def _read(self) -> dict[str, dict]:
+        from perf_pipeline.lib.governance.stages import approvals_table, quarter_approved
+
+        table = approvals_table(self._root, self._stages)
         rows = {}
-        with open(self._path, encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                try:
-                    rows[Quarter.parse(row.get("quarter") or "").key] = row
-                except QuarterError:
-                    continue
+        for text in table["quarter"].unique():
+            try:
+                quarter = Quarter.parse(text)
+            except QuarterError:
+                continue
+            rows[quarter.key] = quarter_approved(table, quarter)
         return rows
 
     def is_approved(self, quarter: str) -> bool:
@@ -94,3 +98,11 @@ class Approvals:
 
     def approval(self, quarter: str) -> dict | None:
         return self._current().get(quarter)
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
