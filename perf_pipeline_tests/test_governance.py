@@ -373,7 +373,7 @@ def test_a_corrective_action_is_promoted_once_to_the_improvement_plan(gov, root)
 
     catalogue = pd.DataFrame({"code": ["RB01"], "directorate": ["Resources"]})
     plan = plan_actions(root, catalogue)
-    assert plan[["action_id", "indicator_code", "directorate", "owner_email"]].values.tolist() == [
+    assert plan[["action_id", "indicator_codes", "directorate", "owner_email"]].values.tolist() == [
         ["CIP-CA1", "RB01", "Resources", "ann@x.example"]
     ]
 

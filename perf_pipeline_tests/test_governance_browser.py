@@ -189,7 +189,7 @@ def test_a_quarter_walked_from_draft_to_scrutiny_then_a_figure_corrected(root):
         assert "1 piece of feedback from members" in html
         plan = pd.read_csv(DataRoot(root).reports_for(Quarter.parse(quarter)) / "improvement-plan.csv")
         promoted = plan[plan["action_id"] == "CIP-CA1"].iloc[0]
-        assert (promoted["indicator_code"], promoted["owner"]) == (code, "Karen Whitfield")
+        assert (promoted["indicator_codes"], promoted["owner"]) == (code, "Karen Whitfield")
         audit = DataRoot(root).reports_for(Quarter.parse(quarter)) / "audit" / "governance"
         assert len(pd.read_csv(audit / "signoffs.csv")) == 5
 

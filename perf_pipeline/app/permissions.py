@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from perf_pipeline.lib.governance.store import Actor
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 
 VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM = (
@@ -18,16 +18,6 @@ VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM = (
 )
 ROLES = (VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM)
 SEES_EVERY_DRAFT = {OFFICER, PERFORMANCE_TEAM}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: an account (or, where the council opens the app to the public, anyone)."""
-
-    name: str
-    role: str
-    portfolio: str | None = None
-    committee: str | None = None
 
 
 PUBLIC = Actor(name="(public)", role=VIEWER)

@@ -63,7 +63,7 @@ STATUS_COLUMNS = [
     "days_to_due",
     "completed_late",
     "as_at",
-    "indicator_code",
+    "indicator_codes",
 ]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by", "source_row"]
 
@@ -224,7 +224,8 @@ def plan_status(actions: pd.DataFrame, updates: pd.DataFrame, as_at: dt.date) ->
                 "days_to_due": (due - as_at).days if status != COMPLETE else None,
                 "completed_late": bool(completed_on and completed_on > due),
                 "as_at": pd.Timestamp(as_at),
-                "indicator_code": getattr(action, "indicator_code", None),
+                # The indicators an action answers (`;`-separated): set on corrective actions promoted in the app.
+                "indicator_codes": getattr(action, "indicator_codes", None),
             }
         )
     out = pd.DataFrame(rows, columns=STATUS_COLUMNS)
@@ -255,7 +256,7 @@ def plan_status(actions: pd.DataFrame, updates: pd.DataFrame, as_at: dt.date) ->
 def load_plan(folder: Path, promoted: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both files of the plan, checked. A council with no `actions.csv` has an empty plan; one with
     actions but no `updates.csv` yet has no progress recorded. `promoted`: actions added in the
-    app from corrective actions (with their `indicator_code`), which updates.csv may update too."""
+    app from corrective actions (with their `indicator_codes`), which updates.csv may update too."""
     if not (folder / "actions.csv").is_file():
         actions = pd.DataFrame(
             columns=[

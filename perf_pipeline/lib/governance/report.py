@@ -99,7 +99,7 @@ def plan_actions(data_root: Path, catalogue: pd.DataFrame) -> pd.DataFrame:
                 "revision_reason": None,
                 "completed_on": pd.NaT,
                 "agreed_on": agreed,
-                "indicator_code": c["indicator_code"],
+                "indicator_codes": c["indicator_code"],
             }
         )
     return pd.DataFrame(rows)

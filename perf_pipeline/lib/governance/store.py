@@ -48,7 +48,8 @@ class Conflict(Refused):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: the account name, its role, and the portfolio or committee it belongs to."""
+    """Who is asking or acting: an account (its name, role, and the portfolio or committee it
+    belongs to), or, where the council opens the app to the public, anyone (`app.permissions.PUBLIC`)."""
 
     name: str
     role: str
