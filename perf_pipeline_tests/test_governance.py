@@ -456,3 +456,28 @@ def test_narrative_markdown_never_lets_html_through(text):
     for tag, attrs in parser.tags:
         assert tag in ALLOWED_TAGS
         assert all(name == "start" and value.isdigit() for name, value in attrs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300), name=st.text(min_size=1, max_size=120))
+def test_whatever_is_typed_is_kept_exactly_or_refused_with_a_reason(tmp_path_factory, text, name):
+    """Any text and account name: the record reads back from the file exactly as stored, or
+    nothing is written and the refusal says why; the file stays whole either way."""
+    folder = tmp_path_factory.mktemp("typed")
+    store = GovernanceStore(folder)
+    try:
+        record, _ = store.append(
+            "feedback",
+            quarter=Q,
+            actor=Actor(name, "viewer"),
+            content={"text": text},
+            request_id=new_request_id(),
+        )
+    except Refused as refusal:
+        assert str(refusal)
+        assert store.records("feedback") == []
+        return
+    [again] = GovernanceStore(folder).records("feedback")
+    assert again == record
+    assert again.content["text"] == text.strip().replace("\r\n", "\n").replace("\r", "\n")
+    assert GovernanceStore(folder).problems() == []
