@@ -79,7 +79,7 @@ class Person(threading.Thread):
         html = client.get(f"/q/{QUARTER}/{page}").text
         fields = form_fields(html, f"/q/{QUARTER}/{action}")
         if fields is None:
-            self.refused["no form offered"] += 1
+            self.refused["no form on the page (nothing theirs to do)"] += 1
             return
         for _ in range(2 if twice else 1):
             started = time.perf_counter()
