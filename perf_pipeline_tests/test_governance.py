@@ -9,12 +9,13 @@ import re
 import shutil
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perf_pipeline.lib.governance.report import export_records, governance_view
+from perf_pipeline.lib.governance.report import export_records, governance_view, workbook_sheets
 from perf_pipeline.lib.governance.roles import allowed
 from perf_pipeline.lib.governance.stages import (
     approvals_table,
@@ -27,6 +28,7 @@ from perf_pipeline.lib.governance.store import Actor, Conflict, GovernanceStore,
 from perf_pipeline.lib.governance.text import render_narrative
 from perf_pipeline.lib.governance.workflow import Governance, NotAllowed
 from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.report_render import write_workbook
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline_tests.conftest import EXAMPLE_DATA, REPOSITORY
 
@@ -426,6 +428,9 @@ def test_the_report_view_and_the_audit_export(gov, root):
     signoffs = pd.read_csv(root / "export" / "signoffs.csv", dtype=str)
     assert signoffs.loc[0, "figures"] == "HS03=12; RB01=56.2; WM01=44.5"
     assert len(written) == 6
+    workbook = write_workbook(root / "report.xlsx", workbook_sheets(view), ())
+    sheet = openpyxl.load_workbook(workbook)["Corrective actions"]
+    assert sheet["C2"].value == "'=cmd|' /C calc'!A0" and sheet["C2"].data_type == "s"  # text, never a formula
 
 
 # Narrative text ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.governance.report import governance_view
+from perf_pipeline.lib.governance.report import governance_view, workbook_sheets
 from perf_pipeline.lib.governance.stages import approvals_table, load_review_stages
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
@@ -163,6 +163,7 @@ def quarterly_monitoring_report(
             ("Return exceptions", return_exceptions.drop(columns=["quarter_start"], errors="ignore")),
             ("Submission status", submission_status.drop(columns=["quarter_start"], errors="ignore")),
             ("Input files", files),
+            *workbook_sheets(view["governance"]),
         ],
         STATUS_COLUMNS,
     )

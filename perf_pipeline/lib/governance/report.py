@@ -128,3 +128,44 @@ def export_records(data_root: Path, folder: Path) -> list[Path]:
         frame = pd.DataFrame(rows, columns=[*EXPORT_COLUMNS, *fields])
         written.append(publish_csv(frame, folder / file_name.replace(".jsonl", ".csv")))
     return written
+
+
+def workbook_sheets(view: dict) -> list[tuple[str, pd.DataFrame]]:
+    """The governance sections as sheets of the report's workbook (its writer neutralises text)."""
+    chain = pd.DataFrame(
+        [
+            {k: s[k] for k in ("title", "state", "signed_by", "signed_at", "comment", "warning")}
+            for s in view["chain"]
+        ],
+        columns=["title", "state", "signed_by", "signed_at", "comment", "warning"],
+    )
+    actions = pd.DataFrame(
+        [
+            {
+                k: a.get(k)
+                for k in (
+                    "id",
+                    "indicator_code",
+                    "action",
+                    "owner",
+                    "due_date",
+                    "plan_action_id",
+                    "recorded_by",
+                )
+            }
+            for listed in view["actions"].values()
+            for a in listed
+        ],
+        columns=["id", "indicator_code", "action", "owner", "due_date", "plan_action_id", "recorded_by"],
+    )
+    scrutiny = pd.DataFrame(
+        [
+            {
+                k: s[k]
+                for k in ("id", "committee", "subject_type", "subject", "question", "state_label", "answer")
+            }
+            for s in view["scrutiny"]
+        ],
+        columns=["id", "committee", "subject_type", "subject", "question", "state_label", "answer"],
+    )
+    return [("Review", chain), ("Corrective actions", actions), ("Scrutiny", scrutiny)]
