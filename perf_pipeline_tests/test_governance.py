@@ -430,7 +430,9 @@ def test_the_report_view_and_the_audit_export(gov, root):
     assert len(written) == 6
     workbook = write_workbook(root / "report.xlsx", workbook_sheets(view), ())
     sheet = openpyxl.load_workbook(workbook)["Corrective actions"]
-    assert sheet["C2"].value == "'=cmd|' /C calc'!A0" and sheet["C2"].data_type == "s"  # text, never a formula
+    assert (
+        sheet["C2"].value == "'=cmd|' /C calc'!A0" and sheet["C2"].data_type == "s"
+    )  # text, never a formula
 
 
 # Narrative text ------------------------------------------------------------------------------
