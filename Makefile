@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install ui clean
+.PHONY: demo test lint install ui app clean mutation
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -18,10 +18,20 @@ install: $(STAMP)
 ## Materialise every quarter of the example data in data/ and print where the outputs are.
 demo: $(STAMP)
 	$(BIN)/perf-pipeline run --all
+	@echo
+	@echo "The performance app for councillors and officers, on the example:"
+	@echo "  $(BIN)/perf-pipeline users add yourname --role performance_team   # asks for a password"
+	@echo "  $(BIN)/perf-pipeline app                                          # then open http://127.0.0.1:8080"
 
 ## Install the test dependencies and run the tests.
 test: $(STAMP)
 	$(BIN)/pytest
+
+## Mutation testing of the parsing, validation and performance rules: about 20 minutes on 2 cores,
+## not part of `make test`. Lists the surviving mutants; `mutmut show NAME` shows one.
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 ## Lint and format checks (ruff), as CI runs them.
 lint: $(STAMP)
@@ -32,5 +42,9 @@ lint: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/perf-pipeline ui
 
+## The performance app for the example data on http://127.0.0.1:8080 (after make demo and users add).
+app: $(STAMP)
+	$(BIN)/perf-pipeline app
+
 clean:
-	rm -rf data/warehouse data/reports data/requests data/outbox data/.dagster
+	rm -rf data/warehouse data/reports data/requests data/outbox data/.dagster data/app/snapshot.sqlite

@@ -10,7 +10,8 @@ statistics (n, median, rank, quartile for every authority) in the same run. Each
 fresh process so its peak memory is its own. These machines are noisy: read the ratios, not the
 absolute seconds. It is a script, not a test: it asserts nothing.
 
-Goals: comparator statistics for all authorities within 2x the SQL baseline; a 1,000,000-row
+Goals: comparator statistics for all authorities within 2x the SQL baseline; value for money
+(cost per unit, positions and ranks of 100 pairs) for all authorities within 1.5x its SQL baseline; a 1,000,000-row
 return read and validated in under 10 s; the whole 40-quarter backfill under 5 minutes and
 2 GiB peak memory on 2 cores.
 """
@@ -341,15 +342,20 @@ from nn_positions p join areas a on a.area = p.owner join slices s on s.slice = 
 """
 
 
+def _with_set_keys(groups: pd.DataFrame) -> pd.DataFrame:
+    """Each group's members as one key, so the SQL computes a set shared by many authorities once."""
+    members = (
+        groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
+    )
+    return groups.join(members.rename("set_key"), on=["authority_code", "group"])
+
+
 def stage_sql_baseline(root: Path) -> dict:
     """The same n, median, rank and quartile for every authority, in plain DuckDB SQL."""
     import duckdb
 
     values, groups, polarity = _comparator_inputs(root)
-    members = (
-        groups.sort_values("member_code").groupby(["authority_code", "group"])["member_code"].agg(",".join)
-    )
-    groups = groups.join(members.rename("set_key"), on=["authority_code", "group"])
+    groups = _with_set_keys(groups)
     pol = pd.DataFrame({"metric": list(polarity), "polarity": list(polarity.values())})
     con = duckdb.connect(config={"memory_limit": "6GB", "threads": 2})  # spill rather than exhaust memory
     con.register("vals", values)
@@ -362,6 +368,101 @@ def stage_sql_baseline(root: Path) -> dict:
     result = con.execute(final).fetchdf()
     seconds = time.perf_counter() - started
     return {"rows": len(result), "seconds": seconds}
+
+
+N_PAIRS = 100  # value-for-money pairs over the national metrics: cost, denominator, outcome
+
+
+def _vfm_inputs(root: Path):
+    """Pairs of three national metrics each (cost, denominator, outcome), and every authority's groups."""
+    from perf_pipeline.lib.benchmarks.periods import parse_period
+
+    values, groups, _ = _comparator_inputs(root)
+    metrics = sorted(values["metric"].unique())
+    pairs = pd.DataFrame(
+        {
+            "pair_id": [f"P{i:03d}" for i in range(N_PAIRS)],
+            "label": "synthetic",
+            "cost_metric": metrics[0 : 3 * N_PAIRS : 3],
+            "denominator_metric": metrics[1 : 3 * N_PAIRS : 3],
+            "outcome_metric": metrics[2 : 3 * N_PAIRS : 3],
+            "outcome_polarity": [["higher_is_better", "lower_is_better"][i % 2] for i in range(N_PAIRS)],
+        }
+    )
+    values = values[values["metric"].isin(set(metrics[: 3 * N_PAIRS]))]
+    bounds = {p: parse_period(p) for p in values["period"].unique()}
+    values = values.assign(
+        period_start=values["period"].map(lambda p: pd.Timestamp(bounds[p].first.start)),
+        period_end=values["period"].map(lambda p: pd.Timestamp(bounds[p].last.end)),
+        unit=np.where(values["metric"].isin(set(pairs["cost_metric"])), "£ thousand", "resident"),
+    )
+    return values, groups, pairs
+
+
+def stage_value_for_money(root: Path) -> dict:
+    """`value_for_money` for every authority and every group: cost per unit, then positions."""
+    from perf_pipeline.lib.value_for_money import cost_per_unit, value_for_money_positions
+
+    values, groups, pairs = _vfm_inputs(root)
+    started = time.perf_counter()
+    per_unit = cost_per_unit(values, pairs)
+    table = value_for_money_positions(LAST, per_unit, groups, pairs, pd.Series(dtype=str))
+    seconds = time.perf_counter() - started
+    return {"rows": len(table), "seconds": seconds, "checksum": f"n={int(table['n'].sum())}"}
+
+
+VFM_SQL = """
+-- Each pair's costs, denominators above zero and outcomes, then cost per unit where an area has
+-- all three in a period (tables first, so the joins are on few rows, not metric by metric).
+create temp table costs as
+    select p.pair_id, n.area_code, n.period, n.value from pairs p join national n on n.metric = p.cost_metric
+    where n.value is not null;
+create temp table denominators as
+    select p.pair_id, n.area_code, n.period, n.value from pairs p join national n on n.metric = p.denominator_metric
+    where n.value > 0;
+create temp table outcomes as
+    select p.pair_id, n.area_code, n.period, n.value from pairs p join national n on n.metric = p.outcome_metric
+    where n.value is not null;
+create temp table per_unit as
+    select c.pair_id, c.area_code, c.period, c.value * 1000 / d.value as cost_per_unit, o.value as outcome
+    from costs c join denominators d using (pair_id, area_code, period) join outcomes o using (pair_id, area_code, period);
+-- Each area's latest period, and every area's figures in those periods, as two metrics a pair.
+create temp table latest as select pair_id, area_code, max(period) as period from per_unit group by all;
+create temp table compared as select distinct pair_id, period from latest;
+create temp table vals as
+    select pair_id || ':cost' as metric, period, area_code, cost_per_unit as value from per_unit join compared using (pair_id, period)
+    union all
+    select pair_id || ':outcome', period, area_code, outcome from per_unit join compared using (pair_id, period);
+create temp table pol as
+    select pair_id || ':cost' as metric, 'lower_is_better' as polarity from pairs
+    union all select pair_id || ':outcome', outcome_polarity from pairs
+"""
+
+
+def stage_vfm_sql_baseline(root: Path) -> dict:
+    """The same cost per unit, n, median and ranks for every authority, in plain DuckDB SQL."""
+    import duckdb
+
+    values, groups, pairs = _vfm_inputs(root)
+    groups = _with_set_keys(groups)
+    con = duckdb.connect(
+        config={"memory_limit": "6GB", "threads": 2, "temp_directory": str(root / ".duckdb-spill")}
+    )
+    con.register("national", values[["metric", "period", "area_code", "value"]])
+    con.register("pairs", pairs)
+    con.register("groups_with_sets", groups)
+    started = time.perf_counter()
+    *setup, final = [s for s in (VFM_SQL + ";" + BASELINE_SQL).split(";") if s.strip()]
+    for statement in setup:
+        con.execute(statement)
+    # Each authority at its own latest period, as value_for_money gives it.
+    result = con.execute(
+        f"select r.* from ({final}) r join latest l on l.area_code = r.authority_code "
+        "and l.pair_id = split_part(r.metric, ':', 1) and l.period = r.period"
+    ).fetchdf()
+    seconds = time.perf_counter() - started
+    # One row per authority, group and pair: the cost and outcome rows of the same position.
+    return {"rows": len(result) // 2, "seconds": seconds}
 
 
 def _checksum(positions: pd.DataFrame) -> str:
@@ -389,6 +490,8 @@ STAGES = {
     "validate": stage_validate,
     "comparators": stage_comparators,
     "sql_baseline": stage_sql_baseline,
+    "value_for_money": stage_value_for_money,
+    "vfm_sql_baseline": stage_vfm_sql_baseline,
     "backfill": stage_backfill,
 }
 
@@ -452,6 +555,13 @@ def report(results: dict) -> None:
             f"  comparator statistics for all {N_AUTHORITIES} authorities: {ours['seconds']:.1f} s for "
             f"{ours['rows']:,} positions; DuckDB SQL baseline {sql['seconds']:.1f} s for {sql['rows']:,}; "
             f"ratio {ours['seconds'] / sql['seconds']:.2f} (<= 2)"
+        )
+    if {"value_for_money", "vfm_sql_baseline"} <= set(results):
+        ours, sql = results["value_for_money"], results["vfm_sql_baseline"]
+        print(
+            f"  value for money, {N_PAIRS} pairs for all {N_AUTHORITIES} authorities: {ours['seconds']:.1f} s for "
+            f"{ours['rows']:,} rows; DuckDB SQL baseline {sql['seconds']:.1f} s for {sql['rows']:,}; "
+            f"ratio {ours['seconds'] / sql['seconds']:.2f} (<= 1.5)"
         )
     if "backfill" in results:
         r = results["backfill"]

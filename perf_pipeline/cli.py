@@ -162,11 +162,13 @@ def command_run(root: DataRoot, args: argparse.Namespace) -> int:
 
 
 def command_check_return(root: DataRoot, file: Path, quarter: Quarter) -> int:
-    from perf_pipeline.runner import check_return
+    from perf_pipeline.lib.check_return import check_return
 
     if not file.is_file():
         raise UsageError(f"{file} is not a file")
-    return EXIT_OK if check_return(root, file, quarter) else EXIT_FAILED
+    accepted, lines = check_return(root, file, quarter)
+    print("\n".join(lines))
+    return EXIT_OK if accepted else EXIT_FAILED
 
 
 def command_requests(root: DataRoot, quarter: Quarter) -> int:

@@ -12,6 +12,8 @@ from perf_pipeline.defs import (
     automation,
     benchmarks,
     data_requests,
+    feedback,
+    framework,
     governance,
     improvement_plan,
     jobs,
@@ -20,6 +22,7 @@ from perf_pipeline.defs import (
     reminders,
     reports,
     returns,
+    value_for_money,
     values,
 )
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
@@ -33,11 +36,14 @@ STAGES = [
     values,
     performance,
     benchmarks,
+    value_for_money,
     improvement_plan,
     reports,
     audit,
     app_snapshot,
     reminders,
+    feedback,
+    framework,
 ]
 
 

@@ -1,22 +1,15 @@
-"""Running quarters, request packs and reminders in the persistent Dagster instance; checking a return."""
+"""Running quarters, request packs and reminders in the persistent Dagster instance."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
 from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
 from perf_pipeline.lib.reminders import SENT_LOG
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
-from perf_pipeline.lib.returns_validation import validate_returns
-from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.recovery import COMMAND_LINE_TAG, exclusive_run
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, first_quarter
 
@@ -129,13 +122,14 @@ def send_reminders(root: DataRoot, as_of: dt.date) -> bool:
     with duckdb.connect(str(root.warehouse), read_only=True) as con:
         reminded = con.execute(f"select * from {WAREHOUSE_SCHEMA}.action_reminders order by owner").fetchdf()
     if reminded.empty:
-        print("Nobody has an action or a data return due: no reminder needed.")
+        print("Nobody has an action, a milestone or a data return due: no reminder needed.")
     for r in reminded.itertuples():
         owed = "; ".join(
             filter(
                 None,
                 [
                     r.actions and f"actions {r.actions.replace(';', ', ')}",
+                    r.milestones and f"milestones {r.milestones.replace(';', ', ')}",
                     r.data_returns and f"return {r.data_returns.replace(';', ', ')}",
                 ],
             )
@@ -204,83 +198,10 @@ def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
         print(f"  {folder}/  {', '.join(names)}")
 
 
-def return_verdicts(
-    root: DataRoot, file: Path, quarter: Quarter, indicators: pd.DataFrame, received: list | None = None
-) -> pd.DataFrame:
-    """The pipeline's verdict on every row of `file`, as if it were in `quarter`'s folder.
-
-    The file is checked beside the returns already received for the quarter, exactly as the
-    pipeline would see it, so duplicates across files are found too. Inputs are only read.
-    `received` may pass the folder's returns already read (as `read_return` gives them).
-    """
-    folder = root.submissions_for(quarter)
-    name = f"submissions/{quarter.key}/{file.name}"
-    with tempfile.TemporaryDirectory() as scratch:
-        staged_root = Path(scratch)
-        staged = staged_root / "submissions" / quarter.key
-        staged.mkdir(parents=True)
-        if received is None:
-            others, _ = list_return_files(folder, root.root)
-            received = [read_return(other, root.root) for other in others]
-        shutil.copy2(file, staged / file.name)
-        read = [r for r in received if r.file != name] + [read_return(staged / file.name, staged_root)]
-        validated, exceptions = validate_returns(raw_frame(read), indicators, quarter, first_quarter())
-    accepted = validated[validated["file"] == name]
-    rejected = exceptions[exceptions["file"] == name]
-    verdicts = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "row": accepted["row"],
-                    "indicator_code": accepted["indicator_code"],
-                    "verdict": accepted["reported"].map({True: "accepted", False: "accepted (not reported)"}),
-                    "message": "",
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "row": rejected["row"],
-                    "indicator_code": rejected["indicator_code"],
-                    "verdict": rejected["reason"],
-                    "message": rejected["message"],
-                }
-            ),
-        ]
-    )
-    return verdicts.sort_values("row", na_position="first").reset_index(drop=True)
-
-
-def load_catalogue(root: DataRoot) -> pd.DataFrame:
-    reference = root.reference
-    services = load_services(reference / "services.csv")
-    return load_indicators(
-        reference / "indicators.csv", services, load_rag_rules(reference / "rag_rules.toml")
-    )
-
-
-def check_return(root: DataRoot, file: Path, quarter: Quarter) -> bool:
-    """Print the verdict on every row of `file`; true when every row would be accepted."""
-    try:
-        indicators = load_catalogue(root)
-    except ReferenceDataError as error:
-        print("The reference data has problems:\n" + "\n".join(f"  {p}" for p in error.problems))
-        return False
-    verdicts = return_verdicts(root, file, quarter, indicators)
-    rejected = ~verdicts["verdict"].str.startswith("accepted")
-    print(
-        f"{file} as a return for {quarter.label}: "
-        f"{int((~rejected).sum())} row(s) accepted, {int(rejected.sum())} not accepted"
-    )
-    for v in verdicts.itertuples():
-        row = "file" if pd.isna(v.row) else f"row {int(v.row)}"
-        line = f"  {row:>8}  {str(v.indicator_code)[:20]:<20} {v.verdict}"
-        print(line + (f": {v.message}" if v.message else ""))
-    return not rejected.any()
-
-
 def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
     """Print, in plain words, the chain from source row to published value for one figure."""
     from perf_pipeline.lib.audit import BLOCKING_CHECKS, ROW_RULES
+    from perf_pipeline.lib.feedback import derivation_lines
     from perf_pipeline.lib.files import sha256_of
     from perf_pipeline.lib.formatting import format_value
 
@@ -306,7 +227,7 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
             "select code_version, run_id from {s}.audit_pack where indicator_code = ? and quarter = ?", key
         )
         raw = None
-        if value["source_file"]:
+        if value["source_file"] and pd.notna(value["source_row"]):
             raw = one(
                 "select * from {s}.service_returns_raw where file = ? and row_number = ? and quarter = ?",
                 [value["source_file"], int(value["source_row"]), value["source_quarter"]],
@@ -316,6 +237,7 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
             "order by approved_on, correction_id",
             key,
         ).fetchdf()
+        derivation = derivation_lines(con, WAREHOUSE_SCHEMA, root.root, code, quarter)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
 
     def shown(x) -> str:
@@ -327,7 +249,10 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
         f"{value['data_status'] or 'no'} data)"
     )
     step = 1
-    if value["source_file"]:
+    if derivation:
+        print(f"{step}. " + "\n".join(derivation))
+        step += 1
+    elif value["source_file"]:
         on_disk = root.root / value["source_file"]
         now = sha256_of(on_disk) if on_disk.is_file() else None
         state = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-import warnings
 from pathlib import Path
 
 from perf_pipeline.app.accounts import Accounts
@@ -67,7 +66,6 @@ def plant_canaries(root: Path) -> None:
 def client(root: Path, **settings):
     from starlette.testclient import TestClient
 
-    warnings.filterwarnings("ignore", message=".*httpx2.*")
     return TestClient(create_app(Settings(data_root=root, **settings)), follow_redirects=False)
 
 

@@ -23,6 +23,11 @@ PAGES = {
     "directorates": f"/q/{DRAFT}/directorates/",
     "portfolio": f"/q/{DRAFT}/portfolios/resources",
     "search": "/search?q=council+tax",
+    "programmes": f"/q/{DRAFT}/programmes",
+    "programme": f"/q/{DRAFT}/programmes/CP1",
+    "risks": f"/q/{DRAFT}/risks",
+    "tags": f"/q/{DRAFT}/tags?vocabulary=operating_principle&value=digital",
+    "levels": f"/q/{DRAFT}/levels/",
     "approved-indicator": f"/q/{APPROVED}/indicators/ASC02",
     "not-found": f"/q/{DRAFT}/indicators/NOPE",
 }

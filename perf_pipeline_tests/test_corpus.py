@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import random
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -28,7 +29,9 @@ import pandas as pd
 import pytest
 
 from perf_pipeline.lib.benchmarks.sources import load_sources, read_sources
+from perf_pipeline.lib.check_return import return_verdicts
 from perf_pipeline.lib.corrections import check_corrections, read_corrections
+from perf_pipeline.lib.files import relative_to_root
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import (
     load_authorities,
@@ -38,7 +41,13 @@ from perf_pipeline.lib.reference import (
     load_services,
     load_targets,
 )
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
+from perf_pipeline.lib.returns_reader import (
+    ReadLimits,
+    list_return_files,
+    raw_frame,
+    read_limits,
+    read_return,
+)
 from perf_pipeline.lib.returns_validation import validate_returns
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import DataRoot
@@ -48,7 +57,7 @@ Q = Quarter(2024, 2)
 FIRST = Quarter(2021, 1)
 # Indicators for the corpus beside the small council's own: each case uses codes of its own, so
 # that all the returns can share one quarter's folder without repeating each other's figures.
-CORPUS_CODES = [f"K{n:02d}" for n in range(1, 41)]
+CORPUS_CODES = [f"K{n:02d}" for n in range(1, 81)]
 NEXT_INDICATOR_ROW = (
     len(INDICATORS.splitlines()) + len(CORPUS_CODES) + 1
 )  # a row added to the corpus catalogue
@@ -184,6 +193,112 @@ def link_outside(name: str, target_is_folder: bool = False) -> Callable[[Path], 
         outside = folder.parents[2] / "outside-the-data-root"
         write(outside / "secret.csv", "code,value\nK26,99\n")
         (folder / name).symlink_to(outside if target_is_folder else outside / "secret.csv")
+
+    return make
+
+
+def rewritten(
+    name: str, build: Callable[[openpyxl.Workbook], None], part: str, change
+) -> Callable[[Path], None]:
+    """A workbook one of whose parts (`xl/worksheets/sheet1.xml`...) is changed as bytes after saving,
+    as another writer, a damaged copy or an attacker would leave it."""
+
+    def make(folder: Path) -> None:
+        source = zipfile.ZipFile(io.BytesIO(workbook_bytes(build)))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                data = source.read(item)
+                target.writestr(item, change(data) if item.filename == part else data)
+        (folder / name).write_bytes(out.getvalue())
+
+    return make
+
+
+def sheet_of(*rows: list) -> Callable[[openpyxl.Workbook], None]:
+    def build(wb: openpyxl.Workbook) -> None:
+        for row in rows:
+            wb.active.append(row)
+
+    return build
+
+
+def hidden_old_sheet_first(wb: openpyxl.Workbook) -> None:
+    old = wb.active
+    old.title = "Last quarter"
+    old.append(["Code", "Value"])
+    old.append(["K47", 1])
+    old.sheet_state = "hidden"
+    current = wb.create_sheet("Return")
+    current.append(["Code", "Value"])
+    current.append(["K47", 50])
+
+
+def two_data_sheets(wb: openpyxl.Workbook) -> None:
+    wb.active.title = "Waste"
+    wb.active.append(["Code", "Value"])
+    wb.active.append(["K54", 10])
+    recycling = wb.create_sheet("Recycling")
+    recycling.append(["Code", "Value"])
+    recycling.append(["K55", 20])
+
+
+def only_hidden_data(wb: openpyxl.Workbook) -> None:
+    wb.active.title = "Cover"
+    wb.active.append(["Recycling return"])
+    data = wb.create_sheet("Data")
+    data.append(["Code", "Value"])
+    data.append(["K56", 5])
+    data.sheet_state = "hidden"
+
+
+def one_cell_far_away(wb: openpyxl.Workbook) -> None:
+    wb.active.append(["Code", "Value"])
+    wb.active.append(["K57", 5])
+    wb.active["XFD1048576"] = "x"
+
+
+def dimension(ref: str):
+    return lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="' + ref.encode() + b'"', xml)
+
+
+EXTERNAL_ENTITY = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+NESTED_ENTITIES = (
+    b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+)
+
+
+def with_doctype(doctype: bytes, entity: bytes):
+    """The part with a DOCTYPE declaring entities, and the first text of a cell referring to one."""
+
+    def change(xml: bytes) -> bytes:
+        body = re.sub(rb"^<\?xml[^>]*\?>", b"", xml)
+        return doctype + body.replace(b"<t>", b"<t>" + entity, 1)
+
+    return change
+
+
+def strings_sheet(wb: openpyxl.Workbook) -> None:
+    wb.active.append(["Code", "Value", "Commentary"])
+    wb.active.append(["K60", 5, "shared string"])
+
+
+def loop(name: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).symlink_to(name)
+
+
+def loop_of_folders(folder: Path) -> None:
+    (folder / "loop a").symlink_to("loop b")
+    (folder / "loop b").symlink_to("loop a")
+
+
+def raw_name(name: bytes, text: str) -> Callable[[Path], None]:
+    """A file whose name is not valid UTF-8 (written by another system)."""
+
+    def make(folder: Path) -> None:
+        with open(os.fsencode(folder) + b"/" + name, "wb") as handle:
+            handle.write(text.encode())
 
     return make
 
@@ -431,7 +546,7 @@ CASES = [
         "NUL bytes in a text file",
         "submissions",
         bytes_file("nul.csv", b"code,value\nK32,3\x00\n"),
-        {"nul.csv": {None: ("unreadable_file", "binary data")}},
+        {"nul.csv": {2: ("not_a_number", "'3\\x00' is not a number")}},
     ),
     Case(
         "ragged rows",
@@ -450,6 +565,201 @@ CASES = [
         "submissions",
         text_file("essay.csv", "code,value\nK36," + "word " * 2048 + "\n"),
         {"essay.csv": {2: ("not_a_number", "word …' is not a number")}},
+    ),
+    Case(
+        "a space, a percent sign or brackets inside a figure",
+        "submissions",
+        text_file("typed figures.csv", "code,value\nK38,21 3\nK39,4%7\nK40,(-3.2)\nK41,85 %\nK42,-0\n"),
+        {
+            "typed figures.csv": {
+                2: ("not_a_number", "'21 3' is not a number"),
+                3: ("not_a_number", "'4%7' is not a number"),
+                4: ("not_a_number", "'(-3.2)' is not a number"),
+                5: ("accepted", ""),
+                6: ("accepted", ""),
+            }
+        },
+    ),
+    Case(
+        "thousands or decimals? a point grouping three digits in a semicolon file",
+        "submissions",
+        text_file("continental.csv", "code;value;commentary\nK43;1.651;count\nK44;1,651;\nK45;21.35;\n"),
+        {
+            "continental.csv": {
+                2: ("not_a_number", "'1.651' is ambiguous in a file separated by semicolons"),
+                3: ("not_a_number", "'1,651' is ambiguous"),
+                4: ("accepted", ""),
+            }
+        },
+    ),
+    Case(
+        "a NUL byte inside a figure, far down a text file",
+        "submissions",
+        bytes_file("late nul.csv", b"code,value,commentary\nK46,4," + b"x" * 5000 + b"\nK58,28\x00 8,\n"),
+        {
+            "late nul.csv": {
+                2: ("accepted", ""),
+                3: ("not_a_number", "'28\\x00 8' is not a number"),
+            }
+        },
+    ),
+    Case(
+        "UTF-16 without a byte order mark",
+        "submissions",
+        bytes_file("utf16 no bom.csv", "code,value\nK59,3\n".encode("utf-16-le")),
+        {"utf16 no bom.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "a CSV file named .xlsx",
+        "submissions",
+        text_file("text.xlsx", "code,value\nK61,3\n"),
+        {
+            "text.xlsx": {
+                None: ("unreadable_file", "text (CSV) file saved with an .xlsx name; rename it .csv")
+            }
+        },
+    ),
+    Case(
+        "the header below row 15",
+        "submissions",
+        text_file("deep header.csv", "Title\n" * 17 + "Code,Value\nK62,3\n"),
+        {
+            "deep header.csv": {
+                19: ("missing_column", "The header row (naming the indicator code and the value) is row 18")
+            }
+        },
+    ),
+    Case(
+        "a title column before the code column",
+        "submissions",
+        text_file("titles first.csv", "Indicator,Code,Value\nRecycling rate,K63,40\n"),
+        {"titles first.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "a hidden first sheet holding last quarter's figures",
+        "submissions",
+        workbook("hidden first.xlsx", hidden_old_sheet_first),
+        {"hidden first.xlsx": {2: ("accepted", "")}},
+    ),
+    Case(
+        "figures on two visible sheets",
+        "submissions",
+        workbook("two sheets.xlsx", two_data_sheets),
+        {
+            "two sheets.xlsx": {
+                None: ("several_data_sheets", "figures on more than one sheet ('Waste', 'Recycling')")
+            }
+        },
+    ),
+    Case(
+        "figures only on a hidden sheet",
+        "submissions",
+        workbook("hidden only.xlsx", only_hidden_data),
+        {"hidden only.xlsx": {None: ("unreadable_file", "hidden sheet 'Data', which is never read")}},
+    ),
+    Case(
+        "a <dimension> that claims the table starts lower",
+        "submissions",
+        rewritten(
+            "lying low.xlsx",
+            sheet_of(["Code", "Value"], ["K48", 1], ["K49", 2], ["K50", 3], ["K51", 4]),
+            "xl/worksheets/sheet1.xml",
+            dimension("A6:B9"),
+        ),
+        {
+            "lying low.xlsx": {
+                2: ("accepted", ""),
+                3: ("accepted", ""),
+                4: ("accepted", ""),
+                5: ("accepted", ""),
+            }
+        },
+    ),
+    Case(
+        "a <dimension> that claims the table is smaller",
+        "submissions",
+        rewritten(
+            "lying small.xlsx",
+            sheet_of(["Code", "Value"], ["K52", 1], ["K53", 2], ["K64", 3]),
+            "xl/worksheets/sheet1.xml",
+            dimension("A1:B2"),
+        ),
+        {"lying small.xlsx": {2: ("accepted", ""), 3: ("accepted", ""), 4: ("accepted", "")}},
+    ),
+    Case(
+        "malformed sheet XML",
+        "submissions",
+        rewritten(
+            "malformed.xlsx", simple_sheet, "xl/worksheets/sheet1.xml", lambda xml: xml[: len(xml) // 2]
+        ),
+        {"malformed.xlsx": {None: ("unreadable_file", "damaged")}},
+    ),
+    Case(
+        "a DOCTYPE with an external entity in the sheet",
+        "submissions",
+        rewritten(
+            "external entity.xlsx",
+            simple_sheet,
+            "xl/worksheets/sheet1.xml",
+            with_doctype(EXTERNAL_ENTITY, b"&xxe;"),
+        ),
+        {"external entity.xlsx": {None: ("unreadable_file", "damaged")}},
+    ),
+    Case(
+        "nested entity expansion in the workbook part",
+        "submissions",
+        rewritten("entity bomb.xlsx", strings_sheet, "xl/workbook.xml", with_doctype(NESTED_ENTITIES, b"")),
+        {"entity bomb.xlsx": {None: ("unreadable_file", "damaged")}},
+    ),
+    Case(
+        "one cell at XFD1048576",
+        "submissions",
+        workbook("far cell.xlsx", one_cell_far_away),
+        {"far cell.xlsx": {None: ("unreadable_file", "a cell at XFD1048576, column 16,384")}},
+    ),
+    Case(
+        "a line of two million cells",
+        "submissions",
+        lambda folder: (folder / "wide.csv").write_bytes(b"code,value\nK65," + b"1," * 2_000_000 + b"\n"),
+        {"wide.csv": {None: ("unreadable_file", "a row of 2,000,002 cells, more than the 1,000")}},
+    ),
+    Case(
+        "a link that loops back on itself",
+        "submissions",
+        loop("loop.csv"),
+        {"loop.csv": {None: ("unreadable_file", "a link that leads round in a loop")}},
+    ),
+    Case(
+        "two folder links that point at each other",
+        "submissions",
+        loop_of_folders,
+        {
+            "loop a": {None: ("unreadable_file", "a link that leads round in a loop")},
+            "loop b": {None: ("unreadable_file", "a link that leads round in a loop")},
+        },
+    ),
+    Case(
+        "a file name that is not UTF-8",
+        "submissions",
+        raw_name(b"recycl\xe9.csv", "code,value\nK66,3\n"),
+        {"recycl\\xe9.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "right-to-left override in a file name and a commentary",
+        "submissions",
+        text_file("invoice\u202ecsv.exe.csv", "code,value,commentary\nK67,3,ok \u202eevil\n"),
+        {"invoice\u202ecsv.exe.csv": {2: ("accepted", "")}},
+    ),
+    Case(
+        "periods no calendar can hold",
+        "submissions",
+        text_file("far periods.csv", "code,period,value\nK68,9999/00 Q4,3\nK69,0001/02 Q1,3\n"),
+        {
+            "far periods.csv": {
+                2: ("wrong_period", "the year must be between 1900 and 2199"),
+                3: ("wrong_period", "the year must be between 1900 and 2199"),
+            }
+        },
     ),
     # --- corrections/ ---------------------------------------------------------------------------
     Case(
@@ -545,6 +855,65 @@ CASES = [
         "corrections",
         link_outside("linked.csv"),
         {"linked.csv": {None: ("rejected", "link to a file outside the data folder")}},
+    ),
+    Case(
+        "a corrections file named .CSV",
+        "corrections",
+        text_file(
+            "UPPER.CSV", correction("CR11,WM01,2024-25-Q1,40,,,Recount,Pat,Head of Service,2024-09-01")
+        ),
+        {"UPPER.CSV": {2: ("accepted", "")}},
+    ),
+    Case(
+        "approved in the future (2052 for 2025)",
+        "corrections",
+        text_file(
+            "future.csv", correction("CR12,WM02,2024-25-Q1,4,,,Miscount,Pat,Head of Service,2052-10-02")
+        ),
+        {"future.csv": {2: ("rejected", "approved_on 2052-10-02 is in the future")}},
+    ),
+    Case(
+        "a value that disagrees with its own numerator and denominator",
+        "corrections",
+        text_file(
+            "ratio.csv", correction("CR13,WM01,2024-25-Q1,50,1,4,Recount,Pat,Head of Service,2024-09-01")
+        ),
+        {"ratio.csv": {2: ("rejected", "The value 50 does not match 1 / 4 = 25.000")}},
+    ),
+    Case(
+        "the same correction_id twice",
+        "corrections",
+        text_file(
+            "twice.csv",
+            correction(
+                "CR14,RB01,2024-25-Q1,30,,,Recount,Rae,Head of Service,2024-09-01",
+                "CR14,RB01,2024-25-Q1,31,,,Recount again,Rae,Head of Service,2024-09-02",
+            ),
+        ),
+        {"twice.csv": {2: ("accepted", ""), 3: ("rejected", "The correction_id CR14 is used twice")}},
+    ),
+    Case(
+        "periods no calendar can hold",
+        "corrections",
+        text_file(
+            "far periods.csv",
+            correction(
+                "CR15,WM02,9999/00 Q4,4,,,Miscount,Pat,Head of Service,2024-09-01",
+                "CR16,WM02,0001/02 Q1,4,,,Miscount,Pat,Head of Service,2024-09-01",
+            ),
+        ),
+        {
+            "far periods.csv": {
+                2: ("rejected", "the year must be between 1900 and 2199"),
+                3: ("rejected", "the year must be between 1900 and 2199"),
+            }
+        },
+    ),
+    Case(
+        "a link that loops back on itself",
+        "corrections",
+        loop("loop.csv"),
+        {"loop.csv": {None: ("rejected", "a link that leads round in a loop")}},
     ),
     # --- reference/: a mistake stops the run with a sentence naming file, row and column ----------
     Case(
@@ -711,9 +1080,9 @@ def inputs_digest(root: Path) -> str:
         for dirpath, dirnames, filenames in sorted(os.walk(root / folder)):
             for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
                 path = Path(dirpath) / name
-                digest.update(str(path.relative_to(root)).encode())
+                digest.update(os.fsencode(path.relative_to(root)))
                 if path.is_symlink():
-                    digest.update(b"link:" + os.readlink(path).encode())
+                    digest.update(b"link:" + os.fsencode(os.readlink(path)))
                 else:
                     digest.update(path.read_bytes() + str(path.stat().st_mtime_ns).encode())
     return digest.hexdigest()
@@ -805,6 +1174,59 @@ def test_what_the_hostile_returns_hold_is_read_faithfully(corpus_root):
     )
     essay = raw.loc[raw["indicator_code"] == "K36", "value"].iloc[0]
     assert len(essay) > 10_000  # kept whole as received; only the message quotes it short
+    assert by_code.loc["K41", "value"] == 85.0
+    assert by_code.loc["K42", "value"] == 0.0 and not np.signbit(by_code.loc["K42", "value"]), "-0 is 0"
+    assert raw.loc[raw["indicator_code"] == "K58", "value"].iloc[0] == "28\\x00 8", "the NUL stays visible"
+    assert by_code.loc["K59", "value"] == 3.0
+    assert raw.loc[raw["indicator_code"] == "K59", "encoding"].iloc[0] == "utf-16-le (no BOM)"
+    assert by_code.loc["K63", "value"] == 40.0
+    assert (
+        raw.loc[raw["indicator_code"] == "K63", "other_columns"].iloc[0] == '{"Indicator": "Recycling rate"}'
+    )
+    assert by_code.loc["K47", "value"] == 50.0, "the visible sheet, not the hidden one"
+    assert raw.loc[raw["indicator_code"] == "K47", "sheet"].tolist() == ["Return"]
+    rows = by_code.loc[["K48", "K49", "K50", "K51", "K52", "K53", "K64"], "row"].tolist()
+    assert rows == [2, 3, 4, 5, 2, 3, 4], "row numbers are the sheet's own, whatever <dimension> says"
+    assert by_code.loc["K66", "file"] == f"submissions/{Q.key}/recycl\\xe9.csv"
+
+
+def test_check_return_gives_the_pipelines_verdict_on_every_hostile_return(corpus_root):
+    """`check-return` on each file of the corpus, beside the others, says what the pipeline says."""
+    folder = DataRoot(corpus_root).submissions_for(Q)
+    for case in CASES:
+        if case.folder == "submissions":
+            case.make(folder)
+    _, validated, exceptions, _ = check_returns(corpus_root)
+    found = verdicts(validated, exceptions)
+    received = [read_return(path, corpus_root) for path in list_return_files(folder, corpus_root)[0]]
+    indicators = catalogue(corpus_root)
+    checked = 0
+    for path in list_return_files(folder, corpus_root)[0]:
+        if path.is_symlink():
+            continue  # check-return is given a file, and reads what it is given
+        mine = return_verdicts(DataRoot(corpus_root), path, Q, indicators, received)
+        file = relative_to_root(path, corpus_root)
+        expected = {row: v for (f, row), v in found.items() if f == file}
+        got = {
+            None if pd.isna(v.row) else int(v.row): (
+                "not reported" if v.verdict == "accepted (not reported)" else v.verdict,
+                v.message,
+            )
+            for v in mine.itertuples()
+        }
+        assert got == expected, file
+        checked += 1
+    assert checked >= 50
+
+
+def test_check_return_shows_the_figure_it_read(corpus_root, capsys):
+    typed = write(corpus_root / "typed.csv", 'code,value\nWM01,21.35\nWM02,"1,234"\nRB01,21 3\nHO01,-0\n')
+    assert run_cli("--data", str(corpus_root), "check-return", str(typed), "--quarter", Q.shift(1).key) == 1
+    out = capsys.readouterr().out
+    assert "row 2  WM01                 accepted: 21.35%" in out
+    assert "row 3  WM02                 accepted: 1,234" in out
+    assert "row 4  RB01                 not_a_number: The value '21 3' is not a number." in out
+    assert "row 5  HO01                 accepted: 0\n" in out
 
 
 @pytest.mark.parametrize("case", cases("corrections"))
@@ -853,6 +1275,27 @@ def test_each_broken_benchmark_source_stops_with_a_sentence_naming_it(corpus_roo
         read_sources(load_sources(folder / "sources.toml"), folder, corpus_root)
     assert any(case.expect in problem for problem in error.value.problems), error.value.problems
     assert inputs_digest(corpus_root) == before
+
+
+def test_the_limits_come_from_council_toml_and_are_checked(corpus_root):
+    path = write(DataRoot(corpus_root).submissions_for(Q) / "twenty.csv", "code,value\n" + "K70,1\n" * 20)
+    council = load_council(corpus_root / "reference" / "council.toml")
+    assert read_limits(council) == ReadLimits()
+    small = read_limits({**council, "limits": {"max_cells": 30}})
+    refused = read_return(path, corpus_root, small)
+    assert refused.problem == "unreadable_file" and "21 rows of up to 2 cells, more than the 30" in (
+        refused.problem_message
+    )
+    assert (
+        read_return(path, corpus_root, read_limits({**council, "limits": {"max_cells": 42}})).row_count == 20
+    )
+    narrow = read_return(path, corpus_root, read_limits({**council, "limits": {"max_columns": 1}}))
+    assert "a row of 2 cells, more than the 1" in narrow.problem_message
+    big = read_return(path, corpus_root, read_limits({**council, "limits": {"max_file_bytes": 100}}))
+    assert "bytes, more than the 100" in big.problem_message
+    for wrong in ({"max_cells": 0}, {"max_cells": "many"}, {"max_rows": 5}, {"max_columns": True}):
+        with pytest.raises(ReferenceDataError, match=r"council.toml: \[limits\]"):
+            read_limits({**council, "limits": wrong})
 
 
 def test_a_million_row_return_is_read_checked_and_accounted_for(corpus_root):
@@ -984,6 +1427,16 @@ def test_all_hostile_returns_at_once_through_the_real_job(corpus_root):
         if isinstance(cell.value, str) and ("HYPERLINK" in cell.value or "@SUM" in cell.value)
     ]
     assert len(quoted) >= 3 and all(cell.value.startswith("'") or cell.quotePrefix for cell in quoted)
+    texts = [cell.value for cell in cells if isinstance(cell.value, str)]
+    assert max(len(t) for t in texts) <= 32_767, "no cell longer than Excel holds"
+    assert any(t.endswith("[cut: 100,004 characters in all; a cell holds 32,767]") for t in texts)
+    # Right-to-left overrides are shown, never applied, in every published form.
+    assert commentary["K67"] == "ok [U+202E]evil"
+    assert "\u202e" not in html and "invoice[U+202E]csv.exe.csv" in html
+    assert not [t for t in texts if "\u202e" in t] and "ok [U+202E]evil" in texts
+    assert not (reports.parent / ".staging").exists() or not any((reports.parent / ".staging").iterdir()), (
+        "nothing is left aside once the quarter is published"
+    )
 
 
 @pytest.mark.e2e

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import openpyxl
 import pandas as pd
 import pytest
 
+from perf_pipeline.lib.check_return import load_catalogue, return_verdicts
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.returns_reader import read_return
-from perf_pipeline.runner import load_catalogue, return_verdicts
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.conftest import EXAMPLE_DATA, INPUT_FOLDERS, REPOSITORY, run_cli, write
 
@@ -230,7 +231,7 @@ def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
     )
     assert performance["value"].iloc[0] == pytest.approx(new_value)
     restated = pd.read_csv(DataRoot(demo).reports_for(last) / "restatements.csv")
-    mine = restated[(restated["indicator_code"] == code) & (restated["quarter"] == old.key)]
+    mine = restated[(restated["indicator_code"] == code) & (restated["restated_quarter"] == old.key)]
     assert len(mine) == 1
     assert mine.iloc[0]["old_value"] == pytest.approx(row["value"])
     assert mine.iloc[0]["new_value"] == pytest.approx(new_value)
@@ -239,9 +240,13 @@ def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
         "Recount by the service",
         "Head of Performance",
     )
-    assert "TEST-1" in (DataRoot(demo).reports_for(last) / "quarterly-monitoring-report.html").read_text(
-        encoding="utf-8"
-    )
+    html = (DataRoot(demo).reports_for(last) / "quarterly-monitoring-report.html").read_text(encoding="utf-8")
+    assert f"<td>{code}</td><td>{old.key}</td>" in html, "the HTML names the quarter restated"
+    assert "TEST-1" in html
+    book = openpyxl.load_workbook(DataRoot(demo).reports_for(last) / "quarterly-monitoring-report.xlsx")
+    sheet = list(book["Restatements"].values)
+    mine = [dict(zip(sheet[0], row)) for row in sheet[1:] if row[sheet[0].index("indicator_code")] == code]
+    assert [(r["restated_quarter"], r["quarter"]) for r in mine] == [(old.key, last.key)]
     pd.testing.assert_frame_equal(before, query(demo, untouched))
     events = query(
         demo,

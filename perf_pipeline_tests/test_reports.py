@@ -20,13 +20,20 @@ from perf_pipeline_tests.browser import external_requests, open_page, screenshot
 SECTIONS = [
     "cover",
     "review",
+    "levels",
     "at-a-glance",
     "summary",
+    "measures",
+    "tags",
     "exceptions",
     "indicators",
     "benchmarking",
+    "value-for-money",
+    "programmes",
+    "risks",
     "improvement-plan",
     "scrutiny",
+    "customer-feedback",
     "data-quality",
     "provenance",
 ]
@@ -119,7 +126,7 @@ def test_the_report_renders_in_chromium_with_every_section_and_no_requests(demo)
     with open_page(path) as page:
         assert page.console_errors == []
         assert external_requests(page, path) == []
-        ids = page.eval_on_selector_all("body > section[id], body > h2[id]", "els => els.map(e => e.id)")
+        ids = page.eval_on_selector_all("main > section[id], main > h2[id]", "els => els.map(e => e.id)")
         assert ids == SECTIONS
         assert "Quarterly performance report: 2025/26 Q2" in page.inner_text("h1")
         assert page.locator("img.trend").count() > 20
@@ -147,8 +154,8 @@ def test_commentary_with_script_shows_as_text(demo, tmp_path):
 
 
 def _view_with_commentary(demo: Path, commentary: str) -> dict:
+    from perf_pipeline.lib.check_return import load_catalogue
     from perf_pipeline.lib.report_view import quarterly_view
-    from perf_pipeline.runner import load_catalogue
 
     root = DataRoot(demo)
     with duckdb.connect(str(root.warehouse), read_only=True) as con:

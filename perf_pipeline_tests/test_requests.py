@@ -9,6 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from perf_pipeline.lib.check_return import load_catalogue, return_verdicts
 from perf_pipeline.lib.corrections import LOG_COLUMNS
 from perf_pipeline.lib.data_requests import PackInfo, request_rows, write_pack
 from perf_pipeline.lib.indicator_values import build_indicator_values
@@ -16,7 +17,6 @@ from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services, load_targets
 from perf_pipeline.lib.returns_reader import raw_frame, read_return
 from perf_pipeline.lib.returns_validation import validate_returns
-from perf_pipeline.runner import load_catalogue, return_verdicts
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.conftest import run_cli
 

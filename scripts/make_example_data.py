@@ -40,6 +40,7 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import example_framework
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -2623,6 +2624,7 @@ INDICATOR_COLUMNS = [
     "benchmark_metric",
     "active_from",
     "active_to",
+    *example_framework.FRAMEWORK_COLUMNS,
 ]
 
 
@@ -2630,7 +2632,16 @@ def indicator_rows() -> list[dict[str, str]]:
     def text(value: object) -> str:
         return "" if value is None else str(value)
 
-    return [{column: text(getattr(ind, column)) for column in INDICATOR_COLUMNS} for ind in INDICATORS]
+    rows = [
+        {column: text(getattr(ind, column, "")) for column in INDICATOR_COLUMNS}
+        | example_framework.framework_columns(ind.code)
+        for ind in INDICATORS
+    ]
+    extra = [
+        {c: "" for c in INDICATOR_COLUMNS} | r | example_framework.framework_columns(r["code"])
+        for r in example_framework.FEEDBACK_INDICATORS
+    ]
+    return rows + extra
 
 
 def authority_rows(shared: Path) -> list[dict[str, str]]:
@@ -2718,6 +2729,61 @@ derived = "Reshaped by scripts/make_example_data.py into the long shape of LG In
 
 [source.columns]                # our name = the file's column name
 metric = "indicator"
+
+[[source]]
+name = "mhclg_rs"
+file = "mhclg/RS_2017-18_data_by_LA.xlsx"
+format = "mhclg_rs_xlsx"
+publisher = "Ministry of Housing, Communities and Local Government (MHCLG)"
+licence = "OGL-3.0"
+attribution = "Contains public sector information licensed under the Open Government Licence v3.0."
+url = "https://github.com/BBC-Data-Unit/council-cuts-charts/blob/5b54d08f1af88ee6ba30719b8a2541bfa01e5e6d/RS_2017-18_data_by_LA.xlsx"
+origin = "Revenue Outturn (RO) 2017-18: Revenue Outturn Summary (RS) data, the workbook as published, from BBC-Data-Unit/council-cuts-charts at 5b54d08f1af88ee6ba30719b8a2541bfa01e5e6d (file last changed in 9ffe7d33dbe76082fa2cd2fa695b7b91c7d6eada)"
+sha256 = "24225a1e7ecd03ea6e2efd6124722ff7f2fb93f9242ed9d0acbe30e18ddc8f00"
+
+[[source]]
+name = "mhclg_csp"
+file = "mhclg/SpendingMillions.csv"
+format = "wide_csv"
+metric = "core_spending_power"
+metric_title = "Core spending power"
+unit = "£ million"
+publisher = "Compiled by CaitHRobinson/councillorsatthecasino from MHCLG's Local Government Finance Settlement (core spending power)"
+licence = "OGL-3.0"
+attribution = "Contains public sector information licensed under the Open Government Licence v3.0."
+url = "https://github.com/CaitHRobinson/councillorsatthecasino/blob/3b079018e4dfe62bbe036977a1c21f08ff6d3f50/spendingpower/SpendingMillions.csv"
+origin = "CaitHRobinson/councillorsatthecasino, spendingpower/SpendingMillions.csv at 3b079018e4dfe62bbe036977a1c21f08ff6d3f50"
+sha256 = "52c5022de895199ef90cf68808658576f76956876fa3f9eabff8c638ef085a5b"
+
+[source.columns]
+area_code = "ons_code"
+area_name = "ons_name"
+
+[source.periods]
+columns = '^(\\d{4})$'
+year = "starts"                 # assumed: the file does not say; the header 2021 is read as 2021-22
+
+[[source]]
+name = "population"
+file = "mysociety/uk_local_authorities_current.csv"
+format = "wide_csv"
+metric = "population"
+metric_title = "Population (the register's pop-2020)"
+unit = "resident"
+publisher = "mySociety, UK local authority names and codes (uk_la_past_current v1.6.1), compiled from ONS and GOV.UK registers"
+licence = "CC-BY-4.0"
+attribution = "Contains data from mySociety's UK local authority names and codes, licensed under CC BY 4.0."
+url = "https://github.com/mysociety/uk_local_authority_names_and_codes/blob/67ef8b118938678401a452f4f19f669a7221cc73/data/packages/uk_la_past_current/uk_local_authorities_current.csv"
+origin = "mysociety/uk_local_authority_names_and_codes, data/packages/uk_la_past_current/uk_local_authorities_current.csv at 67ef8b118938678401a452f4f19f669a7221cc73"
+sha256 = "1ef7c9caf57e4a8d8caabf2927c29fdda248a41ff1af76c639d11a62fcd9f2c5"
+
+[source.columns]
+area_code = "gss-code"
+area_name = "nice-name"
+
+[source.periods]
+columns = '^pop-(\\d{4})$'
+year = "starts"                 # a 2020 population is 2020-21's
 """
 
 
@@ -2764,6 +2830,45 @@ def write_reference(root: Path, shared: Path, targets: list[dict[str, str]]) -> 
         ["group", "authority_code", "authority_name"],
         [["Tees Valley", code, names[code]] for code in TEES_VALLEY],
     )
+    write_csv(ref / "value_for_money.csv", VALUE_FOR_MONEY_COLUMNS, VALUE_FOR_MONEY_PAIRS)
+
+
+# Cost beside outcome, all for 2017-18 (the year of the revenue outturn workbook). The RS summary
+# does not split waste from the rest of environmental and regulatory services; the label says so.
+VALUE_FOR_MONEY_COLUMNS = [
+    "pair_id",
+    "label",
+    "cost_metric",
+    "denominator_metric",
+    "outcome",
+    "outcome_polarity",
+]
+VALUE_FOR_MONEY_PAIRS = [
+    [
+        "asc_short_term",
+        "Adult social care: net spend per resident vs. outcome of short-term services",
+        "mhclg_rs:Adult Social Care",
+        "population:population",
+        "ASC05",
+        "",
+    ],
+    [
+        "waste_recycling",
+        "Environmental and regulatory services (waste included): net spend per resident vs. household recycling rate",
+        "mhclg_rs:Environmental and regulatory services",
+        "population:population",
+        "WM01",
+        "",
+    ],
+    [
+        "waste_residual",
+        "Environmental and regulatory services (waste included): net spend per resident vs. residual household waste",
+        "mhclg_rs:Environmental and regulatory services",
+        "population:population",
+        "oflog_waste:Residual household waste",
+        "",
+    ],
+]
 
 
 def approval_rows() -> list[list[str]]:
@@ -2844,6 +2949,13 @@ def write_benchmarks(root: Path, shared: Path) -> None:
         council_tax_receipts(shared),
     )
     (root / "benchmarks" / "sources.toml").write_text(SOURCES_TOML, encoding="utf-8")
+    for folder, name, copied in (
+        ("mhclg-revenue-outturn", "RS_2017-18_data_by_LA.xlsx", "mhclg"),
+        ("mhclg-core-spending-power", "SpendingMillions.csv", "mhclg"),
+        ("la-register", "uk_local_authorities_current.csv", "mysociety"),
+    ):
+        (root / "benchmarks" / copied).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared / folder / name, root / "benchmarks" / copied / name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2984,6 +3096,8 @@ ACTION_COLUMNS = [
     "revision_reason",
     "completed_on",
     "agreed_on",
+    "tags",
+    "indicator_codes",
 ]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by"]
 PERFORMANCE_LEAD = Service("performance", "Performance & Intelligence", RESOURCES, "Rachel Hall")
@@ -3415,6 +3529,7 @@ def improvement_plan() -> tuple[list[list[str]], list[list[str]]]:
                 why,
                 completed,
                 AGREED_ON.get(action_id, ""),
+                *example_framework.action_columns(action_id).values(),
             ]
         )
     by_action = {a[0]: a[3] for a in actions}
@@ -3484,7 +3599,9 @@ byte-identical files. It rewrites `reference/`, `benchmarks/`, `submissions/`, `
 ```
 reference/
   council.toml            the council, its comparator groups, return deadline, reminder window
-  services.csv            10 services in 4 directorates, with their return owners
+  services.csv            10 services in 4 directorates, with their return owners; each
+                          service's Cabinet portfolio and scrutiny committee by the names of
+                          Darlington's (2024-25), which service sits under which our reading
   indicators.csv          the indicator catalogue (SPEC §3)
   targets.csv             annual targets 2021-22 to 2025-26, quarterly profiles, in-year changes
   rag_rules.toml          standard, havering_style, maidstone_10, absolute_2
@@ -3492,11 +3609,15 @@ reference/
   nearest_neighbours.json CIPFA nearest neighbours as used by Oflog (copy of NN.json)
   comparator_groups.csv   a comparator group given as a CSV: the five Tees Valley councils
   approvals.csv           when Cabinet approved each quarter's report (the latest is a draft)
+  value_for_money.csv     cost beside outcome: three pairs for 2017-18 (written for this example)
 benchmarks/
   sources.toml            what each benchmark file is, its format, publisher and licence
   oflog/ASC_data.csv      Oflog adult social care metrics, as published
   oflog/testData.json     Oflog waste metrics, as published
   dluhc/council_tax_receipts.csv  DLUHC quarterly council tax receipts in long form (derived)
+  mhclg/RS_2017-18_data_by_LA.xlsx  MHCLG revenue outturn summary 2017-18, as published
+  mhclg/SpendingMillions.csv       core spending power 2012 to 2021, as published (wide CSV)
+  mysociety/uk_local_authorities_current.csv  the authority register, read for its pop-2020
 submissions/
   2021-22-Q1/ ... 2025-26-Q2/   service returns exactly as received (.csv, .xlsx)
   received.csv            the performance team's receipt log: quarter, file, received_on, received_by
@@ -3562,6 +3683,27 @@ every other indicator, are illustrative.
   thousands of pounds. No indicator links to it: it shows a generic long CSV read through
   `sources.toml` with no code. Open Government Licence v3.0: "Contains public sector
   information licensed under the Open Government Licence v3.0."
+- `benchmarks/mhclg/RS_2017-18_data_by_LA.xlsx`: MHCLG, "Revenue Outturn (RO) 2017-18: Revenue
+  Outturn Summary (RS) data", the workbook as published (net current expenditure by service, £
+  thousand), from `BBC-Data-Unit/council-cuts-charts` (commit
+  `5b54d08f1af88ee6ba30719b8a2541bfa01e5e6d`). Crown copyright, Open Government Licence v3.0:
+  "Contains public sector information licensed under the Open Government Licence v3.0."
+- `benchmarks/mhclg/SpendingMillions.csv`: core spending power per council, £ million, 2012 to
+  2021, compiled from MHCLG's Local Government Finance Settlement by
+  `CaitHRobinson/councillorsatthecasino` (`spendingpower/SpendingMillions.csv`, commit
+  `3b079018e4dfe62bbe036977a1c21f08ff6d3f50`), as published. The file does not say which
+  financial year a year column is: `sources.toml` reads `2021` as 2021-22 (an assumption).
+  Underlying data Open Government Licence v3.0.
+- `benchmarks/mysociety/uk_local_authorities_current.csv`: mySociety's register of UK local
+  authorities (`mysociety/uk_local_authority_names_and_codes`, commit
+  `67ef8b118938678401a452f4f19f669a7221cc73`), as published; its `pop-2020` column is the
+  population that divides costs into costs per resident. It is the only population in the
+  shared real data, so 2017-18 costs are divided by 2020 populations, and every output says so.
+  CC BY 4.0: "Contains data from mySociety's UK local authority names and codes."
+- `reference/value_for_money.csv`: three pairs of a cost and an outcome, all 2017-18, written for
+  this example from the published files above (adult social care; two of waste, whose cost is
+  the RS line "Environmental and regulatory services", which includes waste collection and
+  disposal and other services: the summary does not split it).
 - `reference/comparator_groups.csv`: a comparator group given as a CSV (`group, authority_code`,
   with the name for readers): the five councils of the Tees Valley Combined Authority, GSS codes
   from `authorities.csv`. Written for this example.
@@ -3719,7 +3861,12 @@ def build(root: Path, shared: Path) -> None:
     actions, updates = improvement_plan()
     write_csv(root / "improvement_plan" / "actions.csv", ACTION_COLUMNS, actions)
     write_csv(root / "improvement_plan" / "updates.csv", UPDATE_COLUMNS, updates)
-    (root / "README.md").write_text(readme(real_figure_rows(figures), problems), encoding="utf-8")
+    example_framework.write_reference(root)
+    cs03 = {q: (f.numerator, f.denominator) for q, f in figures["CS03"].items() if f.denominator}
+    example_framework.write_feedback(root, cs03, workbook_bytes)
+    (root / "README.md").write_text(
+        readme(real_figure_rows(figures), problems) + example_framework.README, encoding="utf-8"
+    )
 
 
 def _service_of(returns: Returns, path: str) -> str:

@@ -38,26 +38,54 @@ def _attr(text: str) -> str:
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def trend_svg(labels: list[str], values: list[float | None], targets: list[float | None], label: str) -> str:
-    """An indicator's value quarter by quarter, with its target as a dashed step line."""
-    with _LOCK:
-        fig = _figure(9.5, 2.6)
-        ax = fig.add_axes((0.07, 0.14, 0.91, 0.8))
-        xs = range(len(labels))
-        shown = [(x, v) for x, v in zip(xs, values) if v is not None]
-        aimed = [(x, t) for x, t in zip(xs, targets) if t is not None]
-        if aimed:
-            ax.step(*zip(*aimed), where="mid", color=TARGET, linestyle="--", linewidth=1.2, label="Target")
-        if shown:
-            ax.plot(*zip(*shown), color=INK, marker="o", linewidth=2, markersize=4, label="Value")
-        # Beyond eight quarters, one label a year (at Q1) keeps the labels legible.
-        ticks = [x for x in xs if len(labels) <= 8 or labels[x].endswith("Q1")] or [0]
-        ax.set_xticks(ticks, [labels[x] for x in ticks], fontsize=9)
+class _Trend:
+    """One figure for every trend chart: made once, only its lines and scales change per chart
+    (a new figure each time costs nearly as much again as drawing it)."""
+
+    def __init__(self):
+        self.fig = _figure(9.5, 2.6)
+        self.ax = ax = self.fig.add_axes((0.07, 0.14, 0.91, 0.8))
+        (self.target,) = ax.step(
+            [], [], where="mid", color=TARGET, linestyle="--", linewidth=1.2, label="Target"
+        )
+        (self.value,) = ax.plot([], [], color=INK, marker="o", linewidth=2, markersize=4, label="Value")
         ax.tick_params(axis="y", labelsize=8)
+        ax.tick_params(axis="x", labelsize=9)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        ax.legend(fontsize=8, frameon=False, loc="best")
-        return _svg(fig, label)
+
+    def draw(self, labels: list[str], values: list, targets: list, label: str) -> str:
+        xs = range(len(labels))
+        lines = []
+        for line, series in ((self.target, targets), (self.value, values)):
+            points = [(x, v) for x, v in zip(xs, series) if v is not None]
+            line.set_data([p[0] for p in points], [p[1] for p in points])
+            if points:
+                lines.append(line)
+        ax = self.ax
+        ax.relim()
+        ax.autoscale_view()
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+        # Beyond eight quarters, one label a year (at Q1) keeps the labels legible.
+        ticks = [x for x in xs if len(labels) <= 8 or labels[x].endswith("Q1")] or [0]
+        ax.set_xticks(ticks, [labels[x] for x in ticks])
+        legend = ax.legend(handles=lines, fontsize=8, frameon=False, loc="best")
+        try:
+            return _svg(self.fig, label)
+        finally:
+            legend.remove()
+
+
+_trend: _Trend | None = None
+
+
+def trend_svg(labels: list[str], values: list[float | None], targets: list[float | None], label: str) -> str:
+    """An indicator's value quarter by quarter, with its target as a dashed step line."""
+    global _trend
+    with _LOCK:
+        if _trend is None:
+            _trend = _Trend()
+        return _trend.draw(labels, values, targets, label)
 
 
 def dot_plot_svg(others: list[float], council: float, median: float, council_name: str, label: str) -> str:

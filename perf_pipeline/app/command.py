@@ -12,6 +12,7 @@ from perf_pipeline.settings import DataRoot
 
 TRUSTED_HEADER_ENV = "PERF_PIPELINE_APP_TRUSTED_HEADER"
 SECURE_COOKIES_ENV = "PERF_PIPELINE_APP_SECURE_COOKIES"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def add_commands(commands) -> None:
@@ -56,6 +57,14 @@ def serve(root: DataRoot, host: str, port: int) -> int:
     from perf_pipeline.app.server import create_app
 
     settings = app_settings(root)
+    if settings.trusted_header and host not in LOOPBACK:
+        # Anyone reaching the app directly could name themselves in the header.
+        print(
+            f"perf-pipeline: {TRUSTED_HEADER_ENV} is set, so the app listens only on 127.0.0.1, "
+            "behind the reverse proxy that sets the header",
+            file=sys.stderr,
+        )
+        return 2
     mode = (
         f"single sign-on by the {settings.trusted_header} header" if settings.trusted_header else "accounts"
     )

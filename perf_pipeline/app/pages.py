@@ -25,6 +25,7 @@ from perf_pipeline.lib.report_view import PLAN_STYLE
 GROUPINGS = {
     "directorates": ("directorate", "Directorate"),
     "portfolios": ("portfolio", "Cabinet portfolio"),
+    "committees": ("scrutiny_committee", "Scrutiny committee"),
     "priorities": ("priority", "Council Plan priority"),
     "levels": ("level", "Level"),
 }
@@ -35,6 +36,7 @@ GROUP_LABELS = {
     "england": "England",
 }
 MAX_SEARCH = 200
+CHARTS_KEPT = 2048  # per snapshot; an SVG is 10-20 kB
 INDICATOR_TABLE = [
     "quarter",
     "indicator_code",
@@ -83,8 +85,12 @@ class Ctx:
     actor: Actor | None
     approvals: Approvals
 
+    approved_memo: dict = field(default_factory=dict)
+
     def approved(self, quarter: str) -> bool:
-        return self.approvals.is_approved(quarter)
+        if quarter not in self.approved_memo:
+            self.approved_memo[quarter] = self.approvals.is_approved(quarter)
+        return self.approved_memo[quarter]
 
     def sees(self, quarter: str, portfolio: str | None = None) -> bool:
         return may_see(self.actor, quarter, self.approved(quarter), portfolio)
@@ -121,10 +127,14 @@ def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
     catalogue = pd.DataFrame(ctx.published.indicators.values())
     if rows.empty:
         return rows.assign(
-            **{c: pd.Series(dtype=object) for c in ("portfolio", "service_name", "unit_label")}
+            **{
+                c: pd.Series(dtype=object)
+                for c in ("portfolio", "scrutiny_committee", "service_name", "unit_label")
+            }
         )
-    info = catalogue.set_index("code")[["portfolio", "service_name", "unit_label", "definition"]]
-    out = rows.drop(columns=["portfolio", "service_name", "unit_label", "definition"], errors="ignore")
+    columns = ["portfolio", "scrutiny_committee", "service_name", "unit_label", "definition"]
+    info = catalogue.set_index("code")[columns]
+    out = rows.drop(columns=columns, errors="ignore")
     out = out.join(info, on="indicator_code")
     out["portfolio"] = out["portfolio"].fillna("")
     return out
@@ -257,18 +267,22 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
     if history.empty or quarter not in set(history["quarter"]):
         raise NotFound()
     current = history[history["quarter"] == quarter].iloc[0].to_dict()
+    # Quarters in which the indicator was not due (an annual one outside Q4) have no figure to show.
+    history = history[(history["rag_status"] != "Not due") | (history["quarter"] == quarter)]
     unit, decimals, label = info["unit"], int(info["decimals"] or 1), info.get("unit_label")
     labels = [Quarter.parse(q).label for q in history["quarter"]]
     values = [None if pd.isna(v) else float(v) for v in history["value"]]
     targets = [None if pd.isna(t) else float(t) for t in history["target"]]
     trend = ctx.published.remembered(
-        ("trend", code, tuple(history["quarter"]), tuple(values)),
+        "charts",
+        ("trend", code, tuple(history["quarter"]), tuple(values), tuple(targets)),
         lambda: charts.trend_svg(
             labels,
             values,
             targets,
             f"{info['title']}: value by quarter against target, {labels[0]} to {labels[-1]}",
         ),
+        CHARTS_KEPT,
     )
     restated = [
         {
@@ -368,6 +382,7 @@ def _dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
         f"{row['period']}; median {format_value(row['median'], unit, decimals)}"
     )
     svg = ctx.published.remembered(
+        "charts",
         ("dots", code, row["metric"], row["period"]),
         lambda: charts.dot_plot_svg(
             others["value"].astype(float).tolist(),
@@ -376,6 +391,7 @@ def _dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
             council_name,
             label,
         ),
+        CHARTS_KEPT,
     )
     return {
         "period": row["period"],

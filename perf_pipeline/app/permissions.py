@@ -62,8 +62,12 @@ class Approvals:
         self._seen: tuple | None = None
         self._rows: dict[str, dict] = {}
 
+    def version(self) -> tuple:
+        """Changes whenever either file does: part of the key of anything worked out from approvals."""
+        return tuple(_stamp(path) for path in self._files)
+
     def _current(self) -> dict[str, dict]:
-        key = tuple(_stamp(path) for path in self._files)
+        key = self.version()
         with self._lock:
             if key != self._seen:
                 self._rows = self._read()

@@ -13,7 +13,7 @@ import os
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from perf_pipeline.app import pages
+from perf_pipeline.app import framework_pages, pages
 from perf_pipeline.app.accounts import MAX_PASSWORD, Accounts
 from perf_pipeline.app.governance import GovernancePages
 from perf_pipeline.app.permissions import PUBLIC, Actor, Approvals
@@ -43,7 +43,9 @@ SECRET_ENV = "PERF_PIPELINE_APP_SECRET"
 MAX_QUERY = 1024
 MAX_PATH = 512
 SESSION_SECONDS = 8 * 3600
+PAGES_KEPT = 512  # per snapshot
 LOGIN_FAILURES, LOGIN_WINDOW = 5, 15 * 60
+THROTTLE_KEYS = 10_000
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -82,25 +84,31 @@ class LoginThrottle:
     """At most `LOGIN_FAILURES` failed sign-ins per account name and per address in `LOGIN_WINDOW`."""
 
     def __init__(self):
-        self._failures: dict[str, deque] = defaultdict(deque)
+        self._failures: dict[str, deque] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque:
-        times = self._failures[key]
+    def _recent(self, key: str, now: float) -> int:
+        """Failures of `key` still in the window (forgetting the older ones, and the key with them)."""
+        times = self._failures.get(key)
         while times and times[0] < now - LOGIN_WINDOW:
             times.popleft()
-        return times
+        if times is not None and not times:
+            del self._failures[key]
+        return len(times or ())
 
     def blocked(self, *keys: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= LOGIN_FAILURES for k in keys)
+            return any(self._recent(k, now) >= LOGIN_FAILURES for k in keys)
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
         with self._lock:
             for key in keys:
-                self._recent(key, now).append(now)
+                self._failures.setdefault(key, deque()).append(now)
+            if len(self._failures) > THROTTLE_KEYS:  # many names tried once: forget the stale ones
+                for key in list(self._failures):
+                    self._recent(key, now)
 
 
 class Guard:
@@ -201,7 +209,10 @@ def create_app(settings: Settings) -> Starlette:
                 return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
             with closing(reader.connect()) as con:
                 ctx = pages.Ctx(con, reader.published(con), actor, approvals)
-                page = build(ctx, request)
+                # What a page shows depends only on these (see permissions.may_see), so it is
+                # worked out once per snapshot for everyone who shares them.
+                key = (request.url.path, request.url.query, actor.role, actor.portfolio, approvals.version())
+                page = ctx.published.remembered("pages", key, lambda: build(ctx, request), PAGES_KEPT)
                 if as_csv:
                     return csv_response(page)
                 return render(
@@ -266,30 +277,20 @@ def create_app(settings: Settings) -> Starlette:
         next_page = _safe_next(str(form.get("next", "")))
         client = request.client.host if request.client else "unknown"
         keys = (f"name:{name.lower()}", f"address:{client}")
+
+        def refused(status: int, error: str) -> HTMLResponse:
+            return render(request, "app/login.html.j2", status, actor=None, next_page=next_page, error=error)
+
         if throttle.blocked(*keys):
             log.warning("sign-in refused for %r from %s: too many failed attempts", name, client)
-            return render(
-                request,
-                "app/login.html.j2",
-                status=429,
-                actor=None,
-                next_page=next_page,
-                error="Too many failed attempts. Wait 15 minutes and try again.",
-            )
+            return refused(429, "Too many failed attempts. Wait 15 minutes and try again.")
         from starlette.concurrency import run_in_threadpool
 
         account = await run_in_threadpool(accounts.verify, name, password)
         if account is None:
             throttle.failed(*keys)
             log.info("failed sign-in for %r from %s", name, client)
-            return render(
-                request,
-                "app/login.html.j2",
-                status=400,
-                actor=None,
-                next_page=next_page,
-                error="The name or password is not right.",
-            )
+            return refused(400, "The name or password is not right.")
         request.session.clear()
         request.session.update({"account": account.name, "csrf": secrets.token_urlsafe(32)})
         log.info("%s signed in from %s", account.name, client)
@@ -317,6 +318,17 @@ def create_app(settings: Settings) -> Starlette:
     def quarter_page(build):
         return lambda ctx, request: build(ctx, request.path_params["quarter"])
 
+    def programme_page(ctx, request):
+        return framework_pages.programme(
+            ctx, request.path_params["quarter"], request.path_params["programme"]
+        )
+
+    def tags_page(ctx, request):
+        q = request.query_params
+        return framework_pages.tags(
+            ctx, request.path_params["quarter"], q.get("vocabulary", "")[:100], q.get("value", "")[:100]
+        )
+
     def grouping_index(ctx, request):
         return pages.grouping_index(ctx, request.path_params["quarter"], request.path_params["grouping"])
 
@@ -336,6 +348,10 @@ def create_app(settings: Settings) -> Starlette:
         *both("/q/{quarter}/attention", quarter_page(pages.attention)),
         *both("/q/{quarter}/plan", quarter_page(pages.plan)),
         *GovernancePages(settings.data_root, reader, approvals, actor_of, render, _form).routes(),
+        *both("/q/{quarter}/programmes", quarter_page(framework_pages.programmes)),
+        Route("/q/{quarter}/programmes/{programme}", csv_by_suffix(programme_page, "programme")),
+        *both("/q/{quarter}/risks", quarter_page(framework_pages.risks)),
+        *both("/q/{quarter}/tags", tags_page),
         Route("/q/{quarter}/{grouping}/", page_endpoint(grouping_index)),
         Route("/q/{quarter}/{grouping}/{name}", csv_by_suffix(group_page, "name")),
     ]

@@ -29,20 +29,22 @@ class Published:
     meta: dict
     quarters: list[str]
     indicators: dict[str, dict]
-    cache: OrderedDict = field(default_factory=OrderedDict)
+    caches: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def remembered(self, key, make, limit: int = 4096):
-        """A value computed once per snapshot (charts): the snapshot is never changed in place."""
+    def remembered(self, kind: str, key, make, limit: int):
+        """A value computed once per snapshot (a chart, a page's content), the `limit` most recent of
+        each kind kept: the snapshot never changes in place, so neither does what is made from it."""
         with self.lock:
-            if key in self.cache:
-                self.cache.move_to_end(key)
-                return self.cache[key]
+            cache = self.caches.setdefault(kind, OrderedDict())
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
         value = make()
         with self.lock:
-            self.cache[key] = value
-            while len(self.cache) > limit:
-                self.cache.popitem(last=False)
+            cache[key] = value
+            while len(cache) > limit:
+                cache.popitem(last=False)
         return value
 
 

@@ -13,17 +13,18 @@ from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
 from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.framework_report import SNAPSHOT_TABLES
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
-S = WAREHOUSE_SCHEMA
 # What the app shows, as the warehouse holds it after the quarter's outputs: every quarter so far.
 COPIED = {
-    "performance": f"select * from {S}.indicator_performance",
-    "benchmarks": f"select * from {S}.comparator_benchmarks",
-    "provenance": f"select * from {S}.audit_pack",
-    "plan": f"select * from {S}.improvement_plan_status",
-    "plan_updates": f"select * from {S}.improvement_plan_updates",
-    "restatements": f"select * from {S}.restatement_events",
+    "performance": f"select * from {WAREHOUSE_SCHEMA}.indicator_performance",
+    "benchmarks": f"select * from {WAREHOUSE_SCHEMA}.comparator_benchmarks",
+    "provenance": f"select * from {WAREHOUSE_SCHEMA}.audit_pack",
+    "plan": f"select * from {WAREHOUSE_SCHEMA}.improvement_plan_status",
+    "plan_updates": f"select * from {WAREHOUSE_SCHEMA}.improvement_plan_updates",
+    "restatements": f"select * from {WAREHOUSE_SCHEMA}.restatement_events",
+    **{name: f"select * from {WAREHOUSE_SCHEMA}.{asset}" for name, asset in SNAPSHOT_TABLES.items()},
 }
 
 
@@ -45,6 +46,7 @@ COPIED = {
         "quarterly_monitoring_report",
         "benchmark_values",
         "comparator_groups",
+        *SNAPSHOT_TABLES.values(),
     ],
 )
 def app_snapshot(
@@ -63,11 +65,12 @@ def app_snapshot(
         tables = {name: con.execute(sql).fetchdf() for name, sql in COPIED.items()}
         values = con.execute(
             "select source, metric, period, area_code, area_name, value, period_start, period_end, "
-            f"metric_title, unit, polarity from {S}.benchmark_values where list_contains(?, source || ':' || metric)",
+            f"metric_title, unit, polarity from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
             [metrics],
         ).fetchdf()
         groups = con.execute(
-            f"select * from {S}.comparator_groups where authority_code = ?", [council["gss_code"]]
+            f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?",
+            [council["gss_code"]],
         ).fetchdf()
     catalogue = indicator_catalogue.reindex(columns=INDICATOR_COLUMNS)
     tables["indicators"] = catalogue

@@ -14,7 +14,7 @@ from perf_pipeline.lib.data_docs import validate_and_document
 from perf_pipeline.lib.files import write_atomically
 from perf_pipeline.lib.governance.report import export_records
 from perf_pipeline.lib.performance import rules_from_catalogue, targets_in_force
-from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.lib.publish import publish_csv, publish_folder, staging_folder
 from perf_pipeline.settings import code_version
 
 DATA_DOCS_PASSED = "great_expectations_suites_pass"
@@ -65,7 +65,9 @@ def audit_pack(
     provenance = figure_provenance(indicator_values, indicator_performance, corrections_log, version, run_id)
     with warehouse.get_connection() as con:
         manifest = input_manifest(con, paths, quarter.key)
-    folder = paths.reports_for(quarter)
+    # Written aside, then published with the report this run wrote, as one set.
+    published = paths.reports_for(quarter)
+    folder = staging_folder(published, run_id)
     audit = folder / "audit"
     publish_csv(provenance, folder / "figure-provenance.csv")
     publish_csv(provenance, audit / "figure-provenance.csv")
@@ -84,12 +86,13 @@ def audit_pack(
         audit / "data-docs",
         quarter.key,
     )
+    publish_folder(folder, published)
     yield dg.Output(
         with_quarter(provenance, quarter),
         metadata={
             "figures": len(provenance),
             "input_files": len(manifest),
-            "data_docs": dg.MetadataValue.path(str(audit / "data-docs" / "index.html")),
+            "data_docs": dg.MetadataValue.path(str(published / "audit" / "data-docs" / "index.html")),
         },
     )
     failed = sum(r["failed"] for r in results.values())

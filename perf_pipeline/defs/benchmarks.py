@@ -226,6 +226,22 @@ POSITIONS_LINEAGE = column_lineage(
 )
 
 
+def council_inputs(con, metrics: list[str], council_code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The published values of these `source:metric`s, and the council's own comparator groups.
+
+    National files hold every authority and many metrics: only what is asked for leaves the warehouse.
+    """
+    values = con.execute(
+        "select source, metric, period, area_code, area_name, value, period_start, period_end, metric_title, "
+        f"unit, polarity from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
+        [metrics],
+    ).fetchdf()
+    groups = con.execute(
+        f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?", [council_code]
+    ).fetchdf()
+    return values, groups
+
+
 @dg.asset(
     code_version="1",
     partitions_def=quarterly_partitions,
@@ -256,19 +272,9 @@ def comparator_benchmarks(
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()
-    # National files hold every authority and many metrics: read only the metrics the catalogue
-    # links to and only the council's own groups, not the whole tables.
     metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
     with warehouse.get_connection() as con:
-        benchmark_values = con.execute(
-            "select source, metric, period, area_code, value, period_start, period_end, metric_title, unit, "
-            f"polarity from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
-            [metrics],
-        ).fetchdf()
-        comparator_groups = con.execute(
-            f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?",
-            [council["gss_code"]],
-        ).fetchdf()
+        benchmark_values, comparator_groups = council_inputs(con, metrics, council["gss_code"])
     table, gaps = council_benchmarks(
         quarter,
         benchmark_values,

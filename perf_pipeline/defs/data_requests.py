@@ -7,6 +7,7 @@ from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.data_requests import PackInfo, request_rows, write_pack
+from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 from perf_pipeline.lib.submissions import return_deadline
@@ -47,7 +48,7 @@ def data_request_packs(
         rows = request_rows(
             quarter,
             service.service,
-            indicator_catalogue,
+            returned_indicators(indicator_catalogue, paths.reference, quarter),
             indicator_targets,
             indicator_values,
             first_quarter(),

@@ -9,7 +9,9 @@ from pydantic import Field
 
 from perf_pipeline.defs.common import KINDS, OWNERS, reference_failure
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, MailResource
+from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import relative_to_root
+from perf_pipeline.lib.framework_programmes import milestones_due
 from perf_pipeline.lib.improvement_plan import load_plan, plan_status
 from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.reminders import (
@@ -34,6 +36,7 @@ REMINDER_COLUMNS = [
     "owner",
     "owner_email",
     "actions",
+    "milestones",
     "data_returns",
     "outcome",
     "file",
@@ -67,6 +70,9 @@ def action_reminders(
     try:
         council = load_council(paths.reference / "council.toml")
         actions, updates = load_plan(paths.improvement_plan)
+        due_milestones = milestones_due(
+            paths.reference, indicator_catalogue, as_of, council["reminder_window_days"]
+        )
     except ReferenceDataError as error:
         raise reference_failure(error) from None
     window = council["reminder_window_days"]
@@ -83,12 +89,12 @@ def action_reminders(
             quarter,
             status,
             services,
-            indicator_catalogue,
+            returned_indicators(indicator_catalogue, paths.reference, quarter),
             council["return_deadline_working_days"],
             as_of,
             window,
         )
-    people = group_by_person(due_actions, owed)
+    people = group_by_person(due_actions, owed, due_milestones)
     packs = {
         s: relative_to_root(paths.request_pack(quarter, s), paths.root)
         for s in owed["service"]
@@ -106,8 +112,18 @@ def action_reminders(
             continue
         mine = due_actions[due_actions["owner_email"].str.lower() == person["owner_email"].lower()]
         theirs = owed[owed["owner_email"].str.lower() == person["owner_email"].lower()]
+        stones = due_milestones[due_milestones["owner_email"].str.lower() == person["owner_email"].lower()]
         message = compose(
-            person, mine, theirs, as_of, council["name"], sender, contact, packs, dt.datetime.now(LONDON)
+            person,
+            mine,
+            theirs,
+            as_of,
+            council["name"],
+            sender,
+            contact,
+            packs,
+            dt.datetime.now(LONDON),
+            stones,
         )
         record["message_id"] = message["Message-ID"]
         try:
@@ -144,6 +160,7 @@ def action_reminders(
             "people": len(df),
             "sent": len(sent),
             "actions_due": len(due_actions),
+            "milestones_due": len(due_milestones),
             "returns_owed": len(owed),
             "outbox": dg.MetadataValue.path(str(folder)) if not mail.host else "SMTP",
         }

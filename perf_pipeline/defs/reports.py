@@ -12,17 +12,21 @@ from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.framework_report import framework_sections, framework_sheets
 from perf_pipeline.lib.governance.report import governance_view, workbook_sheets
 from perf_pipeline.lib.governance.stages import approvals_table, load_review_stages
+from perf_pipeline.lib.publish import publish_folder, staging_folder
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
 from perf_pipeline.lib.validation import ReferenceDataError
+from perf_pipeline.lib.value_for_money_view import value_for_money_section
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
 REPORT_HTML = "quarterly-monitoring-report.html"
 REPORT_XLSX = "quarterly-monitoring-report.xlsx"
 ANNUAL_HTML = "annual-performance-report.html"
 YEARS_COMPARED = 4
+AUDIT_PACK = dg.AssetKey("audit_pack")
 STATUS_COLUMNS = ("rag_status", "ytd_rag_status", "status")
 EXCEPTION_COLUMNS = [
     "indicator_code",
@@ -115,6 +119,16 @@ def quarterly_monitoring_report(
     corrections_log: pd.DataFrame,
     comparator_benchmarks: pd.DataFrame,
     improvement_plan_status: pd.DataFrame,
+    value_for_money: pd.DataFrame,
+    value_for_money_points: pd.DataFrame,
+    indicator_measures: pd.DataFrame,
+    framework_tags: pd.DataFrame,
+    change_programmes: pd.DataFrame,
+    milestone_status: pd.DataFrame,
+    benefit_status: pd.DataFrame,
+    risk_status: pd.DataFrame,
+    feedback_indicator_values: pd.DataFrame,
+    feedback_cases: pd.DataFrame,
 ) -> pd.DataFrame:
     """The quarter's monitoring report for Cabinet and scrutiny, as one HTML file and a workbook."""
     quarter = quarter_of(context)
@@ -148,9 +162,24 @@ def quarterly_monitoring_report(
         benchmarks=comparator_benchmarks,
         dot_plots=plots,
         plan=improvement_plan_status,
+        value_for_money=value_for_money_section(value_for_money, value_for_money_points, council["name"]),
         governance=governance_view(paths.root, quarter, current),
     )
-    folder = paths.reports_for(quarter)
+    framework = (indicator_measures, framework_tags, change_programmes, milestone_status, benefit_status)
+    view.update(
+        framework_sections(
+            quarter,
+            indicator_performance,
+            indicator_catalogue,
+            *framework,
+            risk_status,
+            feedback_indicator_values,
+            feedback_cases,
+        )
+    )
+    # Written aside: the audit pack publishes the report with itself, as one set (lib/publish.py).
+    published = paths.reports_for(quarter)
+    folder = staging_folder(published, context.run.run_id)
     html = write_html(folder / REPORT_HTML, "quarterly_report.html.j2", view)
     workbook = write_workbook(
         folder / REPORT_XLSX,
@@ -163,6 +192,9 @@ def quarterly_monitoring_report(
             ("Return exceptions", return_exceptions.drop(columns=["quarter_start"], errors="ignore")),
             ("Submission status", submission_status.drop(columns=["quarter_start"], errors="ignore")),
             ("Input files", files),
+            *framework_sheets(
+                indicator_catalogue, view, framework_tags, milestone_status, benefit_status, risk_status
+            ),
             *workbook_sheets(view["governance"]),
         ],
         STATUS_COLUMNS,
@@ -171,15 +203,20 @@ def quarterly_monitoring_report(
         [
             {
                 "document": p.name,
-                "path": relative_to_root(p, paths.root),
+                "path": relative_to_root(published / p.name, paths.root),
                 "sha256": sha256_of(p),
                 "bytes": p.stat().st_size,
             }
             for p in (html, workbook)
         ]
     )
+    if AUDIT_PACK not in context.job_def.asset_layer.selected_asset_keys:
+        publish_folder(folder, published)  # no audit pack follows in this run
     context.add_output_metadata(
-        {"html": dg.MetadataValue.path(str(html)), "workbook": dg.MetadataValue.path(str(workbook))}
+        {
+            "html": dg.MetadataValue.path(str(published / REPORT_HTML)),
+            "workbook": dg.MetadataValue.path(str(published / REPORT_XLSX)),
+        }
     )
     return with_quarter(written, quarter)
 

@@ -7,9 +7,10 @@ from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
+from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_limits, read_return
 from perf_pipeline.lib.returns_validation import validate_returns
 from perf_pipeline.lib.schemas import (
     return_exceptions_schema,
@@ -54,7 +55,8 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
     quarter = quarter_of(context)
     paths = data_root.paths
     files, ignored = list_return_files(paths.submissions_for(quarter), paths.root)
-    read = [read_return(path, paths.root) for path in files]
+    limits = read_limits(data_root.council())
+    read = [read_return(path, paths.root, limits) for path in files]
     df = with_quarter(raw_frame(read), quarter)
     summary = pd.DataFrame(
         [
@@ -188,7 +190,7 @@ def submission_status(
     status = build_submission_status(
         quarter,
         services,
-        indicator_catalogue,
+        returned_indicators(indicator_catalogue, paths.reference, quarter),
         service_returns_raw,
         service_returns_validated,
         return_exceptions,

@@ -7,8 +7,10 @@ from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, files_version, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.corrections import check_corrections, read_corrections
+from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
+from perf_pipeline.lib.feedback import replace_returned
 from perf_pipeline.lib.indicator_values import build_indicator_values
+from perf_pipeline.lib.returns_reader import read_limits
 from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 from perf_pipeline.lib.schemas import indicator_values_schema
 
@@ -59,13 +61,13 @@ REVISING_RETURNS = dg.TimeWindowPartitionMapping(
 def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """Every correction ever recorded, applied or rejected, with its reason, approver and source row."""
     paths = data_root.paths
-    records = read_corrections(paths.corrections, paths.root)
+    records = read_corrections(paths.corrections, paths.root, read_limits(data_root.council()))
     log = check_corrections(records, indicator_catalogue)
     log["approved_on"] = pd.to_datetime(log["approved_on"])
     log["period_start"] = pd.to_datetime(log["period_start"])
     yield dg.Output(
         log,
-        data_version=files_version(sorted(paths.corrections.glob("*.csv"))),
+        data_version=files_version(correction_files(paths.corrections)),
         metadata={
             "accepted": int((log["status"] == "accepted").sum()),
             "rejected": int((log["status"] == "rejected").sum()),
@@ -94,12 +96,14 @@ def indicator_values(
     service_returns_validated: pd.DataFrame,
     corrections_log: pd.DataFrame,
     indicator_catalogue: pd.DataFrame,
+    feedback_indicator_values: pd.DataFrame,
 ):
     """The quarter's figure for every due indicator, revisions and corrections applied, with its source."""
     quarter = quarter_of(context)
     validated = service_returns_validated.rename(columns={"quarter": "source_quarter"})
     if validated.empty:
         validated = pd.DataFrame(columns=["period", "indicator_code", "source_quarter", "file", "row"])
+    validated = replace_returned(validated, feedback_indicator_values, quarter)
     values = build_indicator_values(quarter, validated, corrections_log, indicator_catalogue)
     counts = values["reporting_status"].value_counts().to_dict()
     yield dg.Output(

@@ -41,16 +41,17 @@ INDICATOR_COLUMNS = [
     "benchmark_metric",
 ]
 # Indexes for the app's lookups: by quarter, and by indicator across quarters.
-INDEXES = {
-    "performance": [("quarter",), ("indicator_code", "quarter")],
-    "benchmarks": [("quarter", "indicator_code")],
-    "benchmark_history": [("indicator_code",)],
-    "neighbours": [("metric", "period")],
-    "provenance": [("indicator_code", "quarter")],
-    "restatements": [("indicator_code",)],
-    "plan": [("quarter",)],
-    "plan_updates": [("action_id",)],
-}
+INDEXES = [
+    "create index performance_quarter on performance (quarter)",
+    "create index performance_indicator on performance (indicator_code, quarter)",
+    "create index benchmarks_quarter on benchmarks (quarter, indicator_code)",
+    "create index benchmark_history_indicator on benchmark_history (indicator_code)",
+    "create index neighbours_metric on neighbours (metric, period)",
+    "create index provenance_indicator on provenance (indicator_code, quarter)",
+    "create index restatements_indicator on restatements (indicator_code)",
+    "create index plan_quarter on plan (quarter)",
+    "create index plan_updates_quarter on plan_updates (quarter, action_id)",
+]
 
 
 def snapshot_path(data_root: Path) -> Path:
@@ -73,7 +74,12 @@ def benchmark_history(
     positions = group_positions(comparable[["metric", "period", "area_code", "value"]], own_groups, polarity)
     positions = positions[positions["authority_code"] == council_code].drop(columns="authority_code")
     ends = comparable.drop_duplicates(["metric", "period"]).set_index(["metric", "period"])["period_end"]
-    out = links[["indicator_code", "metric"]].merge(positions, on="metric")
+    # Either side may be empty (a council with no linked benchmark), and empty columns are float.
+    out = (
+        links[["indicator_code", "metric"]]
+        .astype({"metric": object})
+        .merge(positions.astype({"metric": object}), on="metric")
+    )
     out["period_end"] = [ends.get((m, p)) for m, p in zip(out["metric"], out["period"])]
     out["polarity"] = out["metric"].map(polarity)
     return out.sort_values(["indicator_code", "group", "period_end"]).reset_index(drop=True)
@@ -99,8 +105,8 @@ def write_snapshot(path: Path, tables: dict[str, pd.DataFrame], meta: dict) -> P
         with sqlite3.connect(tmp) as con:
             for name, frame in tables.items():
                 for_sqlite(frame).to_sql(name, con, index=False, if_exists="replace")
-                for columns in INDEXES.get(name, []):
-                    con.execute(f"create index {name}_{'_'.join(columns)} on {name} ({', '.join(columns)})")
+            for statement in INDEXES:
+                con.execute(statement)
             con.execute("create table meta (key text primary key, value text)")
             con.executemany(
                 "insert into meta values (?, ?)", [(k, json.dumps(v, default=str)) for k, v in meta.items()]

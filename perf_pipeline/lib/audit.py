@@ -53,7 +53,10 @@ def figure_provenance(
     """One row per figure the quarter publishes, tracing it to its source and every correction."""
     published = performance[performance["value"].notna()][["indicator_code", "value", "rag_status", "target"]]
     merged = published.merge(values, on="indicator_code", how="left", suffixes=("", "_values"))
-    details = corrections_log.set_index("correction_id") if len(corrections_log) else None
+    # Only applied corrections are named in a figure's trail; their ids are unique (a repeated id
+    # is rejected), unlike the whole log's.
+    applied = corrections_log[corrections_log["status"] == "accepted"]
+    details = applied.set_index("correction_id") if len(applied) else None
 
     def describe(ids: str) -> str:
         if not ids or details is None:

@@ -74,14 +74,36 @@ def safe_file_name(name: str) -> str:
 
 
 def is_inside(path: Path, root: Path) -> bool:
-    """Whether `path`, links resolved, lies inside `root`."""
+    """Whether `path`, links resolved, lies inside `root` (false for a link that loops)."""
     try:
         path.resolve().relative_to(root.resolve())
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):
         return False
     return True
 
 
+def link_problem(path: Path, root: Path) -> str | None:
+    """Why an input file cannot be read as it stands (a link that loops or leads out of the data
+    root, a folder, a missing target), in words for the person who put it there; None if it can."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            return "it is a link that leads round in a loop, so there is no file to read"
+        except OSError:
+            return "it is a link to a file that does not exist"
+        if not is_inside(path, root):
+            return "it is a link to a file outside the data folder, which is never read"
+    if not path.is_file():
+        return "it is not a regular file"
+    return None
+
+
 def relative_to_root(path: Path, root: Path) -> str:
-    """A path as the data root sees it, with forward slashes, for reports and provenance."""
-    return path.absolute().relative_to(root.absolute()).as_posix()
+    """A path as the data root sees it, with forward slashes, for reports and provenance.
+
+    A name that is not valid UTF-8 (written by another system) keeps its odd bytes visibly as
+    `\\xNN`, so that it can be stored and shown; the file itself is read by its real name.
+    """
+    text = path.absolute().relative_to(root.absolute()).as_posix()
+    return os.fsencode(text).decode("utf-8", errors="backslashreplace")

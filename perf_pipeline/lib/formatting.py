@@ -48,7 +48,7 @@ def format_value(value, unit: str, decimals: int = 1, unit_label: str | None = N
     """`85.3%`, `£2,500`, `1,234`, `12.5 days`; a dash for no value."""
     if _missing(value):
         return "–"
-    rounded = at_precision(value, decimals)
+    rounded = at_precision(value, decimals) + 0.0  # -0.0 + 0.0 is 0.0: never shown as -0
     text = f"{rounded:,.{int(decimals)}f}"
     if unit == "percent":
         return f"{text}%"

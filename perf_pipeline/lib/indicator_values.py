@@ -11,6 +11,7 @@ import pandas as pd
 
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import due_in
+from perf_pipeline.lib.returns_validation import parse_numbers
 
 VALUE_COLUMNS = [
     "indicator_code",
@@ -79,8 +80,9 @@ def build_indicator_values(
         if code not in out.index:
             continue
         out.loc[code, "value"] = correction.new_value
-        out.loc[code, "numerator"] = pd.to_numeric(correction.numerator or None)
-        out.loc[code, "denominator"] = pd.to_numeric(correction.denominator or None)
+        # As written (`1,234`, `85%`), read by the same rules as the correction was checked with.
+        out.loc[code, "numerator"] = parse_numbers(pd.Series([correction.numerator]))[0][0]
+        out.loc[code, "denominator"] = parse_numbers(pd.Series([correction.denominator]))[0][0]
         out.loc[code, "corrections"] = ";".join(
             filter(None, [out.loc[code, "corrections"], correction.correction_id])
         )

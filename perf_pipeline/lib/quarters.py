@@ -18,6 +18,11 @@ _QUARTER_PATTERNS = [
 ]
 
 
+# The financial years a quarter may fall in: beyond them a date cannot be held in the warehouse
+# (pandas' timestamps end in 2262), and no council reports on them; `9999/00 Q4` is a typo.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+
+
 class QuarterError(ValueError):
     """Text that is not a financial-year quarter."""
 
@@ -40,6 +45,11 @@ class Quarter:
                 expected = (y1 + 1) % (100 if len(y2) == 2 else 10_000)
                 if int(y2) != expected:
                     raise QuarterError(f"'{text}': {y1} is not followed by {y2}")
+                if not EARLIEST_YEAR <= y1 <= LATEST_YEAR:
+                    raise QuarterError(
+                        f"'{text}' is not a quarter we can hold: the year must be between "
+                        f"{EARLIEST_YEAR} and {LATEST_YEAR} (write it as 2025/26 Q2)"
+                    )
                 return cls(y1, int(match["q"]))
         raise QuarterError(f"'{text}' is not a quarter; write it as 2025/26 Q2 or 2025-26-Q2")
 

@@ -1,8 +1,9 @@
 """Reminders: at most one message a day per person, listing everything they owe.
 
-Two things are owed: improvement plan actions due within the reminder window or overdue (SPEC
-§7), and the latest quarter's data return while it is missing or incomplete and its deadline is
-within the window or past. Someone who owns both gets one message. Every message sent is
+Three things are owed: improvement plan actions due within the reminder window or overdue (SPEC
+§7), change programme milestones expected within the window or slipped (SPEC §14), and the latest
+quarter's data return while it is missing or incomplete and its deadline is within the window or
+past. Someone who owes several gets one message. Every message sent is
 appended to `outbox/sent-log.csv`; a person already in the log for the day is not sent another.
 """
 
@@ -27,6 +28,7 @@ SENT_LOG_COLUMNS = [
     "owner",
     "owner_email",
     "actions",
+    "milestones",
     "data_returns",
     "subject",
     "sent_by",
@@ -36,7 +38,7 @@ SENT_LOG_COLUMNS = [
     "run_id",
 ]
 OWED_STATUSES = ("Not returned", "Incomplete")
-REMINDER_COLUMNS = ["owner", "owner_email", "actions", "data_returns"]
+REMINDER_COLUMNS = ["owner", "owner_email", "actions", "milestones", "data_returns"]
 
 
 def _long(day: dt.date) -> str:
@@ -94,16 +96,18 @@ def returns_owed(
     return owed.reset_index(drop=True)
 
 
-def group_by_person(actions: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
-    """One row per person (by e-mail address, case ignored) with the action ids and services they owe."""
+def group_by_person(
+    actions: pd.DataFrame, returns: pd.DataFrame, milestones: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per person (by e-mail address, case ignored) with the actions, milestones and services they owe."""
+    if milestones is None:
+        milestones = pd.DataFrame(columns=["owner", "owner_email", "milestone_id"])
+    wanted = ["owner", "owner_email", "_action", "_milestone", "_service"]
     people = pd.concat(
         [
-            actions.assign(_action=actions["action_id"], _service=None)[
-                ["owner", "owner_email", "_action", "_service"]
-            ],
-            returns.assign(_action=None, _service=returns["service"])[
-                ["owner", "owner_email", "_action", "_service"]
-            ],
+            actions.assign(_action=actions["action_id"], _milestone=None, _service=None)[wanted],
+            milestones.assign(_action=None, _milestone=milestones["milestone_id"], _service=None)[wanted],
+            returns.assign(_action=None, _milestone=None, _service=returns["service"])[wanted],
         ]
     )
     if people.empty:
@@ -113,6 +117,7 @@ def group_by_person(actions: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFram
         owner=("owner", "first"),
         owner_email=("owner_email", "first"),
         actions=("_action", lambda s: ";".join(s.dropna())),
+        milestones=("_milestone", lambda s: ";".join(s.dropna())),
         data_returns=("_service", lambda s: ";".join(s.dropna())),
     )
     return grouped.reset_index(drop=True)[REMINDER_COLUMNS]
@@ -139,6 +144,24 @@ def action_lines(actions: pd.DataFrame, as_of: dt.date) -> list[str]:
             else "no update yet"
         )
         lines += [f"- {a.action_id}  {a.title}", f"  {when}: {state}. {progress}; {last}."]
+    return lines
+
+
+def milestone_lines(milestones: pd.DataFrame, as_at: dt.date) -> list[str]:
+    lines = []
+    for m in milestones.itertuples(index=False):
+        expected = m.expected_date.date()
+        slipped = 0 if pd.isna(m.days_slipped) else int(m.days_slipped)
+        state = (
+            f"slipped by {slipped} day{'s' * (slipped != 1)} from its baseline "
+            f"{m.baseline_date.date():%-d %B %Y}"
+            if m.status == "Slipped"
+            else f"{m.status.lower()}"
+        )
+        lines += [
+            f"- {m.milestone_id}  {m.title} ({m.programme_name})",
+            f"  Expected {_long(expected)} ({_when((expected - as_at).days)}): {state}.",
+        ]
     return lines
 
 
@@ -172,11 +195,15 @@ def compose(
     contact: str,
     packs: dict[str, str],
     now: dt.datetime,
+    milestones: pd.DataFrame | None = None,
 ) -> EmailMessage:
     """The one message a person gets for the day."""
+    milestones = milestones if milestones is not None else pd.DataFrame()
     parts = []
     if len(actions):
         parts.append(f"{len(actions)} improvement plan action{'s' * (len(actions) != 1)}")
+    if len(milestones):
+        parts.append(f"{len(milestones)} programme milestone{'s' * (len(milestones) != 1)}")
     if len(returns):
         parts.append(f"{len(returns)} data return{'s' * (len(returns) != 1)}")
     body = [
@@ -194,6 +221,15 @@ def compose(
             "Please send a progress update for each (per cent complete and a short note).",
             "",
         ]
+    if len(milestones):
+        body += [
+            "Change programme milestones due soon or slipped:",
+            "",
+            *milestone_lines(milestones, as_of),
+            "",
+            "Please tell the programme sponsor if a forecast date has changed.",
+            "",
+        ]
     if len(returns):
         body += ["Data returns still owed:", "", *return_lines(returns, as_of, packs), ""]
     body += [
@@ -202,7 +238,8 @@ def compose(
         f"Performance team, {council}",
     ]
     message = EmailMessage()
-    message["Subject"] = f"Reminder: {' and '.join(parts)} ({council})"
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    message["Subject"] = f"Reminder: {listed} ({council})"
     message["From"] = sender
     message["To"] = formataddr((person["owner"], person["owner_email"]))
     message["Date"] = format_datetime(now)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from perf_pipeline.lib.files import write_atomically
 from perf_pipeline.lib.formatting import RAG_FILLS, dot_label, format_value, rag_label
-from perf_pipeline.lib.publish import neutralise
+from perf_pipeline.lib.publish import fit_cell, neutralise, show_bidi_controls
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -27,6 +27,10 @@ def environment():
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Text from returns may hold right-to-left overrides: shown by code point, never applied.
+        finalize=lambda value: (
+            show_bidi_controls(value) if isinstance(value, str) and not hasattr(value, "__html__") else value
+        ),
     )
     env.filters["rag_label"] = rag_label
     env.filters["dot_label"] = dot_label
@@ -51,7 +55,7 @@ def _cell_value(value):
         return value
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
-    return neutralise(str(value))
+    return fit_cell(neutralise(str(value)))
 
 
 def write_workbook(

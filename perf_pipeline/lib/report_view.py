@@ -44,6 +44,7 @@ def quarterly_view(
     benchmarks: pd.DataFrame | None = None,
     dot_plots: list[dict] | None = None,
     plan: pd.DataFrame | None = None,
+    value_for_money: list[dict] | None = None,
     governance: dict | None = None,
 ) -> dict:
     """Everything the template shows, in order; `history` is the performance of the last 8 quarters.
@@ -109,6 +110,7 @@ def quarterly_view(
         "by_directorate": by_directorate,
         "benchmarks": bench_rows,
         "dot_plots": dot_plots or [],
+        "value_for_money": value_for_money or [],
         **_plan_view(plan),
         "dq": dq,
         "corrections": [

@@ -36,9 +36,11 @@ EVENT_COLUMNS = [
     "run_id",
     "detected_at",
 ]
+# `restated_quarter`, not `quarter`: a report's tables are stamped with the report's own quarter,
+# which would hide the quarter whose figure changed.
 RESTATEMENT_COLUMNS = [
     "indicator_code",
-    "quarter",
+    "restated_quarter",
     "old_value",
     "new_value",
     "correction_id",
@@ -120,7 +122,7 @@ def restatements_for_report(
     return pd.DataFrame(
         {
             "indicator_code": chosen["indicator_code"],
-            "quarter": chosen["figure_quarter"],
+            "restated_quarter": chosen["figure_quarter"],
             "old_value": chosen["old_value"],
             "new_value": chosen["new_value"],
             "correction_id": chosen["correction_id"],

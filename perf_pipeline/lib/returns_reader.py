@@ -1,9 +1,13 @@
 """Reading service returns as received: lenient about form, exact about where each row came from.
 
-A return is a `.csv` (UTF-8 with or without BOM, Windows-1252, or a mix line by line) or an
-`.xlsx` workbook, possibly with title rows above the header. Every non-blank row is kept as text
-with its file, the file's sha256 and the row number a spreadsheet program shows. A file that
+A return is a `.csv` (UTF-8 with or without BOM, Windows-1252, or a mix line by line; UTF-16)
+or an `.xlsx` workbook, possibly with title rows above the header. Every non-blank row is kept as
+text with its file, the file's sha256 and the row number a spreadsheet program shows. A file that
 cannot be read becomes one record naming the problem, so nothing disappears without trace.
+
+Reading is bounded whatever a file claims about itself: bytes, cells and columns are limited
+(`[limits]` in `council.toml`), a workbook's own `<dimension>` is never trusted, and its XML is
+parsed with entity expansion and DTDs refused.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import unicodedata
 import zipfile
@@ -22,7 +27,8 @@ import charset_normalizer
 import numpy as np
 import pandas as pd
 
-from perf_pipeline.lib.files import is_inside, relative_to_root, sha256_of
+from perf_pipeline.lib.files import link_problem, relative_to_root, sha256_of
+from perf_pipeline.lib.validation import ReferenceDataError
 
 FIELDS = [
     "indicator_code",
@@ -61,8 +67,49 @@ ALIASES = {
 _ALIAS_TO_FIELD = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 ROW_COLUMNS = ["row_number", *FIELDS, "other_columns"]
 HEADER_SEARCH_ROWS = 15
+# Past the first 15 rows a header is not used (a data row could look like one), but it is looked
+# for this far down, so that the message can say where it is.
+HEADER_HINT_ROWS = 500
 LEGACY_ENCODINGS = ["cp1252", "latin_1", "utf_16"]
 RETURN_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a file is read before it is refused (`[limits]` in `council.toml`).
+
+    The defaults read a return of a million rows of ten columns, and refuse before memory grows
+    past about 1 GiB: a workbook's cell at XFD1048576 or a line of millions of cells costs
+    seconds, not the machine.
+    """
+
+    max_file_bytes: int = 256 * 2**20
+    max_cells: int = 12_000_000
+    max_columns: int = 1_000
+
+    @staticmethod
+    def too_large(what: str, limit: int) -> UnreadableFile:
+        return UnreadableFile(
+            f"it has {what}, more than the {limit:,} a return may have; send only the table of "
+            "figures (the limit is [limits] in council.toml)"
+        )
+
+
+def read_limits(council: dict) -> ReadLimits:
+    """The limits in `council.toml` (`[limits]`: max_file_bytes, max_cells, max_columns)."""
+    given = council.get("limits", {})
+    defaults = ReadLimits()
+    problems = [
+        f"council.toml: [limits] {key} must be a whole number above 0"
+        for key, value in given.items()
+        if key not in defaults.__dataclass_fields__
+        or not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < 1
+    ]
+    if problems:
+        raise ReferenceDataError(problems)
+    return ReadLimits(**given)
 
 
 def normalise_header(text: object) -> str:
@@ -79,6 +126,7 @@ class ReturnFile:
     file_format: str
     encoding: str | None = None
     sheet: str | None = None
+    delimiter: str | None = None
     header_row: int | None = None
     columns: dict[str, str] = field(default_factory=dict)  # our field -> the file's header
     table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROW_COLUMNS))
@@ -96,32 +144,58 @@ class ReturnFile:
 
 
 def list_return_files(folder: Path, data_root: Path) -> tuple[list[Path], list[str]]:
-    """The files in a quarter's folder, and the names passed over (hidden and lock files)."""
+    """The files in a quarter's folder, and the names passed over (hidden and lock files).
+
+    Links are not followed into folders (a link loop cannot make the walk endless); a link is
+    listed as a file, and reading it says what is wrong with it.
+    """
     if not folder.is_dir():
         return [], []
     files, ignored = [], []
-    for path in sorted(folder.rglob("*")):
-        if path.is_dir() and not path.is_symlink():
-            continue
-        name = path.name
-        if name.startswith((".", "~$")):
-            ignored.append(relative_to_root(path, data_root))
-            continue
-        files.append(path)
-    return files, ignored
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        links = [d for d in dirnames if (here / d).is_symlink()]
+        dirnames[:] = sorted(d for d in dirnames if d not in links)
+        for name in sorted(filenames + links):
+            path = here / name
+            if name.startswith((".", "~$")):
+                ignored.append(relative_to_root(path, data_root))
+                continue
+            files.append(path)
+    return sorted(files), ignored
 
 
-def read_return(path: Path, data_root: Path) -> ReturnFile:
+def read_return(path: Path, data_root: Path, limits: ReadLimits | None = None) -> ReturnFile:
     """Read one return file, never raising for what is inside it."""
     rel = relative_to_root(path, data_root)
+    file_format = path.suffix.lower().lstrip(".") or "none"
+    try:
+        return _read_return(path, rel, data_root, limits or ReadLimits())
+    except UnreadableFile as problem:
+        return _unreadable(rel, _sha_or_blank(path), file_format, str(problem))
+    except Exception as exc:  # noqa: BLE001 -- the last guard: one file never stops the quarter
+        return _unreadable(
+            rel,
+            _sha_or_blank(path),
+            file_format,
+            f"it could not be read ({type(exc).__name__}); send it to the performance team, who can "
+            "see what is wrong with it",
+        )
+
+
+def _sha_or_blank(path: Path) -> str:
+    try:
+        return sha256_of(path) if path.is_file() else ""
+    except OSError:
+        return ""
+
+
+def _read_return(path: Path, rel: str, data_root: Path, limits: ReadLimits) -> ReturnFile:
     suffix = path.suffix.lower()
     file_format = suffix.lstrip(".") or "none"
-    if path.is_symlink() and not is_inside(path, data_root):
-        return _unreadable(
-            rel, "", file_format, "it is a link to a file outside the data folder, which is never read"
-        )
-    if not path.is_file():
-        return _unreadable(rel, "", file_format, "it is not a regular file")
+    problem = link_problem(path, data_root)
+    if problem:
+        return _unreadable(rel, "", file_format, problem)
     sha = sha256_of(path)
     if suffix not in RETURN_SUFFIXES:
         message = (
@@ -130,6 +204,9 @@ def read_return(path: Path, data_root: Path) -> ReturnFile:
             else f"'{suffix or 'no extension'}' is not a return format; send a .csv or .xlsx file"
         )
         return _unreadable(rel, sha, file_format, message)
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise limits.too_large(f"{size:,} bytes", limits.max_file_bytes)
     data = path.read_bytes()
     if not data.strip():
         return ReturnFile(
@@ -139,7 +216,7 @@ def read_return(path: Path, data_root: Path) -> ReturnFile:
             problem="empty_file",
             problem_message="The file is empty: it has no rows of figures.",
         )
-    result = _read_csv(rel, sha, data) if suffix == ".csv" else _read_xlsx(rel, sha, data)
+    result = _read_csv(rel, sha, data, limits) if suffix == ".csv" else _read_xlsx(rel, sha, data, limits)
     if result.problem is None and result.table.empty:
         result.problem = "empty_file"
         result.problem_message = "The file has a header but no rows of figures."
@@ -152,6 +229,7 @@ RAW_COLUMNS = [
     "file_format",
     "encoding",
     "sheet",
+    "delimiter",
     "row_number",
     *FIELDS,
     "other_columns",
@@ -173,6 +251,7 @@ def raw_frame(files: list[ReturnFile]) -> pd.DataFrame:
             "file_format": f.file_format,
             "encoding": f.encoding or "",
             "sheet": f.sheet or "",
+            "delimiter": f.delimiter or "",
             "file_problem": f.problem or "",
             "file_problem_message": f.problem_message or "",
         }
@@ -201,7 +280,8 @@ def _unreadable(rel: str, sha: str, file_format: str, message: str) -> ReturnFil
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes: UTF-8 (BOM or not) first; else a legacy code page found by detection.
+    """Decode CSV bytes: UTF-8 (BOM or not) first; UTF-16 (BOM or not); else a legacy code page
+    found by detection.
 
     A file pasted together from two sources can mix encodings: each line that is valid UTF-8 is
     read as UTF-8, the others in the detected legacy code page.
@@ -210,6 +290,12 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data[3:].decode("utf-8"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "utf-16"
+    unmarked = _utf16_without_bom(data)
+    if unmarked:
+        try:
+            return data.decode(unmarked), f"{unmarked} (no BOM)"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -233,33 +319,61 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return "".join(out), (f"utf-8+{legacy}" if decoded_utf8 else legacy)
 
 
-def _looks_binary(data: bytes) -> bool:
+def _utf16_without_bom(data: bytes) -> str | None:
+    """`utf-16-le` or `utf-16-be` when every other byte is zero, as in UTF-16 text of Latin letters
+    saved without its byte order mark; else None."""
     sample = data[:4096]
-    if b"\x00" in sample:
-        return True
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
-    return controls > len(sample) * 0.05
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _looks_binary(data: bytes) -> bool:
+    """Control characters other than tabs and line ends in more than 5% of the first 4 KB, or
+    zero bytes in more than 10%: no text file has so many."""
+    sample = data[:4096]
+    controls = sum(1 for b in sample if 0 < b < 9 or 13 < b < 32)
+    return controls > len(sample) * 0.05 or sample.count(0) > len(sample) * 0.1
+
+
+# A zero byte ends a string for the warehouse and for most programs, and would hide what follows
+# it (`28\0 8` read as 28). It is kept, visibly, as the four characters `\x00`.
+NUL_SHOWN_AS = "\\x00"
 
 
 class UnreadableFile(Exception):
     """Why a file cannot be read, in words for the person who sent it."""
 
 
-def csv_grid(data: bytes) -> tuple[pd.DataFrame, str]:
-    """A CSV file's cells as text, one row per record, and the encoding it was read in.
+def csv_grid(data: bytes, limits: ReadLimits | None = None) -> tuple[pd.DataFrame, str, str]:
+    """A CSV file's cells as text, one row per record, the encoding it was read in and its
+    delimiter.
 
-    Raises `UnreadableFile` for what no spreadsheet program would open as a table.
+    Raises `UnreadableFile` for what no spreadsheet program would open as a table, and for a
+    file larger than `limits` allow (checked before the cells are made).
     """
+    limits = limits or ReadLimits()
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise UnreadableFile("it is a spreadsheet saved with a .csv name; send it as .xlsx or save it as CSV")
-    if _looks_binary(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if (
+        not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        and not _utf16_without_bom(data)
+        and _looks_binary(data)
+    ):
         raise UnreadableFile("it holds binary data, not text")
     text, encoding = decode_text(data)
+    text = text.replace("\x00", NUL_SHOWN_AS)
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
+    _check_size(text, delimiter, limits)
     # pandas' C parser reads a regular file (as a big one is) fast; Python's csv takes rows of any
     # length. Both number a blank line as a row, as a spreadsheet program does.
     try:
@@ -274,7 +388,28 @@ def csv_grid(data: bytes) -> tuple[pd.DataFrame, str]:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError):
         grid = pd.DataFrame.from_records(_csv_records(text, delimiter)).fillna("")
-    return grid, encoding
+    return grid, encoding, delimiter
+
+
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def _check_size(text: str, delimiter: str, limits: ReadLimits) -> None:
+    """Refuse a table wider or larger than the limits, counted before any cell is made: the cells
+    of a line are its delimiters outside quoted text, plus one, and the table read is as wide as
+    its widest line. Counted with numpy over the text's bytes (the delimiter and the line end are
+    single bytes in UTF-8): a tenth of a second for a million lines."""
+    bare = _QUOTED.sub("", text) if '"' in text else text
+    data = np.frombuffer(bare.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    if not bare.endswith("\n"):  # the last line has no line end of its own
+        ends = np.append(ends, len(data))
+    cells = np.diff(np.searchsorted(np.flatnonzero(data == ord(delimiter)), ends), prepend=0) + 1
+    widest = int(cells.max(initial=1))
+    if widest > limits.max_columns:
+        raise limits.too_large(f"a row of {widest:,} cells", limits.max_columns)
+    if len(ends) * widest > limits.max_cells:
+        raise limits.too_large(f"{len(ends):,} rows of up to {widest:,} cells", limits.max_cells)
 
 
 def _csv_records(text: str, delimiter: str) -> list[list[str]]:
@@ -299,13 +434,13 @@ def _csv_records(text: str, delimiter: str) -> list[list[str]]:
     return records
 
 
-def _read_csv(rel: str, sha: str, data: bytes) -> ReturnFile:
+def _read_csv(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFile:
     try:
-        grid, encoding = csv_grid(data)
+        grid, encoding, delimiter = csv_grid(data, limits)
     except UnreadableFile as problem:
         return _unreadable(rel, sha, "csv", str(problem))
-    result = ReturnFile(rel, sha, "csv", encoding=encoding)
-    _take_rows(result, 1, grid)
+    result = ReturnFile(rel, sha, "csv", encoding=encoding, delimiter=delimiter)
+    _take_rows(result, np.arange(1, len(grid) + 1), grid)
     return result
 
 
@@ -333,12 +468,39 @@ def _number_text(value: float) -> str:
     return repr(round(float(value), 10))
 
 
-_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError, AttributeError)
+# What a damaged or hostile workbook raises from openpyxl, zipfile or the XML parser (defusedxml's
+# refusals of DTDs and entities are ValueErrors; a malformed document is a SyntaxError).
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    KeyError,
+    OSError,
+    ValueError,
+    EOFError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    SyntaxError,
+)
 
 
-def _read_xlsx(rel: str, sha: str, data: bytes) -> ReturnFile:
-    import openpyxl  # imported here: only assets that read workbooks pay for it
+@dataclass
+class _Sheet:
+    title: str
+    visible: bool
+    row_numbers: list[int]
+    rows: list[list[str]]
 
+    @property
+    def data_rows(self) -> int:
+        """Rows below a recognisable header: 0 when the sheet has no header naming the code."""
+        found = _find_header(self.rows[:HEADER_SEARCH_ROWS])
+        if found is None or "indicator_code" not in found[1].values():
+            return 0
+        return sum(any(c.strip() for c in row) for row in self.rows[found[0] + 1 :])
+
+
+def _read_xlsx(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFile:
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         return _unreadable(
             rel,
@@ -346,30 +508,127 @@ def _read_xlsx(rel: str, sha: str, data: bytes) -> ReturnFile:
             "xlsx",
             "it is password-protected or an old-format workbook; remove the password and save it as .xlsx",
         )
+    if not data.startswith(b"PK"):
+        hint = (
+            "it is a text (CSV) file saved with an .xlsx name; rename it .csv, or open it in Excel "
+            "and save it as an Excel workbook"
+            if not _looks_binary(data) or _utf16_without_bom(data)
+            else "it is not an Excel workbook"
+        )
+        return _unreadable(rel, sha, "xlsx", hint)
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = _workbook_sheets(data, limits)
+    except UnreadableFile as problem:
+        return _unreadable(rel, sha, "xlsx", str(problem))
     except _XLSX_ERRORS as exc:
         reason = "it is damaged or not a complete Excel workbook"
-        return _unreadable(rel, sha, "xlsx", f"{reason} ({type(exc).__name__})")
+        return _unreadable(rel, sha, "xlsx", f"{reason} ({type(exc).__name__}); save it again from Excel")
+    if not sheets:
+        return _unreadable(rel, sha, "xlsx", "the workbook has no sheets")
+    visible = [sheet for sheet in sheets if sheet.visible]
+    with_data = [sheet for sheet in visible if sheet.data_rows]
+    if len(with_data) > 1:
+        names = ", ".join(f"'{sheet.title}'" for sheet in with_data)
+        return ReturnFile(
+            rel,
+            sha,
+            "xlsx",
+            problem="several_data_sheets",
+            problem_message=(
+                f"The workbook has figures on more than one sheet ({names}), and which of them is "
+                "the return cannot be told: put every figure on one sheet (others may hold notes) "
+                "and send it again. Nothing from this file was used."
+            ),
+        )
+    hidden_data = [sheet.title for sheet in sheets if not sheet.visible and sheet.data_rows]
+    if not with_data and hidden_data:
+        return _unreadable(
+            rel,
+            sha,
+            "xlsx",
+            f"its figures are only on the hidden sheet '{hidden_data[0]}', which is never read (a "
+            "hidden sheet often holds old figures); unhide it, or copy the figures to a visible sheet",
+        )
+    # The sheet with the recognisable header: a cover or notes sheet may come first.
+    chosen = (
+        with_data[0] if with_data else max(visible or sheets, key=lambda sheet: _header_score(sheet.rows))
+    )
+    result = ReturnFile(rel, sha, "xlsx", sheet=chosen.title)
+    _take_rows(
+        result, np.array(chosen.row_numbers, dtype=int), pd.DataFrame.from_records(chosen.rows).fillna("")
+    )
+    return result
+
+
+def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
+    """Every sheet's non-blank rows as text, each with the row number Excel shows.
+
+    The sheets' XML is measured first (`_measure_sheets`), so nothing is built for a workbook
+    past the limits; the rows are then read with openpyxl, ignoring the `<dimension>` a
+    workbook states (writers get it wrong: rows would be lost or misnumbered).
+    """
+    import openpyxl  # imported here: only assets that read workbooks pay for it
+
+    _measure_sheets(data, limits)
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    formulas = _has_formulas(data)
     try:
-        # The sheet with the recognisable header: a cover or notes sheet may come first.
-        best: tuple[int, str, int, list] | None = None
+        sheets = []
         for sheet in workbook.worksheets:
-            grid = [[_cell_text(cell) for cell in row] for row in sheet.iter_rows()]
-            score = _header_score(grid)
-            if best is None or score > best[0]:
-                best = (score, sheet.title, sheet.min_row or 1, grid)
-        if best is not None and _has_formulas(data):
-            _show_unsaved_formulas(data, best[1], best[3])
-    except _XLSX_ERRORS as exc:
-        return _unreadable(rel, sha, "xlsx", f"it is damaged ({type(exc).__name__})")
+            sheet.reset_dimensions()
+            row_numbers, rows = [], []
+            for cells in sheet.iter_rows():
+                texts = [_cell_text(cell) for cell in cells]
+                if any(texts):
+                    row_numbers.append(next(cell.row for cell in cells if cell.value is not None))
+                    rows.append(texts)
+            sheets.append(_Sheet(sheet.title, sheet.sheet_state == "visible", row_numbers, rows))
     finally:
         workbook.close()
-    if best is None:
-        return _unreadable(rel, sha, "xlsx", "the workbook has no sheets")
-    result = ReturnFile(rel, sha, "xlsx", sheet=best[1])
-    _take_rows(result, best[2], pd.DataFrame.from_records(best[3]).fillna(""))
-    return result
+    if formulas:
+        _show_unsaved_formulas(data, sheets)
+    return sheets
+
+
+def _measure_sheets(data: bytes, limits: ReadLimits) -> None:
+    """Refuse a workbook whose parts unpack past the byte limit, or whose sheets hold more cells
+    or columns than the limits, reading the XML as a stream (DTDs and entities refused)."""
+    from defusedxml.ElementTree import iterparse
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(item.file_size for item in archive.infolist())
+        if unpacked > limits.max_file_bytes:
+            raise limits.too_large(f"{unpacked:,} bytes when unpacked", limits.max_file_bytes)
+        cells = 0
+        for name in archive.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with archive.open(name) as stream:
+                for _, element in iterparse(stream, events=("end",), forbid_dtd=True):
+                    if element.tag.rsplit("}", 1)[-1] != "c":
+                        if element.tag.endswith("}row"):
+                            element.clear()
+                        continue
+                    cells += 1
+                    if cells > limits.max_cells:
+                        raise limits.too_large(f"over {limits.max_cells:,} cells", limits.max_cells)
+                    column = _column_number(element.get("r", ""))
+                    if column > limits.max_columns:
+                        raise limits.too_large(
+                            f"a cell at {element.get('r')}, column {column:,}", limits.max_columns
+                        )
+
+
+_CELL_REFERENCE = re.compile(r"^([A-Z]{1,3})[0-9]+$")
+
+
+def _column_number(reference: str) -> int:
+    """The column of a cell reference (`XFD1048576` → 16384); 0 when the cell has none."""
+    match = _CELL_REFERENCE.match(reference)
+    number = 0
+    for letter in match[1] if match else "":
+        number = number * 26 + ord(letter) - 64
+    return number
 
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
@@ -381,7 +640,7 @@ def _has_formulas(data: bytes) -> bool:
         return any(_FORMULA_TAG.search(archive.read(name)) for name in sheets)
 
 
-def _show_unsaved_formulas(data: bytes, title: str, grid: list[list[str]]) -> None:
+def _show_unsaved_formulas(data: bytes, sheets: list[_Sheet]) -> None:
     """Put the formula itself where a formula cell has no saved result.
 
     Excel saves each formula's result beside it, and that result is what is read. A workbook
@@ -393,21 +652,41 @@ def _show_unsaved_formulas(data: bytes, title: str, grid: list[list[str]]) -> No
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        for cells, row in zip(grid, workbook[title].iter_rows()):
-            for position, cell in enumerate(row):
-                if cell.data_type == "f" and position < len(cells) and not cells[position]:
-                    cells[position] = str(cell.value)
+        for sheet, read in zip(workbook.worksheets, sheets):
+            sheet.reset_dimensions()
+            where = {number: position for position, number in enumerate(read.row_numbers)}
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if getattr(cell, "data_type", None) != "f":
+                        continue
+                    if cell.row not in where:
+                        where[cell.row] = len(read.rows)
+                        read.row_numbers.append(cell.row)
+                        read.rows.append([])
+                    cells = read.rows[where[cell.row]]
+                    cells.extend([""] * (cell.column - len(cells)))
+                    if not cells[cell.column - 1]:
+                        cells[cell.column - 1] = str(cell.value)
+            order = sorted(range(len(read.rows)), key=read.row_numbers.__getitem__)
+            read.row_numbers[:] = [read.row_numbers[i] for i in order]
+            read.rows[:] = [read.rows[i] for i in order]
     finally:
         workbook.close()
 
 
+_ALIAS_RANK = {alias: rank for aliases in ALIASES.values() for rank, alias in enumerate(aliases)}
+
+
 def _header_fields(cells: list[str]) -> dict[int, str]:
-    found = {}
+    """The field each heading names. Where two headings name one field, the more exact name wins
+    (`Code` over `Indicator`, which is often the indicator's title), then the first."""
+    best: dict[str, tuple[int, int]] = {}
     for position, cell in enumerate(cells):
-        name = _ALIAS_TO_FIELD.get(normalise_header(cell))
-        if name and name not in found.values():
-            found[position] = name
-    return found
+        alias = normalise_header(cell)
+        name = _ALIAS_TO_FIELD.get(alias)
+        if name and (name not in best or _ALIAS_RANK[alias] < best[name][0]):
+            best[name] = (_ALIAS_RANK[alias], position)
+    return {position: name for name, (_, position) in sorted(best.items(), key=lambda item: item[1][1])}
 
 
 def _header_at(rows: list[list[str]], index: int) -> tuple[dict[int, str], list[str]]:
@@ -442,7 +721,7 @@ def _find_header(rows: list[list[str]]) -> tuple[int, dict[int, str], list[str]]
     another field (or the row below it, when that row completes a heading merged over both);
     else the first naming two fields."""
     found = None
-    for index in range(min(len(rows), HEADER_SEARCH_ROWS)):
+    for index in range(len(rows)):
         fields, cells = _header_at(rows, index)
         if "indicator_code" in fields.values() and len(fields) >= 2:
             if index + 1 < len(rows):
@@ -455,11 +734,11 @@ def _find_header(rows: list[list[str]]) -> tuple[int, dict[int, str], list[str]]
     return found
 
 
-def _take_rows(result: ReturnFile, first_row: int, grid: pd.DataFrame) -> None:
+def _take_rows(result: ReturnFile, row_numbers: np.ndarray, grid: pd.DataFrame) -> None:
     """Find the header, then keep every non-blank row below it, numbered as a spreadsheet shows.
 
-    `grid` holds the file's rows as text, the first being row `first_row`. Read column by column
-    rather than row by row, so that a return of a million rows is read in seconds.
+    `grid` holds the file's rows as text and `row_numbers` the number of each. Read column by
+    column rather than row by row, so that a return of a million rows is read in seconds.
     """
     if grid.empty:
         return
@@ -469,15 +748,25 @@ def _take_rows(result: ReturnFile, first_row: int, grid: pd.DataFrame) -> None:
     head = grid.head(HEADER_SEARCH_ROWS).to_numpy().tolist()
     header_index, fields, header_cells = _find_header(head) or (int(nonblank.argmax()), {}, [])
     header_cells = header_cells or grid.iloc[header_index].tolist()
-    result.header_row = first_row + header_index
+    result.header_row = int(row_numbers[header_index])
     result.columns = {name: header_cells[pos] for pos, name in fields.items()}
     missing = _missing_columns(fields)
     if missing:
         result.problem = "missing_column"
+        lower = _header_further_down(grid) if not fields else None
         result.problem_message = missing
+        if lower is not None:
+            # The rows above the header are titles, not figures: only those below it are refused.
+            header_index = lower
+            result.header_row = int(row_numbers[lower])
+            result.problem_message = (
+                f"The header row (naming the indicator code and the value) is row {result.header_row}, "
+                f"but it must be within the first {HEADER_SEARCH_ROWS} rows: delete the rows above it "
+                "and send the file again."
+            )
     keep = nonblank.copy()
     keep[: header_index + 1] = False
-    table = pd.DataFrame({"row_number": first_row + np.flatnonzero(keep)})
+    table = pd.DataFrame({"row_number": row_numbers[keep]})
     by_field = {name: pos for pos, name in fields.items()}
     for name in FIELDS:
         table[name] = stripped[by_field[name]].to_numpy()[keep] if name in by_field else ""
@@ -497,6 +786,14 @@ def _take_rows(result: ReturnFile, first_row: int, grid: pd.DataFrame) -> None:
         ]
         table.loc[extra[keep], "other_columns"] = texts
     result.table = table
+
+
+def _header_further_down(grid: pd.DataFrame) -> int | None:
+    """The position of a header below the rows searched for one, if there is one."""
+    found = _find_header(grid.iloc[HEADER_SEARCH_ROWS:HEADER_HINT_ROWS].to_numpy().tolist())
+    if found and "indicator_code" in found[1].values():
+        return HEADER_SEARCH_ROWS + found[0]
+    return None
 
 
 def _missing_columns(fields: dict[int, str]) -> str | None:

@@ -26,6 +26,7 @@ RATE_UNITS = {"percent"}
 REASONS = {
     "unreadable_file": "The file could not be read.",
     "empty_file": "The file has no rows of figures.",
+    "several_data_sheets": "The workbook has figures on more than one sheet.",
     "missing_column": "A required column is missing from the file.",
     "unknown_indicator": "The indicator code is not one we collect.",
     "wrong_period": "The period is not this quarter or a quarter that may still be revised.",
@@ -69,15 +70,26 @@ VALIDATED_COLUMNS = [
     "submitted_by",
 ]
 
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# A figure as services write it: an optional sign, currency sign, thousands grouped by commas or
+# spaces, a percent sign at the end, or accounting brackets for a negative (`(12)`). Anything else
+# (`21 3`, `4%7`, `(-3.2)`, `85,5`) is refused rather than guessed at.
+_WRITTEN_NUMBER = re.compile(
+    r"^(?P<open>\()?\s*(?P<sign>[+\-\u2212])?\s*[£$€]?\s*"
+    r"(?P<digits>[0-9]{1,3}(?P<sep>[, \u00a0\u202f])[0-9]{3}(?:(?P=sep)[0-9]{3})*(?:\.[0-9]+)?"
+    r"|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"\s*%?\s*(?P<close>\))?$"
+)
+# In a file separated by semicolons (saved with continental settings) `1.651` and `1,651` may
+# each mean one thousand six hundred and fifty-one or a figure below two: never guessed.
+_GROUPED_THREE = re.compile(r"^[+\-\u2212]?[£$€]?[0-9]{1,3}([.,])[0-9]{3}(?:\1[0-9]{3})*%?$")
+NEGATIVE_ZERO_FREE = 0.0  # adding it turns -0.0 into 0.0, so a typed `-0` is never shown as -0
 
 
 def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers as services write them (`85%`, `1,234`, `£2,500`, `(12)`): values and a parsed mask.
 
-    A comma is read as a thousands separator only where it groups thousands, so `85,5` is not
-    silently read as 855.
+    A comma or a space is read as a thousands separator only where it groups thousands, so `85,5`
+    is not silently read as 855, nor `21 3` as 213.
     """
     text = raw.fillna("").astype(str)
     # Most cells are plain numbers: read those at C speed, and only the rest the careful way.
@@ -87,25 +99,28 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     if rest.any():
         written, written_ok = _parse_written_numbers(text[rest])
         numbers[rest] = written.to_numpy()
-        ok[rest] = written_ok.fillna(False).to_numpy(dtype=bool)
-    return numbers.where(ok), ok
+        ok[rest] = written_ok.to_numpy(dtype=bool)
+    return numbers.where(ok) + NEGATIVE_ZERO_FREE, ok
 
 
 def _parse_written_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text = raw.str.strip()
-    negative = text.str.match(r"^\(.*\)$")
-    cleaned = (
-        text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
-        .str.replace("\u2212", "-", regex=False)
-        .str.replace(r"[£$€%\s\u00a0]", "", regex=True)
+    parts = raw.str.strip().str.extract(_WRITTEN_NUMBER)
+    matched = parts["digits"].notna()
+    brackets = parts["open"].notna() & parts["close"].notna()
+    # Brackets come in pairs and already mean minus: `(-3.2)` is refused, not read as +3.2.
+    well_formed = (
+        matched & (parts["open"].notna() == parts["close"].notna()) & ~(brackets & parts["sign"].notna())
     )
-    with_commas = cleaned.str.contains(",", regex=False)
-    grouped = cleaned.str.match(_THOUSANDS.pattern)
-    cleaned = cleaned.where(~(with_commas & grouped), cleaned.str.replace(",", "", regex=False))
-    plain = cleaned.str.match(_PLAIN_NUMBER.pattern)
-    numbers = pd.to_numeric(cleaned.where(plain), errors="coerce")
+    digits = parts["digits"].where(well_formed).str.replace(r"[, \u00a0\u202f]", "", regex=True)
+    numbers = pd.to_numeric(digits, errors="coerce").astype(float)
+    negative = brackets | parts["sign"].isin(["-", "\u2212"])
     numbers = numbers.where(~negative, -numbers)
-    return numbers.astype(float), plain & numbers.notna()
+    return numbers, well_formed & np.isfinite(numbers)
+
+
+def ambiguous_separators(raw: pd.Series, semicolon_file: pd.Series) -> pd.Series:
+    """Figures whose one kind of separator groups three digits, in a file separated by semicolons."""
+    return semicolon_file & raw.fillna("").astype(str).str.strip().str.match(_GROUPED_THREE.pattern)
 
 
 def _parse_period(text: str, folder: Quarter) -> tuple[str | None, str | None]:
@@ -203,9 +218,45 @@ def _not_a_number(label: str, text: pd.Series) -> pd.Series:
             + quoted(text)
             + "' is a formula, not a figure: the file holds no result for it. "
             "Type the figure itself.",
-            f"The {label} '" + quoted(text) + "' is not a number.",
+            f"The {label} '"
+            + quoted(text)
+            + "' is not a number. Write digits with a decimal point (21.3); a comma or space may "
+            "only group thousands (1,234), a % only end the figure.",
         ),
         index=text.index,
+    )
+
+
+def ratio_rules(
+    value: pd.Series, numerator: pd.Series, denominator: pd.Series, indicator: pd.DataFrame
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """The rules for a figure given with its numerator and denominator, for returns and
+    corrections alike: a zero denominator; a numerator larger than the denominator of a rate
+    (a percentage, or an indicator whose year to date is a ratio); the value the two give; and a
+    value that differs from it by more than the indicator's precision (`decimals`, default 1).
+
+    `indicator` holds each row's unit, ytd_method and decimals; a missing number is NaN.
+    """
+    zero = denominator.eq(0)
+    is_rate = indicator["unit"].isin(RATE_UNITS) | indicator["ytd_method"].eq("ratio")
+    exceeds = is_rate & (numerator > denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        derived = np.where(
+            indicator["unit"].eq("percent"), 100 * numerator / denominator, numerator / denominator
+        )
+    derived = pd.Series(derived, index=value.index)
+    tolerance = 10.0 ** -indicator["decimals"].fillna(1)
+    disagree = value.notna() & ((value - derived).abs() > tolerance)
+    return zero, exceeds, derived, disagree
+
+
+def _ambiguous(label: str, text: pd.Series) -> pd.Series:
+    return (
+        f"The {label} '"
+        + quoted(text)
+        + "' is ambiguous in a file separated by semicolons: its separator may group thousands or "
+        "mark decimals. Write a whole number without a separator (1651), or save the file with "
+        "UK settings (separated by commas) so that a point marks decimals."
     )
 
 
@@ -295,7 +346,7 @@ def validate_returns(
     # Periods are few: each distinct one is parsed once, then mapped onto the rows.
     parsed = {p: _parse_period(p, folder) for p in df["period"].unique()}
     df["period_key"] = df["period"].map({p: key for p, (key, _) in parsed.items()})
-    period_errors = {p: error or "" for p, (_, error) in parsed.items()}
+    period_errors = {p: f"{error}." if error else "" for p, (_, error) in parsed.items()}
     fail(df["period_key"].isna(), "wrong_period", lambda rows: df.loc[rows, "period"].map(period_errors))
     quarters = {key: Quarter.parse(key) for key in df["period_key"].dropna().unique()}
     fail(
@@ -345,6 +396,13 @@ def validate_returns(
         ),
     )
 
+    semicolon_file = df["delimiter"].eq(";") if "delimiter" in df else pd.Series(False, index=df.index)
+    for column in ("value", "numerator", "denominator"):
+        fail(
+            ambiguous_separators(df[column], semicolon_file),
+            "not_a_number",
+            lambda rows, column=column: _ambiguous(column, df.loc[rows, column]),
+        )
     value_text = df["value"]
     not_reported_value = value_text.str.lower().isin(NOT_REPORTED)
     value, value_ok = parse_numbers(df["value"])
@@ -368,10 +426,10 @@ def validate_returns(
         lambda rows: _not_a_number("denominator", df.loc[rows, "denominator"]),
     )
     both = has_num & has_den
-    fail(both & denominator.eq(0), "zero_denominator")
-    is_rate = indicator["unit"].isin(RATE_UNITS) | indicator["ytd_method"].eq("ratio")
+    zero, exceeds, derived, disagree = ratio_rules(value.where(value_ok), numerator, denominator, indicator)
+    fail(both & zero, "zero_denominator")
     fail(
-        both & is_rate & (numerator > denominator),
+        both & exceeds,
         "numerator_exceeds_denominator",
         lambda rows: (
             "The numerator ("
@@ -381,15 +439,8 @@ def validate_returns(
             + ")."
         ),
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        derived = np.where(
-            indicator["unit"].eq("percent"), 100 * numerator / denominator, numerator / denominator
-        )
-    derived = pd.Series(derived, index=df.index)
-    tolerance = 10.0 ** -indicator["decimals"].fillna(1)
-    disagree = both & value_ok & ((value - derived).abs() > tolerance)
     fail(
-        disagree,
+        both & disagree,
         "value_disagrees_with_ratio",
         lambda rows: (
             "The value "

@@ -28,8 +28,9 @@ POLARITY_WORDS = {
 }
 
 # Blank and the GOV.UK statistical symbols for a figure that is not published ([x] not available,
-# [z] not applicable, [c] confidential): missing, never zero, and not an error.
-NOT_PUBLISHED = {"", "[x]", "[z]", "[c]", "..", ":", "n/a", "na"}
+# [z] not applicable, [c] confidential; `..`, `...`, `…` in older MHCLG tables): missing, never
+# zero, and not an error.
+NOT_PUBLISHED = {"", "[x]", "[z]", "[c]", "..", "...", "\u2026", ":", "n/a", "na"}
 
 BENCHMARK_COLUMNS = [
     "source",

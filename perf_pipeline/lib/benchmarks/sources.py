@@ -11,6 +11,7 @@ import pandas as pd
 
 from perf_pipeline.lib.benchmarks.readers import IMPORTERS
 from perf_pipeline.lib.benchmarks.readers.long_csv import LONG_CSV_FIELDS, stage_long_csv
+from perf_pipeline.lib.benchmarks.readers.wide_csv import WIDE_CSV_COLUMNS, wide_csv_problems
 from perf_pipeline.lib.files import is_inside, relative_to_root, sha256_of
 from perf_pipeline.lib.validation import ReferenceDataError
 
@@ -54,12 +55,15 @@ def load_sources(path: Path) -> list[dict]:
         file = path.parent / entry.get("file", "")
         if entry.get("file") and not (file.is_file() and is_inside(file, path.parent)):
             problems.append(f"{where}: the file {entry['file']} is not in benchmarks/")
-        unknown = set(entry.get("columns", {})) - set(LONG_CSV_FIELDS)
+        ours = WIDE_CSV_COLUMNS if entry.get("format") == "wide_csv" else LONG_CSV_FIELDS
+        unknown = set(entry.get("columns", {})) - set(ours)
         if unknown:
             problems.append(
                 f"{where}: [source.columns] has unknown names {', '.join(sorted(unknown))}; "
-                f"ours are {', '.join(LONG_CSV_FIELDS)}"
+                f"ours are {', '.join(ours)}"
             )
+        if entry.get("format") == "wide_csv":
+            problems.extend(f"{where}: {problem}" for problem in wide_csv_problems(entry))
     if problems:
         raise ReferenceDataError(problems)
     return entries
@@ -87,11 +91,13 @@ def stage_sources(
             "file_sha256": sha256_of(path),
         }
         try:
-            rows = None
+            rows, set_aside = None, {}
             if source["format"] == "long_csv":
                 rows = stage_long_csv(con, path, source.get("columns", {}), table, stamp)
             if rows is None:
-                raw = IMPORTERS[source["format"]](path, source.get("columns", {})).assign(**stamp)
+                raw = IMPORTERS[source["format"]](path, source)
+                set_aside = raw.attrs.get("set_aside", {})
+                raw = raw.assign(**stamp)
                 con.register("imported", raw)
                 con.execute(f"insert into {table} by name select * from imported")
                 con.unregister("imported")
@@ -116,6 +122,8 @@ def stage_sources(
                 "file": stamp["file"],
                 "format": source["format"],
                 "rows": rows,
+                # Rows an importer reads but does not take (rows of other bodies, totals, notes).
+                "rows_set_aside": "; ".join(f"{reason}: {n}" for reason, n in set_aside.items()),
                 "sha256": stamp["file_sha256"],
                 "as_declared": source.get("sha256") in (None, stamp["file_sha256"]),
                 "publisher": source["publisher"],

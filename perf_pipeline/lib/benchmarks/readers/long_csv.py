@@ -28,15 +28,15 @@ def long_csv_columns(file_name: str, header: list[str], columns: dict[str, str])
     return found
 
 
-def read_long_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
-    """A long CSV (LG Inform, Trafford Data Lab shape); `columns` maps our names to the file's."""
+def read_long_csv(path: Path, source: dict) -> pd.DataFrame:
+    """A long CSV (LG Inform, Trafford Data Lab shape); `[source.columns]` maps our names to the file's."""
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except UnicodeDecodeError:  # saved from Excel on Windows
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252", index_col=False)
     found = {
         ours: df[theirs].str.strip()
-        for ours, theirs in long_csv_columns(path.name, list(df.columns), columns).items()
+        for ours, theirs in long_csv_columns(path.name, list(df.columns), source.get("columns", {})).items()
     }
     blank = pd.Series("", index=df.index)
     return pd.DataFrame(

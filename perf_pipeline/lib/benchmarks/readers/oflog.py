@@ -21,7 +21,7 @@ OFLOG_ASC_COLUMNS = [
 ]
 
 
-def read_oflog_asc_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+def read_oflog_asc_csv(path: Path, source: dict) -> pd.DataFrame:
     """Oflog's adult social care CSV: one row per authority, measure and year; `rank_order` is polarity."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     missing = [c for c in OFLOG_ASC_COLUMNS if c not in df.columns]
@@ -43,7 +43,7 @@ def read_oflog_asc_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     )
 
 
-def read_oflog_waste_json(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+def read_oflog_waste_json(path: Path, source: dict) -> pd.DataFrame:
     """Oflog's waste JSON: `flatMetricData` records, names in `areaCodeLookup`, polarity in `metaData`."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

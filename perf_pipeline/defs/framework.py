@@ -1,0 +1,215 @@
+"""The framework's shape: tags and measure types, change programmes, and the strategic risk register."""
+
+import dagster as dg
+import pandas as pd
+
+from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure, with_quarter
+from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.performance import ASSESSED_WINDOW
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.framework import load_action_links, load_indicator_framework, load_tag_vocabularies
+from perf_pipeline.lib.framework_programmes import (
+    benefit_status,
+    load_benefits,
+    load_milestones,
+    load_programmes,
+    milestone_status,
+)
+from perf_pipeline.lib.framework_risks import load_risk_reviews, load_risks
+from perf_pipeline.lib.framework_risks import risk_status as risks_as_at
+from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.lib.reference import read_text_table
+from perf_pipeline.lib.validation import ReferenceDataError
+
+PROGRAMME_FILES = ["programmes.csv", "milestones.csv", "benefits.csv"]
+RISK_FILES = ["risks.csv", "risk_reviews.csv"]
+
+
+def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
+    return dg.AssetOut(
+        description=description,
+        code_version="1",
+        owners=OWNERS,
+        kinds=KINDS,
+        metadata={"partition_expr": "quarter_start"} if quarterly else None,
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "indicator_measures": _out("Each indicator's measure type (outcome, output, process) and source."),
+        "framework_tags": _out("Every tag of every indicator and improvement action, from tags.toml."),
+        "action_indicator_links": _out("The indicators each improvement plan action is meant to move."),
+    },
+    group_name="reference",
+    pool=WAREHOUSE_POOL,
+)
+def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+    """What each indicator measures and the council's vocabularies it is tagged with, checked."""
+    paths = data_root.paths
+    files = [
+        paths.reference / "tags.toml",
+        paths.reference / "indicators.csv",
+        paths.improvement_plan / "actions.csv",
+    ]
+    try:
+        vocabularies = load_tag_vocabularies(files[0])
+        measures, tags = load_indicator_framework(files[1], vocabularies)
+        action_tags, links = load_action_links(files[2], vocabularies, set(indicator_catalogue["code"]))
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    version = files_version(files)
+    all_tags = pd.concat([tags, action_tags], ignore_index=True)
+    yield dg.Output(
+        measures,
+        output_name="indicator_measures",
+        data_version=version,
+        metadata={
+            "by_type": dg.MetadataValue.json(
+                measures["measure_type"].fillna("not classified").value_counts().to_dict()
+            )
+        },
+    )
+    yield dg.Output(
+        all_tags,
+        output_name="framework_tags",
+        data_version=version,
+        metadata={
+            "vocabularies": dg.MetadataValue.json({k: v["title"] for k, v in vocabularies.items()}),
+            "tags": len(all_tags),
+        },
+    )
+    yield dg.Output(
+        links, output_name="action_indicator_links", data_version=version, metadata={"links": len(links)}
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "change_programmes": _out(
+            "The change programmes: sponsor, aim and the indicators that show progress."
+        ),
+        "programme_milestones": _out(
+            "Each programme's milestones: owner, baseline and forecast dates, completion."
+        ),
+        "programme_benefits": _out(
+            "The value each programme promised an indicator would reach, and by when."
+        ),
+    },
+    group_name="reference",
+    pool=WAREHOUSE_POOL,
+)
+def change_programme_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+    """The council's change programmes as described in programmes.csv, milestones.csv and benefits.csv."""
+    reference = data_root.paths.reference
+    codes = set(indicator_catalogue["code"])
+    try:
+        programmes = load_programmes(reference, codes)
+        ids = list(programmes["programme_id"])
+        milestones = load_milestones(reference, ids)
+        benefits = load_benefits(reference, ids, codes)
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    version = files_version([reference / name for name in PROGRAMME_FILES])
+    yield dg.Output(programmes, output_name="change_programmes", data_version=version)
+    yield dg.Output(milestones, output_name="programme_milestones", data_version=version)
+    yield dg.Output(benefits, output_name="programme_benefits", data_version=version)
+
+
+@dg.multi_asset(
+    outs={
+        "risk_register": _out(
+            "The strategic risks: owner, likelihood and impact, target, controls, evidence."
+        ),
+        "risk_reviews": _out("Every later review of a risk's likelihood and impact (append-only)."),
+    },
+    group_name="reference",
+    pool=WAREHOUSE_POOL,
+)
+def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+    """The strategic risk register and its reviews, linked to indicators and improvement actions."""
+    paths = data_root.paths
+    actions = paths.improvement_plan / "actions.csv"
+    try:
+        plan = read_text_table(actions)[0] if actions.is_file() else pd.DataFrame()
+        action_ids = set(plan.get("action_id", pd.Series(dtype=str)).dropna())
+        risks = load_risks(paths.reference, set(indicator_catalogue["code"]), action_ids)
+        reviews = load_risk_reviews(paths.reference, list(risks["risk_id"]))
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
+    version = files_version([paths.reference / name for name in RISK_FILES] + [actions])
+    yield dg.Output(risks, output_name="risk_register", data_version=version, metadata={"risks": len(risks)})
+    yield dg.Output(
+        reviews, output_name="risk_reviews", data_version=version, metadata={"reviews": len(reviews)}
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "milestone_status": _out(
+            "Every programme milestone as at the quarter's end: complete, on track, at risk or slipped.", True
+        ),
+        "benefit_status": _out(
+            "Every promised benefit as at the quarter's end: realised so far against promised.", True
+        ),
+    },
+    group_name="framework",
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,
+    ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
+)
+def programme_status(
+    context: dg.AssetExecutionContext,
+    data_root: DataRootResource,
+    change_programmes: pd.DataFrame,
+    programme_milestones: pd.DataFrame,
+    programme_benefits: pd.DataFrame,
+    indicator_performance: pd.DataFrame,
+    indicator_catalogue: pd.DataFrame,
+):
+    """The change programmes as at the quarter's last day: milestones and benefits."""
+    quarter = quarter_of(context)
+    milestones = milestone_status(programme_milestones, change_programmes, quarter.end)
+    benefits = benefit_status(programme_benefits, indicator_performance, indicator_catalogue, quarter)
+    folder = data_root.paths.reports_for(quarter)
+    publish_csv(milestones, folder / "programme-milestones.csv")
+    publish_csv(benefits, folder / "programme-benefits.csv")
+    yield dg.Output(
+        with_quarter(milestones, quarter),
+        output_name="milestone_status",
+        metadata={"by_status": dg.MetadataValue.json(milestones["status"].value_counts().to_dict())},
+    )
+    yield dg.Output(
+        with_quarter(benefits, quarter),
+        output_name="benefit_status",
+        metadata={"by_status": dg.MetadataValue.json(benefits["status"].value_counts().to_dict())},
+    )
+
+
+@dg.asset(
+    code_version="1",
+    group_name="framework",
+    owners=OWNERS,
+    kinds=KINDS,
+    pool=WAREHOUSE_POOL,
+    partitions_def=quarterly_partitions,
+    metadata={"partition_expr": "quarter_start"},
+    ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
+)
+def risk_status(
+    context: dg.AssetExecutionContext,
+    data_root: DataRootResource,
+    risk_register: pd.DataFrame,
+    risk_reviews: pd.DataFrame,
+    indicator_performance: pd.DataFrame,
+    improvement_plan_status: pd.DataFrame,
+) -> dg.Output[pd.DataFrame]:
+    """Each strategic risk at the quarter's end: score, trend, evidence, and a flag where they disagree."""
+    quarter = quarter_of(context)
+    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
+    status = risks_as_at(risk_register, risk_reviews, current, improvement_plan_status, quarter.end)
+    publish_csv(status, data_root.paths.reports_for(quarter) / "risks.csv")
+    return dg.Output(
+        with_quarter(status, quarter),
+        metadata={"risks": len(status), "flagged": int(status["flag"].ne("").sum())},
+    )

@@ -1,0 +1,244 @@
+"""Rules pinned at their edges, where mutation testing (`make mutation`) found that a rule could
+change without any test noticing: `numerator > denominator` turned into `>=` (refusing every
+100%), a tolerance compared with `>=` instead of `>`, a window one quarter too wide.
+
+Each test states the edge a person relies on. Fast and table-driven: `make mutation` runs these
+with test_returns.py, test_quarters.py and test_performance.py against every mutant.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from perf_pipeline.lib.quarters import Quarter, QuarterError, fiscal_year_key, quarter_range
+from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
+from perf_pipeline.lib.returns_validation import (
+    ambiguous_separators,
+    parse_numbers,
+    ratio_rules,
+    validate_returns,
+)
+from perf_pipeline_tests.conftest import INDICATORS, RAG_RULES, SERVICES
+
+Q = Quarter(2024, 2)
+FIRST = Quarter(2021, 1)
+
+
+@pytest.fixture(scope="module")
+def indicators(tmp_path_factory) -> pd.DataFrame:
+    # WM01 percent (1 decimal), WM02 count, RB02 percent with a ratio year to date, HO01 count,
+    # HO02 annual; WM01 gets a valid range so its edges can be tested.
+    folder = tmp_path_factory.mktemp("reference")
+    catalogue = INDICATORS.replace(
+        "WM01,Household waste recycled,,percent,,higher_is_better,quarterly,mean,1,,,",
+        "WM01,Household waste recycled,,percent,,higher_is_better,quarterly,mean,1,10,90,",
+    )
+    for name, text in (("services.csv", SERVICES), ("indicators.csv", catalogue), ("rag.toml", RAG_RULES)):
+        (folder / name).write_text(text)
+    return load_indicators(
+        folder / "indicators.csv", load_services(folder / "services.csv"), load_rag_rules(folder / "rag.toml")
+    )
+
+
+def verdict(indicators, code, value="", numerator="", denominator="", period="", status="", delimiter=","):
+    """The reason given to one row (`accepted` if none), and the value read."""
+    raw = pd.DataFrame(
+        [
+            {
+                "file": "submissions/x.csv",
+                "file_sha256": "",
+                "file_format": "csv",
+                "encoding": "utf-8",
+                "sheet": "",
+                "delimiter": delimiter,
+                "row_number": 2,
+                "indicator_code": code,
+                "period": period,
+                "value": value,
+                "numerator": numerator,
+                "denominator": denominator,
+                "commentary": "",
+                "status": status,
+                "submitted_by": "",
+                "other_columns": "",
+                "file_problem": "",
+                "file_problem_message": "",
+            }
+        ]
+    )
+    validated, exceptions = validate_returns(raw, indicators, Q, FIRST)
+    if len(validated):
+        return "accepted", validated["value"].iloc[0]
+    return exceptions["reason"].iloc[0], exceptions["message"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        # A rate may be 100%: numerator equal to denominator is accepted, one more is refused.
+        ({"code": "RB02", "numerator": "50", "denominator": "50"}, ("accepted", 100.0)),
+        ({"code": "RB02", "numerator": "51", "denominator": "50"}, "numerator_exceeds_denominator"),
+        # A count is no rate: its numerator may exceed its denominator.
+        ({"code": "WM02", "numerator": "6", "denominator": "3"}, ("accepted", 2.0)),
+        ({"code": "RB02", "numerator": "0", "denominator": "0"}, "zero_denominator"),
+        ({"code": "RB02", "numerator": "0", "denominator": "4"}, ("accepted", 0.0)),
+        # The value may differ from numerator / denominator by up to the precision (0.1), not more.
+        ({"code": "RB02", "value": "90.1", "numerator": "45", "denominator": "50"}, ("accepted", 90.1)),
+        (
+            {"code": "RB02", "value": "90.2", "numerator": "45", "denominator": "50"},
+            "value_disagrees_with_ratio",
+        ),
+        (
+            {"code": "RB02", "value": "89.8", "numerator": "45", "denominator": "50"},
+            "value_disagrees_with_ratio",
+        ),
+        # The valid range includes its ends.
+        ({"code": "WM01", "value": "10"}, ("accepted", 10.0)),
+        ({"code": "WM01", "value": "90"}, ("accepted", 90.0)),
+        ({"code": "WM01", "value": "9.9"}, "out_of_range"),
+        ({"code": "WM01", "value": "90.1"}, "out_of_range"),
+        ({"code": "WM02", "value": "-1"}, "out_of_range"),
+        ({"code": "WM02", "value": "0"}, ("accepted", 0.0)),
+        # Revisions: the three quarters before the return's own; not the fourth, not a later one.
+        ({"code": "WM02", "value": "1", "period": "2023-24-Q3"}, ("accepted", 1.0)),
+        ({"code": "WM02", "value": "1", "period": "2023-24-Q2"}, "wrong_period"),
+        ({"code": "WM02", "value": "1", "period": "2024-25-Q2"}, ("accepted", 1.0)),
+        ({"code": "WM02", "value": "1", "period": "2024-25-Q3"}, "wrong_period"),
+        ({"code": "HO02", "value": "1"}, "not_due"),
+        ({"code": "WM02", "value": "1", "status": "Provisional"}, ("accepted", 1.0)),
+        ({"code": "WM02", "value": "1", "status": "draft"}, "invalid_status"),
+        ({"code": "wm02", "value": "1"}, ("accepted", 1.0)),
+        ({"code": "", "value": "1"}, "unknown_indicator"),
+        ({"code": "WM02", "value": "n/a"}, ("accepted", None)),
+        ({"code": "WM02", "value": "1.651", "delimiter": ";"}, "not_a_number"),
+        ({"code": "WM02", "value": "1.651", "delimiter": ","}, ("accepted", 1.651)),
+        ({"code": "WM02", "value": "1651", "delimiter": ";"}, ("accepted", 1651.0)),
+        ({"code": "WM02", "value": "", "numerator": "x", "denominator": "2"}, "not_a_number"),
+        ({"code": "WM02", "value": "", "numerator": "2", "denominator": "x"}, "not_a_number"),
+    ],
+)
+def test_each_rule_at_its_edge(indicators, row, expected):
+    got = verdict(indicators, **row)
+    if isinstance(expected, tuple):
+        assert got[0] == "accepted", got
+        assert (pd.isna(got[1]) and expected[1] is None) or got[1] == pytest.approx(expected[1])
+    else:
+        assert got[0] == expected, got
+
+
+def test_a_blank_period_is_the_folders_quarter_and_a_revision_is_marked(indicators):
+    raw_now = verdict(indicators, "WM02", value="1")
+    assert raw_now == ("accepted", 1.0)
+    assert verdict(indicators, "WM02", value="1", period="2021/22 Q1")[0] == "wrong_period"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1 234", 1234.0),
+        ("1\u00a0234\u00a0567", 1234567.0),
+        ("(1,234.50)", -1234.5),
+        ("-£5", -5.0),
+        ("+5", 5.0),
+        ("5.", 5.0),
+        (".5", 0.5),
+        ("12 %", 12.0),
+        ("−7", -7.0),
+        ("(£12)", -12.0),
+    ],
+)
+def test_written_numbers_read_exactly(text, value):
+    numbers, ok = parse_numbers(pd.Series([text]))
+    assert ok[0] and numbers[0] == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "21 3",
+        "4%7",
+        "(-3.2)",
+        "(12",
+        "12)",
+        "1,23,456",
+        "1,234 567",
+        "--5",
+        "85%%",
+        "%5",
+        "1_000",
+        "٣",
+        "inf",
+    ],
+)
+def test_figures_that_would_be_guesses_are_refused(text):
+    _, ok = parse_numbers(pd.Series([text]))
+    assert not ok[0]
+
+
+def test_ambiguous_separators_only_in_semicolon_files():
+    text = pd.Series(["1.651", "1,651", "1.651.000", "21.35", "1.6510", "1651", "1.651,5"])
+    semicolon = pd.Series(True, index=text.index)
+    assert ambiguous_separators(text, semicolon).tolist() == [True, True, True, False, False, False, False]
+    assert not ambiguous_separators(text, ~semicolon).any()
+
+
+def test_ratio_rules_for_a_percentage_and_a_count():
+    catalogue = pd.DataFrame(
+        {
+            "unit": ["percent", "count", "percent"],
+            "ytd_method": ["mean", "ratio", "mean"],
+            "decimals": [1, 0, None],
+        }
+    )
+    zero, exceeds, derived, disagree = ratio_rules(
+        pd.Series([50.0, 3.0, 20.2]), pd.Series([1.0, 5.0, 1.0]), pd.Series([2.0, 4.0, 5.0]), catalogue
+    )
+    assert derived.tolist() == [50.0, 1.25, 20.0]
+    assert exceeds.tolist() == [False, True, False], "a ratio year to date makes a rate"
+    assert disagree.tolist() == [False, True, True], (
+        "3 is more than 1 (0 decimals) from 1.25; 20.2 more than 0.1"
+    )
+    assert not zero.any()
+
+
+@pytest.mark.parametrize(
+    ("text", "quarter"),
+    [
+        ("2025-26-Q2", Quarter(2025, 2)),
+        ("2025/26 Q4", Quarter(2025, 4)),
+        ("Q1 2025-26", Quarter(2025, 1)),
+        ("2099/00 Q1", Quarter(2099, 1)),
+        ("1900/01 Q1", Quarter(1900, 1)),
+        ("2199/00 Q4", Quarter(2199, 4)),
+    ],
+)
+def test_quarters_read_to_the_ends_of_the_range(text, quarter):
+    assert Quarter.parse(text) == quarter
+
+
+@pytest.mark.parametrize(
+    "text", ["1899/00 Q4", "2200/01 Q1", "2025/27 Q1", "2025/26 Q5", "2025/26 Q0", "2025 Q1"]
+)
+def test_quarters_outside_the_range_or_misnumbered_are_refused(text):
+    with pytest.raises(QuarterError):
+        Quarter.parse(text)
+
+
+def test_quarter_arithmetic():
+    assert Quarter(2024, 4).shift(1) == Quarter(2025, 1)
+    assert Quarter(2025, 1).shift(-1) == Quarter(2024, 4)
+    assert Quarter(2025, 1) - Quarter(2024, 2) == 3
+    assert [q.key for q in quarter_range(Quarter(2024, 3), Quarter(2025, 1))] == [
+        "2024-25-Q3",
+        "2024-25-Q4",
+        "2025-26-Q1",
+    ]
+    assert (
+        Quarter(2024, 4).start.isoformat() == "2025-01-01"
+        and Quarter(2024, 4).end.isoformat() == "2025-03-31"
+    )
+    assert Quarter(2024, 1).label == "2024/25 Q1" and Quarter(2099, 1).label == "2099/00 Q1"
+    assert fiscal_year_key("2025/2026") == "2025-26"
+    with pytest.raises(QuarterError):
+        fiscal_year_key("2025/27")
