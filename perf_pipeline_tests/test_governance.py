@@ -488,3 +488,29 @@ def test_whatever_is_typed_is_kept_exactly_or_refused_with_a_reason(tmp_path_fac
     assert again == record
     assert again.content["text"] == text.strip().replace("\r\n", "\n").replace("\r", "\n")
     assert GovernanceStore(folder).problems() == []
+
+
+def test_the_graph_observes_a_data_version_for_each_quarter_with_records(gov, root):
+    import dagster as dg
+
+    from perf_pipeline.defs.governance import governance_store
+    from perf_pipeline.defs.resources import DataRootResource
+
+    gov.leave_feedback(MEMBER, Q, "one", new_request_id())
+    defs = dg.Definitions(
+        assets=[governance_store], resources={"data_root": DataRootResource(path=str(root))}
+    )
+    instance = dg.DagsterInstance.ephemeral()
+
+    def observed() -> dict:
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
+        return {
+            e.partition: e.event_specific_data.asset_observation.tags["dagster/data_version"]
+            for e in result.all_events
+            if e.event_type_value == "ASSET_OBSERVATION"
+        }
+
+    first = observed()
+    assert first == {Quarter.parse(Q).partition_key: gov.store.quarter_versions()[Q]}
+    gov.leave_feedback(MEMBER, Q, "two", new_request_id())
+    assert observed()[Quarter.parse(Q).partition_key] != first[Quarter.parse(Q).partition_key]
