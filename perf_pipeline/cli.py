@@ -23,6 +23,9 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+# No first-run newsletter pop-up in the UI.
+nux:
+  enabled: false
 """
 
 
@@ -60,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every quarter with a folder under submissions/")
     which.add_argument("--from", dest="first", type=_quarter, help="the first of a range of quarters")
     run.add_argument("--to", dest="last", type=_quarter, help="the last of the range (with --from)")
+    run.add_argument("--dry-run", action="store_true", help="print what would be rebuilt, and run nothing")
 
     check = commands.add_parser("check-return", help="what the pipeline would accept and reject in a return")
     check.add_argument("file", type=Path)
@@ -86,14 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def prepare_environment(data: Path | None) -> DataRoot:
-    """Point the definitions at the data root and Dagster at its persistent instance."""
+def prepare_instance(data: Path | None) -> DataRoot:
+    """The data root, with its persistent Dagster instance's settings written the first time."""
     root = DataRoot((data or data_root_path()).absolute())
     if not root.root.is_dir():
         raise UsageError(f"the data folder {root.root} does not exist")
-    os.environ[DATA_ENV] = str(root.root)
     home = root.dagster_home
-    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        root = prepare_environment(args.data)
+        root = prepare_instance(args.data)
         if args.command == "run":
             return command_run(root, args)
         if args.command == "check-return":
@@ -158,7 +160,7 @@ def command_run(root: DataRoot, args: argparse.Namespace) -> int:
     from perf_pipeline.runner import run_quarters
 
     quarters = selected_quarters(root, args)
-    return EXIT_OK if run_quarters(root, quarters) else EXIT_FAILED
+    return EXIT_OK if run_quarters(root, quarters, dry_run=args.dry_run) else EXIT_FAILED
 
 
 def command_check_return(root: DataRoot, file: Path, quarter: Quarter) -> int:
@@ -196,8 +198,9 @@ def command_ui(root: DataRoot, port: int) -> int:
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
     print(f"Dagster UI for {root.root} on http://127.0.0.1:{port} (Ctrl+C to stop)", flush=True)
+    env = {**os.environ, DATA_ENV: str(root.root), "DAGSTER_HOME": str(root.dagster_home)}
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return EXIT_OK
 

@@ -22,13 +22,21 @@ from perf_pipeline.defs import (
     reminders,
     reports,
     returns,
+    sources,
     value_for_money,
     values,
 )
 from perf_pipeline.defs.resources import DataRootResource, MailResource, WarehouseIOManager, WarehouseResource
-from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, data_root_path, warehouse_connection_config
+from perf_pipeline.settings import (
+    WAREHOUSE_SCHEMA,
+    DataRoot,
+    data_root_path,
+    first_quarter,
+    warehouse_connection_config,
+)
 
 STAGES = [
+    sources,
     data_requests,
     reference,
     returns,
@@ -47,8 +55,8 @@ STAGES = [
 ]
 
 
-def build_definitions() -> dg.Definitions:
-    root = DataRoot(data_root_path())
+def build_definitions(root: DataRoot) -> dg.Definitions:
+    """The definitions for one data root."""
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGES),
         asset_checks=dg.load_asset_checks_from_modules(STAGES),
@@ -56,6 +64,7 @@ def build_definitions() -> dg.Definitions:
             jobs.reference_job,
             jobs.returns_job,
             jobs.outputs_job,
+            jobs.quarter_job,
             jobs.annual_job,
             jobs.data_requests_job,
             jobs.reminders_job,
@@ -63,7 +72,7 @@ def build_definitions() -> dg.Definitions:
         schedules=automation.schedules,
         sensors=automation.sensors,
         resources={
-            "data_root": DataRootResource(path=str(root.root)),
+            "data_root": DataRootResource(path=str(root.root), first_quarter=first_quarter().key),
             "io_manager": WarehouseIOManager(
                 database=str(root.warehouse),
                 schema=WAREHOUSE_SCHEMA,
@@ -74,7 +83,12 @@ def build_definitions() -> dg.Definitions:
             ),
             "mail": MailResource.from_environment(),
         },
+        # Each run's steps in one process: a step in a process of its own would import the
+        # definitions (and pandas, DuckDB, Great Expectations) again, for seconds each. The pool
+        # `duckdb_warehouse` keeps one writer across runs.
+        executor=dg.in_process_executor,
     )
 
 
-defs = build_definitions()
+# What `workspace.yaml`, the UI and the daemon load: the data root named by the environment.
+defs = build_definitions(DataRoot(data_root_path()))

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from perf_pipeline.lib.files import abandoned_temporary_files
-from perf_pipeline.settings import DataRoot, data_root_path
+from perf_pipeline.settings import DataRoot
 
 COMMAND_LINE_TAG = "perf_pipeline/command_line"  # on every run the command line launches
 LOCK_FILE = "perf-pipeline.lock"
@@ -31,7 +31,7 @@ OUTPUT_FOLDERS = ("reports", "requests", "outbox")
 
 
 @contextmanager
-def exclusive_run(instance: dg.DagsterInstance) -> Iterator[None]:
+def exclusive_run(instance: dg.DagsterInstance, root: DataRoot) -> Iterator[None]:
     """Hold the instance's lock for one job; first clean up after any run that was killed."""
     import fcntl  # POSIX: the lock goes with the process, however it ends
 
@@ -43,7 +43,7 @@ def exclusive_run(instance: dg.DagsterInstance) -> Iterator[None]:
             print("Waiting for another perf-pipeline command on this data folder to finish ...", flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            release_abandoned_runs(instance, DataRoot(data_root_path()))
+            release_abandoned_runs(instance, root)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -3,35 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 import dagster as dg
-import duckdb
-import pandas as pd
 
+from perf_pipeline import warehouse
+from perf_pipeline.defs import jobs
+from perf_pipeline.defs.sources import changed_inputs
+from perf_pipeline.lib.performance import how_assessment_uses
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reminders import SENT_LOG
 from perf_pipeline.recovery import COMMAND_LINE_TAG, exclusive_run
-from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot, first_quarter
+from perf_pipeline.settings import DataRoot
 
 # The full event log is in the Dagster instance (and its UI); the terminal shows warnings only.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+FIGURES = dg.AssetKey("indicator_values")
+ASSESSMENT = dg.AssetKey("indicator_performance")
+ANNUAL = dg.AssetKey("annual_performance_report")
+# On a run the automation conditions asked for, rather than the person at the command line.
+PLANNED_TAG = "perf_pipeline/requested_by"
+
+
+def instance_for(root: DataRoot) -> dg.DagsterInstance:
+    """The data root's persistent Dagster instance (`DAGSTER_HOME` if set, else `<data>/.dagster`)."""
+    return dg.DagsterInstance.from_config(str(root.dagster_home))
 
 
 def _execute(
     defs: dg.Definitions,
     job_name: str,
     instance: dg.DagsterInstance,
+    root: DataRoot,
     partition_key: str | None = None,
     run_config: dict | None = None,
+    assets: list[dg.AssetKey] | None = None,
+    planned: bool = False,
 ):
     job = defs.resolve_job_def(job_name)
-    with exclusive_run(instance):  # and first clean up after a run that was killed
+    with exclusive_run(instance, root):  # and first clean up after a run that was killed
         result = job.execute_in_process(
             instance=instance,
             partition_key=partition_key,
+            asset_selection=assets,
             raise_on_error=False,
             run_config={**QUIET, **(run_config or {})},
-            tags={COMMAND_LINE_TAG: "true"},
+            tags={COMMAND_LINE_TAG: "true", **({PLANNED_TAG: "automation conditions"} if planned else {})},
         )
     if not result.success:
         for event in result.all_events:
@@ -45,55 +63,183 @@ def _execute(
     return result
 
 
-def run_quarters(root: DataRoot, quarters: list[Quarter]) -> bool:
-    """Reference data, then quarter by quarter as the cycle happened: the quarter's returns, the
-    earlier quarters those returns revise, then the quarter's own outputs."""
-    from perf_pipeline.definitions import build_definitions
-    from perf_pipeline.defs import jobs
+@dataclass
+class Cycle:
+    """One command's runs against a data root: the quarters named, then what the automation
+    conditions (the daemon's own, `defs/conditions.py`) request after each of them."""
 
-    defs = build_definitions()
-    instance = dg.DagsterInstance.get()
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    root: DataRoot
+    cursor: object = None
+    figures_changed: set[Quarter] = field(default_factory=set)
+
+    def run(self, job_name: str, quarter: Quarter | None = None, assets=None, run_config=None) -> bool:
+        partition = quarter.partition_key if quarter else None
+        before = self._figure_version(quarter) if quarter and (assets is None or FIGURES in assets) else None
+        result = _execute(
+            self.defs, job_name, self.instance, self.root, partition, run_config, assets, planned=bool(assets)
+        )
+        if quarter and result.success and self._figure_version(quarter) != before:
+            self.figures_changed.add(quarter)
+        return result.success
+
+    def _figure_version(self, quarter: Quarter) -> str | None:
+        record = self.instance.get_latest_data_version_record(FIGURES, partition_key=quarter.partition_key)
+        return record.asset_materialization.tags.get("dagster/data_version") if record else None
+
+    def evaluate(self) -> dict[dg.AssetKey, set[str]]:
+        result = dg.evaluate_automation_conditions(self.defs, self.instance, cursor=self.cursor)
+        self.cursor = result.cursor
+        keys = self.defs.resolve_asset_graph().materializable_asset_keys
+        return {key: set(parts) for key in keys if (parts := result.get_requested_partitions(key))}
+
+    def observe(self) -> None:
+        """Record the versions of the input files that changed, as the daemon's sensor does."""
+        from perf_pipeline.defs.automation import last_ended_quarter
+
+        resource = self.defs.resources["data_root"]
+        for observation in changed_inputs(self.instance, resource, last_ended_quarter()):
+            self.instance.report_runless_asset_event(observation)
+
+    def follow(self, named: Quarter, later_named: set[Quarter]) -> dict[str, list[str]] | None:
+        """Run what the conditions request until they request nothing more, oldest quarter first;
+        what was rebuilt beyond `named`, with why (None when a run failed). A quarter still to be
+        run by name is left to its own run."""
+        lines: dict[str, list[str]] = defaultdict(list)
+        while requested := self.evaluate():
+            by_quarter: dict[Quarter, list[dg.AssetKey]] = defaultdict(list)
+            years = sorted(requested.pop(ANNUAL, set()))
+            whole = [key for key, partitions in requested.items() if partitions == {None}]
+            if whole and not self.run(jobs.REFERENCE_JOB, None, whole):
+                return None
+            requested = {key: partitions for key, partitions in requested.items() if key not in whole}
+            for key, partitions in requested.items():
+                for partition in partitions:
+                    by_quarter[Quarter.from_partition_key(partition)].append(key)
+            for quarter in sorted(q for q in by_quarter if q not in later_named):
+                assets = sorted(by_quarter[quarter], key=lambda k: k.to_user_string())
+                if not self.run(jobs.QUARTER_JOB, quarter, assets):
+                    return None
+                why = self.why(quarter, named, assets)
+                if why and why not in lines[quarter.label]:
+                    lines[quarter.label].append(why)
+            for year in years:
+                q4 = Quarter.from_partition_key(year).shift(3)
+                if not _execute(
+                    self.defs, jobs.ANNUAL_JOB, self.instance, self.root, year, planned=True
+                ).success:
+                    return None
+                lines[f"{q4.fy_key} annual report"].append(f"{q4.label} reassessed")
+        return lines
+
+    def why(self, quarter: Quarter, named: Quarter, assets: list[dg.AssetKey]) -> str | None:
+        """Why a quarter other than the one named was rebuilt, in the words of the dependency."""
+        if quarter == named:
+            return None
+        if assets == [FIGURES]:
+            return f"revised by {named.label}'s returns" if quarter in self.figures_changed else None
+        used = [c for c in self.figures_changed if c < quarter and quarter in self.uses_figures_of(c)]
+        if not used:
+            return "its inputs changed"
+        source = max(used)
+        return f"uses {source.label} for {how_assessment_uses(quarter, source)}"
+
+    def uses_figures_of(self, quarter: Quarter) -> set[Quarter]:
+        """The quarters whose assessment uses `quarter`'s figures, from the partition mapping."""
+        graph = self.defs.resolve_asset_graph()
+        mapping = graph.get_partition_mapping(ASSESSMENT, FIGURES)
+        partitions = graph.get(FIGURES).partitions_def
+        children = mapping.get_downstream_partitions_for_partitions(
+            partitions.subset_with_partition_keys([quarter.partition_key]), partitions, partitions
+        )
+        return {Quarter.from_partition_key(k) for k in children.get_partition_keys()}
+
+    def revisable_by(self, quarter: Quarter) -> set[Quarter]:
+        """The quarters whose figures `quarter`'s returns can revise, from the partition mapping."""
+        graph = self.defs.resolve_asset_graph()
+        validated = dg.AssetKey("service_returns_validated")
+        mapping = graph.get_partition_mapping(FIGURES, validated)
+        partitions = graph.get(FIGURES).partitions_def
+        children = mapping.get_downstream_partitions_for_partitions(
+            partitions.subset_with_partition_keys([quarter.partition_key]), partitions, partitions
+        )
+        return {Quarter.from_partition_key(k) for k in children.get_partition_keys()} - {quarter}
+
+
+def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False) -> bool:
+    """The reference data, then quarter by quarter as the cycle happened: the quarter's returns,
+    the earlier quarters whose figures they revised, the quarter's own outputs, then every later
+    quarter and annual report that used what changed (the automation conditions decide which)."""
+    from perf_pipeline.definitions import build_definitions
+
+    defs = build_definitions(root)
+    instance = instance_for(root)
+    cycle = Cycle(defs, instance, root)
     print(f"Data root: {root.root}\nDagster instance: {instance.root_directory}")
+    if dry_run:
+        print_plan(cycle, quarters)
+        return True
+    cycle.evaluate()  # the conditions' first look: changes from here on count
+    # A change to a quarter not yet built starts nothing: the quarter is built by its own run.
+    cycle.observe()
     print("Reference data ...", flush=True)
-    if not _execute(defs, jobs.REFERENCE_JOB, instance).success:
+    if not cycle.run(jobs.REFERENCE_JOB):
         return False
-    for quarter in quarters:
+    for i, quarter in enumerate(quarters):
+        later_named = set(quarters[i + 1 :])
         print(f"{quarter.label}: returns", end="", flush=True)
-        if not _execute(defs, jobs.RETURNS_JOB, instance, quarter.partition_key).success:
+        if not cycle.run(jobs.RETURNS_JOB, quarter):
             return False
-        for earlier in sorted(q for q in revised_quarters(root, [quarter]) if q < quarter):
-            print(f", revised {earlier.label}", end="", flush=True)
-            if not _execute(defs, jobs.OUTPUTS_JOB, instance, earlier.partition_key).success:
-                return False
-        print(", outputs", end="" if quarter.q == 4 else "\n", flush=True)
-        if not _execute(defs, jobs.OUTPUTS_JOB, instance, quarter.partition_key).success:
+        revised = cycle.follow(quarter, later_named | {quarter})
+        if revised is None:
             return False
-        if quarter.q == 4:
-            print(", annual report", flush=True)
-            if not _execute(defs, jobs.ANNUAL_JOB, instance, quarter.shift(-3).partition_key).success:
-                return False
+        print(", outputs", flush=True)
+        if not cycle.run(jobs.OUTPUTS_JOB, quarter):
+            return False
+        reached = cycle.follow(quarter, later_named)
+        if reached is None:
+            return False
+        for what, whys in [*revised.items(), *reached.items()]:
+            if whys:
+                print(f"  also rebuilt: {what} ({'; '.join(whys)})")
     print_summary(root, quarters)
     return True
+
+
+def print_plan(cycle: Cycle, quarters: list[Quarter]) -> None:
+    """What `run` would do, from the partition mappings, without running anything."""
+    built = {Quarter.from_partition_key(k) for k in cycle.instance.get_materialized_partitions(ASSESSMENT)}
+    print("Would run: the reference data")
+    for quarter in quarters:
+        print(f"  {quarter.label}: its returns, figures and outputs")
+        for earlier in sorted(q for q in cycle.revisable_by(quarter) if q in built and q not in quarters):
+            print(
+                f"    {earlier.label}: figures checked against {quarter.label}'s returns; if revised, rebuilt"
+            )
+        for later in sorted(q for q in cycle.uses_figures_of(quarter) if q in built and q not in quarters):
+            if later != quarter:
+                print(
+                    f"    {later.label} (uses {quarter.label} for {how_assessment_uses(later, quarter)}), "
+                    "if the figures change"
+                )
+        if quarter.q == 4 or any(q.q == 4 and q in built for q in cycle.uses_figures_of(quarter)):
+            print("    and the annual report of each year whose Q4 is reassessed")
+    print("Nothing was run (--dry-run).")
 
 
 def write_request_packs(root: DataRoot, quarter: Quarter) -> bool:
     """The reference data, then the quarter's request packs; print where they are."""
     from perf_pipeline.definitions import build_definitions
-    from perf_pipeline.defs import jobs
 
-    defs = build_definitions()
-    instance = dg.DagsterInstance.get()
+    defs = build_definitions(root)
+    instance = instance_for(root)
     print(f"Data requests for {quarter.label} (Dagster instance: {instance.root_directory})", flush=True)
-    if not _execute(defs, jobs.REFERENCE_JOB, instance).success:
+    if not _execute(defs, jobs.REFERENCE_JOB, instance, root).success:
         return False
-    if not _execute(defs, jobs.DATA_REQUESTS_JOB, instance, quarter.partition_key).success:
+    if not _execute(defs, jobs.DATA_REQUESTS_JOB, instance, root, quarter.partition_key).success:
         return False
-    with duckdb.connect(str(root.warehouse), read_only=True) as con:
-        packs = con.execute(
-            f"select service_name, owner, deadline, file, indicators, previous_figures "
-            f"from {WAREHOUSE_SCHEMA}.data_request_packs where quarter = ? order by file",
-            [quarter.key],
-        ).fetchdf()
+    packs = warehouse.request_packs(root, quarter)
     if packs.empty:
         print("No service has an indicator due in this quarter: no pack written.")
         return True
@@ -109,27 +255,24 @@ def write_request_packs(root: DataRoot, quarter: Quarter) -> bool:
 def send_reminders(root: DataRoot, as_of: dt.date) -> bool:
     """The reference data, then the day's reminders; print who was reminded and how."""
     from perf_pipeline.definitions import build_definitions
-    from perf_pipeline.defs import jobs
 
-    defs = build_definitions()
-    instance = dg.DagsterInstance.get()
+    defs = build_definitions(root)
+    instance = instance_for(root)
     print(f"Reminders for {as_of:%A %-d %B %Y} (Dagster instance: {instance.root_directory})", flush=True)
-    if not _execute(defs, jobs.REFERENCE_JOB, instance).success:
+    if not _execute(defs, jobs.REFERENCE_JOB, instance, root).success:
         return False
     config = {"ops": {"action_reminders": {"config": {"as_of": as_of.isoformat()}}}}
-    if not _execute(defs, jobs.REMINDERS_JOB, instance, run_config=config).success:
+    if not _execute(defs, jobs.REMINDERS_JOB, instance, root, run_config=config).success:
         return False
-    with duckdb.connect(str(root.warehouse), read_only=True) as con:
-        reminded = con.execute(f"select * from {WAREHOUSE_SCHEMA}.action_reminders order by owner").fetchdf()
+    reminded = warehouse.reminders_sent(root)
     if reminded.empty:
-        print("Nobody has an action, a milestone or a data return due: no reminder needed.")
+        print("Nobody has an action or a data return due: no reminder needed.")
     for r in reminded.itertuples():
         owed = "; ".join(
             filter(
                 None,
                 [
                     r.actions and f"actions {r.actions.replace(';', ', ')}",
-                    r.milestones and f"milestones {r.milestones.replace(';', ', ')}",
                     r.data_returns and f"return {r.data_returns.replace(';', ', ')}",
                 ],
             )
@@ -140,46 +283,11 @@ def send_reminders(root: DataRoot, as_of: dt.date) -> bool:
     return True
 
 
-def revised_quarters(root: DataRoot, quarters: list[Quarter]) -> set[Quarter]:
-    """Earlier quarters whose figures the given quarters' returns revise: they are rebuilt too."""
-    keys = [q.key for q in quarters]
-    with duckdb.connect(str(root.warehouse), read_only=True) as con:
-        rows = con.execute(
-            f"select distinct period from {WAREHOUSE_SCHEMA}.service_returns_validated "
-            "where is_revision and list_contains(?, quarter)",
-            [keys],
-        ).fetchall()
-    earliest = first_quarter()
-    return {q for q in (Quarter.parse(r[0]) for r in rows) if q >= earliest}
-
-
 def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
-    keys = [q.key for q in quarters]
-    with duckdb.connect(str(root.warehouse), read_only=True) as con:
-
-        def per_quarter(sql: str) -> pd.DataFrame:
-            return con.execute(sql.format(s=WAREHOUSE_SCHEMA), [keys]).fetchdf()
-
-        raw = per_quarter(
-            "select quarter, count(distinct file) files, count(row_number) rows_read "
-            "from {s}.service_returns_raw where list_contains(?, quarter) group by quarter"
-        )
-        accepted = per_quarter(
-            "select quarter, count(*) accepted from {s}.service_returns_validated "
-            "where list_contains(?, quarter) group by quarter"
-        )
-        rejected = per_quarter(
-            "select quarter, count(*) exceptions from {s}.return_exceptions "
-            "where list_contains(?, quarter) group by quarter"
-        )
-        values = per_quarter(
-            "select quarter, reporting_status, count(*) n from {s}.indicator_values "
-            "where list_contains(?, quarter) group by all"
-        )
-        reasons = per_quarter(
-            "select reason, count(*) n from {s}.return_exceptions "
-            "where list_contains(?, quarter) group by reason order by n desc"
-        )
+    found = warehouse.run_summary(root, quarters)
+    raw, accepted, rejected, values, reasons = (
+        found[k] for k in ("raw", "accepted", "rejected", "values", "reasons")
+    )
     table = raw.merge(accepted, on="quarter", how="left").merge(rejected, on="quarter", how="left")
     status = values.pivot_table(index="quarter", columns="reporting_status", values="n", fill_value=0)
     table = table.merge(status, left_on="quarter", right_index=True, how="left").fillna(0)
@@ -200,119 +308,17 @@ def print_summary(root: DataRoot, quarters: list[Quarter]) -> None:
 
 def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
     """Print, in plain words, the chain from source row to published value for one figure."""
-    from perf_pipeline.lib.audit import BLOCKING_CHECKS, ROW_RULES
-    from perf_pipeline.lib.feedback import derivation_lines
+    from perf_pipeline.lib.audit import trace_lines
     from perf_pipeline.lib.files import sha256_of
-    from perf_pipeline.lib.formatting import format_value
 
     if not root.warehouse.is_file():
         print(f"Nothing has been run for {root.root} yet: run the quarter first.")
         return False
-    with duckdb.connect(str(root.warehouse), read_only=True) as con:
-
-        def one(sql: str, params: list) -> dict | None:
-            frame = con.execute(sql.format(s=WAREHOUSE_SCHEMA), params).fetchdf()
-            return frame.iloc[0].to_dict() if len(frame) else None
-
-        key = [code, quarter.key]
-        value = one("select * from {s}.indicator_values where indicator_code = ? and quarter = ?", key)
-        if value is None:
-            print(f"No figure for {code} in {quarter.label}: check the code, or run the quarter first.")
-            return False
-        assessed = one(
-            "select * from {s}.indicator_performance where indicator_code = ? and quarter = ?", key
-        )
-        indicator = one("select * from {s}.indicator_catalogue where code = ?", [code])
-        published = one(
-            "select code_version, run_id from {s}.audit_pack where indicator_code = ? and quarter = ?", key
-        )
-        raw = None
-        if value["source_file"] and pd.notna(value["source_row"]):
-            raw = one(
-                "select * from {s}.service_returns_raw where file = ? and row_number = ? and quarter = ?",
-                [value["source_file"], int(value["source_row"]), value["source_quarter"]],
-            )
-        corrections = con.execute(
-            f"select * from {WAREHOUSE_SCHEMA}.corrections_log where indicator_code = ? and period = ? "
-            "order by approved_on, correction_id",
-            key,
-        ).fetchdf()
-        derivation = derivation_lines(con, WAREHOUSE_SCHEMA, root.root, code, quarter)
-    unit, decimals = indicator["unit"], int(indicator["decimals"])
-
-    def shown(x) -> str:
-        return format_value(x, unit, decimals, indicator.get("unit_label"))
-
-    print(f"{code} {indicator['title']}, {quarter.label}")
-    print(
-        f"  Published value: {shown(value['value'])} ({value['reporting_status'].replace('_', ' ')}, "
-        f"{value['data_status'] or 'no'} data)"
-    )
-    step = 1
-    if derivation:
-        print(f"{step}. " + "\n".join(derivation))
-        step += 1
-    elif value["source_file"]:
-        on_disk = root.root / value["source_file"]
-        now = sha256_of(on_disk) if on_disk.is_file() else None
-        state = (
-            "the file on disk still has this hash"
-            if now == value["source_sha256"]
-            else "the file on disk has CHANGED since"
-            if now
-            else "the file is no longer on disk"
-        )
-        print(
-            f"{step}. Received in {value['source_file']}, row {int(value['source_row'])} "
-            f"(sha256 {value['source_sha256']}; {state})."
-        )
-        if raw:
-            print(
-                f"   As written: value '{raw['value']}', numerator '{raw['numerator']}', denominator "
-                f"'{raw['denominator']}', period '{raw['period'] or '(blank: the folder quarter)'}', status "
-                f"'{raw['status'] or '(blank: final)'}'; read as {shown(value['received_value'] if not value['is_revision'] else value['value'])}."
-            )
-        if value["is_revision"]:
-            print(
-                f"   This is a revision sent with the {Quarter.parse(value['source_quarter']).label} return; the figure "
-                f"first received was {shown(value['received_value'])}."
-            )
-        step += 1
-        print(f"{step}. Checks passed: {ROW_RULES}; then the blocking checks {', '.join(BLOCKING_CHECKS)}.")
-        step += 1
-    else:
-        print(f"{step}. No service return gave this figure.")
-        step += 1
-    applied = corrections[corrections["status"] == "accepted"]
-    rejected = corrections[corrections["status"] == "rejected"]
-    if len(applied):
-        print(f"{step}. Corrections applied in order of approval (the last wins):")
-        for c in applied.itertuples():
-            print(
-                f"   {c.correction_id}: {shown(c.new_value)}, because '{c.reason}', requested by {c.requested_by}, "
-                f"approved by {c.approved_by} on {pd.Timestamp(c.approved_on):%-d %B %Y} ({c.file} row {c.row})."
-            )
-    else:
-        print(f"{step}. No correction applies.")
-    for c in rejected.itertuples():
-        print(f"   Not applied: {c.correction_id} ({c.file} row {c.row}): {c.problem}")
-    step += 1
-    if assessed:
-        print(
-            f"{step}. Assessed as {assessed['rag_status']} against a target of {shown(assessed['target'])} "
-            f"(rule '{assessed['rag_rule']}', target set {pd.Timestamp(assessed['target_set_on']):%-d %B %Y}: "
-            f"{assessed['target_reason']})."
-            if pd.notna(assessed["target"])
-            else f"{step}. Assessed as {assessed['rag_status']} (no target)."
-        )
-        print(
-            f"   Direction of travel: {assessed['dot_short']} on last quarter ({shown(assessed['previous_quarter_value'])}), "
-            f"{assessed['dot_long']} on the same quarter last year ({shown(assessed['same_quarter_last_year_value'])}); "
-            f"year to date ({indicator['ytd_method']}) {shown(assessed['ytd_value'])}, {assessed['ytd_rag_status']}."
-        )
-        step += 1
-    if published:
-        print(
-            f"{step}. Computed by code version {published['code_version']} in Dagster run {published['run_id']}."
-        )
+    figure = warehouse.figure_record(root, code, quarter)
+    if figure is None:
+        print(f"No figure for {code} in {quarter.label}: check the code, or run the quarter first.")
+        return False
+    source = root.root / figure.value["source_file"] if figure.value["source_file"] else None
+    on_disk = sha256_of(source) if source and source.is_file() else None
+    print("\n".join(trace_lines(code, quarter, figure, on_disk)))
     return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -110,16 +109,8 @@ def mini_root(tmp_path: Path) -> Path:
 
 
 def run_cli(*args: str) -> int:
-    """Run the command line in-process, leaving the environment as it found it."""
-    saved = {k: os.environ.get(k) for k in ("PERF_PIPELINE_DATA", "DAGSTER_HOME")}
-    try:
-        return cli.main(list(args))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    """Run the command line in-process."""
+    return cli.main(list(args))
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
-"""Schedules and sensors, evaluated with Dagster's own test contexts: which runs, for which quarters."""
+"""Schedules, sensors and the automation conditions, evaluated with Dagster's own test contexts and
+a real instance: which runs, for which quarters."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import zoneinfo
 from pathlib import Path
@@ -12,9 +12,7 @@ import dagster as dg
 import pytest
 
 from perf_pipeline.defs import automation, jobs
-from perf_pipeline.defs.automation import NEXT_STEPS_TAG
 from perf_pipeline.defs.resources import DataRootResource
-from perf_pipeline.lib.automation import Step, decode_steps, encode_steps, outputs_affected
 from perf_pipeline.lib.quarters import Quarter, quarter_range
 from perf_pipeline_tests.conftest import write
 
@@ -35,15 +33,11 @@ def repository() -> dg.RepositoryDefinition:
 
 
 def schedule_tick(schedule: dg.ScheduleDefinition, when: dt.datetime, root: Path | None = None):
-    resources = {"data_root": DataRootResource(path=str(root))} if root else None
+    resources = {"data_root": DataRootResource(path=str(root or "/nonexistent"))}
     context = dg.build_schedule_context(
         scheduled_execution_time=when, resources=resources, repository_def=repository()
     )
     return schedule.evaluate_tick(context)
-
-
-def steps_in(request: dg.RunRequest) -> list[str]:
-    return [f"{request.job_name}@{request.partition_key}"] + request.tags.get(NEXT_STEPS_TAG, "").split()
 
 
 @pytest.mark.parametrize(
@@ -82,11 +76,12 @@ def test_the_quarter_runs_on_the_working_day_after_its_return_deadline(mini_root
     assert bool(data.run_requests) == runs
     if runs:
         quarter = Quarter.containing(dt.date.fromisoformat(day)).shift(-1)
-        request = data.run_requests[0]
-        # The quarter's returns first, then the outputs of the quarters they can revise and its own.
-        assert steps_in(request) == [f"{jobs.RETURNS_JOB}@{quarter.partition_key}"] + [
-            f"outputs@{q.key}" for q in quarter_range(quarter.shift(-3), quarter)
-        ]
+        (request,) = data.run_requests
+        # The whole quarter in one run; the automation then rebuilds the quarters its returns revised.
+        assert (request.job_name or jobs.QUARTER_JOB, request.partition_key) == (
+            jobs.QUARTER_JOB,
+            quarter.partition_key,
+        )
 
 
 @pytest.mark.parametrize(
@@ -122,124 +117,196 @@ def a_root_with_returns(root: Path) -> Path:
     return root
 
 
-def sensor_tick(root: Path, cursor: str | None):
+def sensor_tick(root: Path, instance: dg.DagsterInstance) -> dg.SensorExecutionData:
+    """One tick of the file sensor; its observations recorded in the instance, as the daemon does."""
     context = dg.build_sensor_context(
-        cursor=cursor, resources={"data_root": DataRootResource(path=str(root))}, repository_def=repository()
+        instance=instance,
+        resources={"data_root": DataRootResource(path=str(root))},
+        repository_def=repository(),
     )
-    return automation.returns_and_corrections_changed.evaluate_tick(context)
+    data = automation.input_files_changed.evaluate_tick(context)
+    for observation in data.asset_events:
+        instance.report_runless_asset_event(observation)
+    return data
 
 
-def test_the_sensor_records_what_is_there_then_ignores_unchanged_files(mini_root):
+def observed(data: dg.SensorExecutionData) -> set[tuple[str, str | None]]:
+    return {(e.asset_key.to_user_string(), e.partition) for e in data.asset_events}
+
+
+def test_the_file_sensor_records_versions_once_and_ignores_files_saved_unchanged(mini_root):
     root = a_root_with_returns(mini_root)
-    first = sensor_tick(root, None)
-    assert not first.run_requests and set(json.loads(first.cursor)) == {"returns", "corrections"}
-    path = root / "submissions" / "2024-25-Q1" / "waste.csv"
-    os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 3600))  # touched, same content
-    again = sensor_tick(root, first.cursor)
-    assert not again.run_requests and again.cursor == first.cursor
+    with dg.instance_for_test() as instance:
+        first = observed(sensor_tick(root, instance))
+        assert {(k, p) for k, p in first if k == "return_files"} == {
+            ("return_files", q.partition_key) for q in quarter_range(Quarter(2023, 1), Quarter(2024, 4))
+        }
+        assert ("correction_records", "2023-07-01") in first and ("council_settings", None) in first
+        path = root / "submissions" / "2024-25-Q1" / "waste.csv"
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 3600))  # touched, same content
+        assert sensor_tick(root, instance).asset_events == []
 
 
-def test_a_changed_return_reruns_its_quarter_then_the_outputs_it_can_reach(mini_root):
+def test_a_changed_return_or_correction_gives_its_quarter_a_new_version(mini_root):
     root = a_root_with_returns(mini_root)
-    cursor = sensor_tick(root, None).cursor
-    write(root / "submissions" / "2023-24-Q3" / "waste.csv", "Code,Value\nWM01,47\n")
-    data = sensor_tick(root, cursor)
-    (request,) = data.run_requests
-    assert (request.job_name, request.partition_key) == (jobs.RETURNS_JOB, "2023-10-01")
-    # Q3's returns can revise Q4 to Q2 back to 2022-23 Q4; assessments reach seven quarters on,
-    # but no further than the latest quarter with returns (2024-25 Q4).
-    assert decode_steps(request.tags[NEXT_STEPS_TAG]) == [
-        Step("outputs", q) for q in quarter_range(Quarter(2022, 4), Quarter(2024, 4))
+    with dg.instance_for_test() as instance:
+        sensor_tick(root, instance)
+        write(root / "submissions" / "2023-24-Q3" / "waste.csv", "Code,Value\nWM01,47\n")
+        with (root / "corrections" / "corrections.csv").open("a", encoding="utf-8") as handle:
+            handle.write("C2,WM01,2023-24-Q1,39,,,Late tonnage,A Officer,Head of Service,2024-02-01\n")
+        assert observed(sensor_tick(root, instance)) == {
+            ("return_files", "2023-10-01"),
+            ("correction_records", "2023-04-01"),
+        }
+
+
+def test_a_correction_moved_to_another_quarter_changes_both(mini_root):
+    root = a_root_with_returns(mini_root)
+    with dg.instance_for_test() as instance:
+        sensor_tick(root, instance)
+        write(
+            root / "corrections" / "corrections.csv",
+            CORRECTIONS_HEADER + "C1,WM01,2024-25-Q3,41,,,Recount,A Officer,Head of Service,2023-11-01\n",
+        )
+        assert observed(sensor_tick(root, instance)) == {
+            ("correction_records", "2023-07-01"),  # its old quarter, now with no correction
+            ("correction_records", "2024-10-01"),
+        }
+
+
+# The automation conditions, on a real instance: every partition of 2023-24 Q1 to 2025-26 Q2 is
+# recorded as built, then one change is recorded, as a run or the file sensor would record it.
+BUILT = quarter_range(Quarter(2023, 1), Quarter(2025, 2))
+QUARTERLY_OUTPUTS = {
+    "indicator_performance",
+    "restatements",
+    "quarterly_monitoring_report",
+    "audit_pack",
+}
+
+
+def built_instance(instance: dg.DagsterInstance):
+    from perf_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key in graph.materializable_asset_keys:
+        partitions = graph.get(key).partitions_def
+        if partitions is None:
+            keys = [None]
+        elif key.to_user_string() == "annual_performance_report":
+            keys = ["2023-04-01", "2024-04-01"]
+        else:
+            keys = [q.partition_key for q in BUILT]
+        for partition in keys:
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(key, partition=partition, tags={DATA_VERSION: "1"})
+            )
+    for source in ("council_settings", "improvement_plan_files"):
+        instance.report_runless_asset_event(dg.AssetObservation(source, tags={DATA_VERSION: "1"}))
+    for source in ("return_files", "correction_records", "approvals"):
+        for q in BUILT:
+            instance.report_runless_asset_event(
+                dg.AssetObservation(source, partition=q.partition_key, tags={DATA_VERSION: "1"})
+            )
+    return defs
+
+
+DATA_VERSION = "dagster/data_version"
+
+
+def requested(defs, instance, cursor) -> tuple[dict[str, set[str]], object]:
+    result = dg.evaluate_automation_conditions(defs, instance, cursor=cursor)
+    found = {
+        key.to_user_string(): {
+            p and Quarter.from_partition_key(p).key for p in result.get_requested_partitions(key)
+        }
+        for key in defs.resolve_asset_graph().materializable_asset_keys
+    }
+    return {k: v for k, v in found.items() if v}, result.cursor
+
+
+def keys(first: Quarter, last: Quarter) -> set[str]:
+    return {q.key for q in quarter_range(first, last)}
+
+
+def test_changed_figures_rebuild_that_quarter_and_the_seven_after_it_and_nothing_else():
+    """What "Materialize" on a corrected quarter in the UI sets off: its figures have a new data
+    version, so every later quarter whose assessment uses them is reassessed and republished, with
+    the annual report of the year whose Q4 is reassessed."""
+    with dg.instance_for_test() as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+        corrected = Quarter(2023, 3)
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "indicator_values", partition=corrected.partition_key, tags={DATA_VERSION: "2"}
+            )
+        )
+        plan, cursor = requested(defs, instance, cursor)
+        reach = keys(corrected, corrected.shift(7))
+        assert plan == {name: reach for name in QUARTERLY_OUTPUTS}
+        # The annual report is a yearly partition, so it runs once the reassessment is done.
+        for quarter in quarter_range(corrected, corrected.shift(7)):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    "indicator_performance", partition=quarter.partition_key, tags={DATA_VERSION: "2"}
+                )
+            )
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {"annual_performance_report": {"2023-24-Q1", "2024-25-Q1"}}  # years in reach
+        assert requested(defs, instance, cursor)[0] == {}  # requested once, not again next tick
+
+
+def plan_after(*events) -> dict[str, set[str]]:
+    """What the conditions request after `events` are recorded on a built instance."""
+    with dg.instance_for_test() as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+        for event in events:
+            instance.report_runless_asset_event(event)
+        return requested(defs, instance, cursor)[0]
+
+
+def test_figures_rebuilt_unchanged_go_no_further():
+    same = dg.AssetMaterialization("indicator_values", partition="2024-01-01", tags={DATA_VERSION: "1"})
+    assert plan_after(same) == {}
+
+
+def test_a_new_correction_rebuilds_the_figures_of_its_quarter_only():
+    # The corrections log, then the figures of the quarter the correction names.
+    assert plan_after(
+        dg.AssetObservation("correction_records", partition="2024-04-01", tags={DATA_VERSION: "2"})
+    ) == {"corrections_log": {None}, "indicator_values": {"2024-25-Q1"}}
+
+
+def test_a_changed_return_is_read_again_and_the_figures_it_can_revise_are_checked():
+    plan = plan_after(dg.AssetObservation("return_files", partition="2024-10-01", tags={DATA_VERSION: "2"}))
+    returns = {"service_returns_raw", "service_returns_validated", "return_exceptions", "submission_status"}
+    # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
+    shown = {"quarterly_monitoring_report", "audit_pack"}
+    assert plan == {
+        **{name: {"2024-25-Q3"} for name in returns | shown},
+        "indicator_values": keys(Quarter(2023, 4), Quarter(2024, 3)),  # the quarter and the three before
+    }
+
+
+def test_a_quarter_not_yet_built_is_left_to_its_own_run():
+    # Only the corrections log, which lists every correction whatever quarter it names.
+    assert plan_after(
+        dg.AssetObservation("return_files", partition="2025-10-01", tags={DATA_VERSION: "1"}),
+        dg.AssetObservation("correction_records", partition="2025-10-01", tags={DATA_VERSION: "1"}),
+    ) == {"corrections_log": {None}}
+
+
+def test_reference_data_marks_quarters_stale_without_rebuilding_years_of_reports():
+    changed = [
+        dg.AssetMaterialization(key, tags={DATA_VERSION: "2"})
+        for key in ("indicator_catalogue", "corrections_log", "indicator_targets")
     ]
-    assert sensor_tick(root, data.cursor).run_requests == []
+    assert plan_after(*changed, dg.AssetObservation("council_settings", tags={DATA_VERSION: "2"})) == {}
 
 
-def test_a_correction_to_an_old_quarter_reruns_that_quarter_and_the_later_ones_only(mini_root):
-    root = a_root_with_returns(mini_root)
-    cursor = sensor_tick(root, None).cursor
-    with (root / "corrections" / "corrections.csv").open("a", encoding="utf-8") as handle:
-        handle.write("C2,WM01,2023-24-Q1,39,,,Late tonnage,A Officer,Head of Service,2024-02-01\n")
-    (request,) = sensor_tick(root, cursor).run_requests
-    # The corrections log is reference data: it is rebuilt first. Then 2023-24 Q1 and the quarters
-    # whose assessment draws on it; nothing for the unchanged C1 (2023-24 Q2) or for 2022-23.
-    assert (request.job_name, request.partition_key) == (jobs.REFERENCE_JOB, None)
-    assert decode_steps(request.tags[NEXT_STEPS_TAG]) == [
-        Step("outputs", q) for q in quarter_range(Quarter(2023, 1), Quarter(2024, 4))
-    ]
-
-
-def test_an_edited_correction_names_the_quarter_it_left_and_the_one_it_now_names(mini_root):
-    root = a_root_with_returns(mini_root)
-    cursor = sensor_tick(root, None).cursor
-    write(
-        root / "corrections" / "corrections.csv",
-        CORRECTIONS_HEADER + "C1,WM01,2024-25-Q3,41,,,Recount,A Officer,Head of Service,2023-11-01\n",
-    )
-    (request,) = sensor_tick(root, cursor).run_requests
-    assert [s.quarter for s in decode_steps(request.tags[NEXT_STEPS_TAG])] == quarter_range(
-        Quarter(2023, 2), Quarter(2024, 4)
-    )
-
-
-@pytest.mark.parametrize(
-    "returns, corrected, expected",
-    [
-        ([Quarter(2021, 2)], [], quarter_range(FIRST, Quarter(2023, 1))),  # never before the first quarter
-        ([], [Quarter(2025, 1)], quarter_range(Quarter(2025, 1), Quarter(2025, 2))),  # never after the latest
-        (
-            [],
-            [Quarter(2022, 1), Quarter(2024, 4)],
-            [
-                *quarter_range(Quarter(2022, 1), Quarter(2023, 4)),
-                *quarter_range(Quarter(2024, 4), Quarter(2025, 2)),
-            ],
-        ),
-    ],
-)
-def test_outputs_affected_are_the_quarters_a_change_can_reach(returns, corrected, expected):
-    assert outputs_affected(returns, corrected, FIRST, Quarter(2025, 2)) == expected
-
-
-def test_steps_travel_as_a_tag_and_come_back_the_same():
-    steps = [Step("reference"), Step("returns", Quarter(2025, 2)), Step("outputs", Quarter(2025, 1))]
-    assert encode_steps(steps) == "reference returns@2025-26-Q2 outputs@2025-26-Q1"
-    assert decode_steps(encode_steps(steps)) == steps
-
-
-def finished_run(tags: dict[str, str]) -> dg.RunStatusSensorContext:
-    @dg.op
-    def done():
-        return 1
-
-    @dg.job(tags=tags)
-    def a_step():
-        done()
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = a_step.execute_in_process(instance=instance)
-    return dg.build_run_status_sensor_context(
-        sensor_name=automation.next_step_of_the_cycle.name,
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_success_event(),
-    )
-
-
-def test_when_a_run_of_a_chain_succeeds_the_next_one_starts_with_the_rest():
-    context = finished_run({NEXT_STEPS_TAG: "outputs@2025-26-Q1 outputs@2025-26-Q2"})
-    request = automation.next_step_of_the_cycle(context)
-    assert (request.job_name, request.partition_key) == (jobs.OUTPUTS_JOB, "2025-04-01")
-    assert request.tags == {NEXT_STEPS_TAG: "outputs@2025-26-Q2"}
-    assert request.run_key == f"after-{context.dagster_run.run_id}"
-    last = automation.next_step_of_the_cycle(finished_run({NEXT_STEPS_TAG: "outputs@2025-26-Q2"}))
-    assert last.tags == {} and last.partition_key == "2025-07-01"
-
-
-def test_a_run_outside_a_chain_starts_nothing():
-    assert isinstance(automation.next_step_of_the_cycle(finished_run({})), dg.SkipReason)
-
-
-def test_the_request_and_reminder_jobs_stand_apart_from_the_quarterly_outputs():
+def test_the_definitions_carry_one_automation_sensor_and_the_file_sensor():
     from perf_pipeline.definitions import defs
 
     selected = {
@@ -255,4 +322,5 @@ def test_the_request_and_reminder_jobs_stand_apart_from_the_quarterly_outputs():
         "quarter_after_deadline",
         "daily_reminders",
     }
-    assert {s.name for s in defs.sensors} == {"returns_and_corrections_changed", "next_step_of_the_cycle"}
+    assert {s.name for s in defs.sensors} == {"input_files_changed", "rebuild_what_changed"}
+    assert isinstance(defs.resolve_sensor_def("rebuild_what_changed"), dg.AutomationConditionSensorDefinition)

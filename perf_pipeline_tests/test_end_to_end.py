@@ -19,6 +19,7 @@ import pytest
 from perf_pipeline.lib.check_return import load_catalogue, return_verdicts
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.returns_reader import read_return
+from perf_pipeline.runner import PLANNED_TAG
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.conftest import EXAMPLE_DATA, INPUT_FOLDERS, REPOSITORY, run_cli, write
 
@@ -188,8 +189,9 @@ def stable_csv(path) -> str:
     return out.getvalue()
 
 
-def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
-    """Correct a published figure, rebuild that quarter and those after it, find the restatement."""
+def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent, capsys):
+    """Correct a published figure and run its quarter: the later quarter that used it is rebuilt
+    too, the earlier one is not, and the restatement is found."""
     demo = recent
     old, last = Quarter(2025, 1), Quarter(2025, 2)
     row = query(
@@ -210,7 +212,18 @@ def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
         "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
         f"TEST-1,{code},{old.label},{new_value},,,Recount by the service,A Analyst,Head of Performance,2026-11-01\n",
     )
-    assert run_cli("--data", str(demo), "run", "--from", old.key, "--to", last.key) == 0
+    capsys.readouterr()
+    assert run_cli("--data", str(demo), "run", "--quarter", old.key, "--dry-run") == 0
+    assert (
+        "2025/26 Q2 (uses 2025/26 Q1 for direction of travel), if the figures change"
+        in capsys.readouterr().out
+    )
+    assert reassessed_since(demo, None) and not reassessed_since(demo, (mark := latest_event(demo)))
+    assert run_cli("--data", str(demo), "run", "--quarter", old.key) == 0
+    out = capsys.readouterr().out
+    assert "also rebuilt: 2025/26 Q2 (uses 2025/26 Q1 for direction of travel)" in out
+    assert "2024/25 Q4 (" not in out  # the quarter before only had its figures checked
+    assert reassessed_since(demo, mark) == {old, last}
     value = query(
         demo,
         "select value, received_value, corrections, correction_reason, approved_by "
@@ -257,21 +270,41 @@ def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent):
     assert len(events) == 1  # recorded once, however many reports list it
 
 
+def latest_event(root: Path) -> int:
+    with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
+        return instance.event_log_storage.get_maximum_record_id()
+
+
+def reassessed_since(root: Path, storage_id: int | None) -> set[Quarter]:
+    """The quarters whose assessment was materialised after the event `storage_id`."""
+    with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey("indicator_performance"), after_storage_id=storage_id
+            ),
+            limit=1000,
+        ).records
+    return {Quarter.from_partition_key(r.partition_key) for r in records}
+
+
 def test_runs_and_checks_are_recorded_in_the_persistent_instance(demo):
-    os.environ["DAGSTER_HOME"] = str(demo / ".dagster")
-    try:
-        with dg.DagsterInstance.get() as instance:
-            runs = instance.get_runs()
-            assert {r.job_name for r in runs} >= {"reference_data", "quarterly_returns", "quarterly_outputs"}
-            assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-            record = instance.get_latest_materialization_event(dg.AssetKey("indicator_values"))
-            assert record is not None
-            checks = instance.event_log_storage.get_asset_check_execution_history(
-                dg.AssetCheckKey(dg.AssetKey("service_returns_validated"), "every_row_accounted_for"), limit=5
-            )
-            assert checks
-    finally:
-        os.environ.pop("DAGSTER_HOME", None)
+    with dg.DagsterInstance.from_config(str(demo / ".dagster")) as instance:
+        runs = instance.get_runs()
+        assert {r.job_name for r in runs} >= {"reference_data", "quarterly_returns", "quarterly_outputs"}
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        record = instance.get_latest_materialization_event(dg.AssetKey("indicator_values"))
+        assert record is not None
+        checks = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("service_returns_validated"), "every_row_accounted_for"), limit=5
+        )
+        assert checks
+        # Every annual report was built because the automation conditions asked for it, once its
+        # year's quarters were assessed: nobody named it.
+        annual = instance.fetch_materializations(dg.AssetKey("annual_performance_report"), limit=100).records
+        assert {r.partition_key for r in annual} == {"2021-04-01", "2022-04-01", "2023-04-01", "2024-04-01"}
+        for record in annual:
+            run = instance.get_run_by_id(record.run_id)
+            assert run.tags.get(PLANNED_TAG) == "automation conditions"
 
 
 def test_loading_the_definitions_is_cheap():
@@ -312,3 +345,96 @@ def test_every_asset_has_a_code_version_and_a_description():
         assert node.code_version, key
         assert node.description and len(node.description) > 20, key
         assert node.owners == ["team:performance"], key
+
+
+def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]], object]:
+    """What the automation sensor does between file ticks: evaluate the conditions, run what they
+    request (each quarter after the ones before it, as its backfill does), until they ask nothing."""
+    from perf_pipeline.defs import jobs
+
+    asked = []
+    while True:
+        result = dg.evaluate_automation_conditions(defs, instance, cursor=cursor)
+        cursor = result.cursor
+        graph = defs.resolve_asset_graph()
+        plan = {
+            key: {p and Quarter.from_partition_key(p) for p in result.get_requested_partitions(key)}
+            for key in graph.materializable_asset_keys
+            if result.get_requested_partitions(key)
+        }
+        if not plan:
+            return asked, cursor
+        asked.append({key.to_user_string(): quarters for key, quarters in plan.items()})
+        whole = [key for key, partitions in plan.items() if partitions == {None}]
+        if whole:  # the corrections log, before the figures that read it
+            assert (
+                defs.resolve_job_def(jobs.REFERENCE_JOB)
+                .execute_in_process(instance=instance, asset_selection=whole)
+                .success
+            )
+        plan = {key: partitions for key, partitions in plan.items() if key not in whole}
+        for quarter in sorted(set().union(*plan.values())):
+            keys = [key for key, quarters in plan.items() if quarter in quarters]
+            job = jobs.ANNUAL_JOB if dg.AssetKey("annual_performance_report") in keys else jobs.QUARTER_JOB
+            run = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, partition_key=quarter.partition_key, asset_selection=keys
+            )
+            assert run.success
+
+
+def test_a_correction_by_the_daemon_or_the_ui_rebuilds_the_quarters_after_it_and_logs_it_once(recent):
+    """The two routes besides the command line: a correction file dropped in while the daemon
+    runs (its file sensor, then the automation's ticks), and "Materialize" on the corrected
+    quarter's figures in the UI (then the automation's ticks)."""
+    from perf_pipeline.definitions import build_definitions
+    from perf_pipeline.defs import automation, jobs
+
+    root = DataRoot(recent)
+    defs = build_definitions(root)
+    values = "select value from perf.indicator_values where quarter = ? and indicator_code = ?"
+    code = "RB01"
+    with dg.DagsterInstance.from_config(str(root.dagster_home)) as instance:
+        cursor = dg.evaluate_automation_conditions(defs, instance).cursor  # the sensor's first look
+        # The daemon: a correction to 2025-26 Q1 is dropped in.
+        write(
+            recent / "corrections" / "zz-daemon.csv",
+            "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
+            f"D-1,{code},2025-26 Q1,31.5,,,Recount,A Analyst,Head of Performance,2026-11-02\n",
+        )
+        context = dg.build_sensor_context(instance=instance, resources=defs.resources)
+        for event in automation.input_files_changed.evaluate_tick(context).asset_events:
+            instance.report_runless_asset_event(event)
+        asked, cursor = daemon_ticks(defs, instance, cursor)
+        q1, q2, q4 = Quarter(2025, 1), Quarter(2025, 2), Quarter(2024, 4)
+        assert asked[0] == {"corrections_log": {None}, "indicator_values": {q1}}
+        assert asked[1]["indicator_performance"] == asked[1]["quarterly_monitoring_report"] == {q1, q2}
+        assert query(recent, values, [q1.key, code])["value"].iloc[0] == pytest.approx(31.5)
+
+        # The UI: a correction to 2024-25 Q4, then "Materialize" on that quarter's figures.
+        write(
+            recent / "corrections" / "zz-ui.csv",
+            "correction_id,indicator_code,period,value,numerator,denominator,reason,requested_by,approved_by,approved_on\n"
+            f"U-1,{code},2024-25 Q4,97.5,,,Recount,A Analyst,Head of Performance,2026-11-03\n",
+        )
+        assert (
+            defs.resolve_job_def(jobs.REFERENCE_JOB).execute_in_process(instance=instance).success
+        )  # the corrections log
+        figures = defs.resolve_job_def(jobs.QUARTER_JOB).execute_in_process(
+            instance=instance,
+            partition_key=q4.partition_key,
+            asset_selection=[dg.AssetKey("indicator_values")],
+        )
+        assert figures.success
+        asked, _ = daemon_ticks(defs, instance, cursor)
+        assert asked[0]["indicator_performance"] == asked[0]["audit_pack"] == {q4, q1, q2}
+        assert query(recent, values, [q4.key, code])["value"].iloc[0] == pytest.approx(97.5)
+    events = query(
+        recent,
+        "select figure_quarter, correction_id, count(*) n from perf.restatement_events "
+        "where indicator_code = ? group by all",
+        [code],
+    )
+    logged = {(r.figure_quarter, r.correction_id): r.n for r in events.itertuples()}
+    assert logged[(q1.key, "D-1")] == 1 and logged[(q4.key, "U-1")] == 1
+    restated = pd.read_csv(root.reports_for(q2) / "restatements.csv")
+    assert {"D-1", "U-1"} <= set(restated["correction_id"])

@@ -96,15 +96,13 @@ def warehouse_counts(root: Path, quarter: Quarter, tables: list[str] = TABLES) -
         }
 
 
-def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_run_recovers(
-    small_council, monkeypatch
-):
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the instance is the data root's own
+def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_run_recovers(small_council):
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # the data root's own instance
     root, quarter = DataRoot(small_council), QUARTERS[1]
     before = inputs_digest(small_council)
     command = [str(PERF_PIPELINE), "--data", str(small_council), "run", "--quarter", quarter.key]
     killed = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
     )
     # Kill as soon as the quarter's first report is on disk: its returns are being written to the
     # warehouse, and the step holds the warehouse's concurrency slot.
@@ -120,7 +118,7 @@ def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_
     leftover.write_text("indicator_code,quarter,val")
 
     again = subprocess.run(
-        command, capture_output=True, text=True, timeout=180, check=False
+        command, capture_output=True, text=True, timeout=180, check=False, env=env
     )  # hung for ever before recovery
     assert again.returncode == 0, again.stdout + again.stderr
     assert "stopped before it finished" in again.stdout
@@ -144,8 +142,7 @@ def test_a_run_killed_mid_materialisation_leaves_nothing_half_done_and_the_next_
     )
     assert inputs_digest(small_council) == before
 
-    monkeypatch.setenv("DAGSTER_HOME", str(root.dagster_home))
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(root.dagster_home)) as instance:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={COMMAND_LINE_TAG: "true"}))
     statuses = [r.status for r in reversed(runs)]  # oldest first
     assert dg.DagsterRunStatus.FAILURE in statuses and statuses[-1] == dg.DagsterRunStatus.SUCCESS
@@ -168,35 +165,19 @@ def test_every_asset_writes_the_warehouse_through_the_one_writer_pool():
     assert out.stdout.strip() == repr([WAREHOUSE_POOL])
 
 
-def test_a_backfill_of_every_quarter_with_the_multiprocess_executor_keeps_one_warehouse_writer(
-    small_council, monkeypatch
-):
-    """One run per quarter, all launched at once, each running its steps in their own processes."""
+def test_a_backfill_of_every_quarter_launched_at_once_keeps_one_warehouse_writer(small_council):
+    """One run per quarter, all launched at once, each in a process of its own, as the daemon
+    launches a backfill."""
     root = DataRoot(small_council)
-    monkeypatch.setenv("PERF_PIPELINE_DATA", str(small_council))
-    monkeypatch.setenv("DAGSTER_HOME", str(root.dagster_home))
     write(
         root.dagster_home / "dagster.yaml", INSTANCE_CONFIG
     )  # pools: default_limit: 1, as the CLI writes it
-    # A fork server that has imported the definitions once starts each step quickly.
-    config = small_council.parent / "multiprocess.json"
-    config.write_text(
-        json.dumps(
-            {
-                "execution": {
-                    "config": {
-                        "multiprocess": {
-                            "start_method": {"forkserver": {"preload_modules": ["perf_pipeline.definitions"]}}
-                        }
-                    }
-                }
-            }
-        )
-    )
-    job = [str(DAGSTER), "job", "execute", "-m", "perf_pipeline.definitions", "-c", str(config), "-j"]
-    with dg.DagsterInstance.get() as instance:
+    # The daemon and `dagster job execute` load the definitions named by the environment.
+    env = {**os.environ, "PERF_PIPELINE_DATA": str(small_council), "DAGSTER_HOME": str(root.dagster_home)}
+    job = [str(DAGSTER), "job", "execute", "-m", "perf_pipeline.definitions", "-j"]
+    with dg.DagsterInstance.from_config(str(root.dagster_home)) as instance:
         assert (
-            build_definitions()
+            build_definitions(root)
             .resolve_job_def("reference_data")
             .execute_in_process(instance=instance)
             .success
@@ -209,6 +190,7 @@ def test_a_backfill_of_every_quarter_with_the_multiprocess_executor_keeps_one_wa
             stderr=subprocess.STDOUT,
             text=True,
             cwd=REPOSITORY,
+            env=env,
         )
         for q in QUARTERS
     ]
@@ -216,7 +198,7 @@ def test_a_backfill_of_every_quarter_with_the_multiprocess_executor_keeps_one_wa
     assert [run.returncode for run in backfill] == [0] * len(QUARTERS), "\n".join(outputs)
     assert not [o for o in outputs if "Could not set lock" in o]
 
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(root.dagster_home)) as instance:
         assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).slot_count == 1
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="quarterly_returns"))
         assert sorted(r.tags["dagster/partition"] for r in runs) == [q.partition_key for q in QUARTERS]
@@ -225,7 +207,7 @@ def test_a_backfill_of_every_quarter_with_the_multiprocess_executor_keeps_one_wa
     steps, spans = [], []  # (start, end, process) of each step; (start, end) of each run
     for events in logs:
         assert not [e for e in events if "Could not set lock" in (e.message or "")]
-        assert any("Executing steps using multiprocess executor" in (e.message or "") for e in events)
+        assert any("Executing steps in process" in (e.message or "") for e in events)
         at = {(e.dagster_event.event_type, e.step_key): e for e in events if e.dagster_event}
         spans.append((at[RUN_START, None].timestamp, at[RUN_SUCCESS, None].timestamp))
         for (kind, step), event in at.items():
@@ -233,7 +215,7 @@ def test_a_backfill_of_every_quarter_with_the_multiprocess_executor_keeps_one_wa
                 start = at[STEP_START, step]
                 steps.append((start.timestamp, event.timestamp, start.dagster_event.pid))
     assert len(steps) == 3 * len(QUARTERS)
-    assert len({pid for _, _, pid in steps}) == len(steps), "each step ran in a process of its own"
+    assert len({pid for _, _, pid in steps}) == len(QUARTERS), "each run in a process of its own"
     spans.sort()
     assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans)), (
         "the runs ran at the same time"

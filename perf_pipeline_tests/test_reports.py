@@ -12,7 +12,7 @@ import pytest
 from perf_pipeline.lib.formatting import format_value
 from perf_pipeline.lib.publish import neutralise
 from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.report import approval_text, off_target_twice, plain_words_summary
+from perf_pipeline.lib.report import approval_text, exceptions, off_target_twice, plain_words_summary
 from perf_pipeline.lib.report_render import render_html, write_workbook
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.browser import external_requests, open_page, screenshot
@@ -88,8 +88,13 @@ def _perf(rows):
         "decimals": 0,
         "polarity": "higher_is_better",
         "dot_short": "No comparison",
+        "ytd_method": "sum",
     }
-    return pd.DataFrame([{**base, **r} for r in rows])
+    out = pd.DataFrame([{**base, **r} for r in rows])
+    for own, whole in (("quarter_value", "value"), ("previous_quarter_part", "previous_quarter_value")):
+        if whole in out:
+            out[own] = out[own].fillna(out[whole]) if own in out else out[whole]
+    return out
 
 
 def test_the_plain_words_summary_is_built_from_the_figures():
@@ -99,6 +104,17 @@ def test_the_plain_words_summary_is_built_from_the_figures():
             {"indicator_code": "B", "rag_status": "Red", "value": 5, "previous_quarter_value": 10},
             {"indicator_code": "C", "rag_status": "Amber", "value": 9, "previous_quarter_value": 9},
             {"indicator_code": "D", "rag_status": "Not reported", "value": None, "previous_quarter_value": 4},
+            # Council tax collected, year to date: 28.4% after Q1, 56.6% after Q2. The doubling is
+            # the calendar; the quarter's own part went from 28.4 to 28.2.
+            {
+                "indicator_code": "E",
+                "rag_status": "Green",
+                "ytd_method": "cumulative",
+                "value": 56.6,
+                "quarter_value": 28.2,
+                "previous_quarter_value": 28.4,
+                "previous_quarter_part": 28.4,
+            },
         ]
     )
     before = _perf(
@@ -106,14 +122,47 @@ def test_the_plain_words_summary_is_built_from_the_figures():
     )
     sentences = plain_words_summary(now, before)
     assert sentences[0] == (
-        "Of 3 indicators with a target this quarter, 1 met it (33%), 1 missed it but within "
+        "Of 4 indicators with a target this quarter, 2 met it (50%), 1 missed it but within "
         "tolerance and 1 missed it."
     )
     assert "not reported: T (D)" in sentences[1]
     assert sentences[2] == "Improved most since last quarter: T (A), from 10 to 12."
-    assert sentences[3] == "Worsened most since last quarter: T (B), from 10 to 5."
+    assert sentences[3] == (
+        "Worsened most since last quarter: T (B), from 10 to 5; T (E), the quarter's own part from 28 to 28."
+    )
     assert sentences[4] == "Off target two quarters running (1): T (B)."
     assert list(off_target_twice(now, before)["indicator_code"]) == ["B"]
+
+
+@pytest.mark.parametrize(
+    "method, short, long, exception",
+    [
+        ("sum", "Worsening", "Improving", True),
+        ("sum", "Improving", "Worsening", False),
+        # A cumulative indicator's own part of each quarter is seasonal: judged on the same quarter
+        # last year.
+        ("cumulative", "Worsening", "Improving", False),
+        ("cumulative", "Improving", "Worsening", True),
+    ],
+)
+def test_worsening_two_quarters_running_compares_like_with_like(method, short, long, exception):
+    row = {
+        "indicator_code": "X",
+        "rag_status": "Green",
+        "ytd_method": method,
+        "dot_short": short,
+        "dot_long": long,
+        "directorate": "D",
+        "commentary": "",
+    }
+    chosen = exceptions(_perf([row]), _perf([row]))
+    assert (len(chosen) == 1) == exception
+    if exception:
+        assert chosen["why"].iloc[0] == (
+            "worse than the same quarter last year, two quarters running"
+            if method == "cumulative"
+            else "worsening two quarters running"
+        )
 
 
 def _report(demo: Path, quarter: Quarter = LATEST) -> Path:

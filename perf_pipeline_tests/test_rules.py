@@ -242,3 +242,95 @@ def test_quarter_arithmetic():
     assert fiscal_year_key("2025/2026") == "2025-26"
     with pytest.raises(QuarterError):
         fiscal_year_key("2025/27")
+
+
+# --- performance rules (lib/performance.py) -------------------------------------------------------
+#
+# Survivors of `make mutation` that cannot matter, and why:
+# - rag_status's `_SLACK` (1e-9 of the target, there to absorb float error such as
+#   0.29 * 100 == 28.999999999999996): mutants that scale it, or turn a `<=` or `>=` beside it into
+#   `<` or `>`, differ only for values within 1e-9 of a boundary, and values are compared after
+#   rounding to at most a few decimals, so no figure can fall there.
+# - direction_of_travel's `v > e` as `v >= e`: equal values returned No change just before.
+# - at_precision's `Decimal(1)` as `Decimal(2)`: quantize takes only the exponent of its argument.
+# - _missing's `or` as `and` in its first terms: pd.isna alone already covers None and NaN.
+# - year_to_date's ratio weights `[1.0]` as `[2.0]`: equal weights give the same mean.
+# - fiscal_year_key's `10_000` as `10001`: the same for every four-digit year.
+# - assess_quarter (115 survivors in the last run): the wiring of one row per indicator (which
+#   column feeds which); the fast tests hold one quarter of it, and the end-to-end tests
+#   (test_end_to_end.py, test_reports.py), which mutation testing does not run in its time box,
+#   hold the published tables.
+
+from perf_pipeline.lib.performance import (
+    AMBER,
+    RED,
+    RagRule,
+    at_precision,
+    rag_status,
+    targets_in_force,
+    year_to_date,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "last_year", "polarity", "expected"),
+    [
+        (112, 112, "lower_is_better", RED),  # no better than a year ago: not amber
+        (112, 112.5, "lower_is_better", AMBER),
+        (89, 89, "higher_is_better", RED),
+    ],
+)
+def test_amber_if_improved_needs_a_strict_improvement(value, last_year, polarity, expected):
+    rule = RagRule(green_within=0.1, amber_within=0.1, amber_if_improved=True)
+    assert rag_status(value, 100, polarity, rule, 1, same_quarter_last_year=last_year) == expected
+
+
+def test_no_value_has_no_precision():
+    assert at_precision(float("nan"), 1) is None and at_precision(None, 1) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "unit", "values", "nums", "dens", "targets", "expected"),
+    [
+        ("last", "count", [], [], [], [], (None, None)),
+        ("cumulative", "count", [], [], [], [], (None, None)),
+        ("mean", "days", [10, 20, None], [None] * 3, [None] * 3, [20, 20, 20], (None, 20)),
+        ("mean", "days", [10], [None], [None], [None], (10, None)),
+        ("ratio", "percent", [None, None], [0, 0], [0, 0], [80, 80], (None, 80)),
+        ("ratio", "percent", [100], [1], [1], [90], (100.0, 90)),
+        ("ratio", "percent", [], [], [], [], (None, None)),
+        ("ratio", "percent", [50], [5], [10], [None], (50.0, None)),
+        ("ratio", "percent", [50, None], [5, None], [10, None], [60, 100], (None, 80)),
+    ],
+)
+def test_year_to_date_at_its_edges(method, unit, values, nums, dens, targets, expected):
+    assert year_to_date(method, unit, values, nums, dens, targets) == (
+        pytest.approx(expected) if None not in expected else expected
+    )
+
+
+def test_an_unknown_year_to_date_method_is_named():
+    with pytest.raises(ValueError, match="unknown ytd_method median"):
+        year_to_date("median", "count", [1], [None], [None], [1])
+
+
+def test_a_blank_quarter_read_as_missing_is_the_years_target():
+    targets = pd.DataFrame(
+        {
+            "code": ["A"],
+            "year": ["2024-25"],
+            "quarter": [None],
+            "target": [80.0],
+            "amber_threshold": [None],
+            "set_on": [pd.Timestamp("2024-03-01")],
+            "reason": ["Annual"],
+        }
+    )
+    assert targets_in_force(targets, Quarter(2024, 2))["target"].tolist() == [80.0]
+
+
+def test_a_financial_year_that_is_not_one_is_named():
+    with pytest.raises(QuarterError, match="'2025' is not a financial year"):
+        fiscal_year_key("2025")
+    with pytest.raises(QuarterError, match="2025 is not followed by 2027"):
+        fiscal_year_key("2025-2027")

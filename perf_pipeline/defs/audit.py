@@ -5,6 +5,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
+from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.reports import input_manifest
@@ -40,6 +41,7 @@ def values_for_expectations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     deps=["service_returns_raw", "quarterly_monitoring_report", GOVERNANCE_STORE],
+    automation_condition=OUTPUTS_REBUILT,
     check_specs=[
         dg.AssetCheckSpec(
             DATA_DOCS_PASSED,

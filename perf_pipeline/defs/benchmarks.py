@@ -12,6 +12,7 @@ from perf_pipeline.defs.common import (
     column_lineage,
     files_table,
     files_version,
+    reference_checked,
     reference_failure,
     with_quarter,
 )
@@ -42,7 +43,6 @@ from perf_pipeline.lib.benchmarks.groups import (
 from perf_pipeline.lib.benchmarks.normalise import load_benchmark_values
 from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE, load_sources, stage_sources
 from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
@@ -117,6 +117,7 @@ def benchmark_values(
 
 @dg.asset(
     code_version="1",
+    deps=["council_settings"],
     check_specs=[
         dg.AssetCheckSpec(
             LISTS_WITHOUT_REPEATS,
@@ -135,14 +136,12 @@ def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
     """Whom each authority is compared with: nearest neighbours, same type, region, England, named groups."""
     reference = data_root.paths.reference
     nn_path, csv_path = reference / NEAREST_NEIGHBOURS_FILE, reference / GROUPS_CSV
-    try:
-        council = load_council(reference / "council.toml")
+    council = data_root.council()
+    with reference_checked():
         nearest, nn_repeats = (
             read_nearest_neighbours(nn_path) if nn_path.is_file() else (None, pd.DataFrame())
         )
         named, csv_repeats = read_group_csv(csv_path) if csv_path.is_file() else (None, pd.DataFrame())
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     code = council["gss_code"]
     groups = build_comparator_groups(authorities, code, nearest, named)
     own = groups[groups["authority_code"] == code]
@@ -246,7 +245,7 @@ def council_inputs(con, metrics: list[str], council_code: str) -> tuple[pd.DataF
     code_version="1",
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
-    deps=["benchmark_values", "comparator_groups"],
+    deps=["benchmark_values", "comparator_groups", "council_settings"],
     check_specs=[
         dg.AssetCheckSpec(
             POSITIONS_CONSISTENT,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from perf_pipeline.lib.files import combined_hash, sha256_of
+from perf_pipeline.lib.automation import files_version as input_files_version
+from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.validation import ReferenceDataError
 
@@ -17,7 +19,23 @@ KINDS = {"duckdb", "pandas"}
 
 def files_version(paths: list[Path]) -> dg.DataVersion:
     """A data version from the content of input files: same bytes, same version."""
-    return dg.DataVersion(combined_hash([f"{p.name}:{sha256_of(p)}" for p in paths if p.is_file()])[:16])
+    return dg.DataVersion(input_files_version(paths))
+
+
+def frame_version(df: pd.DataFrame) -> dg.DataVersion:
+    """A data version from a table's content, so what reads it is rebuilt only when it changed."""
+    rows = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes().hex()
+    return dg.DataVersion(combined_hash([",".join(map(str, df.columns)), rows])[:16])
+
+
+@contextmanager
+def reference_checked():
+    """Stop the step with every problem in a reference file listed (file, row, column), not just
+    the first."""
+    try:
+        yield
+    except ReferenceDataError as error:
+        raise reference_failure(error) from None
 
 
 def reference_failure(error: ReferenceDataError) -> dg.Failure:

@@ -4,19 +4,12 @@ import dagster as dg
 import pandas as pd
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.partitions import PREVIOUS_QUARTERS, quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.data_requests import PackInfo, request_rows, write_pack
 from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 from perf_pipeline.lib.submissions import return_deadline
-from perf_pipeline.settings import first_quarter
-
-# The pack carries the figures held for the three quarters before, so services can revise them.
-PREVIOUS_QUARTERS = dg.TimeWindowPartitionMapping(
-    start_offset=-REVISION_WINDOW_QUARTERS, end_offset=-1, allow_nonexistent_upstream_partitions=True
-)
 
 
 @dg.asset(
@@ -28,6 +21,7 @@ PREVIOUS_QUARTERS = dg.TimeWindowPartitionMapping(
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"indicator_values": dg.AssetIn(partition_mapping=PREVIOUS_QUARTERS)},
+    deps=["council_settings"],
 )
 def data_request_packs(
     context: dg.AssetExecutionContext,
@@ -51,7 +45,7 @@ def data_request_packs(
             returned_indicators(indicator_catalogue, paths.reference, quarter),
             indicator_targets,
             indicator_values,
-            first_quarter(),
+            data_root.first,
         )
         if rows.empty:
             continue

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from perf_pipeline.defs.checks import pandera_check
-from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure, with_quarter
+from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_checked, with_quarter
 from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
@@ -14,10 +14,9 @@ from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.improvement_plan import load_plan, plan_status, updates_as_at
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.schemas import improvement_plan_status_schema
-from perf_pipeline.lib.validation import ReferenceDataError
 
 PLAN_WELL_FORMED = "one_status_per_action"
-PLAN_FILES = ["actions.csv", "updates.csv"]
+from perf_pipeline.defs.sources import PLAN_FILES
 
 
 @dg.multi_asset(
@@ -38,11 +37,11 @@ PLAN_FILES = ["actions.csv", "updates.csv"]
         ),
     },
     check_specs=[dg.AssetCheckSpec(PLAN_WELL_FORMED, asset="improvement_plan_status", blocking=True)],
-    # Corrective actions promoted in the app join the plan.
-    deps=[GOVERNANCE_STORE],
     group_name="improvement_plan",
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
+    # Corrective actions promoted in the app join the plan.
+    deps=["improvement_plan_files", GOVERNANCE_STORE],
 )
 def improvement_plan(
     context: dg.AssetExecutionContext, data_root: DataRootResource, indicator_catalogue: pd.DataFrame
@@ -50,10 +49,8 @@ def improvement_plan(
     """The improvement plan as at the quarter's last day, and the audit trail of updates behind it."""
     quarter = quarter_of(context)
     paths = data_root.paths
-    try:
+    with reference_checked():
         actions, updates = load_plan(paths.improvement_plan, plan_actions(paths.root, indicator_catalogue))
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     status = plan_status(actions, updates, quarter.end)
     trail = updates_as_at(updates[updates["action_id"].isin(status["action_id"])], quarter.end)
     publish_csv(status, paths.reports_for(quarter) / "improvement-plan.csv")

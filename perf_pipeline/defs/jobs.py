@@ -10,6 +10,7 @@ import dagster as dg
 REFERENCE_JOB = "reference_data"
 RETURNS_JOB = "quarterly_returns"
 OUTPUTS_JOB = "quarterly_outputs"
+QUARTER_JOB = "quarterly_cycle"
 ANNUAL_JOB = "annual_report"
 DATA_REQUESTS_JOB = "data_requests"
 REMINDERS_JOB = "reminders"
@@ -17,8 +18,7 @@ REMINDERS_JOB = "reminders"
 reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets(
     "corrections_log", "benchmark_values", "comparator_groups"
 )
-# The governance records are looked at with each quarter's returns, so its outputs see the latest.
-returns_selection = dg.AssetSelection.groups("returns") | dg.AssetSelection.assets("governance_store")
+returns_selection = dg.AssetSelection.groups("returns")
 annual_selection = dg.AssetSelection.assets("annual_performance_report")
 # Packs go out when a quarter ends and reminders daily: neither is rebuilt with a quarter's outputs.
 requests_selection = dg.AssetSelection.groups("requests")
@@ -46,6 +46,11 @@ outputs_job = dg.define_asset_job(
     OUTPUTS_JOB,
     selection=outputs_selection,
     description="Build one quarter's indicator values and everything published from them.",
+)
+quarter_job = dg.define_asset_job(
+    QUARTER_JOB,
+    selection=returns_selection | outputs_selection,
+    description="Build one quarter: its returns, figures and everything published from them.",
 )
 annual_job = dg.define_asset_job(
     ANNUAL_JOB,

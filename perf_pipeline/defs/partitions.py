@@ -1,8 +1,15 @@
-"""Quarterly partitions: Dagster has no quarterly class, so a three-monthly time window."""
+"""Quarterly partitions, and how quarters depend on one another (what a change to one reaches).
+
+Dagster has no quarterly class, so a three-monthly time window. The partition mappings below are
+the only statement of which quarters use which: the UI's staleness, the automation and the
+command line's plan all follow them.
+"""
 
 import dagster as dg
 
+from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE
 from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 from perf_pipeline.settings import first_quarter
 
 quarterly_partitions = dg.TimeWindowPartitionsDefinition(
@@ -12,18 +19,31 @@ quarterly_partitions = dg.TimeWindowPartitionsDefinition(
     timezone="Europe/London",
 )
 
-
-def quarter_of(context: dg.AssetExecutionContext) -> Quarter:
-    return Quarter.from_partition_key(context.partition_key)
-
-
-# Financial years, for the annual report: a year's partition maps to its four quarters.
+# Financial years, for the annual report.
 yearly_partitions = dg.TimeWindowPartitionsDefinition(
     start=first_quarter().partition_key,
     cron_schedule="0 0 1 4 *",
     fmt="%Y-%m-%d",
     timezone="Europe/London",
 )
+
+# A quarter's figure can be revised by the returns of the next three quarters (their request
+# packs carry the previous quarters' values).
+REVISING_RETURNS = dg.TimeWindowPartitionMapping(
+    start_offset=0, end_offset=REVISION_WINDOW_QUARTERS, allow_nonexistent_upstream_partitions=True
+)
+# A quarter's assessment, and its report's trends, use the seven quarters before it.
+ASSESSED_WINDOW = dg.TimeWindowPartitionMapping(
+    start_offset=-ASSESSED_QUARTERS_BEFORE, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
+# A request pack carries the figures held for the three quarters before its quarter.
+PREVIOUS_QUARTERS = dg.TimeWindowPartitionMapping(
+    start_offset=-REVISION_WINDOW_QUARTERS, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)
+
+
+def quarter_of(context: dg.AssetExecutionContext) -> Quarter:
+    return Quarter.from_partition_key(context.partition_key)
 
 
 def year_of(context: dg.AssetExecutionContext) -> Quarter:

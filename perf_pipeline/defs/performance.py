@@ -6,9 +6,10 @@ from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, with_quarter
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
+from perf_pipeline.defs.partitions import ASSESSED_WINDOW, quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.performance import assess_quarter, rules_from_catalogue
+from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE, assess_quarter, rules_from_catalogue
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.restatements import (
     detect_restatements,
@@ -19,12 +20,6 @@ from perf_pipeline.lib.schemas import indicator_performance_schema
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
 PERFORMANCE_WELL_FORMED = "one_assessment_per_indicator"
-# A quarter's assessment draws on the seven quarters before it: the previous quarter, the same
-# quarter last year and last year's year to date. A change to any of them makes it stale.
-EARLIER_QUARTERS = 7
-ASSESSED_WINDOW = dg.TimeWindowPartitionMapping(
-    start_offset=-EARLIER_QUARTERS, end_offset=0, allow_nonexistent_upstream_partitions=True
-)
 RULE_INPUTS = ["indicator_catalogue.polarity", "indicator_catalogue.decimals", "indicator_catalogue.rag_rule"]
 PERFORMANCE_LINEAGE = column_lineage(
     {
@@ -79,6 +74,7 @@ EVENTS_LOG = f"{WAREHOUSE_SCHEMA}.restatement_events"
             owners=OWNERS,
             kinds=KINDS,
             metadata={"partition_expr": "quarter_start"},
+            automation_condition=OUTPUTS_REBUILT,
         ),
         "restatements": dg.AssetOut(
             description="Figures of earlier quarters changed since they were last published, old and new.",
@@ -86,6 +82,7 @@ EVENTS_LOG = f"{WAREHOUSE_SCHEMA}.restatement_events"
             owners=OWNERS,
             kinds=KINDS,
             metadata={"partition_expr": "quarter_start"},
+            automation_condition=OUTPUTS_REBUILT,
         ),
     },
     ins={"indicator_values": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
@@ -104,7 +101,7 @@ def assess_performance(
 ):
     """Assess the quarter and record every figure it publishes, so later changes show as restatements."""
     quarter = quarter_of(context)
-    window = [quarter.shift(-i).key for i in range(EARLIER_QUARTERS, -1, -1)]
+    window = [quarter.shift(-i).key for i in range(ASSESSED_QUARTERS_BEFORE, -1, -1)]
     values = (
         indicator_values[indicator_values["quarter"].isin(window)]
         if len(indicator_values)

@@ -3,11 +3,10 @@
 import dagster as dg
 import pandas as pd
 
-from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure
+from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_checked, reference_failure
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.reference import (
     load_authorities,
-    load_council,
     load_indicators,
     load_rag_rules,
     load_services,
@@ -22,10 +21,8 @@ REFERENCE = {"group_name": "reference", "owners": OWNERS, "kinds": KINDS, "pool"
 def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
     """The council's services, with their directorate and the officer who owns each return."""
     path = data_root.paths.reference / "services.csv"
-    try:
+    with reference_checked():
         df = load_services(path)
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     return dg.Output(df, data_version=files_version([path]))
 
 
@@ -34,11 +31,9 @@ def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> 
     """Every indicator the council reports: definition, unit, polarity, owner and RAG rule."""
     reference = data_root.paths.reference
     files = [reference / "indicators.csv", reference / "rag_rules.toml"]
-    try:
+    with reference_checked():
         rules = load_rag_rules(reference / "rag_rules.toml")
         df = load_indicators(reference / "indicators.csv", services, rules)
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     rule_table = pd.DataFrame.from_dict(rules, orient="index").add_prefix("rule_")
     df = df.merge(rule_table, left_on="rag_rule", right_index=True, how="left")
     return dg.Output(
@@ -58,10 +53,8 @@ def indicator_targets(
 ) -> dg.Output[pd.DataFrame]:
     """Every target ever set, when and why; a later one supersedes but never erases an earlier."""
     path = data_root.paths.reference / "targets.csv"
-    try:
+    with reference_checked():
         df = load_targets(path, indicator_catalogue)
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     df["quarter"] = df["quarter"].fillna("")
     df = df.sort_values(["code", "year", "quarter", "set_on"]).reset_index(drop=True)
     df["superseded_on"] = df.groupby(["code", "year", "quarter"])["set_on"].shift(-1)
@@ -72,15 +65,13 @@ def indicator_targets(
     )
 
 
-@dg.asset(code_version="1", **REFERENCE)
+@dg.asset(code_version="1", deps=["council_settings"], **REFERENCE)
 def authorities(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
     """English local authorities with their type, region and successors, for comparator groups."""
     reference = data_root.paths.reference
-    try:
-        council = load_council(reference / "council.toml")
+    council = data_root.council()
+    with reference_checked():
         df = load_authorities(reference / "authorities.csv")
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     if council["gss_code"] not in set(df["gss_code"]):
         raise reference_failure(
             ReferenceDataError([f"council.toml: gss_code {council['gss_code']} is not in authorities.csv"])

@@ -7,13 +7,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from perf_pipeline.defs.common import KINDS, OWNERS, reference_failure
+from perf_pipeline.defs.common import KINDS, OWNERS, reference_checked
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, MailResource
 from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import relative_to_root
 from perf_pipeline.lib.framework_programmes import milestones_due
 from perf_pipeline.lib.improvement_plan import load_plan, plan_status
-from perf_pipeline.lib.reference import load_council
 from perf_pipeline.lib.reminders import (
     SENT_LOG_COLUMNS,
     actions_to_remind,
@@ -26,8 +25,6 @@ from perf_pipeline.lib.reminders import (
     returns_owed,
     write_eml,
 )
-from perf_pipeline.lib.validation import ReferenceDataError
-from perf_pipeline.settings import first_quarter
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 DEFAULT_SENDER = "performance-team@localhost"
@@ -67,19 +64,17 @@ def action_reminders(
     """The day's reminders: each person's actions due or overdue and data returns owed, in one message."""
     as_of = reminder_date(config)
     paths = data_root.paths
-    try:
-        council = load_council(paths.reference / "council.toml")
+    council = data_root.council()
+    with reference_checked():
         actions, updates = load_plan(paths.improvement_plan)
         due_milestones = milestones_due(
             paths.reference, indicator_catalogue, as_of, council["reminder_window_days"]
         )
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     window = council["reminder_window_days"]
     due_actions = actions_to_remind(plan_status(actions, updates, as_of), window)
     quarter = reminder_quarter(as_of)
     owed = pd.DataFrame(columns=["service", "owner", "owner_email"])
-    if quarter >= first_quarter():
+    if quarter >= data_root.first:
         status = (
             submission_status[submission_status["quarter"] == quarter.key]
             if len(submission_status)

@@ -6,19 +6,23 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from perf_pipeline.defs.common import OWNERS, reference_failure, with_quarter
+from perf_pipeline.defs.common import OWNERS, with_quarter
+from perf_pipeline.defs.conditions import ANNUAL_BUILT, OUTPUTS_REBUILT
 from perf_pipeline.defs.governance import GOVERNANCE_STORE
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions, year_of, yearly_partitions
-from perf_pipeline.defs.performance import ASSESSED_WINDOW
+from perf_pipeline.defs.partitions import (
+    ASSESSED_WINDOW,
+    quarter_of,
+    quarterly_partitions,
+    year_of,
+    yearly_partitions,
+)
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.framework_report import framework_sections, framework_sheets
 from perf_pipeline.lib.governance.report import governance_view, workbook_sheets
-from perf_pipeline.lib.governance.stages import approvals_table, load_review_stages
 from perf_pipeline.lib.publish import publish_folder, staging_folder
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
-from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.lib.value_for_money_view import value_for_money_section
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
@@ -40,14 +44,6 @@ EXCEPTION_COLUMNS = [
     "dot_short",
     "commentary",
 ]
-
-
-def review_stages(council: dict) -> list:
-    """The review stages of council.toml; a mistake in them stops the step with its sentence."""
-    try:
-        return load_review_stages(council)
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
 
 
 def input_manifest(con, data_root, quarter_key: str) -> pd.DataFrame:
@@ -105,7 +101,15 @@ def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.Dat
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
-    deps=["service_returns_raw", "benchmark_values", "comparator_groups", GOVERNANCE_STORE],
+    deps=[
+        "service_returns_raw",
+        "benchmark_values",
+        "comparator_groups",
+        "approvals",
+        "council_settings",
+        GOVERNANCE_STORE,
+    ],
+    automation_condition=OUTPUTS_REBUILT,
 )
 def quarterly_monitoring_report(
     context: dg.AssetExecutionContext,
@@ -156,7 +160,7 @@ def quarterly_monitoring_report(
         submission_status,
         return_exceptions,
         corrections_log,
-        approvals_table(paths.root, review_stages(council)),
+        data_root.approvals(),
         files,
         provenance,
         benchmarks=comparator_benchmarks,
@@ -230,6 +234,8 @@ def quarterly_monitoring_report(
     partitions_def=yearly_partitions,
     metadata={"partition_expr": "year_start"},
     ins={"indicator_performance": dg.AssetIn()},
+    deps=["council_settings"],
+    automation_condition=ANNUAL_BUILT,
 )
 def annual_performance_report(
     context: dg.AssetExecutionContext,
@@ -253,13 +259,7 @@ def annual_performance_report(
         raise dg.Failure(
             f"{year_q4.label} has not been assessed yet: run that quarter before the annual report"
         )
-    view = annual_view(
-        year_q4,
-        council,
-        outturns,
-        approvals_table(paths.root, review_stages(council)),
-        run_provenance(context),
-    )
+    view = annual_view(year_q4, council, outturns, data_root.approvals(), run_provenance(context))
     html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
     return pd.DataFrame(

@@ -14,30 +14,41 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster_duckdb import DuckDBIOManager, DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
-from perf_pipeline.settings import WAREHOUSE_SCHEMA, DataRoot
+from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.settings import DEFAULT_FIRST_QUARTER, WAREHOUSE_SCHEMA, DataRoot
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 class DataRootResource(dg.ConfigurableResource):
-    """The data root every asset reads its inputs from and writes its reports under."""
+    """The data root every asset reads its inputs from and writes its reports under, and the first
+    quarter the pipeline holds."""
 
     path: str
+    first_quarter: str = DEFAULT_FIRST_QUARTER
 
     @property
     def paths(self) -> DataRoot:
         return DataRoot(Path(self.path))
 
-    def council(self) -> dict:
-        """`reference/council.toml`, checked; a problem stops the step with its sentence."""
-        from perf_pipeline.defs.common import reference_failure
-        from perf_pipeline.lib.reference import load_council
-        from perf_pipeline.lib.validation import ReferenceDataError
+    @property
+    def first(self) -> Quarter:
+        return Quarter.parse(self.first_quarter)
 
-        try:
+    def council(self) -> dict:
+        """`reference/council.toml`, checked: the one place it is read."""
+        from perf_pipeline.defs.common import reference_checked
+        from perf_pipeline.lib.reference import load_council
+
+        with reference_checked():
             return load_council(self.paths.reference / "council.toml")
-        except ReferenceDataError as error:
-            raise reference_failure(error) from None
+
+    def approvals(self) -> pd.DataFrame:
+        """Every approval: `reference/approvals.csv` (quarter, approved_by, approved_on, meeting),
+        then Cabinet's sign-offs in the governance store (`quarter_approved` decides from these)."""
+        from perf_pipeline.lib.governance.stages import approvals_table, load_review_stages
+
+        return approvals_table(self.paths.root, load_review_stages(self.council()))
 
 
 SMTP_ENV = {

@@ -5,6 +5,7 @@ import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, with_quarter
+from perf_pipeline.defs.conditions import RETURNS_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.feedback import returned_indicators
@@ -19,7 +20,6 @@ from perf_pipeline.lib.schemas import (
 )
 from perf_pipeline.lib.submissions import received_dates
 from perf_pipeline.lib.submissions import submission_status as build_submission_status
-from perf_pipeline.settings import first_quarter
 
 RETURNS = {
     "group_name": "returns",
@@ -28,6 +28,7 @@ RETURNS = {
     "pool": WAREHOUSE_POOL,
     "partitions_def": quarterly_partitions,
     "metadata": {"partition_expr": "quarter_start"},
+    "automation_condition": RETURNS_READ,
 }
 RAW_TRACEABLE = "every_row_traceable_to_its_file"
 ROWS_ACCOUNTED = "every_row_accounted_for"
@@ -47,6 +48,7 @@ EXCEPTION_CSV_COLUMNS = [
 
 @dg.asset(
     code_version="1",
+    deps=["return_files"],
     check_specs=[dg.AssetCheckSpec(RAW_TRACEABLE, asset="service_returns_raw", blocking=True)],
     **RETURNS,
 )
@@ -93,6 +95,7 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
             owners=OWNERS,
             kinds=KINDS,
             metadata={"partition_expr": "quarter_start"},
+            automation_condition=RETURNS_READ,
         ),
         "return_exceptions": dg.AssetOut(
             description="Rows that could not be accepted, each with a reason a service officer can act on.",
@@ -100,6 +103,7 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
             owners=OWNERS,
             kinds=KINDS,
             metadata={"partition_expr": "quarter_start"},
+            automation_condition=RETURNS_READ,
         ),
     },
     check_specs=[
@@ -125,7 +129,7 @@ def validate_service_returns(
     """Check each returned row: code, period, number, range, ratio and duplicates."""
     quarter = quarter_of(context)
     raw = service_returns_raw.drop(columns=["quarter_start", "quarter"], errors="ignore")
-    validated, exceptions = validate_returns(raw, indicator_catalogue, quarter, first_quarter())
+    validated, exceptions = validate_returns(raw, indicator_catalogue, quarter, data_root.first)
     publish_csv(
         exceptions[EXCEPTION_CSV_COLUMNS], data_root.paths.reports_for(quarter) / "return-exceptions.csv"
     )
@@ -172,7 +176,7 @@ def row_accounting(raw: pd.DataFrame, validated: pd.DataFrame, exceptions: pd.Da
     return counts[counts["read"] != counts["accepted"] + counts["exceptions"]].reset_index(names="file")
 
 
-@dg.asset(code_version="1", **RETURNS)
+@dg.asset(code_version="1", deps=["council_settings"], **RETURNS)
 def submission_status(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,

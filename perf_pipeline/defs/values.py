@@ -4,22 +4,27 @@ import dagster as dg
 import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
-from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, files_version, with_quarter
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.common import (
+    KINDS,
+    OWNERS,
+    column_lineage,
+    files_version,
+    frame_version,
+    with_quarter,
+)
+from perf_pipeline.defs.conditions import CORRECTIONS_LOGGED, FIGURES_REBUILT
+from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
 from perf_pipeline.lib.feedback import replace_returned
 from perf_pipeline.lib.indicator_values import build_indicator_values
 from perf_pipeline.lib.returns_reader import read_limits
-from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 from perf_pipeline.lib.schemas import indicator_values_schema
 
 CORRECTIONS_APPROVED = "every_correction_approved"
 ONE_ROW_EACH = "one_row_per_indicator_and_quarter"
 WITHIN_RANGE = "values_within_valid_range"
 
-# A quarter's figure can be revised by the returns of the next three quarters (their request
-# packs carry the previous quarters' values), so it depends on those partitions too.
 VALUES_LINEAGE = column_lineage(
     {
         "value": ["service_returns_validated.value", "corrections_log.new_value"],
@@ -39,9 +44,6 @@ VALUES_LINEAGE = column_lineage(
         "reporting_status": ["service_returns_validated.reported", "indicator_catalogue.frequency"],
     }
 )
-REVISING_RETURNS = dg.TimeWindowPartitionMapping(
-    start_offset=0, end_offset=REVISION_WINDOW_QUARTERS, allow_nonexistent_upstream_partitions=True
-)
 
 
 @dg.asset(
@@ -50,6 +52,8 @@ REVISING_RETURNS = dg.TimeWindowPartitionMapping(
     owners=OWNERS,
     kinds=KINDS,
     pool=WAREHOUSE_POOL,
+    deps=["correction_records"],
+    automation_condition=CORRECTIONS_LOGGED,
     check_specs=[
         dg.AssetCheckSpec(
             CORRECTIONS_APPROVED,
@@ -86,6 +90,8 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"service_returns_validated": dg.AssetIn(partition_mapping=REVISING_RETURNS)},
+    deps=["correction_records"],
+    automation_condition=FIGURES_REBUILT,
     check_specs=[
         dg.AssetCheckSpec(ONE_ROW_EACH, asset="indicator_values", blocking=True),
         dg.AssetCheckSpec(WITHIN_RANGE, asset="indicator_values", blocking=True),
@@ -108,6 +114,8 @@ def indicator_values(
     counts = values["reporting_status"].value_counts().to_dict()
     yield dg.Output(
         with_quarter(values, quarter),
+        # The figures' content: a rebuild that changed no figure reaches nothing after it.
+        data_version=frame_version(values),
         metadata={
             "reported": counts.get("reported", 0),
             "not_reported": counts.get("not_reported", 0),

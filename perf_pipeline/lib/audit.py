@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from perf_pipeline.lib.formatting import format_value
 from perf_pipeline.lib.performance import RagRule
 from perf_pipeline.lib.quarters import Quarter
 
@@ -188,3 +189,101 @@ def calculation_notes(
             cells += ["", "", "", ""]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def trace_lines(code: str, quarter: Quarter, figure, on_disk: str | None) -> list[str]:
+    """The chain from source row to published value for one figure, in plain words (`perf-pipeline
+    trace`). `figure` holds the warehouse's records of it; `on_disk` is the sha256 of its source
+    file as it is now (None when the file is gone)."""
+    value, assessed, indicator, published, raw, corrections = (
+        figure.value,
+        figure.assessed,
+        figure.indicator,
+        figure.published,
+        figure.raw,
+        figure.corrections,
+    )
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    lines: list[str] = []
+    say = lines.append
+
+    def shown(x) -> str:
+        return format_value(x, unit, decimals, indicator.get("unit_label"))
+
+    say(f"{code} {indicator['title']}, {quarter.label}")
+    say(
+        f"  Published value: {shown(value['value'])} ({value['reporting_status'].replace('_', ' ')}, "
+        f"{value['data_status'] or 'no'} data)"
+    )
+    step = 1
+    if figure.derivation:
+        say(f"{step}. " + "\n".join(figure.derivation))
+        step += 1
+    elif value["source_file"]:
+        now = on_disk
+        state = (
+            "the file on disk still has this hash"
+            if now == value["source_sha256"]
+            else "the file on disk has CHANGED since"
+            if now
+            else "the file is no longer on disk"
+        )
+        say(
+            f"{step}. Received in {value['source_file']}, row {int(value['source_row'])} "
+            f"(sha256 {value['source_sha256']}; {state})."
+        )
+        if raw:
+            say(
+                f"   As written: value '{raw['value']}', numerator '{raw['numerator']}', denominator "
+                f"'{raw['denominator']}', period '{raw['period'] or '(blank: the folder quarter)'}', status "
+                f"'{raw['status'] or '(blank: final)'}'; read as {shown(value['received_value'] if not value['is_revision'] else value['value'])}."
+            )
+        if value["is_revision"]:
+            say(
+                f"   This is a revision sent with the {Quarter.parse(value['source_quarter']).label} return; the figure "
+                f"first received was {shown(value['received_value'])}."
+            )
+        step += 1
+        say(f"{step}. Checks passed: {ROW_RULES}; then the blocking checks {', '.join(BLOCKING_CHECKS)}.")
+        step += 1
+    else:
+        say(f"{step}. No service return gave this figure.")
+        step += 1
+    applied = corrections[corrections["status"] == "accepted"]
+    rejected = corrections[corrections["status"] == "rejected"]
+    if len(applied):
+        say(f"{step}. Corrections applied in order of approval (the last wins):")
+        for c in applied.itertuples():
+            say(
+                f"   {c.correction_id}: {shown(c.new_value)}, because '{c.reason}', requested by {c.requested_by}, "
+                f"approved by {c.approved_by} on {pd.Timestamp(c.approved_on):%-d %B %Y} ({c.file} row {c.row})."
+            )
+    else:
+        say(f"{step}. No correction applies.")
+    for c in rejected.itertuples():
+        say(f"   Not applied: {c.correction_id} ({c.file} row {c.row}): {c.problem}")
+    step += 1
+    if assessed:
+        say(
+            f"{step}. Assessed as {assessed['rag_status']} against a target of {shown(assessed['target'])} "
+            f"(rule '{assessed['rag_rule']}', target set {pd.Timestamp(assessed['target_set_on']):%-d %B %Y}: "
+            f"{assessed['target_reason']})."
+            if pd.notna(assessed["target"])
+            else f"{step}. Assessed as {assessed['rag_status']} (no target)."
+        )
+        # The figures each judgement was made on: a cumulative indicator's short direction of
+        # travel compares the quarter's own part with the previous quarter's own part.
+        own = " (the quarter's own part)" if indicator["ytd_method"] == "cumulative" else ""
+        say(
+            f"   Direction of travel: {assessed['dot_short']} on last quarter{own}: "
+            f"{shown(assessed['quarter_value'])} against {shown(assessed['previous_quarter_part'])}; "
+            f"{assessed['dot_long']} on the same quarter last year: {shown(assessed['value'])} against "
+            f"{shown(assessed['same_quarter_last_year_value'])}; "
+            f"year to date ({indicator['ytd_method']}) {shown(assessed['ytd_value'])}, {assessed['ytd_rag_status']}."
+        )
+        step += 1
+    if published:
+        say(
+            f"{step}. Computed by code version {published['code_version']} in Dagster run {published['run_id']}."
+        )
+    return lines

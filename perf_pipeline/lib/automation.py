@@ -1,68 +1,42 @@
-"""Which runs a change to the inputs calls for, in the order they must happen.
+"""The versions of the input files, so Dagster knows when an input has changed.
 
-A quarter's returns are fingerprinted by the content of the files in its folder and its lines in
-the receipt log; corrections row by row. Comparing fingerprints with the last ones seen gives the
-quarters whose returns changed and the quarters that changed corrections name. From those, the
-runs: the reference data when corrections changed (they are in `corrections_log`), each changed
-quarter's returns, then the outputs of every quarter whose figures or assessment can change, in
-quarter order:
-
-- returns of quarter Q can revise Q-3 to Q, and a quarter's assessment draws on the seven before
-  it, so Q-3 to Q+7;
-- a correction to quarter P changes P and the assessments of P to P+7.
-
-Runs are a chain of steps, each started when the one before it has succeeded; the rest of the
-chain travels with the run as a tag. A step names a stage (`reference`, `returns`, `outputs`);
-the Dagster wiring maps each to its job.
+Each input the pipeline reads is given a data version: the content hash of what a quarter's
+assets read from it. A quarter's returns are its folder's files and its lines in the receipt log;
+a quarter's corrections are the correction rows that name it, whatever file they are in; its
+approval is its row of `approvals.csv`. Files every quarter reads (`council.toml`, the improvement
+plan) have one version each. The same bytes always give the same version, so saving a file again
+unchanged changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import defaultdict
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from perf_pipeline.lib.corrections import CORRECTION_FIELDS, read_corrections
 from perf_pipeline.lib.files import combined_hash, sha256_of
-from perf_pipeline.lib.quarters import Quarter, QuarterError, quarter_range
+from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.returns_reader import list_return_files
-from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 from perf_pipeline.lib.submissions import read_receipts
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from perf_pipeline.settings import DataRoot
 
-ASSESSED_QUARTERS_BEFORE = 7  # as `indicator_performance` (defs/performance.py)
-REFERENCE, RETURNS, OUTPUTS = "reference", "returns", "outputs"
+NOTHING = combined_hash([])[:16]  # the version of an input with nothing in it
 
 
-@dataclass(frozen=True)
-class Step:
-    """One run: a stage, for one quarter (None for the unpartitioned reference data)."""
-
-    stage: str
-    quarter: Quarter | None = None
-
-    def encode(self) -> str:
-        return self.stage if self.quarter is None else f"{self.stage}@{self.quarter.key}"
-
-    @classmethod
-    def decode(cls, text: str) -> Step:
-        stage, _, quarter = text.partition("@")
-        return cls(stage, Quarter.parse(quarter) if quarter else None)
+def _version(parts: list[str]) -> str:
+    return combined_hash(parts)[:16]
 
 
-def encode_steps(steps: list[Step]) -> str:
-    return " ".join(step.encode() for step in steps)
-
-
-def decode_steps(text: str) -> list[Step]:
-    return [Step.decode(part) for part in text.split()]
-
-
-def returns_fingerprints(root: DataRoot) -> dict[str, str]:
-    """Per quarter folder under `submissions/`: a hash of its files' names and content, and of the
-    quarter's lines in the receipt log (a late receipt date changes the quarter's status)."""
+def returns_versions(root: DataRoot) -> dict[str, str]:
+    """Per quarter folder under `submissions/`: its files' names and content, and the quarter's
+    lines in the receipt log (a late receipt date changes the quarter's status)."""
     receipts = read_receipts(root.submissions)
     found = {}
     for quarter in root.quarters_with_returns():
@@ -72,70 +46,35 @@ def returns_fingerprints(root: DataRoot) -> dict[str, str]:
         ]
         logged = receipts[receipts["quarter"].astype(str).str.strip() == quarter.key]
         parts += [f"receipt:{row.file}:{row.received_on}" for row in logged.itertuples(index=False)]
-        found[quarter.key] = combined_hash(parts)[:16]
+        found[quarter.key] = _version(parts)
     return found
 
 
-def corrections_fingerprints(root: DataRoot) -> dict[str, str]:
-    """Per correction row, whatever file it is in: a hash of its fields, and the period it names."""
-    records = read_corrections(root.corrections, root.root)
-    found = {}
-    for record in records.to_dict("records"):
-        fields = [str(record.get(c, "")) for c in CORRECTION_FIELDS]
-        found[combined_hash([json.dumps(fields)])[:16]] = record.get("period", "") or ""
-    return found
-
-
-def fingerprints(root: DataRoot) -> dict[str, dict[str, str]]:
-    """What the sensor keeps as its cursor."""
-    return {"returns": returns_fingerprints(root), "corrections": corrections_fingerprints(root)}
-
-
-def changed_returns(before: dict[str, str], now: dict[str, str]) -> list[Quarter]:
-    """Quarters whose folder was added, changed or removed."""
-    return sorted(Quarter.parse(k) for k in set(before) | set(now) if before.get(k) != now.get(k))
-
-
-def changed_corrections(before: dict[str, str], now: dict[str, str]) -> tuple[bool, list[Quarter]]:
-    """Whether any correction row was added, changed or removed, and the quarters those rows name."""
-    rows = set(before) ^ set(now)
-    quarters = set()
-    for fingerprint in rows:
+def corrections_versions(root: DataRoot) -> dict[str, str]:
+    """Per quarter named by a correction row: the rows that name it (a row naming no quarter is
+    rejected in the corrections log and changes no quarter's figures)."""
+    rows: dict[str, list[str]] = defaultdict(list)
+    for record in read_corrections(root.corrections, root.root).to_dict("records"):
         try:
-            quarters.add(Quarter.parse(now.get(fingerprint, before.get(fingerprint, ""))))
+            quarter = Quarter.parse(record.get("period", "") or "")
         except QuarterError:
-            continue  # a correction naming no quarter is rejected; only the corrections log changes
-    return bool(rows), sorted(quarters)
+            continue
+        rows[quarter.key].append(json.dumps([str(record.get(c, "")) for c in CORRECTION_FIELDS]))
+    return {key: _version(sorted(parts)) for key, parts in rows.items()}
 
 
-def outputs_affected(
-    returns: list[Quarter], corrected: list[Quarter], first: Quarter, latest: Quarter
-) -> list[Quarter]:
-    """The quarters whose outputs a change can reach, within the quarters the pipeline holds."""
-    reach = set()
-    for q in returns:
-        reach.update(quarter_range(q.shift(-REVISION_WINDOW_QUARTERS), q.shift(ASSESSED_QUARTERS_BEFORE)))
-    for q in corrected:
-        reach.update(quarter_range(q, q.shift(ASSESSED_QUARTERS_BEFORE)))
-    return sorted(q for q in reach if first <= q <= latest)
+def approvals_versions(approvals: pd.DataFrame) -> dict[str, str]:
+    """Per quarter in `approvals.csv`: its rows."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for row in approvals.astype(str).to_dict("records"):
+        try:
+            quarter = Quarter.parse(row.get("quarter", ""))
+        except QuarterError:
+            continue
+        found[quarter.key].append(json.dumps(row, sort_keys=True))
+    return {key: _version(sorted(parts)) for key, parts in found.items()}
 
 
-def steps_for_changes(
-    before: dict[str, dict[str, str]],
-    now: dict[str, dict[str, str]],
-    first: Quarter,
-    latest: Quarter,
-) -> list[Step]:
-    """The chain of runs a change calls for (empty when nothing changed)."""
-    returns = [q for q in changed_returns(before["returns"], now["returns"]) if first <= q <= latest]
-    corrections_changed, corrected = changed_corrections(before["corrections"], now["corrections"])
-    steps = [Step(REFERENCE)] if corrections_changed else []
-    steps += [Step(RETURNS, q) for q in returns]
-    steps += [Step(OUTPUTS, q) for q in outputs_affected(returns, corrected, first, latest)]
-    return steps
-
-
-def steps_for_quarter(quarter: Quarter, first: Quarter) -> list[Step]:
-    """A quarter's returns, then the outputs of the quarters they can revise and its own."""
-    revisable = quarter_range(max(quarter.shift(-REVISION_WINDOW_QUARTERS), first), quarter)
-    return [Step(RETURNS, quarter), *(Step(OUTPUTS, q) for q in revisable)]
+def files_version(paths: list[Path]) -> str:
+    """One version for a set of files: their names and content (a missing file counts as absent)."""
+    return _version([f"{p.name}:{sha256_of(p)}" for p in paths if p.is_file()])

@@ -17,6 +17,24 @@ import pandas as pd
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import due_in
 
+# A quarter's assessment draws on the seven quarters before it: the previous quarter (short
+# direction of travel), the same quarter last year (long direction of travel) and last year's
+# year to date. A change to any of them changes the assessment.
+ASSESSED_QUARTERS_BEFORE = 7
+
+
+def how_assessment_uses(quarter: Quarter, earlier: Quarter) -> str:
+    """What the assessment of `quarter` takes from `earlier`, one of the seven quarters before it."""
+    back = quarter - earlier
+    if back == 1:
+        return "direction of travel"
+    if back == 4:
+        return "direction of travel against the same quarter last year"
+    if earlier.fy_key == quarter.fy_key:
+        return "year to date"
+    return "last year's year to date"
+
+
 GREEN, AMBER, RED, GREY = "Green", "Amber", "Red", "Grey"
 NOT_REPORTED, NOT_DUE = "Not reported", "Not due"
 RAG_STATUSES = [GREEN, AMBER, RED, GREY, NOT_REPORTED, NOT_DUE]
@@ -53,6 +71,7 @@ PERFORMANCE_COLUMNS = [
     "rag_status",
     "rag_rule",
     "previous_quarter_value",
+    "previous_quarter_part",
     "dot_short",
     "same_quarter_last_year_value",
     "dot_long",
@@ -276,7 +295,7 @@ def assess_quarter(
         if not is_due:
             rag = ytd_rag = NOT_DUE
             dot_short = dot_long = NO_COMPARISON
-            ytd_value = ytd_target = None
+            ytd_value = ytd_target = short_before = None
             ytd_quarters = ""
         else:
             amber = _clean(target_row["amber_threshold"]) if target_row is not None else None
@@ -318,6 +337,9 @@ def assess_quarter(
                 "rag_status": rag,
                 "rag_rule": ind.rag_rule,
                 "previous_quarter_value": previous,
+                # What the short direction of travel compared `quarter_value` with: for a
+                # cumulative indicator the previous quarter's own part, not its year to date.
+                "previous_quarter_part": short_before,
                 "dot_short": dot_short,
                 "same_quarter_last_year_value": last_year,
                 "dot_long": dot_long,
@@ -340,6 +362,7 @@ def assess_quarter(
         "target",
         "amber_threshold",
         "previous_quarter_value",
+        "previous_quarter_part",
         "same_quarter_last_year_value",
         "ytd_value",
         "ytd_target",

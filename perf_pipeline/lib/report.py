@@ -59,8 +59,9 @@ def status_counts(performance: pd.DataFrame, previous: pd.DataFrame, by: str | N
 
 
 def _good_change(row) -> float | None:
-    """The change from last quarter, signed so that positive is better, relative to last quarter."""
-    value, before = _num(row["value"]), _num(row["previous_quarter_value"])
+    """The change from last quarter on the basis of the direction of travel (a cumulative
+    indicator's own part of each quarter), signed so that positive is better, relative to last quarter."""
+    value, before = _num(row["quarter_value"]), _num(row["previous_quarter_part"])
     if value is None or before is None or row["polarity"] == "none" or before == 0:
         return None
     change = (value - before) / abs(before)
@@ -117,9 +118,10 @@ def _name(row) -> str:
 
 
 def _move_text(row) -> str:
-    before = format_value(row["previous_quarter_value"], row["unit"], row["decimals"])
-    now = format_value(row["value"], row["unit"], row["decimals"])
-    return f"{_name(row)}, from {before} to {now}"
+    before = format_value(row["previous_quarter_part"], row["unit"], row["decimals"])
+    now = format_value(row["quarter_value"], row["unit"], row["decimals"])
+    own_part = "the quarter's own part " if row["ytd_method"] == "cumulative" else ""
+    return f"{_name(row)}, {own_part}from {before} to {now}"
 
 
 def off_target_twice(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
@@ -133,21 +135,45 @@ def off_target_twice(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.Da
 
 
 def exceptions(performance: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
-    """Every Red indicator and every indicator worsening two quarters running, with commentary."""
-    worsening_before = (
-        set(previous.loc[previous["dot_short"] == "Worsening", "indicator_code"]) if len(previous) else set()
-    )
+    """Every Red indicator and every indicator worsening two quarters running, with commentary.
+
+    A cumulative indicator's own part of each quarter is seasonal (a Q1 against the last months of
+    the year before), so for it "worsening" means worse than the same quarter last year."""
+    worsening_before = set(_worsening(previous).pipe(lambda w: previous.loc[w, "indicator_code"]))
     red = performance["rag_status"] == "Red"
-    worsening_twice = (performance["dot_short"] == "Worsening") & performance["indicator_code"].isin(
-        worsening_before
-    )
+    worsening_twice = _worsening(performance) & performance["indicator_code"].isin(worsening_before)
     chosen = performance[red | worsening_twice].copy()
+    cumulative = chosen["ytd_method"].eq("cumulative")
     chosen["why"] = [
-        " and ".join(filter(None, ["Red" if r else "", "worsening two quarters running" if w else ""]))
-        for r, w in zip(red[red | worsening_twice], worsening_twice[red | worsening_twice])
+        " and ".join(
+            filter(
+                None,
+                [
+                    "Red" if r else "",
+                    (
+                        "worse than the same quarter last year, two quarters running"
+                        if c
+                        else "worsening two quarters running"
+                    )
+                    if w
+                    else "",
+                ],
+            )
+        )
+        for r, w, c in zip(red[red | worsening_twice], worsening_twice[red | worsening_twice], cumulative)
     ]
     chosen["commentary_missing"] = chosen["commentary"].fillna("").str.strip().eq("")
     return chosen.sort_values(["directorate", "indicator_code"])
+
+
+def _worsening(performance: pd.DataFrame) -> pd.Series:
+    """Worsening on the direction of travel that compares like with like (see `exceptions`)."""
+    if performance.empty:
+        return pd.Series(False, index=performance.index)
+    direction = performance["dot_short"].where(
+        ~performance["ytd_method"].eq("cumulative"), performance["dot_long"]
+    )
+    return direction.eq("Worsening")
 
 
 def trend_series(history: pd.DataFrame, quarters: list[str]) -> dict[str, tuple[list, list]]:

@@ -7,7 +7,7 @@ import pandas as pd
 from perf_pipeline.lib import report
 from perf_pipeline.lib.charts import TrendCharts
 from perf_pipeline.lib.formatting import format_value
-from perf_pipeline.lib.performance import RAG_STATUSES
+from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE, RAG_STATUSES
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.report_render import value_texts
 
@@ -59,7 +59,7 @@ def quarterly_view(
     current = value_texts(current, {"value": "value_text", "target": "target_text", "ytd_value": "ytd_text"})
     due = current[current["rag_status"] != "Not due"]
 
-    quarters = [quarter.shift(-i).key for i in range(7, -1, -1)]
+    quarters = [quarter.shift(-i).key for i in range(ASSESSED_QUARTERS_BEFORE, -1, -1)]
     charts = TrendCharts()
     try:
         series = report.trend_series(history, quarters)

@@ -119,8 +119,13 @@ def _parse_written_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def ambiguous_separators(raw: pd.Series, semicolon_file: pd.Series) -> pd.Series:
-    """Figures whose one kind of separator groups three digits, in a file separated by semicolons."""
-    return semicolon_file & raw.fillna("").astype(str).str.strip().str.match(_GROUPED_THREE.pattern)
+    """Figures whose one kind of separator groups three digits, in a file separated by semicolons
+    (only those rows are looked at: most files have none)."""
+    found = pd.Series(False, index=raw.index)
+    if semicolon_file.any():
+        text = raw[semicolon_file].fillna("").astype(str).str.strip()
+        found[semicolon_file] = text.str.match(_GROUPED_THREE.pattern).to_numpy(dtype=bool)
+    return found
 
 
 def _parse_period(text: str, folder: Quarter) -> tuple[str | None, str | None]:

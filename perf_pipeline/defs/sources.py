@@ -1,0 +1,137 @@
+"""The input files, as Dagster source assets with data versions.
+
+Each is observed (by the `input_files_changed` sensor, and by `perf-pipeline run` before it plans)
+and given the content hash of what the assets read from it. When a version differs from the one
+last recorded, everything that read the input is stale in the UI, and the automation conditions
+rebuild what the change reaches (see `defs/automation.py`).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+from perf_pipeline.defs.common import OWNERS
+from perf_pipeline.defs.governance import GOVERNANCE_STORE
+from perf_pipeline.defs.partitions import quarterly_partitions
+from perf_pipeline.defs.resources import DataRootResource
+from perf_pipeline.lib import automation as versions
+from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
+from perf_pipeline.lib.governance.store import GovernanceStore
+from perf_pipeline.lib.quarters import Quarter
+
+INPUTS = {"group_name": "inputs", "owners": OWNERS}
+APPROVALS = "approvals.csv"
+PLAN_FILES = ["actions.csv", "updates.csv"]
+
+
+def _by_partition(found: dict[str, str]) -> dg.DataVersionsByPartition:
+    return dg.DataVersionsByPartition(
+        {Quarter.parse(k).partition_key: dg.DataVersion(v) for k, v in found.items()}
+    )
+
+
+# What each input's version is made of, by asset name: one version per quarter, or one in all.
+def _returns(root: DataRootResource) -> dict[str, str]:
+    return versions.returns_versions(root.paths)
+
+
+def _corrections(root: DataRootResource) -> dict[str, str]:
+    return versions.corrections_versions(root.paths)
+
+
+def _approvals(root: DataRootResource) -> dict[str, str]:
+    return versions.approvals_versions(root.approvals())
+
+
+def _council(root: DataRootResource) -> str:
+    return versions.files_version([root.paths.reference / "council.toml"])
+
+
+def _plan(root: DataRootResource) -> str:
+    return versions.files_version([root.paths.improvement_plan / name for name in PLAN_FILES])
+
+
+def _governance(root: DataRootResource) -> dict[str, str]:
+    return GovernanceStore(root.paths.root / GOVERNANCE_FOLDER).quarter_versions()
+
+
+QUARTERLY = {
+    "return_files": _returns,
+    "correction_records": _corrections,
+    "approvals": _approvals,
+    GOVERNANCE_STORE: _governance,
+}
+WHOLE = {"council_settings": _council, "improvement_plan_files": _plan}
+
+
+@dg.observable_source_asset(partitions_def=quarterly_partitions, **INPUTS)
+def return_files(data_root: DataRootResource):
+    """The service returns in each quarter's folder under submissions/, and their receipt dates."""
+    return _by_partition(_returns(data_root))
+
+
+@dg.observable_source_asset(partitions_def=quarterly_partitions, **INPUTS)
+def correction_records(data_root: DataRootResource):
+    """The rows of corrections/*.csv, by the quarter each corrects."""
+    return _by_partition(_corrections(data_root))
+
+
+@dg.observable_source_asset(partitions_def=quarterly_partitions, **INPUTS)
+def approvals(data_root: DataRootResource):
+    """Who approved each quarter's report, and when: reference/approvals.csv and Cabinet's sign-offs."""
+    return _by_partition(_approvals(data_root))
+
+
+@dg.observable_source_asset(**INPUTS)
+def council_settings(data_root: DataRootResource):
+    """reference/council.toml: the council's name and code, comparator groups, deadlines."""
+    return dg.DataVersion(_council(data_root))
+
+
+@dg.observable_source_asset(**INPUTS)
+def improvement_plan_files(data_root: DataRootResource):
+    """improvement_plan/actions.csv and updates.csv: the plan and its progress updates."""
+    return dg.DataVersion(_plan(data_root))
+
+
+SOURCES = [return_files, correction_records, approvals, council_settings, improvement_plan_files]
+
+
+def current_versions(root: DataRootResource, last: Quarter) -> dict[tuple[dg.AssetKey, str | None], str]:
+    """Every input's version now: the quarterly ones for the quarters up to `last`."""
+    found = {(dg.AssetKey(name), None): version(root) for name, version in WHOLE.items()}
+    for name, by_quarter in QUARTERLY.items():
+        for key, version in by_quarter(root).items():
+            if Quarter.parse(key) <= last:
+                found[(dg.AssetKey(name), Quarter.parse(key).partition_key)] = version
+    return found
+
+
+def changed_inputs(
+    instance: dg.DagsterInstance, root: DataRootResource, last: Quarter
+) -> list[dg.AssetObservation]:
+    """An observation for every input whose version differs from the one last recorded; a
+    quarter's input that has gone (a correction removed) is recorded as empty."""
+    now = current_versions(root, last)
+    for name in QUARTERLY:
+        key = dg.AssetKey(name)
+        for partition in _observed_partitions(instance, key):
+            if Quarter.from_partition_key(partition) <= last:
+                now.setdefault((key, partition), versions.NOTHING)
+    return [
+        dg.AssetObservation(asset_key=key, partition=partition, tags={DATA_VERSION_TAG: version})
+        for (key, partition), version in sorted(now.items(), key=lambda kv: (kv[0][0].path, kv[0][1] or ""))
+        if _recorded(instance, key, partition) != version
+    ]
+
+
+def _recorded(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None) -> str | None:
+    record = instance.get_latest_data_version_record(key, is_source=True, partition_key=partition)
+    if record is None or record.asset_observation is None:
+        return None
+    return record.asset_observation.tags.get(DATA_VERSION_TAG)
+
+
+def _observed_partitions(instance: dg.DagsterInstance, key: dg.AssetKey) -> set[str]:
+    return set(instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_OBSERVATION))
