@@ -13,7 +13,15 @@ from perf_pipeline import cli
 REPOSITORY = Path(__file__).resolve().parents[1]
 EXAMPLE_DATA = REPOSITORY / "data"
 SHARED_REAL_DATA = REPOSITORY.parent / "shared" / "real-data"
-INPUT_FOLDERS = ("reference", "submissions", "corrections", "benchmarks", "improvement_plan", "feedback")
+INPUT_FOLDERS = (
+    "reference",
+    "submissions",
+    "corrections",
+    "benchmarks",
+    "improvement_plan",
+    "feedback",
+    "governance",
+)
 
 SERVICES = """\
 service,name,directorate,owner,owner_email

@@ -19,6 +19,7 @@ from perf_pipeline_tests.browser import external_requests, open_page, screenshot
 
 SECTIONS = [
     "cover",
+    "review",
     "levels",
     "at-a-glance",
     "summary",
@@ -31,6 +32,7 @@ SECTIONS = [
     "programmes",
     "risks",
     "improvement-plan",
+    "scrutiny",
     "customer-feedback",
     "data-quality",
     "provenance",

@@ -600,7 +600,22 @@ def plan(ctx: Ctx, quarter_text: str) -> Page:
         "select * from plan_updates where quarter = ? order by action_id, update_date", [quarter]
     )
     trail = {a: part.to_dict("records") for a, part in updates.groupby("action_id")}
-    rows = [{**_action(a), "updates": trail.get(a["action_id"], [])} for a in actions.to_dict("records")]
+    # An action linked to indicators (a promoted corrective action) shows their latest status.
+    statuses = dict(
+        ctx.con.execute(
+            "select indicator_code, rag_status from performance where quarter = ?", [quarter]
+        ).fetchall()
+    )
+    rows = [
+        {
+            **_action(a),
+            "updates": trail.get(a["action_id"], []),
+            "indicators": [
+                (c, statuses.get(c)) for c in str(a.get("indicator_codes") or "").split(";") if c.strip()
+            ],
+        }
+        for a in actions.to_dict("records")
+    ]
     counts = actions["status"].value_counts().to_dict() if len(actions) else {}
     return _page_for_quarter(
         ctx,

@@ -3,12 +3,11 @@ and error; what it refuses is answered as if it did not exist (404)."""
 
 from __future__ import annotations
 
-import csv
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from perf_pipeline.lib.governance.store import Actor
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 
 VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM = (
@@ -19,16 +18,6 @@ VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM = (
 )
 ROLES = (VIEWER, PORTFOLIO_HOLDER, OFFICER, PERFORMANCE_TEAM)
 SEES_EVERY_DRAFT = {OFFICER, PERFORMANCE_TEAM}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: an account (or, where the council opens the app to the public, anyone)."""
-
-    name: str
-    role: str
-    portfolio: str | None = None
-    committee: str | None = None
 
 
 PUBLIC = Actor(name="(public)", role=VIEWER)
@@ -56,41 +45,46 @@ def may_open(actor: Actor | None, quarter: str, approved: bool) -> bool:
 
 
 class Approvals:
-    """Which quarters are approved: `reference/approvals.csv`, reread when the file changes.
+    """Which quarters are approved: `quarter_approved` over Cabinet's sign-offs in the governance
+    store and the hand-kept `reference/approvals.csv`, reread when either file changes."""
 
-    `is_approved` is the one place that decides it (Cabinet's sign-off will join it here).
-    """
+    def __init__(self, data_root: Path):
+        from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER, load_stages_for
+        from perf_pipeline.lib.governance.store import GovernanceStore
 
-    def __init__(self, path: Path):
-        self._path = path
+        self._root = data_root
+        self._stages = load_stages_for(data_root)
+        self._files = (
+            data_root / "reference" / "approvals.csv",
+            GovernanceStore(data_root / GOVERNANCE_FOLDER).path("signoff"),
+        )
         self._lock = threading.Lock()
         self._seen: tuple | None = None
         self._rows: dict[str, dict] = {}
 
-    def version(self) -> tuple | None:
-        """Changes whenever the file does: part of the key of anything worked out from approvals."""
-        try:
-            st = os.stat(self._path)
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+    def version(self) -> tuple:
+        """Changes whenever either file does: part of the key of anything worked out from approvals."""
+        return tuple(_stamp(path) for path in self._files)
 
     def _current(self) -> dict[str, dict]:
         key = self.version()
         with self._lock:
             if key != self._seen:
-                self._rows = self._read() if key else {}
+                self._rows = self._read()
                 self._seen = key
             return self._rows
 
     def _read(self) -> dict[str, dict]:
+        from perf_pipeline.lib.governance.stages import approvals_table, quarter_approved
+
+        table = approvals_table(self._root, self._stages)
         rows = {}
-        with open(self._path, encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                try:
-                    rows[Quarter.parse(row.get("quarter") or "").key] = row
-                except QuarterError:
-                    continue
+        for text in table["quarter"].unique():
+            try:
+                quarter = Quarter.parse(text)
+            except QuarterError:
+                continue
+            rows[quarter.key] = quarter_approved(table, quarter)
         return rows
 
     def is_approved(self, quarter: str) -> bool:
@@ -98,3 +92,11 @@ class Approvals:
 
     def approval(self, quarter: str) -> dict | None:
         return self._current().get(quarter)
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from perf_pipeline.app import framework_pages, pages
 from perf_pipeline.app.accounts import MAX_PASSWORD, Accounts
+from perf_pipeline.app.governance import GovernancePages
 from perf_pipeline.app.permissions import PUBLIC, Actor, Approvals
 from perf_pipeline.app.snapshot import NoSnapshot, SnapshotReader
 from perf_pipeline.lib.app_snapshot import SNAPSHOT_FOLDER, snapshot_path
@@ -157,7 +158,7 @@ def _plain_page(status: int, message: str) -> str:
 def create_app(settings: Settings) -> Starlette:
     folder = settings.data_root / SNAPSHOT_FOLDER
     reader = SnapshotReader(snapshot_path(settings.data_root))
-    approvals = Approvals(settings.data_root / "reference" / "approvals.csv")
+    approvals = Approvals(settings.data_root)
     accounts = Accounts(folder)
     throttle = LoginThrottle()
     env = environment()
@@ -300,9 +301,9 @@ def create_app(settings: Settings) -> Starlette:
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
-    async def _form(request: Request):
+    async def _form(request: Request, max_part_size: int = 4096):
         """The posted form, refused unless it carries this session's CSRF token."""
-        form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+        form = await request.form(max_files=0, max_fields=10, max_part_size=max_part_size)
         sent, expected = str(form.get("csrf_token", "")), request.session.get("csrf", "")
         if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
             raise HTTPException(400, "The form has expired. Go back, reload the page and try again.")
@@ -346,6 +347,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/q/{quarter}/indicators/{code}", csv_by_suffix(indicator_page, "code")),
         *both("/q/{quarter}/attention", quarter_page(pages.attention)),
         *both("/q/{quarter}/plan", quarter_page(pages.plan)),
+        *GovernancePages(settings.data_root, reader, approvals, actor_of, render, _form).routes(),
         *both("/q/{quarter}/programmes", quarter_page(framework_pages.programmes)),
         Route("/q/{quarter}/programmes/{programme}", csv_by_suffix(programme_page, "programme")),
         *both("/q/{quarter}/risks", quarter_page(framework_pages.risks)),

@@ -6,12 +6,14 @@ from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
 from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
+from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.reports import input_manifest
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.audit import calculation_notes, figure_provenance
 from perf_pipeline.lib.data_docs import validate_and_document
 from perf_pipeline.lib.files import write_atomically
+from perf_pipeline.lib.governance.report import export_records
 from perf_pipeline.lib.performance import rules_from_catalogue, targets_in_force
 from perf_pipeline.lib.publish import publish_csv, publish_folder, staging_folder
 from perf_pipeline.settings import code_version
@@ -38,7 +40,7 @@ def values_for_expectations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd
     pool=WAREHOUSE_POOL,
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
-    deps=["service_returns_raw", "quarterly_monitoring_report"],
+    deps=["service_returns_raw", "quarterly_monitoring_report", GOVERNANCE_STORE],
     automation_condition=OUTPUTS_REBUILT,
     check_specs=[
         dg.AssetCheckSpec(
@@ -72,6 +74,7 @@ def audit_pack(
     publish_csv(provenance, folder / "figure-provenance.csv")
     publish_csv(provenance, audit / "figure-provenance.csv")
     publish_csv(manifest, audit / "input-manifest.csv")
+    export_records(paths.root, audit / "governance")
     notes = calculation_notes(
         quarter,
         rules_from_catalogue(indicator_catalogue),

@@ -1,11 +1,16 @@
 """The Corporate Improvement Plan: where each action stands at the end of the quarter."""
 
 import dagster as dg
+import pandas as pd
 
 from perf_pipeline.defs.checks import pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_checked, with_quarter
+from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.governance.records import KINDS as KINDS_OF_RECORDS
+from perf_pipeline.lib.governance.report import plan_actions
+from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.improvement_plan import load_plan, plan_status, updates_as_at
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.schemas import improvement_plan_status_schema
@@ -35,19 +40,25 @@ from perf_pipeline.defs.sources import PLAN_FILES
     group_name="improvement_plan",
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
-    deps=["improvement_plan_files"],
+    # Corrective actions promoted in the app join the plan.
+    deps=["improvement_plan_files", GOVERNANCE_STORE],
 )
-def improvement_plan(context: dg.AssetExecutionContext, data_root: DataRootResource):
+def improvement_plan(
+    context: dg.AssetExecutionContext, data_root: DataRootResource, indicator_catalogue: pd.DataFrame
+):
     """The improvement plan as at the quarter's last day, and the audit trail of updates behind it."""
     quarter = quarter_of(context)
     paths = data_root.paths
     with reference_checked():
-        actions, updates = load_plan(paths.improvement_plan)
+        actions, updates = load_plan(paths.improvement_plan, plan_actions(paths.root, indicator_catalogue))
     status = plan_status(actions, updates, quarter.end)
     trail = updates_as_at(updates[updates["action_id"].isin(status["action_id"])], quarter.end)
     publish_csv(status, paths.reports_for(quarter) / "improvement-plan.csv")
     publish_csv(trail, paths.reports_for(quarter) / "improvement-plan-updates.csv")
-    version = files_version([paths.improvement_plan / name for name in PLAN_FILES])
+    version = files_version(
+        [paths.improvement_plan / name for name in PLAN_FILES]
+        + [paths.root / GOVERNANCE_FOLDER / KINDS_OF_RECORDS["corrective_action"][0]]
+    )
     yield dg.Output(
         with_quarter(status, quarter),
         output_name="improvement_plan_status",

@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.conditions import ANNUAL_BUILT, OUTPUTS_REBUILT
+from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import (
     ASSESSED_WINDOW,
     quarter_of,
@@ -18,6 +19,7 @@ from perf_pipeline.defs.partitions import (
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.framework_report import framework_sections, framework_sheets
+from perf_pipeline.lib.governance.report import governance_view, workbook_sheets
 from perf_pipeline.lib.publish import publish_folder, staging_folder
 from perf_pipeline.lib.report_render import write_html, write_workbook
 from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
@@ -99,7 +101,14 @@ def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.Dat
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
-    deps=["service_returns_raw", "benchmark_values", "comparator_groups", "approvals", "council_settings"],
+    deps=[
+        "service_returns_raw",
+        "benchmark_values",
+        "comparator_groups",
+        "approvals",
+        "council_settings",
+        GOVERNANCE_STORE,
+    ],
     automation_condition=OUTPUTS_REBUILT,
 )
 def quarterly_monitoring_report(
@@ -141,6 +150,7 @@ def quarterly_monitoring_report(
         if pd.notna(received)
         else "no returns received",
     }
+    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
     view = quarterly_view(
         quarter,
         council,
@@ -157,6 +167,7 @@ def quarterly_monitoring_report(
         dot_plots=plots,
         plan=improvement_plan_status,
         value_for_money=value_for_money_section(value_for_money, value_for_money_points, council["name"]),
+        governance=governance_view(paths.root, quarter, current),
     )
     framework = (indicator_measures, framework_tags, change_programmes, milestone_status, benefit_status)
     view.update(
@@ -174,7 +185,6 @@ def quarterly_monitoring_report(
     published = paths.reports_for(quarter)
     folder = staging_folder(published, context.run.run_id)
     html = write_html(folder / REPORT_HTML, "quarterly_report.html.j2", view)
-    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
     workbook = write_workbook(
         folder / REPORT_XLSX,
         [
@@ -189,6 +199,7 @@ def quarterly_monitoring_report(
             *framework_sheets(
                 indicator_catalogue, view, framework_tags, milestone_status, benefit_status, risk_status
             ),
+            *workbook_sheets(view["governance"]),
         ],
         STATUS_COLUMNS,
     )

@@ -18,7 +18,6 @@ from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.settings import DEFAULT_FIRST_QUARTER, WAREHOUSE_SCHEMA, DataRoot
 
 WAREHOUSE_POOL = "duckdb_warehouse"
-APPROVALS = "approvals.csv"
 
 
 class DataRootResource(dg.ConfigurableResource):
@@ -45,11 +44,11 @@ class DataRootResource(dg.ConfigurableResource):
             return load_council(self.paths.reference / "council.toml")
 
     def approvals(self) -> pd.DataFrame:
-        """`reference/approvals.csv`: quarter, approved_by, approved_on, meeting (no file: all drafts)."""
-        path = self.paths.reference / APPROVALS
-        if not path.is_file():
-            return pd.DataFrame(columns=["quarter", "approved_by", "approved_on", "meeting"])
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        """Every approval: `reference/approvals.csv` (quarter, approved_by, approved_on, meeting),
+        then Cabinet's sign-offs in the governance store (`quarter_approved` decides from these)."""
+        from perf_pipeline.lib.governance.stages import approvals_table, load_review_stages
+
+        return approvals_table(self.paths.root, load_review_stages(self.council()))
 
 
 SMTP_ENV = {

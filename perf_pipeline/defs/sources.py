@@ -12,9 +12,12 @@ import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from perf_pipeline.defs.common import OWNERS
+from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.lib import automation as versions
+from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
+from perf_pipeline.lib.governance.store import GovernanceStore
 from perf_pipeline.lib.quarters import Quarter
 
 INPUTS = {"group_name": "inputs", "owners": OWNERS}
@@ -49,7 +52,16 @@ def _plan(root: DataRootResource) -> str:
     return versions.files_version([root.paths.improvement_plan / name for name in PLAN_FILES])
 
 
-QUARTERLY = {"return_files": _returns, "correction_records": _corrections, "approvals": _approvals}
+def _governance(root: DataRootResource) -> dict[str, str]:
+    return GovernanceStore(root.paths.root / GOVERNANCE_FOLDER).quarter_versions()
+
+
+QUARTERLY = {
+    "return_files": _returns,
+    "correction_records": _corrections,
+    "approvals": _approvals,
+    GOVERNANCE_STORE: _governance,
+}
 WHOLE = {"council_settings": _council, "improvement_plan_files": _plan}
 
 
@@ -67,7 +79,7 @@ def correction_records(data_root: DataRootResource):
 
 @dg.observable_source_asset(partitions_def=quarterly_partitions, **INPUTS)
 def approvals(data_root: DataRootResource):
-    """reference/approvals.csv: who approved each quarter's report, and when."""
+    """Who approved each quarter's report, and when: reference/approvals.csv and Cabinet's sign-offs."""
     return _by_partition(_approvals(data_root))
 
 

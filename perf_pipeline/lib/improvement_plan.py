@@ -63,6 +63,7 @@ STATUS_COLUMNS = [
     "days_to_due",
     "completed_late",
     "as_at",
+    "indicator_codes",
 ]
 UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updated_by", "source_row"]
 
@@ -223,6 +224,8 @@ def plan_status(actions: pd.DataFrame, updates: pd.DataFrame, as_at: dt.date) ->
                 "days_to_due": (due - as_at).days if status != COMPLETE else None,
                 "completed_late": bool(completed_on and completed_on > due),
                 "as_at": pd.Timestamp(as_at),
+                # The indicators an action answers (`;`-separated): set on corrective actions promoted in the app.
+                "indicator_codes": getattr(action, "indicator_codes", None),
             }
         )
     out = pd.DataFrame(rows, columns=STATUS_COLUMNS)
@@ -250,9 +253,10 @@ def plan_status(actions: pd.DataFrame, updates: pd.DataFrame, as_at: dt.date) ->
     return out.sort_values("action_id", kind="stable").reset_index(drop=True)
 
 
-def load_plan(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_plan(folder: Path, promoted: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both files of the plan, checked. A council with no `actions.csv` has an empty plan; one with
-    actions but no `updates.csv` yet has no progress recorded."""
+    actions but no `updates.csv` yet has no progress recorded. `promoted`: actions added in the
+    app from corrective actions (with their `indicator_codes`), which updates.csv may update too."""
     if not (folder / "actions.csv").is_file():
         actions = pd.DataFrame(
             columns=[
@@ -269,6 +273,12 @@ def load_plan(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         actions[ACTION_DATES] = actions[ACTION_DATES].astype("datetime64[ns]")
     else:
         actions = load_actions(folder / "actions.csv")
+    if promoted is not None and len(promoted):
+        # An id already in actions.csv is the plan's own action: the file wins.
+        fresh = promoted[~promoted["action_id"].isin(actions["action_id"])]
+        actions = (
+            pd.concat([actions, fresh], ignore_index=True) if len(actions) else fresh.reset_index(drop=True)
+        )
     if not (folder / "updates.csv").is_file():
         updates = pd.DataFrame(columns=UPDATE_COLUMNS).astype(
             {"update_date": "datetime64[ns]", "percent_complete": float}

@@ -11,11 +11,11 @@ import math
 import pandas as pd
 
 from perf_pipeline.lib.formatting import format_value
+from perf_pipeline.lib.governance.stages import quarter_approved
 from perf_pipeline.lib.quarters import Quarter
 
 RATED = ["Green", "Amber", "Red"]
 COUNTED = ["Green", "Amber", "Red", "Grey", "Not reported"]
-APPROVAL_COLUMNS = ["quarter", "approved_by", "approved_on", "meeting"]
 
 
 def _num(x) -> float | None:
@@ -23,22 +23,12 @@ def _num(x) -> float | None:
 
 
 def approval_text(approvals: pd.DataFrame, quarter: Quarter) -> str:
-    """`Draft`, or `Approved by Cabinet on 13 November 2025` from `reference/approvals.csv`."""
-    if approvals.empty:
+    """`Draft`, or `Approved by Cabinet on 13 November 2025` (see `quarter_approved`)."""
+    approval = quarter_approved(approvals, quarter)
+    if approval is None:
         return "Draft"
-    rows = approvals[approvals["quarter"].map(_quarter_key) == quarter.key]
-    if rows.empty:
-        return "Draft"
-    row = rows.iloc[-1]
-    when = pd.to_datetime(row["approved_on"]).strftime("%-d %B %Y")
-    return f"Approved by {row['approved_by']} on {when}"
-
-
-def _quarter_key(text) -> str | None:
-    try:
-        return Quarter.parse(str(text)).key
-    except ValueError:
-        return None
+    when = pd.to_datetime(approval["approved_on"]).strftime("%-d %B %Y")
+    return f"Approved by {approval['approved_by']} on {when}"
 
 
 def status_counts(performance: pd.DataFrame, previous: pd.DataFrame, by: str | None) -> list[dict]:

@@ -11,6 +11,14 @@ from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE, RAG_STATUSES
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.report_render import value_texts
 
+NO_GOVERNANCE = {
+    "chain": [],
+    "narratives": [],
+    "actions": {},
+    "scrutiny": [],
+    "feedback_count": 0,
+    "problems": [],
+}
 PLAN_STATUSES = ["Complete", "On track", "Behind schedule", "Overdue", "Not started"]
 PLAN_STYLE = {
     "Complete": ("#1b7837", "✔"),
@@ -37,8 +45,12 @@ def quarterly_view(
     dot_plots: list[dict] | None = None,
     plan: pd.DataFrame | None = None,
     value_for_money: list[dict] | None = None,
+    governance: dict | None = None,
 ) -> dict:
-    """Everything the template shows, in order; `history` is the performance of the last 8 quarters."""
+    """Everything the template shows, in order; `history` is the performance of the last 8 quarters.
+
+    `governance`: the review chain, narrative, corrective actions and scrutiny of the quarter
+    (`perf_pipeline.lib.governance.report.governance_view`)."""
     names = catalogue.set_index("code")
     current = history[history["quarter"] == quarter.key].copy()
     previous = history[history["quarter"] == quarter.shift(-1).key].copy()
@@ -120,6 +132,7 @@ def quarterly_view(
         "code_version": provenance["code_version"],
         "run_id": provenance["run_id"],
         "input_files": input_files.to_dict("records"),
+        "governance": governance or NO_GOVERNANCE,
     }
 
 
