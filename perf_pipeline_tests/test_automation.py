@@ -326,3 +326,18 @@ def test_the_definitions_carry_one_automation_sensor_and_the_file_sensor():
     }
     assert {s.name for s in defs.sensors} == {"input_files_changed", "rebuild_what_changed"}
     assert isinstance(defs.resolve_sensor_def("rebuild_what_changed"), dg.AutomationConditionSensorDefinition)
+
+
+def test_a_return_whose_name_is_not_utf8_is_versioned_not_a_crash(tmp_path):
+    # Another system's file name (Latin-1 bytes) must not stop the sensor that watches returns.
+    from perf_pipeline.lib.automation import returns_versions
+    from perf_pipeline.settings import DataRoot
+
+    folder = tmp_path / "submissions" / "2024-25-Q3"
+    folder.mkdir(parents=True)
+    odd = os.fsdecode(b"r\xe9sum\xe9.csv")
+    (folder / odd).write_text("indicator_code,value\nRB01,1\n", encoding="utf-8")
+    first = returns_versions(DataRoot(tmp_path))
+    (folder / odd).write_text("indicator_code,value\nRB01,2\n", encoding="utf-8")
+    assert set(first) == {"2024-25-Q3"}
+    assert returns_versions(DataRoot(tmp_path))["2024-25-Q3"] != first["2024-25-Q3"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from perf_pipeline.lib.corrections import CORRECTION_FIELDS, read_corrections
-from perf_pipeline.lib.files import combined_hash, sha256_of
+from perf_pipeline.lib.files import combined_hash, relative_to_root, sha256_of
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.returns_reader import list_return_files
 from perf_pipeline.lib.submissions import read_receipts
@@ -42,7 +42,7 @@ def returns_versions(root: DataRoot) -> dict[str, str]:
     for quarter in root.quarters_with_returns():
         files, _ = list_return_files(root.submissions_for(quarter), root.root)
         parts = [
-            f"{path.relative_to(root.root).as_posix()}:{sha256_of(path)}" for path in files if path.is_file()
+            f"{relative_to_root(path, root.root)}:{sha256_of(path)}" for path in files if path.is_file()
         ]
         logged = receipts[receipts["quarter"].astype(str).str.strip() == quarter.key]
         parts += [f"receipt:{row.file}:{row.received_on}" for row in logged.itertuples(index=False)]
