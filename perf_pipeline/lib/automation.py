@@ -41,9 +41,7 @@ def returns_versions(root: DataRoot) -> dict[str, str]:
     found = {}
     for quarter in root.quarters_with_returns():
         files, _ = list_return_files(root.submissions_for(quarter), root.root)
-        parts = [
-            f"{relative_to_root(path, root.root)}:{sha256_of(path)}" for path in files if path.is_file()
-        ]
+        parts = [f"{relative_to_root(path, root.root)}:{sha256_of(path)}" for path in files if path.is_file()]
         logged = receipts[receipts["quarter"].astype(str).str.strip() == quarter.key]
         parts += [f"receipt:{row.file}:{row.received_on}" for row in logged.itertuples(index=False)]
         found[quarter.key] = _version(parts)
