@@ -66,7 +66,7 @@ def figure_record(root: DataRoot, code: str, quarter: Quarter) -> FigureRecord |
                 "order by approved_on, correction_id",
                 key,
             ).fetchdf(),
-            derivation=derivation_lines(con, WAREHOUSE_SCHEMA, root.root, code, quarter),
+            derivation=derivation_lines(con, root.root, code, quarter),
         )
 
 
