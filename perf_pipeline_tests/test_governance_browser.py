@@ -104,69 +104,78 @@ def test_a_quarter_walked_from_draft_to_scrutiny_then_a_figure_corrected(root):
         )
     red = performance[performance["rag_status"] == "Red"].sort_values("indicator_code").iloc[0]
     code = red["indicator_code"]
-    with serving(root) as base, sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        violations = {}
-        b = Browser(chromium, base, violations)
-        try:
-            # The review chain, each stage by the people its council.toml entry names.
-            b.as_("pat")
-            b.open(review, check="review-draft")
-            b.submit(
-                "form", "Sign: the performance team checked", {"textarea": "Figures checked against returns"}
-            )
-            b.as_("dee")
-            b.open(review)
-            b.submit("form", "Sign: the Corporate Management Team reviewed")
-            # The narrative for a directorate, by a director; approved by the performance team.
-            b.open(f"/q/{quarter}/narrative", check="narrative")
-            b.page.select_option("#subject", "directorate|Resources & Governance")
-            b.submit(
-                "form",
-                "Save the first version",
-                {"#text": "Collection is **behind** plan:\n\n- staffing\n- a new system <b>bedding in</b>"},
-            )
-            # A corrective action on an exception.
-            b.open(f"/q/{quarter}/actions", check="actions")
-            b.page.locator(f"summary:has-text('Record a corrective action for {code}')").click()
-            b.submit(
-                "form",
-                "Record the action",
-                {
-                    f"#action-{code}": "Extra recovery staff from January",
-                    f"#owner-{code}": "Karen Whitfield",
-                    f"#email-{code}": "karen.whitfield@darlington.example",
-                    f"#due-{code}": "2026-03-31",
-                },
-            )
-            b.as_("cllr.harker")
-            b.open(review)
-            b.submit("form", "Sign: portfolio holders were briefed")
-            b.submit("form", "Sign: Cabinet approved", {"textarea": "Cabinet, 11 November 2025"})
-            b.as_("sam")
-            b.open(f"/q/{quarter}/narrative")
-            b.submit("form", "Approve version NA1")
-            b.open(f"/q/{quarter}/actions")
-            b.submit("form", "Add CA1 to the improvement plan")
-            # Approved now: the scrutiny member opens the quarter, proposes, considers.
-            b.as_("cllr.mills")
-            b.open(f"/q/{quarter}/scrutiny", check="scrutiny-member")
-            b.page.select_option("#subject_type", "indicator")
-            b.submit(
-                "form",
-                "Propose for scrutiny",
-                {"#scrutiny-subject": code, "#question": "Why is this Red, and is the recovery plan enough?"},
-            )
-            b.submit("form", "Accepted into the work plan: SC1")
-            b.open(review)
-            b.submit("form", "Sign: scrutiny considered")
-            b.open(f"/q/{quarter}/scrutiny")
-            b.submit("form", "Send feedback", {"#feedback-text": "Clear report; more on housing please."})
-            b.as_("pat")
-            page = b.open(review, check="review-signed")
-            assert page.locator("text=✔ Signed").count() == 5
-        finally:
-            b.context.close()
+    violations = {}
+    with serving(root) as base:
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            b = Browser(chromium, base, violations)
+            try:
+                # The review chain, each stage by the people its council.toml entry names.
+                b.as_("pat")
+                b.open(review, check="review-draft")
+                b.submit(
+                    "form",
+                    "Sign: the performance team checked",
+                    {"textarea": "Figures checked against returns"},
+                )
+                b.as_("dee")
+                b.open(review)
+                b.submit("form", "Sign: the Corporate Management Team reviewed")
+                # The narrative for a directorate, by a director; approved by the performance team.
+                b.open(f"/q/{quarter}/narrative", check="narrative")
+                b.page.select_option("#subject", "directorate|Resources & Governance")
+                b.submit(
+                    "form",
+                    "Save the first version",
+                    {
+                        "#text": "Collection is **behind** plan:\n\n- staffing\n- a new system <b>bedding in</b>"
+                    },
+                )
+                # A corrective action on an exception.
+                b.open(f"/q/{quarter}/actions", check="actions")
+                b.page.locator(f"summary:has-text('Record a corrective action for {code}')").click()
+                b.submit(
+                    "form",
+                    "Record the action",
+                    {
+                        f"#action-{code}": "Extra recovery staff from January",
+                        f"#owner-{code}": "Karen Whitfield",
+                        f"#email-{code}": "karen.whitfield@darlington.example",
+                        f"#due-{code}": "2026-03-31",
+                    },
+                )
+                b.as_("cllr.harker")
+                b.open(review)
+                b.submit("form", "Sign: portfolio holders were briefed")
+                b.submit("form", "Sign: Cabinet approved", {"textarea": "Cabinet, 11 November 2025"})
+                b.as_("sam")
+                b.open(f"/q/{quarter}/narrative")
+                b.submit("form", "Approve version NA1")
+                b.open(f"/q/{quarter}/actions")
+                b.submit("form", "Add CA1 to the improvement plan")
+                # Approved now: the scrutiny member opens the quarter, proposes, considers.
+                b.as_("cllr.mills")
+                b.open(f"/q/{quarter}/scrutiny", check="scrutiny-member")
+                b.page.select_option("#subject_type", "indicator")
+                b.submit(
+                    "form",
+                    "Propose for scrutiny",
+                    {
+                        "#scrutiny-subject": code,
+                        "#question": "Why is this Red, and is the recovery plan enough?",
+                    },
+                )
+                b.submit("form", "Accepted into the work plan: SC1")
+                b.open(review)
+                b.submit("form", "Sign: scrutiny considered")
+                b.open(f"/q/{quarter}/scrutiny")
+                b.submit("form", "Send feedback", {"#feedback-text": "Clear report; more on housing please."})
+                b.as_("pat")
+                page = b.open(review, check="review-signed")
+                assert page.locator("text=✔ Signed").count() == 5
+            finally:
+                b.context.close()
+            chromium.close()
 
         # A figure corrected after Cabinet approved, and the quarter rebuilt by the pipeline.
         corrected = round(float(red["value"]) * 0.9, 1)
@@ -212,21 +221,23 @@ def test_a_quarter_walked_from_draft_to_scrutiny_then_a_figure_corrected(root):
         audit = DataRoot(root).reports_for(Quarter.parse(quarter)) / "audit" / "governance"
         assert len(pd.read_csv(audit / "signoffs.csv")) == 5
 
-        b = Browser(chromium, base, violations)
-        try:
-            b.as_("pat")
-            page = b.open(review, check="review-changed")
-            main = page.inner_text("main")
-            assert warning in main
-            assert "cllr.harker (portfolio holder)" in main  # the old sign-off stays on record
-            # The chain is walked again from the first stage, on the corrected figures.
-            b.submit("form", "Sign: the performance team checked", {"textarea": "Rechecked after LATE-1"})
-            main = b.page.inner_text("main")
-            assert "Earlier sign-offs (1)" in main
-            assert main.count("Figures changed since signing") == 4
-            b.open(f"/q/{quarter}/plan", check="plan")
-        finally:
-            b.context.close()
-            chromium.close()
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            b = Browser(chromium, base, violations)
+            try:
+                b.as_("pat")
+                page = b.open(review, check="review-changed")
+                main = page.inner_text("main")
+                assert warning in main
+                assert "cllr.harker (portfolio holder)" in main  # the old sign-off stays on record
+                # The chain is walked again from the first stage, on the corrected figures.
+                b.submit("form", "Sign: the performance team checked", {"textarea": "Rechecked after LATE-1"})
+                main = b.page.inner_text("main")
+                assert "Earlier sign-offs (1)" in main
+                assert main.count("Figures changed since signing") == 4
+                b.open(f"/q/{quarter}/plan", check="plan")
+            finally:
+                b.context.close()
+                chromium.close()
     assert not violations, violations
     assert len(GovernanceStore(root / "governance").records("signoff", quarter)) == 6
