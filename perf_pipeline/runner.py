@@ -237,7 +237,7 @@ def trace(root: DataRoot, code: str, quarter: Quarter) -> bool:
             "order by approved_on, correction_id",
             key,
         ).fetchdf()
-        derivation = derivation_lines(con, WAREHOUSE_SCHEMA, root.root, code, quarter)
+        derivation = derivation_lines(con, root.root, code, quarter)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
 
     def shown(x) -> str:

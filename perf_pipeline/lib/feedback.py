@@ -596,22 +596,24 @@ def _row_ranges(rows: list[int]) -> str:
     return ", ".join(parts)
 
 
-def derivation_lines(con, schema: str, data_root: Path, code: str, quarter: Quarter) -> list[str] | None:
+def derivation_lines(con, data_root: Path, code: str, quarter: Quarter) -> list[str] | None:
     """How a derived figure was made, down to the case rows, for `perf-pipeline trace`; None if not derived."""
+    from perf_pipeline.settings import WAREHOUSE_SCHEMA
+
     tables = set(
         con.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [schema]
+            "select table_name from information_schema.tables where table_schema = ?", [WAREHOUSE_SCHEMA]
         ).fetchdf()["table_name"]
     )
     if not {"feedback_indicator_values", "feedback_cases"} <= tables:
         return None
     derived = con.execute(
-        f"select * from {schema}.feedback_indicator_values where indicator_code = ? and quarter = ?",
+        f"select * from {WAREHOUSE_SCHEMA}.feedback_indicator_values where indicator_code = ? and quarter = ?",
         [code, quarter.key],
     ).fetchdf()
     if derived.empty:
         return None
-    codes = set(con.execute(f"select code from {schema}.indicator_catalogue").fetchdf()["code"])
+    codes = set(con.execute(f"select code from {WAREHOUSE_SCHEMA}.indicator_catalogue").fetchdf()["code"])
     rules = load_feedback_rules(data_root / "reference" / "feedback_rules.toml", codes)
     rule = next((r for r in rules["indicators"] if r["code"] == code), None)
     d = derived.iloc[0]
@@ -621,7 +623,7 @@ def derivation_lines(con, schema: str, data_root: Path, code: str, quarter: Quar
     ]
     if rule is None:
         return [*lines, "   The rule is no longer in feedback_rules.toml."]
-    cases = con.execute(f"select * from {schema}.feedback_cases where accepted", []).fetchdf()
+    cases = con.execute(f"select * from {WAREHOUSE_SCHEMA}.feedback_cases where accepted", []).fetchdf()
     counted = counted_cases(cases, rule, quarter)
     for name, rows in counted.groupby("file", sort=True):
         on_disk = data_root / name
