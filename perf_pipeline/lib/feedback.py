@@ -599,6 +599,7 @@ def _row_ranges(rows: list[int]) -> str:
 
 def derivation_lines(con, data_root: Path, code: str, quarter: Quarter) -> list[str] | None:
     """How a derived figure was made, down to the case rows, for `perf-pipeline trace`; None if not derived."""
+
     tables = set(
         con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [WAREHOUSE_SCHEMA]
