@@ -189,7 +189,7 @@ def test_sql_takes_values_only_as_parameters():
 def test_the_ui_listens_on_the_loopback_address_only(tmp_path, monkeypatch):
     # Starting the real UI takes a server and a port; the command it is given is what decides.
     launched = []
-    monkeypatch.setattr(subprocess, "call", lambda command: launched.append(command) or 0)
+    monkeypatch.setattr(subprocess, "call", lambda command, **_: launched.append(command) or 0)
     (tmp_path / "data").mkdir()
     assert run_cli("--data", str(tmp_path / "data"), "ui", "--port", "3999") == 0
     (command,) = launched

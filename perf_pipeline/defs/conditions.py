@@ -68,6 +68,7 @@ def with_outputs_rebuilt(assets: list) -> list:
         if (
             spec.automation_condition
             or spec.group_name in SENT
+            or spec.group_name == "inputs"
             or spec.partitions_def != quarterly_partitions
         ):
             return spec

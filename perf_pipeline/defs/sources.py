@@ -8,8 +8,11 @@ rebuild what the change reaches (see `defs/automation.py`).
 
 from __future__ import annotations
 
+import inspect
+
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from dagster._core.definitions.external_asset import create_external_asset_from_source_asset
 
 from perf_pipeline.defs.common import OWNERS
 from perf_pipeline.defs.governance import GOVERNANCE_STORE
@@ -20,7 +23,22 @@ from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.governance.store import GovernanceStore
 from perf_pipeline.lib.quarters import Quarter
 
-INPUTS = {"group_name": "inputs", "owners": OWNERS}
+
+def observed_input(partitions_def=None):
+    """An input file observed for its data version, shown in the UI like every other asset: with
+    its description, owner and code version (the source decorator keeps none of them)."""
+
+    def wrap(fn) -> dg.AssetsDefinition:
+        source = dg.observable_source_asset(group_name="inputs", partitions_def=partitions_def)(fn)
+        return create_external_asset_from_source_asset(source).map_asset_specs(
+            lambda spec: spec.replace_attributes(
+                code_version="1", owners=OWNERS, description=inspect.getdoc(fn)
+            )
+        )
+
+    return wrap
+
+
 APPROVALS = "approvals.csv"
 PLAN_FILES = ["actions.csv", "updates.csv"]
 
@@ -65,31 +83,31 @@ QUARTERLY = {
 WHOLE = {"council_settings": _council, "improvement_plan_files": _plan}
 
 
-@dg.observable_source_asset(partitions_def=quarterly_partitions, **INPUTS)
+@observed_input(quarterly_partitions)
 def return_files(data_root: DataRootResource):
     """The service returns in each quarter's folder under submissions/, and their receipt dates."""
     return _by_partition(_returns(data_root))
 
 
-@dg.observable_source_asset(partitions_def=quarterly_partitions, **INPUTS)
+@observed_input(quarterly_partitions)
 def correction_records(data_root: DataRootResource):
     """The rows of corrections/*.csv, by the quarter each corrects."""
     return _by_partition(_corrections(data_root))
 
 
-@dg.observable_source_asset(partitions_def=quarterly_partitions, **INPUTS)
+@observed_input(quarterly_partitions)
 def approvals(data_root: DataRootResource):
     """Who approved each quarter's report, and when: reference/approvals.csv and Cabinet's sign-offs."""
     return _by_partition(_approvals(data_root))
 
 
-@dg.observable_source_asset(**INPUTS)
+@observed_input()
 def council_settings(data_root: DataRootResource):
     """reference/council.toml: the council's name and code, comparator groups, deadlines."""
     return dg.DataVersion(_council(data_root))
 
 
-@dg.observable_source_asset(**INPUTS)
+@observed_input()
 def improvement_plan_files(data_root: DataRootResource):
     """improvement_plan/actions.csv and updates.csv: the plan and its progress updates."""
     return dg.DataVersion(_plan(data_root))
