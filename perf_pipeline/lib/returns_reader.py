@@ -241,32 +241,39 @@ RAW_COLUMNS = [
 def raw_frame(files: list[ReturnFile]) -> pd.DataFrame:
     """Every row of every file as text; a file with no readable rows gives one record of its own.
 
-    `row_number` is blank only on such file records.
+    `row_number` is blank only on such file records. Built column by column from the files'
+    arrays (each file's identity repeated, its rows' text concatenated), so that the frame of a
+    return of a million rows is made once, not copied and converted.
     """
-    frames = []
-    for f in files:
-        identity = {
-            "file": f.file,
-            "file_sha256": f.sha256,
-            "file_format": f.file_format,
-            "encoding": f.encoding or "",
-            "sheet": f.sheet or "",
-            "delimiter": f.delimiter or "",
-            "file_problem": f.problem or "",
-            "file_problem_message": f.problem_message or "",
-        }
-        rows = (
-            f.table
-            if len(f.table)
-            else pd.DataFrame({"row_number": [None], **{c: [""] for c in ROW_COLUMNS[1:]}})
-        )
-        frames.append(rows.assign(**identity))
-    if not frames:
-        return pd.DataFrame(
-            {c: pd.Series(dtype="Int64" if c == "row_number" else "string") for c in RAW_COLUMNS}
-        )
-    df = pd.concat(frames, ignore_index=True)[RAW_COLUMNS]
-    return df.astype({c: "Int64" if c == "row_number" else "string" for c in RAW_COLUMNS})
+    tables = [f.table if len(f.table) else _FILE_RECORD for f in files]
+    lengths = [len(table) for table in tables]
+    identities = {
+        "file": [f.file for f in files],
+        "file_sha256": [f.sha256 for f in files],
+        "file_format": [f.file_format for f in files],
+        "encoding": [f.encoding or "" for f in files],
+        "sheet": [f.sheet or "" for f in files],
+        "delimiter": [f.delimiter or "" for f in files],
+        "file_problem": [f.problem or "" for f in files],
+        "file_problem_message": [f.problem_message or "" for f in files],
+    }
+    columns = {}
+    for column in RAW_COLUMNS:
+        if column == "row_number":
+            numbers = [pd.array(table["row_number"], dtype="Int64") for table in tables]
+            columns[column] = pd.array(np.concatenate(numbers) if numbers else [], dtype="Int64")
+            continue
+        if column in identities:
+            text = np.repeat(np.array(identities[column], dtype=object), lengths)
+        else:
+            parts = [table[column].to_numpy(dtype=object) for table in tables]
+            text = np.concatenate(parts) if parts else np.array([], dtype=object)
+        columns[column] = pd.array(text, dtype="string")
+    return pd.DataFrame(columns, copy=False)
+
+
+# The record of a file with no readable rows: no row number, every field blank.
+_FILE_RECORD = pd.DataFrame({"row_number": [None], **{c: [""] for c in ROW_COLUMNS[1:]}})
 
 
 def _unreadable(rel: str, sha: str, file_format: str, message: str) -> ReturnFile:

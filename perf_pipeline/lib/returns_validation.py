@@ -91,8 +91,11 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     A comma or a space is read as a thousands separator only where it groups thousands, so `85,5`
     is not silently read as 855, nor `21 3` as 213.
     """
-    text = raw.fillna("").astype(str)
-    # Most cells are plain numbers: read those at C speed, and only the rest the careful way.
+    # Each distinct text is read once (a million rows hold few distinct figures, and pandas'
+    # to_numeric costs about a second a million), then spread over the rows.
+    positions, distinct = pd.factorize(raw.fillna("").astype(str).to_numpy(), use_na_sentinel=False)
+    text = pd.Series(distinct, dtype=object)
+    # Most figures are plain numbers: read those at C speed, and only the rest the careful way.
     numbers = pd.to_numeric(text, errors="coerce").astype(float)
     ok = pd.Series(np.isfinite(numbers.to_numpy()), index=text.index)
     rest = ~ok & text.ne("")
@@ -100,7 +103,8 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         written, written_ok = _parse_written_numbers(text[rest])
         numbers[rest] = written.to_numpy()
         ok[rest] = written_ok.to_numpy(dtype=bool)
-    return numbers.where(ok) + NEGATIVE_ZERO_FREE, ok
+    values = numbers.where(ok).to_numpy()[positions] + NEGATIVE_ZERO_FREE
+    return pd.Series(values, index=raw.index), pd.Series(ok.to_numpy()[positions], index=raw.index)
 
 
 def _parse_written_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -265,6 +269,42 @@ def _ambiguous(label: str, text: pd.Series) -> pd.Series:
     )
 
 
+_CHECKED = (
+    "file",
+    "file_sha256",
+    "delimiter",
+    "indicator_code",
+    "period",
+    "value",
+    "numerator",
+    "denominator",
+    "commentary",
+    "status",
+    "submitted_by",
+    "file_problem",
+    "file_problem_message",
+)
+# What validation needs to know of each row's indicator.
+_INDICATOR_FIELDS = [
+    "code",
+    "service",
+    "frequency",
+    "unit",
+    "ytd_method",
+    "decimals",
+    "min_value",
+    "max_value",
+]
+
+
+def _per_distinct(text: pd.Series, change) -> pd.Series:
+    """`change` (from a Series of text to one of the same length) applied to each distinct text
+    once, then spread over the rows: a million rows hold few distinct codes or statuses, and no
+    new string is made for each row."""
+    positions, distinct = pd.factorize(text.to_numpy(), use_na_sentinel=False)
+    return pd.Series(change(pd.Series(distinct, dtype=object)).to_numpy()[positions], index=text.index)
+
+
 def validate_returns(
     raw: pd.DataFrame, indicators: pd.DataFrame, folder: Quarter, first_quarter: Quarter
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -274,22 +314,12 @@ def validate_returns(
     Column at a time, never row by row, and each message is worded only for the rows it is
     given to, so that a return of a million rows is checked in seconds.
     """
-    df = raw.reset_index(drop=True).copy()
-    df["row_number"] = pd.to_numeric(df["row_number"]).astype("Int64")
-    for column in (
-        "file",
-        "indicator_code",
-        "period",
-        "value",
-        "numerator",
-        "denominator",
-        "commentary",
-        "status",
-        "submitted_by",
-        "file_problem",
-        "file_problem_message",
-    ):
-        df[column] = df[column].astype(object).fillna("")
+    # Only the columns checked, as Python strings with blank for missing: no copy of the rest.
+    df = pd.DataFrame(
+        {column: raw[column].to_numpy(dtype=object, na_value="") for column in _CHECKED if column in raw},
+        copy=False,
+    )
+    df["row_number"] = pd.to_numeric(raw["row_number"]).astype("Int64").array
     reason = np.full(len(df), None, dtype=object)
     detail = np.full(len(df), "", dtype=object)
     standing = np.ones(len(df), dtype=bool)  # no reason yet
@@ -314,7 +344,7 @@ def validate_returns(
     standing[file_problem] = False
 
     catalogue = indicators.set_index(indicators["code"].str.upper())
-    code_key = df["indicator_code"].str.upper()
+    code_key = _per_distinct(df["indicator_code"], lambda codes: codes.str.upper())
     known = code_key.isin(catalogue.index)
     blank_code = code_key.eq("")
     fail(blank_code, "unknown_indicator", "The row has no indicator code.")
@@ -341,7 +371,7 @@ def validate_returns(
         lambda rows: df.loc[rows, "indicator_code"].map(suggestions),
     )
 
-    indicator = catalogue.reindex(code_key.where(known))
+    indicator = catalogue[_INDICATOR_FIELDS].reindex(code_key.where(known))
     indicator.index = df.index
     df["code"] = indicator["code"]
     df["service"] = indicator["service"]
@@ -392,7 +422,7 @@ def validate_returns(
         ),
     )
 
-    status = df["status"].str.lower().replace("", "final")
+    status = _per_distinct(df["status"], lambda statuses: statuses.str.lower().replace("", "final"))
     fail(
         ~status.isin(STATUSES),
         "invalid_status",
@@ -409,7 +439,7 @@ def validate_returns(
             lambda rows, column=column: _ambiguous(column, df.loc[rows, column]),
         )
     value_text = df["value"]
-    not_reported_value = value_text.str.lower().isin(NOT_REPORTED)
+    not_reported_value = _per_distinct(value_text, lambda values: values.str.lower().isin(NOT_REPORTED))
     value, value_ok = parse_numbers(df["value"])
     numerator, numerator_ok = parse_numbers(df["numerator"])
     denominator, denominator_ok = parse_numbers(df["denominator"])
@@ -483,16 +513,17 @@ def validate_returns(
     unworded = ~accepted & (detail == "")
     detail[unworded] = [REASONS[r] for r in reason[unworded]]
     period_starts = {key: q.start for key, q in quarters.items()}
-
-    validated = pd.DataFrame(
+    period = df["period_key"]
+    validated = _rows(
+        np.flatnonzero(accepted),
         {
             "file": df["file"],
             "file_sha256": df["file_sha256"],
             "row": df["row_number"],
             "indicator_code": df["code"],
-            "period": df["period_key"],
-            "period_start": df["period_key"].map(period_starts),
-            "is_revision": df["period_key"].ne(folder.key),
+            "period": period,
+            "period_start": lambda rows: period.iloc[rows].map(period_starts),
+            "is_revision": lambda rows: period.iloc[rows].ne(folder.key),
             "value": value,
             "numerator": numerator.where(has_num),
             "denominator": denominator.where(has_den),
@@ -501,22 +532,35 @@ def validate_returns(
             "commentary": df["commentary"],
             "data_status": status,
             "submitted_by": df["submitted_by"],
-        }
-    )[accepted]
-    exceptions = pd.DataFrame(
+        },
+    )
+    exceptions = _rows(
+        np.flatnonzero(~accepted),
         {
             "file": df["file"],
             "row": df["row_number"],
             "indicator_code": df["indicator_code"],
             "period": df["period"],
             "raw_value": df["value"],
-            "reason": reason,
-            "message": detail,
+            "reason": pd.Series(reason, index=df.index),
+            "message": pd.Series(detail, index=df.index),
             "service": df["service"],
             "file_sha256": df["file_sha256"],
-        }
-    )[~accepted]
-    return validated.reset_index(drop=True), exceptions.reset_index(drop=True)
+        },
+    )
+    return validated, exceptions
+
+
+def _rows(positions: np.ndarray, columns: dict) -> pd.DataFrame:
+    """A frame of the rows at `positions` of each column (a Series, or a function from positions
+    to a Series), taken column by column: no frame of every row is made to be filtered."""
+    return pd.DataFrame(
+        {
+            name: column(positions).array if callable(column) else column.array[positions]
+            for name, column in columns.items()
+        },
+        copy=False,
+    )
 
 
 def _fail_repeats(df: pd.DataFrame, value: pd.Series, candidates: pd.Series, fail) -> None:
@@ -526,56 +570,72 @@ def _fail_repeats(df: pd.DataFrame, value: pd.Series, candidates: pd.Series, fai
     received (another file, often: the same return sent twice under two names). Different figures
     are all refused, and the message lists where they came from. Messages are worded once per
     indicator and period, however many rows repeat it.
+
+    Worked on integer labels (`pd.factorize`) rather than on copies of the rows, so that a file of
+    a million repeats costs little more memory than its labels.
     """
-    keys = ["code", "period_key"]
-    rows = df.loc[candidates, [*keys, "file", "row_number", "value", "numerator", "denominator"]]
-    rows["_value"] = value[candidates].round(9).fillna(-1e300)
-    repeated = rows[rows.groupby(keys, sort=False)["_value"].transform("size").to_numpy() > 1]
-    if repeated.empty:
+    at = np.flatnonzero(candidates.to_numpy(dtype=bool))
+    code = pd.factorize(df["code"].to_numpy()[at])[0]
+    period, periods = pd.factorize(df["period_key"].to_numpy()[at])
+    group = pd.factorize(code * len(periods) + period)[0]  # numbered in order of first appearance
+    size = np.bincount(group)
+    repeated = size[group] > 1
+    if not repeated.any():
         return
-    groups = repeated.groupby(keys, sort=False)
-    group = pd.Series(groups.ngroup().to_numpy(), index=repeated.index)
-    named = groups.head(PLACES_NAMED)
+    # A missing figure counts as one figure of its own ("blank" in the message).
+    figure = pd.factorize(value.to_numpy()[at].round(9), use_na_sentinel=False)[0]
+    pairs = np.unique(group * (figure.max() + 1) + figure)
+    conflicting_group = np.bincount(pairs // (figure.max() + 1), minlength=len(size)) > 1
+    first_in_group = ~pd.Series(group).duplicated().to_numpy()
+
+    order = pd.Series(group).groupby(group).cumcount().to_numpy()
+    named_at = at[repeated & (order < PLACES_NAMED)]
+    named = df.loc[named_at, ["file", "row_number", "value", "numerator", "denominator"]]
+    named_group = pd.Series(group[repeated & (order < PLACES_NAMED)], index=named.index)
     place = named["file"] + " row " + named["row_number"].astype(str)
     ratio = named["numerator"] + "/" + named["denominator"]
-    figure = named["value"].where(named["value"].ne(""), ratio.where(ratio.ne("/"), "blank"))
-    per_group = pd.DataFrame(
-        {"group": group[named.index], "place": place, "listed": place + " (" + quoted(figure) + ")"}
+    written = named["value"].where(named["value"].ne(""), ratio.where(ratio.ne("/"), "blank"))
+    per_group = (
+        pd.DataFrame({"group": named_group, "place": place, "listed": place + " (" + quoted(written) + ")"})
+        .groupby("group")
+        .agg(first_place=("place", "first"), listed=("listed", ", ".join))
     )
-    per_group = per_group.groupby("group").agg(first_place=("place", "first"), listed=("listed", ", ".join))
-    per_group = per_group.join(
-        groups.agg(
-            code=("code", "first"),
-            period=("period_key", "first"),
-            n=("_value", "size"),
-            figures=("_value", "nunique"),
-        ).reset_index(drop=True)
-    )
-    more = per_group["n"] - PLACES_NAMED
-    label = per_group["code"] + " " + per_group["period"]
-    conflict_message = (
+    label = pd.Series(
+        df["code"].to_numpy()[at[first_in_group]] + " " + df["period_key"].to_numpy()[at[first_in_group]]
+    )[per_group.index]
+    more = size[per_group.index] - PLACES_NAMED
+    conflict_message = np.full(len(size), "", dtype=object)
+    conflict_message[per_group.index] = (
         "Different figures for "
-        + label
+        + label.to_numpy()
         + " were sent: "
-        + per_group["listed"]
+        + per_group["listed"].to_numpy()
         + np.where(more > 0, " and " + more.astype(str) + " more", "")
         + "; none is used until the service confirms which is right."
-    ).to_numpy()
-    repeat_message = (
+    )
+    repeat_message = np.full(len(size), "", dtype=object)
+    repeat_message[per_group.index] = (
         "The same figure for "
-        + label
+        + label.to_numpy()
         + " was already received in "
-        + per_group["first_place"]
+        + per_group["first_place"].to_numpy()
         + "; it was counted once."
-    ).to_numpy()
-    conflicting = pd.Series((per_group["figures"] > 1).to_numpy()[group], index=repeated.index)
-    later = repeated.duplicated(keys, keep="first")
+    )
+    group_of_row = np.full(len(df), -1)
+    group_of_row[at] = group
 
-    def mask(selected: pd.Series) -> pd.Series:
-        return selected.reindex(df.index, fill_value=False)
+    def rows_where(selected: np.ndarray) -> pd.Series:
+        mask = np.zeros(len(df), dtype=bool)
+        mask[at[selected]] = True
+        return pd.Series(mask, index=df.index)
 
-    fail(mask(conflicting), "conflicting_duplicate", lambda rows: conflict_message[group[rows]])
-    fail(mask(~conflicting & later), "duplicate", lambda rows: repeat_message[group[rows]])
+    conflicting = repeated & conflicting_group[group]
+    fail(rows_where(conflicting), "conflicting_duplicate", lambda rows: conflict_message[group_of_row[rows]])
+    fail(
+        rows_where(repeated & ~conflicting & ~first_in_group),
+        "duplicate",
+        lambda rows: repeat_message[group_of_row[rows]],
+    )
 
 
 def _bound(value: float) -> str:
