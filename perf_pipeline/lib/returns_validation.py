@@ -375,17 +375,29 @@ def validate_returns(
     indicator.index = df.index
     df["code"] = indicator["code"]
     df["service"] = indicator["service"]
-    file_service = df.groupby("file")["service"].transform(_most_common)
-    df["service"] = df["service"].where(df["service"].notna(), file_service).astype(object)
+    # A row of an unknown indicator is put down to the service most of its file's rows are for.
+    unknown = df["service"].isna()
+    if unknown.any():
+        file_service = df.groupby("file")["service"].agg(_most_common)
+        df.loc[unknown, "service"] = df.loc[unknown, "file"].map(file_service)
+    df["service"] = df["service"].astype(object)
 
-    # Periods are few: each distinct one is parsed once, then mapped onto the rows.
-    parsed = {p: _parse_period(p, folder) for p in df["period"].unique()}
-    df["period_key"] = df["period"].map({p: key for p, (key, _) in parsed.items()})
-    period_errors = {p: f"{error}." if error else "" for p, (_, error) in parsed.items()}
-    fail(df["period_key"].isna(), "wrong_period", lambda rows: df.loc[rows, "period"].map(period_errors))
-    quarters = {key: Quarter.parse(key) for key in df["period_key"].dropna().unique()}
+    # Periods are few: each distinct one is parsed once, then spread over the rows.
+    period_at, periods = pd.factorize(df["period"].to_numpy())
+    parsed = [_parse_period(text, folder) for text in periods]
+    period_keys = np.array([key for key, _ in parsed], dtype=object)
+    period_errors = np.array([f"{error}." if error else "" for _, error in parsed], dtype=object)
+    df["period_key"] = period_keys[period_at]
+    quarters = {key: Quarter.parse(key) for key in set(period_keys) - {None}}
+
+    def periods_where(test) -> pd.Series:
+        """The rows whose period passes `test`, a function of the distinct period's quarter."""
+        passed = np.array([key is not None and test(quarters[key]) for key in period_keys], dtype=bool)
+        return pd.Series(passed[period_at], index=df.index)
+
+    fail(df["period_key"].isna(), "wrong_period", lambda rows: period_errors[period_at[rows]])
     fail(
-        df["period_key"].isin([k for k, q in quarters.items() if q > folder]),
+        periods_where(lambda quarter: quarter > folder),
         "wrong_period",
         lambda rows: (
             "'" + df.loc[rows, "period"] + f"' is later than {folder.label}, the quarter of this return."
@@ -393,7 +405,7 @@ def validate_returns(
     )
     oldest = max(folder.shift(-REVISION_WINDOW_QUARTERS), first_quarter)
     fail(
-        df["period_key"].isin([k for k, q in quarters.items() if q < oldest]),
+        periods_where(lambda quarter: quarter < oldest),
         "wrong_period",
         lambda rows: (
             "'" + df.loc[rows, "period"] + f"' is too far back to revise in a return (the oldest is "
@@ -402,9 +414,9 @@ def validate_returns(
     )
 
     due = np.zeros(len(df), dtype=bool)
-    for key in df.loc[still_standing(), "period_key"].dropna().unique():
+    for key in set(period_keys[np.unique(period_at[standing])]) - {None}:
         due_codes = set(indicators.loc[due_in(indicators, quarters[key]), "code"])
-        rows = df["period_key"].eq(key).to_numpy()
+        rows = (period_keys == key)[period_at]
         due[rows] = df.loc[rows, "code"].isin(due_codes).to_numpy()
     fail(
         pd.Series(~due, index=df.index),
