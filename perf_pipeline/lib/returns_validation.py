@@ -93,8 +93,8 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     # Each distinct text is read once (a million rows hold few distinct figures, and pandas'
     # to_numeric costs about a second a million), then spread over the rows.
-    positions, distinct = pd.factorize(raw.fillna("").astype(str).to_numpy(), use_na_sentinel=False)
-    text = pd.Series(distinct, dtype=object)
+    positions, distinct = pd.factorize(raw.to_numpy(), use_na_sentinel=False)
+    text = pd.Series(distinct, dtype=object).fillna("").astype(str)
     # Most figures are plain numbers: read those at C speed, and only the rest the careful way.
     numbers = pd.to_numeric(text, errors="coerce").astype(float)
     ok = pd.Series(np.isfinite(numbers.to_numpy()), index=text.index)
@@ -284,7 +284,8 @@ _CHECKED = (
     "file_problem",
     "file_problem_message",
 )
-# What validation needs to know of each row's indicator.
+# What validation needs to know of each row's indicator; its text as categories (a byte a row,
+# compared by number).
 _INDICATOR_FIELDS = [
     "code",
     "service",
@@ -295,6 +296,7 @@ _INDICATOR_FIELDS = [
     "min_value",
     "max_value",
 ]
+_INDICATOR_TEXT = dict.fromkeys(["code", "service", "frequency", "unit", "ytd_method"], "category")
 
 
 def _per_distinct(text: pd.Series, change) -> pd.Series:
@@ -344,7 +346,10 @@ def validate_returns(
     standing[file_problem] = False
 
     catalogue = indicators.set_index(indicators["code"].str.upper())
-    code_key = _per_distinct(df["indicator_code"], lambda codes: codes.str.upper())
+    # Codes are few: each distinct one is looked up once, then spread over the rows.
+    code_at, codes = pd.factorize(df["indicator_code"].to_numpy())
+    codes = pd.Series(codes, dtype=object).str.upper()
+    code_key = pd.Series(codes.to_numpy()[code_at], index=df.index)
     known = code_key.isin(catalogue.index)
     blank_code = code_key.eq("")
     fail(blank_code, "unknown_indicator", "The row has no indicator code.")
@@ -371,10 +376,15 @@ def validate_returns(
         lambda rows: df.loc[rows, "indicator_code"].map(suggestions),
     )
 
-    indicator = catalogue[_INDICATOR_FIELDS].reindex(code_key.where(known))
+    indicator = (
+        catalogue[_INDICATOR_FIELDS]
+        .astype(_INDICATOR_TEXT)
+        .reindex(codes.where(codes.isin(catalogue.index)))
+        .take(code_at)
+    )
     indicator.index = df.index
-    df["code"] = indicator["code"]
-    df["service"] = indicator["service"]
+    df["code"] = indicator["code"].astype(object)
+    df["service"] = indicator["service"].astype(object)
     # A row of an unknown indicator is put down to the service most of its file's rows are for.
     unknown = df["service"].isna()
     if unknown.any():
@@ -566,13 +576,13 @@ def validate_returns(
 def _rows(positions: np.ndarray, columns: dict) -> pd.DataFrame:
     """A frame of the rows at `positions` of each column (a Series, or a function from positions
     to a Series), taken column by column: no frame of every row is made to be filtered."""
-    return pd.DataFrame(
-        {
-            name: column(positions).array if callable(column) else column.array[positions]
-            for name, column in columns.items()
-        },
-        copy=False,
-    )
+    taken = {}
+    for name, column in columns.items():
+        at = slice(None) if callable(column) else positions
+        column = column(positions) if callable(column) else column
+        # A plain numpy column is taken from its array (taking from pandas' wrapper of it is slow).
+        taken[name] = column.to_numpy()[at] if isinstance(column.dtype, np.dtype) else column.array[at]
+    return pd.DataFrame(taken, copy=False)
 
 
 def _fail_repeats(df: pd.DataFrame, value: pd.Series, candidates: pd.Series, fail) -> None:
