@@ -452,13 +452,15 @@ def _read_csv(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFile
 
 
 def _cell_text(cell) -> str:
-    value = cell.value
+    return _value_text(cell.value, getattr(cell, "number_format", "") or "")
+
+
+def _value_text(value, number_format: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        number_format = getattr(cell, "number_format", "") or ""
         if "%" in number_format:
             return f"{_number_text(value * 100)}%"
         return _number_text(value)
@@ -570,115 +572,275 @@ def _read_xlsx(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFil
 def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
     """Every sheet's non-blank rows as text, each with the row number Excel shows.
 
-    The sheets' XML is measured first (`_measure_sheets`), so nothing is built for a workbook
-    past the limits; the rows are then read with openpyxl, ignoring the `<dimension>` a
-    workbook states (writers get it wrong: rows would be lost or misnumbered).
+    openpyxl reads the workbook's parts (its sheets, which are hidden, shared strings and number
+    formats); the sheets' cells are read here, as a stream with Python's C XML parser, because
+    openpyxl's own reading of them takes minutes for a large return and loses cells silently: a
+    row or cell numbered twice, or out of order, is skipped or overwritten. The `<dimension>` a
+    workbook states is never used (writers get it wrong), and the limits are counted as the cells
+    are read, so nothing is built past them.
     """
-    import openpyxl  # imported here: only assets that read workbooks pay for it
-
-    _measure_sheets(data, limits)
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    formulas = _has_formulas(data)
-    try:
-        sheets = []
-        for sheet in workbook.worksheets:
-            sheet.reset_dimensions()
-            row_numbers, rows = [], []
-            for cells in sheet.iter_rows():
-                texts = [_cell_text(cell) for cell in cells]
-                if any(texts):
-                    row_numbers.append(next(cell.row for cell in cells if cell.value is not None))
-                    rows.append(texts)
-            sheets.append(_Sheet(sheet.title, sheet.sheet_state == "visible", row_numbers, rows))
-    finally:
-        workbook.close()
-    if formulas:
-        _show_unsaved_formulas(data, sheets)
-    return sheets
-
-
-def _measure_sheets(data: bytes, limits: ReadLimits) -> None:
-    """Refuse a workbook whose parts unpack past the byte limit, or whose sheets hold more cells
-    or columns than the limits, reading the XML as a stream (DTDs and entities refused)."""
-    from defusedxml.ElementTree import iterparse
+    from openpyxl.reader.excel import ExcelReader  # imported here: only assets that read workbooks pay for it
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         unpacked = sum(item.file_size for item in archive.infolist())
-        if unpacked > limits.max_file_bytes:
-            raise limits.too_large(f"{unpacked:,} bytes when unpacked", limits.max_file_bytes)
-        cells = 0
-        for name in archive.namelist():
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+    if unpacked > limits.max_file_bytes:
+        raise limits.too_large(f"{unpacked:,} bytes when unpacked", limits.max_file_bytes)
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        reader.read()
+        counted = _Count(limits)
+        sheets = []
+        for sheet, part in reader.parser.find_sheets():
+            if part.target not in reader.valid_files or "chartsheet" in part.Type:
+                continue  # as openpyxl: a chart has no cells
+            cells = _SheetCells(sheet.name, reader, counted)
+            with reader.archive.open(part.target) as stream:
+                row_numbers, rows = cells.read(stream)
+            sheets.append(_Sheet(sheet.name, (sheet.state or "visible") == "visible", row_numbers, rows))
+    finally:
+        reader.archive.close()
+    return sheets
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _VALUE, _FORMULA = f"{_MAIN}row", f"{_MAIN}c", f"{_MAIN}v", f"{_MAIN}f"
+_INLINE, _TEXT, _RUN = f"{_MAIN}is", f"{_MAIN}t", f"{_MAIN}r"
+_CELL_REFERENCE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
+# A cell is a few elements (value, formula, rich text runs); a row may hold this many a cell.
+ELEMENTS_PER_CELL = 50
+
+
+class _Count:
+    """The cells read so far from every sheet of a workbook, refused past the limits."""
+
+    def __init__(self, limits: ReadLimits):
+        self.limits, self.cells = limits, 0
+
+    def cell(self, column: int, where: str) -> None:
+        self.cells += 1
+        if self.cells > self.limits.max_cells:
+            raise self.limits.too_large(f"over {self.limits.max_cells:,} cells", self.limits.max_cells)
+        if column > self.limits.max_columns:
+            raise self.limits.too_large(f"a cell at {where}, column {column:,}", self.limits.max_columns)
+
+
+class _SheetCells:
+    """One sheet's cells read as text, as openpyxl gives their values (`WorkSheetParser`)."""
+
+    def __init__(self, title: str, reader, counted: _Count):
+        from openpyxl.cell.read_only import ReadOnlyCell
+        from openpyxl.styles.numbers import is_date_format, is_timedelta_format
+
+        self.title, self.counted = title, counted
+        self.strings, self.epoch = reader.shared_strings, reader.wb.epoch
+        self.formulas: dict[str, object] = {}  # a shared formula's translator, by its index
+        any_sheet = reader.wb.worksheets[0] if reader.wb.worksheets else None
+
+        def style(style_id: int) -> tuple[str, bool, bool]:
+            number_format = ReadOnlyCell(any_sheet, 1, 1, None, "n", style_id).number_format or ""
+            return number_format, is_date_format(number_format), is_timedelta_format(number_format)
+
+        self.styles = _Cache(style)
+
+    def damaged(self, what: str) -> UnreadableFile:
+        return UnreadableFile(
+            f"on sheet '{self.title}', {what}, which Excel never writes: the workbook is damaged or was "
+            "edited by another program; open it in Excel and save it again"
+        )
+
+    def read(self, stream) -> tuple[list[int], list[list[str]]]:
+        """The sheet's non-blank rows, and their numbers.
+
+        A row is read at its end. Every element is let go as soon as it ends, except what a row
+        holds until the row ends, and a row's elements are counted as they arrive: no sheet,
+        however many rows or elements it has, builds more than one row of bounded width.
+        """
+        from xml.etree.ElementTree import iterparse  # the C parser: `_refuse_doctype` makes it safe
+
+        _refuse_doctype(stream)
+        limits = self.counted.limits
+        row_numbers: list[int] = []
+        rows: list[list[str]] = []
+        number = 0
+        in_row = None  # how many elements the open row holds, when a row is open
+        open_elements = []
+        for event, element in iterparse(stream, events=("start", "end")):
+            if event == "start":
+                open_elements.append(element)
+                if element.tag == _ROW:
+                    if in_row is not None:
+                        raise self.damaged(f"a row begins inside row {number + 1:,}")
+                    in_row = 0
                 continue
-            with archive.open(name) as stream:
-                for _, element in iterparse(stream, events=("end",), forbid_dtd=True):
-                    if element.tag.rsplit("}", 1)[-1] != "c":
-                        if element.tag.endswith("}row"):
-                            element.clear()
-                        continue
-                    cells += 1
-                    if cells > limits.max_cells:
-                        raise limits.too_large(f"over {limits.max_cells:,} cells", limits.max_cells)
-                    column = _column_number(element.get("r", ""))
-                    if column > limits.max_columns:
-                        raise limits.too_large(
-                            f"a cell at {element.get('r')}, column {column:,}", limits.max_columns
-                        )
+            open_elements.pop()
+            if element.tag == _ROW:
+                number = self.row_number(element, number)
+                texts = self.row_texts(element, number)
+                if any(texts):
+                    row_numbers.append(number)
+                    rows.append(texts)
+                in_row = None
+            elif in_row is not None:
+                in_row += 1
+                if in_row > limits.max_columns * ELEMENTS_PER_CELL:
+                    raise limits.too_large(f"a row of over {limits.max_columns:,} cells", limits.max_columns)
+                continue
+            if open_elements:
+                open_elements[-1].clear()  # its children have all ended, and are read
+        return row_numbers, rows
+
+    def row_number(self, row, previous: int) -> int:
+        stated = row.get("r")
+        if stated is None:
+            return previous + 1
+        try:
+            number = float(stated)
+        except ValueError:
+            raise self.damaged(f"a row is numbered '{stated[:20]}'") from None
+        if not number.is_integer() or number < 1:
+            raise self.damaged(f"a row is numbered '{stated[:20]}'")
+        if number == previous:
+            raise self.damaged(f"row {previous:,} comes twice")
+        if number < previous:
+            raise self.damaged(f"row {int(number):,} comes after row {previous:,}")
+        return int(number)
+
+    def row_texts(self, row, number: int) -> list[str]:
+        texts: list[str] = []
+        for cell in row.iterfind(_CELL):
+            reference = cell.get("r")
+            column = len(texts) + 1
+            if reference is not None:
+                match = _CELL_REFERENCE.match(reference)
+                if not match:
+                    raise self.damaged(f"a cell in row {number:,} is named '{reference[:20]}'")
+                column = _column_number(match[1].upper())
+                if int(match[2]) != number:
+                    raise self.damaged(f"cell {reference} is in row {number:,}")
+                if column <= len(texts):
+                    raise self.damaged(f"cell {reference} comes twice, or after a cell to its right")
+            self.counted.cell(column, reference or f"column {column} of row {number}")
+            texts.extend([""] * (column - 1 - len(texts)))
+            texts.append(self.cell_text(cell))
+        return texts
+
+    def cell_text(self, cell) -> str:
+        """As `_cell_text` reads openpyxl's cell: the saved value, or, where a formula has none
+        saved, the formula itself (see `formula`)."""
+        kind = cell.get("t", "n")
+        saved = formula = inline = None
+        for part in cell:
+            if part.tag == _VALUE and saved is None:
+                saved = part.text or None
+            elif part.tag == _FORMULA and formula is None:
+                formula = part
+            elif part.tag == _INLINE and inline is None:
+                inline = part
+        value, number_format = None, ""
+        if kind == "inlineStr":
+            value = _inline_text(inline)
+        elif saved is not None:
+            if kind == "n":
+                value = float(saved) if any(c in saved for c in ".Ee") else int(saved)
+                number_format, is_date, is_timedelta = self.styles(int(cell.get("s") or 0))
+                if is_date:
+                    value = _excel_date(value, self.epoch, is_timedelta)
+            elif kind == "s":
+                value = self.strings[int(saved)]
+            elif kind == "b":
+                value = bool(int(saved))
+            elif kind == "d":
+                from openpyxl.utils.datetime import from_ISO8601
+
+                value = from_ISO8601(saved)
+            else:  # "str" (a formula's text result) and "e" (an error such as #N/A)
+                value = saved
+        shown = _value_text(value, number_format)
+        if formula is not None and not shown:
+            return self.formula(formula, cell.get("r"))
+        return shown
+
+    def formula(self, formula, reference: str | None) -> str:
+        """The formula's text, `=` first, a shared formula translated to this cell (as openpyxl)."""
+        from openpyxl.formula.translate import Translator
+
+        text = "=" + (formula.text or "")
+        if formula.get("t") == "shared":
+            index = formula.get("si")
+            if index in self.formulas and reference:
+                return self.formulas[index].translate_formula(reference)
+            if text != "=" and reference:
+                self.formulas[index] = Translator(text, reference)
+        return text
 
 
-_CELL_REFERENCE = re.compile(r"^([A-Z]{1,3})[0-9]+$")
+def _inline_text(inline) -> str | None:
+    """An inline string's text, as openpyxl's `Text.content`: its plain text, then its runs'
+    (phonetic guides left out)."""
+    if inline is None:
+        return None
+    plain = [part.text or "" for part in inline if part.tag == _TEXT]
+    runs = [run.findtext(_TEXT) or "" for run in inline if run.tag == _RUN]
+    return "".join(plain[:1] + runs)
 
 
-def _column_number(reference: str) -> int:
-    """The column of a cell reference (`XFD1048576` → 16384); 0 when the cell has none."""
-    match = _CELL_REFERENCE.match(reference)
+class _Cache(dict):
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __call__(self, key):
+        if key not in self:
+            self[key] = self.make(key)
+        return self[key]
+
+
+def _excel_date(value: float, epoch, is_timedelta: bool):
+    """A date-formatted number as openpyxl reads it; `#VALUE!` where no date can be made."""
+    from openpyxl.utils.datetime import from_excel
+
+    try:
+        return from_excel(value, epoch, timedelta=is_timedelta)
+    except (OverflowError, ValueError):
+        return "#VALUE!"
+
+
+def _refuse_doctype(stream) -> None:
+    """Refuse a part that declares a DOCTYPE: only a DTD can declare an entity, so without one the
+    XML can neither expand entities (a billion laughs) nor fetch them (an external entity). A DTD
+    can only come before the first element, so reading stops there; the stream is rewound."""
+    import pyexpat
+
+    class _Root(Exception):
+        pass
+
+    def root(*_):
+        raise _Root
+
+    def doctype(*_):
+        raise UnreadableFile(
+            "it is damaged or not a complete Excel workbook: its XML declares a DOCTYPE, which Excel "
+            "never writes (it could expand or fetch entities); save it again from Excel"
+        )
+
+    parser = pyexpat.ParserCreate()
+    parser.StartElementHandler = root
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        while chunk := stream.read(65536):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Root:
+        pass
+    stream.seek(0)
+
+
+def _column_number(letters: str) -> int:
+    """The column of a cell reference's letters (`XFD` → 16384)."""
     number = 0
-    for letter in match[1] if match else "":
+    for letter in letters:
         number = number * 26 + ord(letter) - 64
     return number
-
-
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
-def _has_formulas(data: bytes) -> bool:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-        return any(_FORMULA_TAG.search(archive.read(name)) for name in sheets)
-
-
-def _show_unsaved_formulas(data: bytes, sheets: list[_Sheet]) -> None:
-    """Put the formula itself where a formula cell has no saved result.
-
-    Excel saves each formula's result beside it, and that result is what is read. A workbook
-    written by a program that does not calculate (a script, some exports) saves none; such a cell
-    would read as blank, that is "not reported". Showing the formula instead lets validation say
-    what is wrong: the figure itself was never in the file.
-    """
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    try:
-        for sheet, read in zip(workbook.worksheets, sheets):
-            sheet.reset_dimensions()
-            where = {number: position for position, number in enumerate(read.row_numbers)}
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if getattr(cell, "data_type", None) != "f":
-                        continue
-                    if cell.row not in where:
-                        where[cell.row] = len(read.rows)
-                        read.row_numbers.append(cell.row)
-                        read.rows.append([])
-                    cells = read.rows[where[cell.row]]
-                    cells.extend([""] * (cell.column - len(cells)))
-                    if not cells[cell.column - 1]:
-                        cells[cell.column - 1] = str(cell.value)
-            order = sorted(range(len(read.rows)), key=read.row_numbers.__getitem__)
-            read.row_numbers[:] = [read.row_numbers[i] for i in order]
-            read.rows[:] = [read.rows[i] for i in order]
-    finally:
-        workbook.close()
 
 
 _ALIAS_RANK = {alias: rank for aliases in ALIASES.values() for rank, alias in enumerate(aliases)}
