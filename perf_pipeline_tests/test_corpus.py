@@ -262,6 +262,36 @@ def dimension(ref: str):
     return lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="' + ref.encode() + b'"', xml)
 
 
+def rows_of(xml: bytes) -> list[bytes]:
+    return re.findall(rb"<row .*?</row>", xml)
+
+
+def second_and_third_rows_swapped(xml: bytes) -> bytes:
+    rows = rows_of(xml)
+    return xml.replace(rows[2] + rows[3], rows[3] + rows[2])
+
+
+def third_row_numbered_as_second(xml: bytes) -> bytes:
+    rows = rows_of(xml)
+    return xml.replace(rows[2], re.sub(rb'r="([A-Z]*)3"', rb'r="\g<1>2"', rows[2]))
+
+
+def first_row_cells_swapped(xml: bytes) -> bytes:
+    cells = re.findall(rb"<c .*?</c>", rows_of(xml)[1])
+    return xml.replace(cells[0] + cells[1], cells[1] + cells[0])
+
+
+def first_figure_twice(xml: bytes) -> bytes:
+    cell = re.findall(rb"<c .*?</c>", rows_of(xml)[1])[1]
+    return xml.replace(cell, cell + cell.replace(b"<v>1</v>", b"<v>7</v>"))
+
+
+def row_of_junk(xml: bytes) -> bytes:
+    """A row holding 60,000 elements that are not cells: a zip of a few hundred bytes."""
+    row = rows_of(xml)[1]
+    return xml.replace(row, row.replace(b"</row>", b"<x/>" * 60_000 + b"</row>"))
+
+
 EXTERNAL_ENTITY = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 NESTED_ENTITIES = (
     b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
@@ -693,6 +723,60 @@ CASES = [
             "malformed.xlsx", simple_sheet, "xl/worksheets/sheet1.xml", lambda xml: xml[: len(xml) // 2]
         ),
         {"malformed.xlsx": {None: ("unreadable_file", "damaged")}},
+    ),
+    Case(
+        "rows out of order in the sheet XML (openpyxl skipped the one that went back)",
+        "submissions",
+        rewritten(
+            "rows swapped.xlsx",
+            sheet_of(["Code", "Value"], ["K52", 1], ["K53", 2], ["K64", 3]),
+            "xl/worksheets/sheet1.xml",
+            second_and_third_rows_swapped,
+        ),
+        {"rows swapped.xlsx": {None: ("unreadable_file", "row 3 comes after row 4")}},
+    ),
+    Case(
+        "a row number given twice (openpyxl skipped the second)",
+        "submissions",
+        rewritten(
+            "row twice.xlsx",
+            sheet_of(["Code", "Value"], ["K52", 1], ["K53", 2]),
+            "xl/worksheets/sheet1.xml",
+            third_row_numbered_as_second,
+        ),
+        {"row twice.xlsx": {None: ("unreadable_file", "row 2 comes twice")}},
+    ),
+    Case(
+        "cells out of order in a row (openpyxl dropped the figure, read as not reported)",
+        "submissions",
+        rewritten(
+            "cells swapped.xlsx",
+            sheet_of(["Code", "Value"], ["K52", 1]),
+            "xl/worksheets/sheet1.xml",
+            first_row_cells_swapped,
+        ),
+        {
+            "cells swapped.xlsx": {
+                None: ("unreadable_file", "cell A2 comes twice, or after a cell to its right")
+            }
+        },
+    ),
+    Case(
+        "one cell given twice with two figures (openpyxl kept the last)",
+        "submissions",
+        rewritten(
+            "cell twice.xlsx",
+            sheet_of(["Code", "Value"], ["K52", 1]),
+            "xl/worksheets/sheet1.xml",
+            first_figure_twice,
+        ),
+        {"cell twice.xlsx": {None: ("unreadable_file", "cell B2 comes twice")}},
+    ),
+    Case(
+        "a row of 60,000 elements that are not cells (memory grew with them)",
+        "submissions",
+        rewritten("junk row.xlsx", simple_sheet, "xl/worksheets/sheet1.xml", row_of_junk),
+        {"junk row.xlsx": {None: ("unreadable_file", "a row of over 1,000 cells")}},
     ),
     Case(
         "a DOCTYPE with an external entity in the sheet",
