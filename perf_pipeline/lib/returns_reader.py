@@ -583,8 +583,12 @@ def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         unpacked = sum(item.file_size for item in archive.infolist())
-    if unpacked > limits.max_file_bytes:
-        raise limits.too_large(f"{unpacked:,} bytes when unpacked", limits.max_file_bytes)
+        if unpacked > limits.max_file_bytes:
+            raise limits.too_large(f"{unpacked:,} bytes when unpacked", limits.max_file_bytes)
+        for name in archive.namelist():  # openpyxl's parts, before openpyxl reads them
+            if name.lower().endswith((".xml", ".rels")):
+                with archive.open(name) as stream:
+                    _refuse_doctype(stream)
     reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
     try:
         reader.read()
@@ -594,6 +598,8 @@ def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
             if part.target not in reader.valid_files or "chartsheet" in part.Type:
                 continue  # as openpyxl: a chart has no cells
             cells = _SheetCells(sheet.name, reader, counted)
+            with reader.archive.open(part.target) as stream:  # whatever its name
+                _refuse_doctype(stream)
             with reader.archive.open(part.target) as stream:
                 row_numbers, rows = cells.read(stream)
             sheets.append(_Sheet(sheet.name, (sheet.state or "visible") == "visible", row_numbers, rows))
@@ -606,6 +612,7 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _VALUE, _FORMULA = f"{_MAIN}row", f"{_MAIN}c", f"{_MAIN}v", f"{_MAIN}f"
 _INLINE, _TEXT, _RUN = f"{_MAIN}is", f"{_MAIN}t", f"{_MAIN}r"
 _CELL_REFERENCE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
+EXCEL_ROWS = 1_048_576  # the last row of a sheet
 # A cell is a few elements (value, formula, rich text runs); a row may hold this many a cell.
 ELEMENTS_PER_CELL = 50
 
@@ -617,11 +624,16 @@ class _Count:
         self.limits, self.cells = limits, 0
 
     def cell(self, column: int, where: str) -> None:
+        self.one()
+        if column > self.limits.max_columns:
+            raise self.limits.too_large(f"a cell at {where}, column {column:,}", self.limits.max_columns)
+
+    def one(self) -> None:
+        """One more cell, or row: a row counts as a cell, as reading it costs as much, so a sheet
+        of millions of empty rows is refused like one of millions of cells."""
         self.cells += 1
         if self.cells > self.limits.max_cells:
             raise self.limits.too_large(f"over {self.limits.max_cells:,} cells", self.limits.max_cells)
-        if column > self.limits.max_columns:
-            raise self.limits.too_large(f"a cell at {where}, column {column:,}", self.limits.max_columns)
 
 
 class _SheetCells:
@@ -655,9 +667,8 @@ class _SheetCells:
         holds until the row ends, and a row's elements are counted as they arrive: no sheet,
         however many rows or elements it has, builds more than one row of bounded width.
         """
-        from xml.etree.ElementTree import iterparse  # the C parser: `_refuse_doctype` makes it safe
+        from xml.etree.ElementTree import iterparse  # the C parser: `_refuse_doctype` made it safe
 
-        _refuse_doctype(stream)
         limits = self.counted.limits
         row_numbers: list[int] = []
         rows: list[list[str]] = []
@@ -674,8 +685,9 @@ class _SheetCells:
                 continue
             open_elements.pop()
             if element.tag == _ROW:
+                self.counted.one()
                 number = self.row_number(element, number)
-                texts = self.row_texts(element, number)
+                texts = self.row_texts(element, number) if len(element) else []
                 if any(texts):
                     row_numbers.append(number)
                     rows.append(texts)
@@ -692,12 +704,14 @@ class _SheetCells:
     def row_number(self, row, previous: int) -> int:
         stated = row.get("r")
         if stated is None:
+            if previous == EXCEL_ROWS:
+                raise self.damaged(f"there are more than the {EXCEL_ROWS:,} rows a sheet can have")
             return previous + 1
         try:
             number = float(stated)
         except ValueError:
             raise self.damaged(f"a row is numbered '{stated[:20]}'") from None
-        if not number.is_integer() or number < 1:
+        if not number.is_integer() or not 1 <= number <= EXCEL_ROWS:
             raise self.damaged(f"a row is numbered '{stated[:20]}'")
         if number == previous:
             raise self.damaged(f"row {previous:,} comes twice")
@@ -808,7 +822,7 @@ def _excel_date(value: float, epoch, is_timedelta: bool):
 def _refuse_doctype(stream) -> None:
     """Refuse a part that declares a DOCTYPE: only a DTD can declare an entity, so without one the
     XML can neither expand entities (a billion laughs) nor fetch them (an external entity). A DTD
-    can only come before the first element, so reading stops there; the stream is rewound."""
+    can only come before the first element, so reading stops there."""
     import pyexpat
 
     class _Root(Exception):
@@ -832,7 +846,6 @@ def _refuse_doctype(stream) -> None:
         parser.Parse(b"", True)
     except _Root:
         pass
-    stream.seek(0)
 
 
 def _column_number(letters: str) -> int:
