@@ -351,3 +351,111 @@ def test_a_financial_year_that_is_not_one_is_named():
         fiscal_year_key("2025")
     with pytest.raises(QuarterError, match="2025 is not followed by 2027"):
         fiscal_year_key("2025-2027")
+
+
+# --- repeated figures (_fail_repeats) -------------------------------------------------------------
+
+
+def verdicts(indicators, *rows) -> list[tuple[str, str]]:
+    """Each row's verdict and message, in the order given: rows are (file, row, code, value) with
+    optional numerator, denominator and period."""
+    raw = pd.DataFrame(
+        [
+            {
+                "file": f"submissions/{file}",
+                "file_sha256": "",
+                "file_format": "csv",
+                "encoding": "utf-8",
+                "sheet": "",
+                "delimiter": ",",
+                "row_number": row,
+                "indicator_code": code,
+                "period": rest[2] if len(rest) > 2 else "",
+                "value": value,
+                "numerator": rest[0] if rest else "",
+                "denominator": rest[1] if len(rest) > 1 else "",
+                "commentary": "",
+                "status": "",
+                "submitted_by": "",
+                "other_columns": "",
+                "file_problem": "",
+                "file_problem_message": "",
+            }
+            for file, row, code, value, *rest in rows
+        ]
+    )
+    validated, exceptions = validate_returns(raw, indicators, Q, FIRST)
+    outcome = {(f, r): ("accepted", "") for f, r in zip(validated["file"], validated["row"])}
+    outcome |= {
+        (f, r): (why, text) for f, r, why, text in exceptions[["file", "row", "reason", "message"]].values
+    }
+    assert len(outcome) == len(rows), "every row has one verdict"
+    return [outcome[(f"submissions/{file}", row)] for file, row, *_ in rows]
+
+
+SAME = "The same figure for WM02 2024-25-Q2 was already received in submissions/a.csv row 2; it was counted once."
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # The first of identical figures is used; a later one names where the first came from.
+        ((("a.csv", 2, "WM02", "5"), ("b.csv", 7, "WM02", "5")), [("accepted", ""), ("duplicate", SAME)]),
+        # The same figure written two ways, or in another case of the code, is the same figure.
+        ((("a.csv", 2, "WM02", "5"), ("a.csv", 3, "wm02", "5.0")), [("accepted", ""), ("duplicate", SAME)]),
+        (
+            (("a.csv", 2, "WM02", "5"), ("a.csv", 3, "WM02", "5.0000000001")),
+            [("accepted", ""), ("duplicate", SAME)],
+        ),
+        # Two blanks are one figure (not reported); a blank and a figure conflict.
+        ((("a.csv", 2, "WM02", ""), ("a.csv", 3, "WM02", "n/a")), [("accepted", ""), ("duplicate", SAME)]),
+        # A figure for another quarter (a revision) is no repeat.
+        (
+            (("a.csv", 2, "WM02", "5"), ("a.csv", 3, "WM02", "6", "", "", "2024-25-Q1")),
+            [("accepted", "")] * 2,
+        ),
+        # A row refused for an earlier reason is no repeat: the other figure stands.
+        ((("a.csv", 2, "WM02", "x"), ("a.csv", 3, "WM02", "6")), [("not_a_number", None), ("accepted", "")]),
+    ],
+)
+def test_a_figure_sent_twice_is_counted_once(indicators, rows, expected):
+    got = verdicts(indicators, *rows)
+    assert [
+        (why, text if want is not None else None) for (why, text), (_, want) in zip(got, expected)
+    ] == expected
+
+
+@pytest.mark.parametrize(
+    ("figures", "listed"),
+    [
+        (["5", "6"], "a.csv row 2 (5), submissions/a.csv row 3 (6)"),
+        (["5", "5.0001"], "a.csv row 2 (5), submissions/a.csv row 3 (5.0001)"),
+        (["", "6"], "a.csv row 2 (blank), submissions/a.csv row 3 (6)"),
+        (
+            ["1", "2", "3", "4", "5"],
+            "a.csv row 2 (1), " + ", ".join(f"submissions/a.csv row {r} ({r - 1})" for r in range(3, 7)),
+        ),
+        (
+            ["1", "2", "3", "4", "5", "6", "7"],
+            "a.csv row 2 (1), "
+            + ", ".join(f"submissions/a.csv row {r} ({r - 1})" for r in range(3, 7))
+            + " and 2 more",
+        ),
+        (["1", "1", "2"], "a.csv row 2 (1), submissions/a.csv row 3 (1), submissions/a.csv row 4 (2)"),
+    ],
+)
+def test_different_figures_are_all_refused_and_the_message_lists_five_places(indicators, figures, listed):
+    rows = [("a.csv", 2 + n, "WM02", figure) for n, figure in enumerate(figures)]
+    message = (
+        f"Different figures for WM02 2024-25-Q2 were sent: submissions/{listed}; none is used until the "
+        "service confirms which is right."
+    )
+    assert verdicts(indicators, *rows) == [("conflicting_duplicate", message)] * len(figures)
+
+
+def test_a_ratio_sent_twice_is_listed_as_its_numerator_and_denominator(indicators):
+    got = verdicts(indicators, ("a.csv", 2, "RB02", "", "45", "50"), ("b.csv", 2, "RB02", "", "46", "50"))
+    assert got[0] == got[1]
+    assert got[0][1].startswith(
+        "Different figures for RB02 2024-25-Q2 were sent: submissions/a.csv row 2 (45/50), submissions/b.csv row 2 (46/50);"
+    )
