@@ -101,6 +101,13 @@ def empty_rows() -> bytes:
     )
 
 
+def shared_strings() -> bytes:
+    """13,000,000 shared strings no cell uses, in a zip of half a megabyte."""
+    from perf_pipeline_tests.test_returns import with_shared_strings
+
+    return with_shared_strings(13_000_000)
+
+
 def big_csv() -> bytes:
     lines = ["Indicator Code,Value,Commentary"] + [f"WM0{1 + n % 2},{n % 97},row {n}" for n in range(ROWS)]
     return ("\n".join(lines) + "\n").encode()
@@ -124,6 +131,7 @@ FILES = {
     "a sheet of 300 MB of XML in a small zip": ("unpacking.xlsx", unpacking_bomb),
     "nested entity expansion (a billion laughs)": ("laughs.xlsx", entity_bomb),
     "a sheet of 2,000,000 empty rows in a small zip": ("rows.xlsx", empty_rows),
+    "13,000,000 shared strings in a small zip": ("strings.xlsx", shared_strings),
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -11,7 +13,7 @@ import pytest
 
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_return
+from perf_pipeline.lib.returns_reader import ReadLimits, list_return_files, raw_frame, read_return
 from perf_pipeline.lib.returns_validation import REASONS, parse_numbers, validate_returns
 from perf_pipeline_tests.conftest import write
 
@@ -139,6 +141,47 @@ def test_files_that_cannot_be_read_are_one_exception_each_and_others_still_flow(
     bad = exceptions[exceptions["file"].str.endswith(name)]
     assert list(bad["reason"]) == [problem] and bad["row"].isna().all()
     assert bad["message"].iloc[0]
+
+
+def with_shared_strings(count: int) -> bytes:
+    """A small workbook whose shared-string table holds `count` strings no cell uses."""
+    book = openpyxl.Workbook()
+    book.active.append(["Code", "Value"])
+    book.active.append(["WM01", 1])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            target.writestr(item, data)
+        strings = b"<si><t>a</t></si>" * count
+        target.writestr(
+            "xl/sharedStrings.xml",
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + strings + b"</sst>",
+        )
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("strings", "problem"), [(90, None), (200, "unreadable_file")])
+def test_shared_strings_count_toward_the_cell_limit(mini_root, strings, problem):
+    """A zip of a few kilobytes can hold millions of shared strings, each costing what a cell costs
+    (13 million once took minutes and a gigabyte): they are counted before they are read."""
+    path = mini_root / "submissions" / Q.key / "strings.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(with_shared_strings(strings))
+    result = read_return(path, mini_root, ReadLimits(max_cells=100))
+    assert result.problem == problem
+    if problem:
+        assert "over 100 cells" in result.problem_message
+    else:
+        assert result.rows[0]["value"] == "1"
 
 
 def test_a_link_to_a_file_outside_the_data_root_is_not_read(mini_root, tmp_path):

@@ -591,8 +591,9 @@ def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
                     _refuse_doctype(stream)
     reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        reader.read()
         counted = _Count(limits)
+        _count_shared_strings(reader, counted)
+        reader.read()
         sheets = []
         for sheet, part in reader.parser.find_sheets():
             if part.target not in reader.valid_files or "chartsheet" in part.Type:
@@ -608,6 +609,30 @@ def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
     return sheets
 
 
+def _count_shared_strings(reader, counted: _Count) -> None:
+    """Count the workbook's shared strings toward the cells before openpyxl reads them all: a
+    string costs what a cell costs, and a small zip can hold millions of them."""
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    reader.read_manifest()
+    part = reader.package.find(SHARED_STRINGS)
+    if part is None:
+        return
+    with reader.archive.open(part.PartName[1:]) as stream:
+        tail = b""
+        while chunk := stream.read(1 << 20):
+            text = tail + chunk
+            # A tag starting in the last bytes may be cut off: it is counted with the next chunk.
+            keep = max(len(text) - 64, 0)
+            for tag in _STRING_TAG.finditer(text, 0, len(text)):
+                if tag.start() < keep:
+                    counted.one()
+            tail = text[keep:]
+        for _ in _STRING_TAG.finditer(tail):
+            counted.one()
+
+
+_STRING_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _VALUE, _FORMULA = f"{_MAIN}row", f"{_MAIN}c", f"{_MAIN}v", f"{_MAIN}f"
 _INLINE, _TEXT, _RUN = f"{_MAIN}is", f"{_MAIN}t", f"{_MAIN}r"
