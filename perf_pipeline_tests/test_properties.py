@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +259,72 @@ def test_any_code_gets_one_verdict_and_an_unknown_one_a_sentence(indicators, cod
     unknown = exceptions[exceptions["reason"] == "unknown_indicator"]
     assert unknown["message"].str.endswith((".", "?")).all()
     assert set(validated["indicator_code"]) <= set(CODES)
+
+
+# --- workbooks whose XML is written in any order ------------------------------------------------
+
+SHEET_FIELDS = {1: ("Code", "indicator_code"), 2: ("Value", "value"), 3: ("Notes", "commentary")}
+word = st.text(alphabet="ABCXYZ019", min_size=1, max_size=4)
+
+
+def sheet_xml(placements: list[tuple[int, int, str]]) -> bytes:
+    """A sheet's XML with a header row, then the cells in the order given, consecutive cells of
+    one row number sharing a `<row>`, as a writer, a damaged copy or an attacker might leave it."""
+    cells = [(1, column, heading) for column, (heading, _) in SHEET_FIELDS.items()] + placements
+    rows: list[tuple[int, list[tuple[int, str]]]] = []
+    for row, column, text in cells:
+        if not rows or rows[-1][0] != row:
+            rows.append((row, []))
+        rows[-1][1].append((column, text))
+    body = "".join(
+        f'<row r="{row}">'
+        + "".join(
+            f'<c r="{"ABC"[column - 1]}{row}" t="inlineStr"><is><t>{text}</t></is></c>'
+            for column, text in found
+        )
+        + "</row>"
+        for row, found in rows
+    )
+    return (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        f"{body}</sheetData></worksheet>"
+    ).encode()
+
+
+@FILES
+@given(st.lists(st.tuples(st.integers(2, 6), st.integers(1, 3), word), max_size=12))
+def test_a_sheet_in_any_order_is_read_cell_for_cell_or_refused_as_damaged(tmp_path_factory, placements):
+    """openpyxl skipped a row numbered twice or going back, and kept the last of two cells (or
+    dropped one out of order): a figure vanished or changed without a word."""
+    book = openpyxl.Workbook()
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(
+                item, sheet_xml(placements) if item.filename == "xl/worksheets/sheet1.xml" else data
+            )
+    root = tmp_path_factory.mktemp("sheet")
+    path = root / "return.xlsx"
+    path.write_bytes(out.getvalue())
+    result = read_return(path, root)
+
+    row_order = [row for n, (row, _, _) in enumerate(placements) if n == 0 or placements[n - 1][0] != row]
+    in_order = row_order == sorted(set(row_order)) and all(
+        column < following
+        for (row, column, _), (next_row, following, _) in itertools.pairwise(placements)
+        if row == next_row
+    )
+    if not in_order:
+        assert result.problem == "unreadable_file" and "damaged" in result.problem_message
+        return
+    expected = {}
+    for row, column, text in placements:
+        expected.setdefault(row, {})[SHEET_FIELDS[column][1]] = text
+    got = {
+        record["row_number"]: {name: record[name] for _, name in SHEET_FIELDS.values() if record[name]}
+        for record in result.rows
+    }
+    assert got == expected
