@@ -16,6 +16,7 @@ import pandas as pd
 
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.reference import due_in
+from perf_pipeline.lib.returns_reader import FIELDS
 
 REVISION_WINDOW_QUARTERS = 3
 NOT_REPORTED = {"", "n/a", "na", "n.a.", "n.a", "tbc", "tba", "not available", "not reported", "-", "–", "—"}
@@ -269,21 +270,8 @@ def _ambiguous(label: str, text: pd.Series) -> pd.Series:
     )
 
 
-_CHECKED = (
-    "file",
-    "file_sha256",
-    "delimiter",
-    "indicator_code",
-    "period",
-    "value",
-    "numerator",
-    "denominator",
-    "commentary",
-    "status",
-    "submitted_by",
-    "file_problem",
-    "file_problem_message",
-)
+# The raw rows' columns that validation reads.
+_CHECKED = ("file", "file_sha256", "delimiter", *FIELDS, "file_problem", "file_problem_message")
 # What validation needs to know of each row's indicator; its text as categories (a byte a row,
 # compared by number).
 _INDICATOR_FIELDS = [
