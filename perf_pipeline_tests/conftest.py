@@ -193,6 +193,13 @@ def demo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def demo_copy(demo: Path, tmp_path: Path) -> Path:
+    """A private copy of the example's full run, for a test that runs a command which writes to it
+    (the tests reading `demo` run on both workers at once)."""
+    return Path(shutil.copytree(demo, tmp_path / "data", symlinks=True))
+
+
+@pytest.fixture
 def recent(tmp_path: Path, tmp_path_factory) -> Path:
     """The example's last three quarters materialised, in a private copy for a test that changes it
     (the data root carries its own Dagster instance, so the copy is a whole installation)."""
