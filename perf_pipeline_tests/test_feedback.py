@@ -25,6 +25,7 @@ from perf_pipeline.lib.feedback import (
     working_days_between,
 )
 from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.returns_reader import ReadLimits
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline_tests.conftest import write
 
@@ -165,6 +166,24 @@ def test_a_workbook_extract_with_real_dates_is_read(tmp_path):
     assert read.rows["row"].tolist() == [3, 4]  # the sheet's own row numbers
     cases = check_cases([read])
     assert cases["accepted"].all() and cases["working_days"].tolist()[0] == 10
+
+
+def test_a_workbook_is_measured_before_it_is_read_and_keeps_excels_row_numbers(tmp_path):
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.append(["Notes only"])
+    sheet = book.create_sheet("Cases")
+    sheet.append(["Reference", "Received", "Type"])
+    sheet.append([])
+    sheet.append(["W1", dt.date(2025, 7, 8), "Compliment"])
+    path = tmp_path / "data" / "feedback" / "cases.xlsx"
+    path.parent.mkdir(parents=True)
+    book.save(path)
+    read = read_case_file(path, tmp_path / "data")
+    assert read.problem is None and read.rows["row"].tolist() == [3]  # the blank row 2 still counts
+    # The returns' limits ([limits] in council.toml) bound an extract too: refused, not read.
+    small = read_case_file(path, tmp_path / "data", ReadLimits(max_cells=4))
+    assert small.problem == "unreadable_file" and "over 4 cells" in small.message
 
 
 def test_rules_turn_cases_into_indicator_values(tmp_path):

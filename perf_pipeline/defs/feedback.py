@@ -10,6 +10,7 @@ from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.feedback import derive_values, load_feedback_rules, read_cases, rows_unaccounted
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import due_in
+from perf_pipeline.lib.returns_reader import read_limits
 from perf_pipeline.lib.validation import ReferenceDataError
 
 CASES_ACCOUNTED = "every_case_row_accounted_for"
@@ -34,7 +35,7 @@ def feedback_cases(data_root: DataRootResource):
     """Every row of every customer feedback extract, accepted or refused with the reason, by file and row."""
     paths = data_root.paths
     folder = paths.root / "feedback"
-    cases, counts = read_cases(folder, paths.root)
+    cases, counts = read_cases(folder, paths.root, read_limits(data_root.council()))
     refused = cases[~cases["accepted"]]
     publish_csv(
         refused[["file", "row", "case_id", "reason", "message"]],

@@ -34,7 +34,6 @@ derived figure as to a returned one.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import tomllib
 import zipfile
@@ -49,11 +48,12 @@ from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.returns_reader import (
     HEADER_SEARCH_ROWS,
+    ReadLimits,
     UnreadableFile,
-    _cell_text,
     csv_grid,
     list_return_files,
     normalise_header,
+    workbook_sheets,
 )
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
@@ -138,8 +138,9 @@ def _header_fields(cells: list[str]) -> dict[int, str]:
     return found
 
 
-def _rows_from_grid(grid: list[list[str]], first_row: int, case: CaseFile) -> None:
-    """The header is the first of the top rows naming at least three fields; rows below it are cases."""
+def _rows_from_grid(grid: list[list[str]], row_numbers: list[int], case: CaseFile) -> None:
+    """The header is the first of the top rows naming at least three fields; rows below it are
+    cases, each numbered as the file shows it (`row_numbers`)."""
     header = next(
         (i for i, cells in enumerate(grid[:HEADER_SEARCH_ROWS]) if len(_header_fields(cells)) >= 3), None
     )
@@ -159,10 +160,10 @@ def _rows_from_grid(grid: list[list[str]], first_row: int, case: CaseFile) -> No
         case.message = f"The file has no {', '.join(missing)} column, so no case can be counted."
         return
     records = []
-    for offset, cells in enumerate(grid[header + 1 :], start=header + 1):
+    for number, cells in zip(row_numbers[header + 1 :], grid[header + 1 :], strict=True):
         if not any(str(c).strip() for c in cells):
             continue
-        record = {"row": first_row + offset}
+        record = {"row": number}
         for pos, name in fields.items():
             record[name] = str(cells[pos]).strip() if pos < len(cells) else ""
         records.append(record)
@@ -171,28 +172,26 @@ def _rows_from_grid(grid: list[list[str]], first_row: int, case: CaseFile) -> No
         case.problem, case.message = "empty_file", "The file has a header but no cases."
 
 
-def _workbook_grid(data: bytes) -> list[list[str]]:
-    import openpyxl  # imported here: only assets that read workbooks pay for it
+_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError)
 
+
+def _workbook_grid(data: bytes, limits: ReadLimits) -> tuple[list[list[str]], list[int]]:
+    """The first visible sheet with a case header (a cover sheet may come first): its non-blank
+    rows as text, and the row number Excel shows for each. The workbook is measured against the
+    returns' limits before anything is built from it."""
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError) as exc:
+        sheets = [sheet for sheet in workbook_sheets(data, limits) if sheet.visible]
+    except _XLSX_ERRORS as exc:
         raise UnreadableFile(
             f"it is damaged or not a complete Excel workbook ({type(exc).__name__})"
         ) from None
-    try:
-        best: list[list[str]] = []
-        for sheet in workbook.worksheets:
-            grid = [[_cell_text(cell) for cell in row] for row in sheet.iter_rows()]
-            if any(len(_header_fields(cells)) >= 3 for cells in grid[:HEADER_SEARCH_ROWS]):
-                return grid
-            best = best or grid
-        return best
-    finally:
-        workbook.close()
+    for sheet in sheets:
+        if any(len(_header_fields(cells)) >= 3 for cells in sheet.rows[:HEADER_SEARCH_ROWS]):
+            return sheet.rows, sheet.row_numbers
+    return (sheets[0].rows, sheets[0].row_numbers) if sheets else ([], [])
 
 
-def read_case_file(path: Path, data_root: Path) -> CaseFile:
+def read_case_file(path: Path, data_root: Path, limits: ReadLimits | None = None) -> CaseFile:
     """One extract as read: its rows as text with spreadsheet row numbers, or why it cannot be read."""
     rel = relative_to_root(path, data_root)
     if not path.is_file() or path.is_symlink():
@@ -213,13 +212,14 @@ def read_case_file(path: Path, data_root: Path) -> CaseFile:
         return case
     try:
         if suffix == ".csv":
-            grid = csv_grid(data)[0].to_numpy().tolist()
+            grid = csv_grid(data, limits)[0].to_numpy().tolist()
+            numbers = list(range(1, len(grid) + 1))
         else:
-            grid = _workbook_grid(data)
+            grid, numbers = _workbook_grid(data, limits or ReadLimits())
     except UnreadableFile as problem:
         case.problem, case.message = "unreadable_file", f"The file cannot be read: {problem}."
         return case
-    _rows_from_grid(grid, 1, case)
+    _rows_from_grid(grid, numbers, case)
     return case
 
 
@@ -392,10 +392,13 @@ def _duplicates(cases: pd.DataFrame) -> pd.DataFrame:
     return cases
 
 
-def read_cases(folder: Path, data_root: Path) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Every extract in `feedback/`, checked; and the non-blank rows each file holds (for the check)."""
+def read_cases(
+    folder: Path, data_root: Path, limits: ReadLimits | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Every extract in `feedback/`, checked; and the non-blank rows each file holds (for the check).
+    `limits` are the returns' (`[limits]` in council.toml): no extract is read past them."""
     paths, _ = list_return_files(folder, data_root)
-    files = [read_case_file(p, data_root) for p in paths]
+    files = [read_case_file(p, data_root, limits) for p in paths]
     counts = {f.file: len(f.rows) for f in files}
     return check_cases(files), counts
 
