@@ -3,7 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure, with_quarter
+from perf_pipeline.defs.common import KINDS, OWNERS, frame_version, reference_failure, with_quarter
+from perf_pipeline.defs.conditions import FILES_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
@@ -21,18 +22,23 @@ from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import read_text_table
 from perf_pipeline.lib.validation import ReferenceDataError
 
-PROGRAMME_FILES = ["programmes.csv", "milestones.csv", "benefits.csv"]
-RISK_FILES = ["risks.csv", "risk_reviews.csv"]
-
 
 def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
+    """A register is read again when the framework's files change (`framework_files`); a quarter's
+    status is rebuilt like every output. Each is versioned by its content, so what reads it is
+    rebuilt only when it changed (`defs/conditions.py`)."""
     return dg.AssetOut(
         description=description,
         code_version="1",
         owners=OWNERS,
         kinds=KINDS,
         metadata={"partition_expr": "quarter_start"} if quarterly else None,
+        automation_condition=None if quarterly else FILES_READ,
     )
+
+
+def _versioned(df: pd.DataFrame, name: str, **metadata) -> dg.Output:
+    return dg.Output(df, output_name=name, data_version=frame_version(df), metadata=metadata or None)
 
 
 @dg.multi_asset(
@@ -43,6 +49,7 @@ def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
     },
     group_name="reference",
     pool=WAREHOUSE_POOL,
+    deps=["framework_files"],
 )
 def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """What each indicator measures and the council's vocabularies it is tagged with, checked."""
@@ -58,30 +65,21 @@ def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.Dat
         action_tags, links = load_action_links(files[2], vocabularies, set(indicator_catalogue["code"]))
     except ReferenceDataError as error:
         raise reference_failure(error) from None
-    version = files_version(files)
     all_tags = pd.concat([tags, action_tags], ignore_index=True)
-    yield dg.Output(
+    yield _versioned(
         measures,
-        output_name="indicator_measures",
-        data_version=version,
-        metadata={
-            "by_type": dg.MetadataValue.json(
-                measures["measure_type"].fillna("not classified").value_counts().to_dict()
-            )
-        },
+        "indicator_measures",
+        by_type=dg.MetadataValue.json(
+            measures["measure_type"].fillna("not classified").value_counts().to_dict()
+        ),
     )
-    yield dg.Output(
+    yield _versioned(
         all_tags,
-        output_name="framework_tags",
-        data_version=version,
-        metadata={
-            "vocabularies": dg.MetadataValue.json({k: v["title"] for k, v in vocabularies.items()}),
-            "tags": len(all_tags),
-        },
+        "framework_tags",
+        vocabularies=dg.MetadataValue.json({k: v["title"] for k, v in vocabularies.items()}),
+        tags=len(all_tags),
     )
-    yield dg.Output(
-        links, output_name="action_indicator_links", data_version=version, metadata={"links": len(links)}
-    )
+    yield _versioned(links, "action_indicator_links", links=len(links))
 
 
 @dg.multi_asset(
@@ -98,6 +96,7 @@ def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.Dat
     },
     group_name="reference",
     pool=WAREHOUSE_POOL,
+    deps=["framework_files"],
 )
 def change_programme_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """The council's change programmes as described in programmes.csv, milestones.csv and benefits.csv."""
@@ -110,10 +109,9 @@ def change_programme_register(data_root: DataRootResource, indicator_catalogue: 
         benefits = load_benefits(reference, ids, codes)
     except ReferenceDataError as error:
         raise reference_failure(error) from None
-    version = files_version([reference / name for name in PROGRAMME_FILES])
-    yield dg.Output(programmes, output_name="change_programmes", data_version=version)
-    yield dg.Output(milestones, output_name="programme_milestones", data_version=version)
-    yield dg.Output(benefits, output_name="programme_benefits", data_version=version)
+    yield _versioned(programmes, "change_programmes")
+    yield _versioned(milestones, "programme_milestones")
+    yield _versioned(benefits, "programme_benefits")
 
 
 @dg.multi_asset(
@@ -125,6 +123,7 @@ def change_programme_register(data_root: DataRootResource, indicator_catalogue: 
     },
     group_name="reference",
     pool=WAREHOUSE_POOL,
+    deps=["framework_files"],
 )
 def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """The strategic risk register and its reviews, linked to indicators and improvement actions."""
@@ -137,11 +136,8 @@ def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd
         reviews = load_risk_reviews(paths.reference, list(risks["risk_id"]))
     except ReferenceDataError as error:
         raise reference_failure(error) from None
-    version = files_version([paths.reference / name for name in RISK_FILES] + [actions])
-    yield dg.Output(risks, output_name="risk_register", data_version=version, metadata={"risks": len(risks)})
-    yield dg.Output(
-        reviews, output_name="risk_reviews", data_version=version, metadata={"reviews": len(reviews)}
-    )
+    yield _versioned(risks, "risk_register", risks=len(risks))
+    yield _versioned(reviews, "risk_reviews", reviews=len(reviews))
 
 
 @dg.multi_asset(
@@ -174,15 +170,15 @@ def programme_status(
     folder = data_root.paths.reports_for(quarter)
     publish_csv(milestones, folder / "programme-milestones.csv")
     publish_csv(benefits, folder / "programme-benefits.csv")
-    yield dg.Output(
+    yield _versioned(
         with_quarter(milestones, quarter),
-        output_name="milestone_status",
-        metadata={"by_status": dg.MetadataValue.json(milestones["status"].value_counts().to_dict())},
+        "milestone_status",
+        by_status=dg.MetadataValue.json(milestones["status"].value_counts().to_dict()),
     )
-    yield dg.Output(
+    yield _versioned(
         with_quarter(benefits, quarter),
-        output_name="benefit_status",
-        metadata={"by_status": dg.MetadataValue.json(benefits["status"].value_counts().to_dict())},
+        "benefit_status",
+        by_status=dg.MetadataValue.json(benefits["status"].value_counts().to_dict()),
     )
 
 
@@ -211,5 +207,7 @@ def risk_status(
     publish_csv(status, data_root.paths.reports_for(quarter) / "risks.csv")
     return dg.Output(
         with_quarter(status, quarter),
+        # Its content: a quarter whose risks read the same is not republished (`defs/conditions.py`).
+        data_version=frame_version(status),
         metadata={"risks": len(status), "flagged": int(status["flag"].ne("").sum())},
     )
