@@ -3,7 +3,14 @@
 import dagster as dg
 import pandas as pd
 
-from perf_pipeline.defs.common import KINDS, OWNERS, frame_version, reference_failure, with_quarter
+from perf_pipeline.defs.common import (
+    KINDS,
+    OWNERS,
+    QUARTERLY_TABLE,
+    frame_version,
+    reference_checked,
+    with_quarter,
+)
 from perf_pipeline.defs.conditions import FILES_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
@@ -20,7 +27,6 @@ from perf_pipeline.lib.framework_risks import load_risk_reviews, load_risks
 from perf_pipeline.lib.framework_risks import risk_status as risks_as_at
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import read_text_table
-from perf_pipeline.lib.validation import ReferenceDataError
 
 
 def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
@@ -37,6 +43,10 @@ def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
     )
 
 
+# The registers: reference tables read from the framework's files, one writer at a time.
+REGISTER = {"group_name": "reference", "pool": WAREHOUSE_POOL, "deps": ["framework_files"]}
+
+
 def _versioned(df: pd.DataFrame, name: str, **metadata) -> dg.Output:
     return dg.Output(df, output_name=name, data_version=frame_version(df), metadata=metadata or None)
 
@@ -47,9 +57,7 @@ def _versioned(df: pd.DataFrame, name: str, **metadata) -> dg.Output:
         "framework_tags": _out("Every tag of every indicator and improvement action, from tags.toml."),
         "action_indicator_links": _out("The indicators each improvement plan action is meant to move."),
     },
-    group_name="reference",
-    pool=WAREHOUSE_POOL,
-    deps=["framework_files"],
+    **REGISTER,
 )
 def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """What each indicator measures and the council's vocabularies it is tagged with, checked."""
@@ -59,12 +67,10 @@ def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.Dat
         paths.reference / "indicators.csv",
         paths.improvement_plan / "actions.csv",
     ]
-    try:
+    with reference_checked():
         vocabularies = load_tag_vocabularies(files[0])
         measures, tags = load_indicator_framework(files[1], vocabularies)
         action_tags, links = load_action_links(files[2], vocabularies, set(indicator_catalogue["code"]))
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     all_tags = pd.concat([tags, action_tags], ignore_index=True)
     yield _versioned(
         measures,
@@ -94,21 +100,17 @@ def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.Dat
             "The value each programme promised an indicator would reach, and by when."
         ),
     },
-    group_name="reference",
-    pool=WAREHOUSE_POOL,
-    deps=["framework_files"],
+    **REGISTER,
 )
 def change_programme_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """The council's change programmes as described in programmes.csv, milestones.csv and benefits.csv."""
     reference = data_root.paths.reference
     codes = set(indicator_catalogue["code"])
-    try:
+    with reference_checked():
         programmes = load_programmes(reference, codes)
         ids = list(programmes["programme_id"])
         milestones = load_milestones(reference, ids)
         benefits = load_benefits(reference, ids, codes)
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     yield _versioned(programmes, "change_programmes")
     yield _versioned(milestones, "programme_milestones")
     yield _versioned(benefits, "programme_benefits")
@@ -121,21 +123,17 @@ def change_programme_register(data_root: DataRootResource, indicator_catalogue: 
         ),
         "risk_reviews": _out("Every later review of a risk's likelihood and impact (append-only)."),
     },
-    group_name="reference",
-    pool=WAREHOUSE_POOL,
-    deps=["framework_files"],
+    **REGISTER,
 )
 def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """The strategic risk register and its reviews, linked to indicators and improvement actions."""
     paths = data_root.paths
     actions = paths.improvement_plan / "actions.csv"
-    try:
+    with reference_checked():
         plan = read_text_table(actions)[0] if actions.is_file() else pd.DataFrame()
         action_ids = set(plan.get("action_id", pd.Series(dtype=str)).dropna())
         risks = load_risks(paths.reference, set(indicator_catalogue["code"]), action_ids)
         reviews = load_risk_reviews(paths.reference, list(risks["risk_id"]))
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     yield _versioned(risks, "risk_register", risks=len(risks))
     yield _versioned(reviews, "risk_reviews", reviews=len(reviews))
 
@@ -183,14 +181,9 @@ def programme_status(
 
 
 @dg.asset(
-    code_version="1",
     group_name="framework",
-    owners=OWNERS,
-    kinds=KINDS,
-    pool=WAREHOUSE_POOL,
-    partitions_def=quarterly_partitions,
-    metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
+    **QUARTERLY_TABLE,
 )
 def risk_status(
     context: dg.AssetExecutionContext,
