@@ -7,8 +7,8 @@ what it reads has finished. The automation sensor applies it while the daemon ru
 
 - A quarter's returns are read again when the files in its folder change.
 - The corrections log is rebuilt when any correction row changes; a quarter's figures are
-  rebuilt after it when the rows naming that quarter changed, or when returns that can revise it were read again or a correction
-  naming it changed.
+  rebuilt after it when the rows naming that quarter changed, or when returns that can revise it
+  were read again or a correction naming it changed.
 - Everything after the figures (assessment, benchmarks, reports, audit pack, the annual report)
   is rebuilt when the figures it uses have a new data version: figures rebuilt unchanged (a return
   that revised nothing) go no further. Each stage after that follows in the same request.
@@ -40,18 +40,9 @@ EVERY_QUARTER_READS = dg.AssetSelection.groups("reference") | dg.AssetSelection.
 FIGURES = dg.AssetSelection.assets("indicator_values")
 # Figures made from the case extracts: they reach every output through `indicator_values`.
 DERIVED = dg.AssetSelection.assets("feedback_indicator_values")
-# The framework's registers, read by every quarter but versioned by their content.
-REGISTERS = dg.AssetSelection.assets(
-    "feedback_rules",
-    "indicator_measures",
-    "framework_tags",
-    "action_indicator_links",
-    "change_programmes",
-    "programme_milestones",
-    "programme_benefits",
-    "risk_register",
-    "risk_reviews",
-)
+# The framework's registers: what is read from its files (`defs/framework.py`, `feedback_rules`),
+# read by every quarter but versioned by their content.
+REGISTERS = dg.AssetSelection.assets("framework_files").downstream(depth=1, include_self=False)
 # A quarter's programmes and risks as at its end, versioned by content: what reads them follows
 # only when they changed (a new risk review changes no earlier quarter's status).
 AS_AT = dg.AssetSelection.assets("milestone_status", "benefit_status", "risk_status")
