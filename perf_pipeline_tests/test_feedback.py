@@ -15,6 +15,7 @@ from perf_pipeline.lib.feedback import (
     check_cases,
     counted_cases,
     derive_values,
+    extract_versions,
     load_feedback_rules,
     parse_date,
     read_case_file,
@@ -488,6 +489,11 @@ def test_any_extract_is_read_with_every_row_accounted_for(tmp_path_factory, rows
     ).all()
     assert set(accepted["type"]) <= {"complaint", "compliment", "comment"}
     assert accepted["case_id"].str.upper().is_unique
+    # The file sensor versions the same file every few seconds: it must never stop on one, and
+    # every accepted case's quarter has a version.
+    files, by_quarter = extract_versions(root / "feedback", root)
+    assert files and all(Quarter.parse(key).key == key for key in by_quarter)
+    assert {Quarter.containing(d.date()).key for d in accepted["received_date"]} <= set(by_quarter)
 
 
 @pytest.mark.e2e
