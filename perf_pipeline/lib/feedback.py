@@ -767,8 +767,8 @@ def derivation_lines(con, data_root: Path, code: str, quarter: Quarter) -> list[
 
 def returned_indicators(catalogue: pd.DataFrame, reference: Path, quarter: Quarter) -> pd.DataFrame:
     """The catalogue less the indicators the case extracts make in a quarter: no service is asked
-    for those, nor chased for them. Broken rules leave the catalogue whole (the feedback asset
-    reports them)."""
+    for those, nor chased for them. Broken rules leave the catalogue whole (the reference run
+    stops on them, `feedback_rules`)."""
     try:
         rules = load_feedback_rules(reference / "feedback_rules.toml", set(catalogue["code"]))
     except ReferenceDataError:
