@@ -295,6 +295,48 @@ def test_changed_figures_rebuild_that_quarter_and_the_seven_after_it_and_nothing
         assert requested(defs, instance, cursor)[0] == {}  # requested once, not again next tick
 
 
+def test_two_corrections_saved_close_together_are_planned_as_one_and_each_quarter_built_once():
+    """Corrections to two quarters saved within one look of the sensor: one plan takes both, each
+    quarter's figures once; then every quarter either reaches is reassessed once, not once per
+    correction, and the next tick asks for nothing more."""
+    with dg.instance_for_test() as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+        early, late = Quarter(2023, 3), Quarter(2024, 2)
+        for quarter in (late, early):
+            instance.report_runless_asset_event(
+                dg.AssetObservation(
+                    "correction_records", partition=quarter.partition_key, tags={DATA_VERSION: "2"}
+                )
+            )
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {"corrections_log": {None}, "indicator_values": {early.key, late.key}}
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("corrections_log", tags={DATA_VERSION: "2"})
+        )
+        for quarter in (early, late):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    "indicator_values", partition=quarter.partition_key, tags={DATA_VERSION: "2"}
+                )
+            )
+        plan, cursor = requested(defs, instance, cursor)
+        reach = (keys(early, early.shift(7)) | keys(late, late.shift(7))) & {q.key for q in BUILT}
+        assert all(plan[name] == reach for name in QUARTERLY_OUTPUTS)
+        assert "indicator_values" not in plan
+        for name in QUARTERLY_OUTPUTS:
+            for key in reach:
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(
+                        name, partition=Quarter.parse(key).partition_key, tags={DATA_VERSION: "2"}
+                    )
+                )
+        plan, cursor = requested(defs, instance, cursor)
+        # The annual report of each year whose Q4 was reassessed, once; then nothing more.
+        assert plan == {"annual_performance_report": {"2023-24-Q1", "2024-25-Q1"}}
+        assert requested(defs, instance, cursor)[0] == {}
+
+
 def plan_after(*events) -> dict[str, set[str]]:
     """What the conditions request after `events` are recorded on a built instance."""
     with dg.instance_for_test() as instance:
