@@ -33,16 +33,31 @@ import dagster as dg
 
 AC = dg.AutomationCondition
 
+# Descriptions of indicators, actions and programmes (measure types, tags, the indicators an action
+# moves, a programme's sponsor and aim): like the catalogue, a change marks every quarter's report
+# stale and republishes none by itself. Milestones, benefits, risks and the feedback rules are not
+# descriptions: what they change is each quarter's status or figures, and that is rebuilt.
+DESCRIPTIONS = dg.AssetSelection.assets(
+    "indicator_measures", "framework_tags", "action_indicator_links", "change_programmes"
+)
 # Inputs that every quarter reads: they mark quarters stale, they do not start rebuilds.
-EVERY_QUARTER_READS = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets(
-    "corrections_log", "benchmark_values", "comparator_groups", "council_settings", "improvement_plan_files"
+EVERY_QUARTER_READS = (
+    dg.AssetSelection.groups("reference")
+    | dg.AssetSelection.assets(
+        "corrections_log",
+        "benchmark_values",
+        "comparator_groups",
+        "council_settings",
+        "improvement_plan_files",
+    )
+    | DESCRIPTIONS
 )
 FIGURES = dg.AssetSelection.assets("indicator_values")
 # Figures made from the case extracts: they reach every output through `indicator_values`.
 DERIVED = dg.AssetSelection.assets("feedback_indicator_values")
 # The framework's registers: what is read from its files (`defs/framework.py`, `feedback_rules`),
 # read by every quarter but versioned by their content.
-REGISTERS = dg.AssetSelection.assets("framework_files").downstream(depth=1, include_self=False)
+REGISTERS = dg.AssetSelection.assets("framework_files").downstream(depth=1, include_self=False) - DESCRIPTIONS
 # A quarter's programmes and risks as at its end, versioned by content: what reads them follows
 # only when they changed (a new risk review changes no earlier quarter's status).
 AS_AT = dg.AssetSelection.assets("milestone_status", "benefit_status", "risk_status")
