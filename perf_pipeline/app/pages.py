@@ -135,8 +135,20 @@ def quarter_key(ctx: Ctx, text: str) -> str:
     return key
 
 
+CATALOGUE_COLUMNS = ["portfolio", "scrutiny_committee", "service_name", "unit_label", "definition"]
+
+
+def _catalogue(ctx: Ctx) -> pd.DataFrame:
+    """The catalogue's details the pages join to figures, by code: made once per snapshot."""
+    return ctx.published.remembered(
+        "catalogue",
+        None,
+        lambda: pd.DataFrame(ctx.published.indicators.values()).set_index("code")[CATALOGUE_COLUMNS],
+        1,
+    )
+
+
 def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
-    catalogue = pd.DataFrame(ctx.published.indicators.values())
     if rows.empty:
         return rows.assign(
             **{
@@ -144,10 +156,8 @@ def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
                 for c in ("portfolio", "scrutiny_committee", "service_name", "unit_label")
             }
         )
-    columns = ["portfolio", "scrutiny_committee", "service_name", "unit_label", "definition"]
-    info = catalogue.set_index("code")[columns]
-    out = rows.drop(columns=columns, errors="ignore")
-    out = out.join(info, on="indicator_code")
+    out = rows.drop(columns=CATALOGUE_COLUMNS, errors="ignore")
+    out = out.join(_catalogue(ctx), on="indicator_code")
     out["portfolio"] = out["portfolio"].fillna("")
     return out
 
@@ -441,10 +451,11 @@ def _actions_naming(ctx: Ctx, code: str, quarter: str) -> list[dict]:
     columns = {r[1] for r in ctx.con.execute("pragma table_info(plan)")}
     if "indicator_codes" not in columns:
         return []
-    plan = ctx.frame("select * from plan where quarter = ?", [quarter])
-    named = plan[
-        plan["indicator_codes"].fillna("").map(lambda t: code in {c.strip() for c in str(t).split(";")})
-    ]
+    # instr finds the candidates; the codes are then compared whole (RB1 is not in "RB11").
+    plan = ctx.frame(
+        "select * from plan where quarter = ? and instr(indicator_codes, ?) > 0", [quarter, code]
+    )
+    named = plan[plan["indicator_codes"].map(lambda t: code in {c.strip() for c in str(t).split(";")})]
     return [_action(a) for a in named.to_dict("records")]
 
 
