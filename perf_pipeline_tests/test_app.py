@@ -307,7 +307,7 @@ def test_the_value_for_money_page_shows_each_pair_and_the_indicators_link_to_it(
     page = team.get(f"/q/{APPROVED}/value-for-money").text
     # The sentence, the chart (SVG with its description), the figures and the notes on years and prices.
     assert "Darlington Borough Council spends £268 per resident on adult social care (2017-18)" in page
-    assert page.count('<svg role="img"') == 3 and "Darlington (this council)" in page
+    assert page.count('<svg role="img"') == 3 and "<strong>Darlington</strong> (this council)" in page
     assert "is of 2020-21, not 2017-18" in page and "Costs are in cash." in page
     assert "Nearest neighbours" in page and "8 of 16" in page  # the position in every group
     rows = list(csv.DictReader(io.StringIO(team.get(f"/q/{APPROVED}/value-for-money.csv").text)))
