@@ -43,8 +43,8 @@ class _Asked(pages.Ctx):
 
 
 def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tuple[pd.DataFrame, dict]:
-    """Every chart the pages of `snapshot` would show either view (`key`, `svg`), and how many
-    were drawn and copied from `previous`."""
+    """Every chart the pages of `snapshot` would show either view (`key`, `svgz`: `charts.pack`),
+    and how many were drawn and copied from `previous`."""
     asked: dict = {}
     reader = SnapshotReader(snapshot)
     approvals = Approvals(data_root)
@@ -61,22 +61,24 @@ def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tupl
                         pages.dot_plot(ctx, code, quarter, info)
                     pages.value_for_money(ctx, quarter)
     kept = _kept(previous, list(asked))
-    drawn = {key: charts.DRAW[kind](*args) for key, (kind, args) in asked.items() if key not in kept}
+    drawn = {
+        key: charts.pack(charts.DRAW[kind](*args)) for key, (kind, args) in asked.items() if key not in kept
+    }
     return (
-        pd.DataFrame({"key": [*kept, *drawn], "svg": [*kept.values(), *drawn.values()]}),
+        pd.DataFrame({"key": [*kept, *drawn], "svgz": [*kept.values(), *drawn.values()]}),
         {"charts_drawn": len(drawn), "charts_copied": len(kept)},
     )
 
 
 def _kept(previous: Path | None, keys: list[str]) -> dict[str, str]:
-    """The charts among `keys` that the previous snapshot holds."""
+    """The charts among `keys` that the previous snapshot holds (packed, copied as they are)."""
     if previous is None or not previous.is_file():
         return {}
     try:
         with closing(sqlite3.connect(f"{previous.absolute().as_uri()}?mode=ro", uri=True)) as con:
             con.execute("create temp table wanted (key text primary key)")
             con.executemany("insert into temp.wanted values (?)", [(k,) for k in keys])
-            return dict(con.execute("select key, svg from charts join temp.wanted using (key)"))
+            return dict(con.execute("select key, svgz from charts join temp.wanted using (key)"))
     except sqlite3.Error as exc:  # an older snapshot without charts, or an unreadable one: draw all
         log.info("no charts reused from %s: %s", previous, exc)
         return {}

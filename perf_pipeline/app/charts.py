@@ -17,6 +17,7 @@ import io
 import json
 import re
 import threading
+import zlib
 from importlib.metadata import version
 from pathlib import Path
 
@@ -149,3 +150,12 @@ def chart_key(kind: str, args: tuple) -> str:
     """The chart `DRAW[kind](*args)` draws, named by what it shows and how it is drawn."""
     text = json.dumps([DRAWING, kind, args], default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pack(svg: str) -> bytes:
+    """A chart as the snapshot keeps it: SVG is text that compresses about fourfold."""
+    return zlib.compress(svg.encode(), 6)
+
+
+def unpack(packed: bytes) -> str:
+    return zlib.decompress(packed).decode()

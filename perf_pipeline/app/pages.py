@@ -114,9 +114,9 @@ class Ctx:
         drawn then (a view that approvals changed since) is drawn now and kept for the snapshot."""
         key = charts.chart_key(kind, args)
         if "charts" in self.published.tables:
-            row = self.con.execute("select svg from charts where key = ?", [key]).fetchone()
+            row = self.con.execute("select svgz from charts where key = ?", [key]).fetchone()
             if row is not None:
-                return row[0]
+                return charts.unpack(row[0])
         return self.published.remembered("charts", key, lambda: charts.DRAW[kind](*args), CHARTS_KEPT)
 
 
@@ -346,15 +346,12 @@ def _trend(ctx: Ctx, info: dict, history: pd.DataFrame) -> str:
 def trend_charts(ctx: Ctx, quarter: str) -> None:
     """Every indicator page's trend chart at `quarter` as this actor sees it (`indicator`'s own
     steps, for all indicators in one pass): for drawing the charts when the snapshot is published."""
-    rows = visible_rows(ctx, *[q for q in ctx.published.quarters if q <= quarter])
+    rows = _shown(visible_rows(ctx, *[q for q in ctx.published.quarters if q <= quarter]), quarter)
+    current = set(rows.loc[rows["quarter"] == quarter, "indicator_code"])
     for code, history in rows.groupby("indicator_code", sort=False):
         info = ctx.published.indicators.get(code)
-        if (
-            info is not None
-            and quarter in set(history["quarter"])
-            and ctx.sees(quarter, info.get("portfolio") or "")
-        ):
-            _trend(ctx, info, _shown(history, quarter))
+        if code in current and info is not None and ctx.sees(quarter, info.get("portfolio") or ""):
+            _trend(ctx, info, history)
 
 
 def _as_published(rows: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:

@@ -109,7 +109,7 @@ def write_snapshot(
     charts: Callable[[Path, Path], pd.DataFrame] | None = None,
 ) -> Path:
     """Write every table and the metadata to a new SQLite file, then the charts `charts(new file,
-    path)` draws from them (`key`, `svg`: it may copy those `path`, the snapshot being replaced,
+    path)` draws from them (`key`, `svgz`: it may copy those `path`, the snapshot being replaced,
     already holds), then rename it over `path`."""
 
     def write(tmp: Path) -> None:
@@ -127,8 +127,8 @@ def write_snapshot(
             return
         drawn = charts(tmp, path)
         with closing(sqlite3.connect(tmp)) as con:
-            con.execute("create table charts (key text primary key, svg text not null)")
-            con.executemany("insert into charts values (?, ?)", zip(drawn["key"], drawn["svg"]))
+            con.execute("create table charts (key text primary key, svgz blob not null)")
+            con.executemany("insert into charts values (?, ?)", zip(drawn["key"], drawn["svgz"]))
             con.commit()
 
     return write_atomically(path, write)
