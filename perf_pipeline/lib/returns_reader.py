@@ -485,7 +485,7 @@ _XLSX_ERRORS = (
 
 
 @dataclass
-class _Sheet:
+class Sheet:
     title: str
     visible: bool
     row_numbers: list[int]
@@ -517,7 +517,7 @@ def _read_xlsx(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFil
         )
         return _unreadable(rel, sha, "xlsx", hint)
     try:
-        sheets = _workbook_sheets(data, limits)
+        sheets = workbook_sheets(data, limits)
     except UnreadableFile as problem:
         return _unreadable(rel, sha, "xlsx", str(problem))
     except _XLSX_ERRORS as exc:
@@ -560,7 +560,7 @@ def _read_xlsx(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFil
     return result
 
 
-def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
+def workbook_sheets(data: bytes, limits: ReadLimits) -> list[Sheet]:
     """Every sheet's non-blank rows as text, each with the row number Excel shows.
 
     The sheets' XML is measured first (`_measure_sheets`), so nothing is built for a workbook
@@ -582,7 +582,7 @@ def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
                 if any(texts):
                     row_numbers.append(next(cell.row for cell in cells if cell.value is not None))
                     rows.append(texts)
-            sheets.append(_Sheet(sheet.title, sheet.sheet_state == "visible", row_numbers, rows))
+            sheets.append(Sheet(sheet.title, sheet.sheet_state == "visible", row_numbers, rows))
     finally:
         workbook.close()
     if formulas:
@@ -640,7 +640,7 @@ def _has_formulas(data: bytes) -> bool:
         return any(_FORMULA_TAG.search(archive.read(name)) for name in sheets)
 
 
-def _show_unsaved_formulas(data: bytes, sheets: list[_Sheet]) -> None:
+def _show_unsaved_formulas(data: bytes, sheets: list[Sheet]) -> None:
     """Put the formula itself where a formula cell has no saved result.
 
     Excel saves each formula's result beside it, and that result is what is read. A workbook
