@@ -64,7 +64,7 @@ def app_snapshot(
 ) -> pd.DataFrame:
     """What the performance app shows, copied from the warehouse into a read-only file it may open
     while runs write the warehouse: replaced whole (written aside, then renamed), with its pages'
-    charts drawn ahead (`app/ahead.py`) so that no page draws one when asked."""
+    latest quarters' charts drawn ahead (`app/ahead.py`) so that no page of theirs draws one when asked."""
     started = time.perf_counter()
     quarter = quarter_of(context)
     council = data_root.council()
@@ -106,7 +106,8 @@ def app_snapshot(
     counts = {}
 
     def charts(new: Path, previous: Path) -> pd.DataFrame:
-        drawn, numbers = charts_ahead(new, data_root.paths.root, previous)
+        latest = quarter.key == tables["performance"]["quarter"].max()
+        drawn, numbers = charts_ahead(new, data_root.paths.root, previous, draw=latest)
         counts.update(numbers)
         return drawn
 
