@@ -485,15 +485,7 @@ def test_a_register_reaches_what_uses_it_only_when_its_content_changed():
         for name in ("framework_tags", "indicator_measures", "action_indicator_links", "change_programmes"):
             instance.report_runless_asset_event(dg.AssetMaterialization(name, tags={DATA_VERSION: "2"}))
         plan, cursor = requested(defs, instance, cursor)
-        assert plan == {}
-        # Changed milestones do reach every built quarter's status as at its end (and go no further
-        # where that status came out the same).
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization("programme_milestones", tags={DATA_VERSION: "2"})
-        )
-        plan, cursor = requested(defs, instance, cursor)
-        assert plan["milestone_status"] == every
-        assert set(plan) <= {"milestone_status", "benefit_status"} and all(q == every for q in plan.values())
+        assert plan == {}  # (changed milestones do reach further: the test before this one)
 
 
 def test_the_definitions_carry_one_automation_sensor_and_the_file_sensor():
