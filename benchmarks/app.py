@@ -3,15 +3,18 @@
     .venv/bin/python benchmarks/app.py                # the example (after `make demo`)
     .venv/bin/python benchmarks/app.py --synthetic    # also the 500-indicator council of scale.py
 
-For each council it publishes the snapshot (a real Dagster run of `app_snapshot` on a copy of the
-warehouse) and prints its seconds and bytes; then starts `perf-pipeline app` on 127.0.0.1 and
+For each council it publishes the snapshot twice (real Dagster runs of `app_snapshot` on a copy of
+the warehouse): first with no snapshot before it, so every page's chart is drawn, then again, as
+each later run does, copying the charts the previous snapshot holds; it prints seconds, bytes and
+charts for both. Then it starts `perf-pipeline app` on 127.0.0.1 and
 sends 20 concurrent clients (httpx and asyncio) at the overview, the indicator pages (every
 indicator in turn, first and later visits) and the overview's CSV, and prints p50 and
 p95 latency per page, beside `/healthz` (the HTTP stack and a snapshot read: the plain baseline,
 measured in the same run). These machines are noisy: read the ratios. It asserts nothing.
 
-Goal: p95 <= 150 ms for an indicator page on 2 cores (once its charts are drawn: the first visit
-to each indicator after a new snapshot draws them, and is reported on its own line).
+Goal: p95 <= 150 ms for an indicator page on 2 cores. Charts are drawn when the snapshot is
+published, so no page draws one; the first visit to each indicator page after a new snapshot
+builds the page (later visits with the same view are served from memory), reported on its own line.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ def publish(root: Path, quarter: str, env: dict) -> dict:
     with sqlite3.connect(path) as con:
         indicators = con.execute("select count(*) from indicators").fetchone()[0]
         quarters = con.execute("select count(distinct quarter) from performance").fetchone()[0]
+        charts = con.execute("select count(*) from charts").fetchone()[0]
     import duckdb
 
     with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
@@ -75,6 +79,7 @@ def publish(root: Path, quarter: str, env: dict) -> dict:
         "bytes": path.stat().st_size,
         "indicators": indicators,
         "quarters": quarters,
+        "charts": charts,
     }
 
 
@@ -136,8 +141,9 @@ def serve_and_measure(root: Path, quarter: str, env: dict) -> dict:
         pages = {
             "healthz (baseline)": ["/healthz"] * REQUESTS,
             "overview": [f"/q/{quarter}/"] * REQUESTS,
-            # The first visit to an indicator page after a new snapshot draws its charts; later
-            # visits (by anyone with the same view) are served from memory.
+            # The first visit to an indicator page after a new snapshot builds it (its charts were
+            # drawn when the snapshot was published); later visits with the same view are served
+            # from memory.
             "indicator, 1st visit": indicators[:REQUESTS],
             "indicator": [indicators[i % len(indicators)] for i in range(REQUESTS)],
             "overview CSV": [f"/q/{quarter}/.csv"] * REQUESTS,
@@ -158,12 +164,20 @@ def serve_and_measure(root: Path, quarter: str, env: dict) -> dict:
         server.wait(30)
 
 
-def report(council: str, published: dict, latency: dict) -> None:
-    print(f"\n{council}: {published['indicators']} indicators, {published['quarters']} quarters")
-    print(
-        f"  snapshot published in {published['asset_seconds']:.2f} s inside the asset "
-        f"({published['run_seconds']:.1f} s for the whole Dagster run), {published['bytes'] / 1e6:.1f} MB"
-    )
+def publish_twice(root: Path, quarter: str, env: dict) -> list[dict]:
+    """The first publication draws every chart; the next copies them from the one it replaces."""
+    snapshot_path(root).unlink(missing_ok=True)  # the run that built the warehouse published one
+    return [publish(root, quarter, env), publish(root, quarter, env)]
+
+
+def report(council: str, published: list[dict], latency: dict) -> None:
+    print(f"\n{council}: {published[0]['indicators']} indicators, {published[0]['quarters']} quarters")
+    for when, p in zip(("first (every chart drawn)", "again (charts copied)"), published):
+        print(
+            f"  snapshot published {when}: {p['asset_seconds']:.2f} s inside the asset "
+            f"({p['run_seconds']:.1f} s for the whole Dagster run), {p['bytes'] / 1e6:.1f} MB, "
+            f"{p['charts']} charts"
+        )
     base = latency["healthz (baseline)"]["p50"]
     for name, r in latency.items():
         goal = "  (goal p95 <= 150 ms)" if name == "indicator" else ""
@@ -183,7 +197,7 @@ def example(scratch: Path, data: Path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(scratch / "example" / "dagster")}
     Path(env["DAGSTER_HOME"]).mkdir(parents=True)
     quarter = max(p.name for p in (root / "submissions").iterdir() if p.is_dir() and p.name[:2] == "20")
-    published = publish(root, quarter, env)
+    published = publish_twice(root, quarter, env)
     report("Example (Darlington)", published, serve_and_measure(root, quarter, env))
 
 
@@ -214,7 +228,7 @@ def synthetic(scratch: Path) -> None:
         check=True,
         capture_output=True,
     )
-    published = publish(root, last.key, env)
+    published = publish_twice(root, last.key, env)
     report(
         f"Synthetic council ({scale.N_INDICATORS} indicators)",
         published,

@@ -61,6 +61,17 @@ def plant_canaries(root: Path) -> None:
             "update provenance set source_file = ? || ' ' || indicator_code where quarter = ?",
             [CANARY, DRAFT],
         )
+        # The draft quarter's value for money: its labels, costs and the scatters' points.
+        con.execute(
+            "update value_for_money set label = ? || ' ' || pair_id || ': spend vs. outcome', "
+            "cost_per_unit = ? where quarter = ?",
+            [CANARY, CANARY_VALUE, DRAFT],
+        )
+        con.execute(
+            "update value_for_money_points set area_name = ? || ' ' || area_code, cost_per_unit = ? "
+            "where quarter = ?",
+            [CANARY, CANARY_VALUE, DRAFT],
+        )
 
 
 def client(root: Path, **settings):

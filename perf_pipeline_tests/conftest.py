@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from perf_pipeline import cli
 
@@ -68,22 +73,90 @@ E06000001,Hartlepool,UA,North East
 """
 
 
-def pytest_generate_tests(metafunc):
-    """Tests of the example run carry `[example]` in their id, so they can be scheduled together."""
-    if "demo" in metafunc.fixturenames:
-        metafunc.parametrize("demo", ["example"], indirect=True, scope="session")
+class SharedRun:
+    """`perf-pipeline run ...` on a copy of the example's inputs, once per test session, in a folder
+    every xdist worker of the session shares. It runs as a process of its own, started as the session
+    begins, while the workers run the tests that do not need it (those that do are ordered last)."""
+
+    def __init__(self, folder: Path, *run_args: str) -> None:
+        self.folder, self.run_args = folder, run_args
+        self.root = folder / "data"
+        self.log, self.exit_code = folder / "run.log", folder / "exit-code"
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.folder / "start.lock"):
+            if self.root.exists():
+                return  # started by the other worker
+            for folder in INPUT_FOLDERS:
+                if (EXAMPLE_DATA / folder).is_dir():
+                    shutil.copytree(EXAMPLE_DATA / folder, self.root / folder)
+            # The shell writes the exit code when the run ends, whichever worker is still waiting.
+            script = '"$0" "$@" >"$LOG" 2>&1; echo $? >"$EXIT.part" && mv "$EXIT.part" "$EXIT"'
+            subprocess.Popen(
+                [
+                    "/bin/sh",
+                    "-c",
+                    script,
+                    str(PERF_PIPELINE),
+                    "--data",
+                    str(self.root),
+                    "run",
+                    *self.run_args,
+                ],
+                env={**os.environ, "LOG": str(self.log), "EXIT": str(self.exit_code)},
+                stdin=subprocess.DEVNULL,
+            )
+
+    def wait(self) -> Path:
+        self.start()
+        deadline = time.monotonic() + SHARED_RUN_TIMEOUT_S
+        while not self.exit_code.exists():
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"`perf-pipeline run {' '.join(self.run_args)}` still running after "
+                    f"{SHARED_RUN_TIMEOUT_S} s; its output so far: {self.log}"
+                )
+            time.sleep(0.5)
+        code = int(self.exit_code.read_text())
+        if code != 0:
+            pytest.fail(
+                f"`perf-pipeline run {' '.join(self.run_args)}` ended with {code}:\n"
+                + self.log.read_text(errors="replace")[-6000:]
+            )
+        return self.root
 
 
-def pytest_xdist_make_scheduler(config, log):
-    """Two workers for two cores: every test of the example run on one worker (so the run is built
-    once), the other tests spread over both."""
-    from xdist.scheduler import LoadScopeScheduling
+PERF_PIPELINE = Path(sys.executable).with_name("perf-pipeline")
+SHARED_RUN_TIMEOUT_S = 30 * 60
+# fixture name -> what the shared run is asked to do
+SHARED_RUNS = {
+    "demo": ("--all",),  # every quarter, as `make demo` does
+    "recent": ("--from", "2024-25-Q4", "--to", "2025-26-Q2"),  # the last three quarters
+}
 
-    class ExampleRunTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return "example" if "example" in nodeid[nodeid.rfind("[") :] else nodeid
 
-    return ExampleRunTogether(config, log)
+def shared_run(tmp_path_factory, fixture: str) -> SharedRun:
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the workers' temp folders are siblings in the session's folder
+    return SharedRun(base / f"shared-{fixture}", *SHARED_RUNS[fixture])
+
+
+def _uses(item, fixture: str) -> bool:
+    return fixture in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that read a shared run last, so the workers have other tests to run meanwhile."""
+    items.sort(key=lambda item: any(_uses(item, f) for f in SHARED_RUNS))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_runs_started(request, tmp_path_factory):
+    for fixture in SHARED_RUNS:
+        if any(_uses(item, fixture) for item in request.session.items):
+            shared_run(tmp_path_factory, fixture).start()
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -115,24 +188,24 @@ def run_cli(*args: str) -> int:
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> Path:
-    """Every quarter of the example materialised once, as `make demo` does."""
-    root = tmp_path_factory.mktemp("demo") / "data"
-    for folder in INPUT_FOLDERS:
-        if (EXAMPLE_DATA / folder).is_dir():
-            shutil.copytree(EXAMPLE_DATA / folder, root / folder)
-    assert run_cli("--data", str(root), "run", "--all") == 0
-    return root
+    """Every quarter of the example materialised once, as `make demo` does (read it, never change it)."""
+    return shared_run(tmp_path_factory, "demo").wait()
 
 
 @pytest.fixture
-def recent(tmp_path: Path) -> Path:
-    """The example's last three quarters materialised in a private copy, for tests that change it."""
-    root = tmp_path / "data"
-    for folder in INPUT_FOLDERS:
-        if (EXAMPLE_DATA / folder).is_dir():
-            shutil.copytree(EXAMPLE_DATA / folder, root / folder)
-    assert run_cli("--data", str(root), "run", "--from", "2024-25-Q4", "--to", "2025-26-Q2") == 0
-    return root
+def demo_copy(demo: Path, tmp_path: Path) -> Path:
+    """A private copy of the example's full run, for a test that runs a command which writes to it
+    (the tests reading `demo` run on both workers at once)."""
+    return Path(shutil.copytree(demo, tmp_path / "data", symlinks=True))
+
+
+@pytest.fixture
+def recent(tmp_path: Path, tmp_path_factory) -> Path:
+    """The example's last three quarters materialised, in a private copy for a test that changes it
+    (the data root carries its own Dagster instance, so the copy is a whole installation)."""
+    return Path(
+        shutil.copytree(shared_run(tmp_path_factory, "recent").wait(), tmp_path / "data", symlinks=True)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -169,6 +169,7 @@ def page_types(quarter: str) -> dict[str, str]:
         "other indicator": f"/q/{quarter}/indicators/{OTHER}",
         "attention": f"/q/{quarter}/attention",
         "plan": f"/q/{quarter}/plan",
+        "value for money": f"/q/{quarter}/value-for-money",
         "directorates": f"/q/{quarter}/directorates/",
         "own portfolio": f"/q/{quarter}/portfolios/resources",
         "other portfolio": f"/q/{quarter}/portfolios/adults",
@@ -300,6 +301,73 @@ def test_charts_show_only_what_the_role_may_see(published, canary):
     assert svg.findall(plain) and svg.findall(plain) == svg.findall(planted)
 
 
+@pytest.mark.e2e
+def test_the_value_for_money_page_shows_each_pair_and_the_indicators_link_to_it(published):
+    team = signed_in(published, "team")
+    page = team.get(f"/q/{APPROVED}/value-for-money").text
+    # The sentence, the chart (SVG with its description), the figures and the notes on years and prices.
+    assert "Darlington Borough Council spends £268 per resident on adult social care (2017-18)" in page
+    assert page.count('<svg role="img"') == 3 and "<strong>Darlington</strong> (this council)" in page
+    assert "is of 2020-21, not 2017-18" in page and "Costs are in cash." in page
+    assert "Nearest neighbours" in page and "8 of 16" in page  # the position in every group
+    rows = list(csv.DictReader(io.StringIO(team.get(f"/q/{APPROVED}/value-for-money.csv").text)))
+    assert {r["pair_id"] for r in rows} == {"asc_short_term", "waste_recycling", "waste_residual"}
+    assert {r["publication_status"] for r in rows} == {"Approved"}
+    link = f'href="/q/{APPROVED}/value-for-money#vfm-'
+    assert link + 'asc_short_term"' in team.get(f"/q/{APPROVED}/indicators/ASC05").text
+    assert link + 'waste_residual"' in team.get(f"/q/{APPROVED}/indicators/WM02").text
+    assert link not in team.get(f"/q/{APPROVED}/indicators/{OWN}").text
+
+
+@pytest.mark.e2e
+def test_a_portfolio_holder_sees_the_draft_pairs_of_their_own_portfolio_only(published, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(published, root)
+    Accounts(root / "app").add("adults", "portfolio_holder", PASSWORD, "Adults")
+    adults = signed_in(root, "adults")
+    page = adults.get(f"/q/{DRAFT}/value-for-money").text
+    assert "vfm-asc_short_term" in page and "waste" not in page.lower()
+    rows = list(csv.DictReader(io.StringIO(adults.get(f"/q/{DRAFT}/value-for-money.csv").text)))
+    assert {(r["pair_id"], r["publication_status"]) for r in rows} == {("asc_short_term", "DRAFT")}
+    assert signed_in(root, "holder").get(f"/q/{DRAFT}/value-for-money").status_code == 404  # Resources
+
+
+@pytest.mark.e2e
+def test_no_page_draws_a_chart_when_asked(published, monkeypatch):
+    """Every chart of every page type was drawn when the snapshot was published, for each role."""
+    from perf_pipeline.app import charts
+
+    def refused(*args):
+        raise AssertionError("a chart was drawn on request")
+
+    monkeypatch.setattr(charts, "DRAW", dict.fromkeys(charts.DRAW, refused))
+    codes = indicator_codes(published)
+    for name in ("viewer", "holder", "team"):  # an officer's view is the team's
+        c = signed_in(published, name)
+        for quarter in (APPROVED, DRAFT):
+            for url in [
+                f"/q/{quarter}/value-for-money",
+                *(f"/q/{quarter}/indicators/{code}" for code in codes),
+            ]:
+                assert c.get(url).status_code in (200, 404), (name, url)
+
+
+def indicator_codes(root: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(root / "app" / "snapshot.sqlite") as con:
+        return [r[0] for r in con.execute("select code from indicators order by code")]
+
+
+@pytest.mark.e2e
+def test_a_new_snapshot_copies_the_charts_the_previous_one_holds(published):
+    from perf_pipeline.app.ahead import charts_ahead
+
+    snapshot = published / "app" / "snapshot.sqlite"
+    drawn, counts = charts_ahead(snapshot, published, previous=snapshot)
+    assert counts["charts_drawn"] == 0 and counts["charts_copied"] == len(drawn) > 100
+
+
 BAD_ADDRESSES = [
     "/q/../../etc/passwd",
     "/q/2025-26-Q2/indicators/..%2F..%2Fapp%2Faccounts.sqlite",
@@ -334,7 +402,11 @@ def test_whatever_is_typed_is_answered_escaped_and_never_an_error(clients, text)
     assert search.status_code in (200, 400)
     assert "<b class=x>" not in search.text
     page = c.get(f"/q/{DRAFT}/indicators/{quote(text, safe='')}")
-    assert page.status_code in (200, 400, 404)
+    if page.status_code == 307:  # `0%2F` is `0/`: sent on to the same address without the slash
+        assert page.headers["location"].startswith(f"http://testserver/q/{DRAFT}/indicators/")
+        assert text.endswith("/")
+    else:
+        assert page.status_code in (200, 400, 404)
     assert "Traceback" not in page.text
 
 
@@ -348,8 +420,13 @@ def test_csv_downloads_neutralise_formulas(canary):
         con.execute(
             "update performance set commentary = '=HYPERLINK(\"http://x\")' where quarter = ?", [APPROVED]
         )
-    text = signed_in(root, "viewer").get(f"/q/{APPROVED}/.csv").text
-    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+        con.execute(
+            "update value_for_money set label = '=HYPERLINK(\"http://x\")' where quarter = ?", [APPROVED]
+        )
+    viewer = signed_in(root, "viewer")
+    for url in (f"/q/{APPROVED}/.csv", f"/q/{APPROVED}/value-for-money.csv"):
+        text = viewer.get(url).text
+        assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text, url
 
 
 @pytest.mark.e2e

@@ -20,6 +20,7 @@ PAGES = {
     "indicator": f"/q/{DRAFT}/indicators/{OWN}",
     "attention": f"/q/{DRAFT}/attention",
     "plan": f"/q/{DRAFT}/plan",
+    "value-for-money": f"/q/{DRAFT}/value-for-money",
     "directorates": f"/q/{DRAFT}/directorates/",
     "portfolio": f"/q/{DRAFT}/portfolios/resources",
     "search": "/search?q=council+tax",

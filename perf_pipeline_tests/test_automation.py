@@ -174,6 +174,42 @@ def test_a_correction_moved_to_another_quarter_changes_both(mini_root):
         }
 
 
+FEEDBACK_HEADER = "Case Ref,Date Received,Date Responded,Case Type,Stage\n"
+
+
+def test_the_file_sensor_versions_feedback_cases_by_the_quarters_they_are_dated_in(mini_root):
+    extract = write(
+        mini_root / "feedback" / "cases-2024-25.csv",
+        FEEDBACK_HEADER + "F1,2024-05-01,2024-05-09,Complaint,1\nF2,2024-06-20,2024-07-02,Complaint,1\n"
+        "F3,2024-08-01,,Compliment,\n",
+    )
+    with dg.instance_for_test() as instance:
+        first = observed(sensor_tick(mini_root, instance))
+        # F2 was received in Q1 and answered in Q2: it counts in both, by the rules' dates.
+        assert {p for k, p in first if k == "feedback_case_rows"} == {"2024-04-01", "2024-07-01"}
+        assert {("feedback_extracts", None), ("framework_files", None)} <= first
+        # A case of Q3 in a new file: only Q3 (and the files) have a new version.
+        write(mini_root / "feedback" / "cases-q3.csv", FEEDBACK_HEADER + "F4,2024-10-03,,Comment,\n")
+        assert observed(sensor_tick(mini_root, instance)) == {
+            ("feedback_extracts", None),
+            ("feedback_case_rows", "2024-10-01"),
+        }
+        # The same reference again with other details (neither is counted): Q1's version too.
+        with extract.open("a", encoding="utf-8") as handle:
+            handle.write("F1,2024-10-05,,Comment,\n")
+        assert observed(sensor_tick(mini_root, instance)) == {
+            ("feedback_extracts", None),
+            ("feedback_case_rows", "2024-04-01"),
+            ("feedback_case_rows", "2024-10-01"),
+        }
+        # A row with no date is refused and counts in no quarter: the files alone change.
+        with extract.open("a", encoding="utf-8") as handle:
+            handle.write("F9,someday,,Complaint,1\n")
+        assert observed(sensor_tick(mini_root, instance)) == {("feedback_extracts", None)}
+        write(mini_root / "reference" / "milestones.csv", "programme_id,milestone_id\n")
+        assert observed(sensor_tick(mini_root, instance)) == {("framework_files", None)}
+
+
 # The automation conditions, on a real instance: every partition of 2023-24 Q1 to 2025-26 Q2 is
 # recorded as built, then one change is recorded, as a run or the file sensor would record it.
 BUILT = quarter_range(Quarter(2023, 1), Quarter(2025, 2))
@@ -202,9 +238,9 @@ def built_instance(instance: dg.DagsterInstance):
             instance.report_runless_asset_event(
                 dg.AssetMaterialization(key, partition=partition, tags={DATA_VERSION: "1"})
             )
-    for source in ("council_settings", "improvement_plan_files"):
+    for source in ("council_settings", "improvement_plan_files", "framework_files", "feedback_extracts"):
         instance.report_runless_asset_event(dg.AssetObservation(source, tags={DATA_VERSION: "1"}))
-    for source in ("return_files", "correction_records", "approvals"):
+    for source in ("return_files", "correction_records", "approvals", "feedback_case_rows"):
         for q in BUILT:
             instance.report_runless_asset_event(
                 dg.AssetObservation(source, partition=q.partition_key, tags={DATA_VERSION: "1"})
@@ -259,6 +295,48 @@ def test_changed_figures_rebuild_that_quarter_and_the_seven_after_it_and_nothing
         assert requested(defs, instance, cursor)[0] == {}  # requested once, not again next tick
 
 
+def test_two_corrections_saved_close_together_are_planned_as_one_and_each_quarter_built_once():
+    """Corrections to two quarters saved within one look of the sensor: one plan takes both, each
+    quarter's figures once; then every quarter either reaches is reassessed once, not once per
+    correction, and the next tick asks for nothing more."""
+    with dg.instance_for_test() as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+        early, late = Quarter(2023, 3), Quarter(2024, 2)
+        for quarter in (late, early):
+            instance.report_runless_asset_event(
+                dg.AssetObservation(
+                    "correction_records", partition=quarter.partition_key, tags={DATA_VERSION: "2"}
+                )
+            )
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {"corrections_log": {None}, "indicator_values": {early.key, late.key}}
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("corrections_log", tags={DATA_VERSION: "2"})
+        )
+        for quarter in (early, late):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    "indicator_values", partition=quarter.partition_key, tags={DATA_VERSION: "2"}
+                )
+            )
+        plan, cursor = requested(defs, instance, cursor)
+        reach = (keys(early, early.shift(7)) | keys(late, late.shift(7))) & {q.key for q in BUILT}
+        assert all(plan[name] == reach for name in QUARTERLY_OUTPUTS)
+        assert "indicator_values" not in plan
+        for name in QUARTERLY_OUTPUTS:
+            for key in reach:
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(
+                        name, partition=Quarter.parse(key).partition_key, tags={DATA_VERSION: "2"}
+                    )
+                )
+        plan, cursor = requested(defs, instance, cursor)
+        # The annual report of each year whose Q4 was reassessed, once; then nothing more.
+        assert plan == {"annual_performance_report": {"2023-24-Q1", "2024-25-Q1"}}
+        assert requested(defs, instance, cursor)[0] == {}
+
+
 def plan_after(*events) -> dict[str, set[str]]:
     """What the conditions request after `events` are recorded on a built instance."""
     with dg.instance_for_test() as instance:
@@ -306,6 +384,108 @@ def test_reference_data_marks_quarters_stale_without_rebuilding_years_of_reports
         for key in ("indicator_catalogue", "corrections_log", "indicator_targets")
     ]
     assert plan_after(*changed, dg.AssetObservation("council_settings", tags={DATA_VERSION: "2"})) == {}
+
+
+def framework_registers() -> set[str]:
+    """What is read from the framework's files: the source's children in the graph."""
+    from perf_pipeline.definitions import defs
+
+    node = defs.resolve_asset_graph().get(dg.AssetKey("framework_files"))
+    return {key.to_user_string() for key in node.child_keys}
+
+
+REPORTED = {"quarterly_monitoring_report", "audit_pack", "app_snapshot"}
+
+
+def test_new_cases_rebuild_their_quarters_derived_figures_and_no_other_quarters():
+    with dg.instance_for_test() as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+        # A file of refused rows only (no date, no case reference): read again, its exceptions
+        # listed at once, and no quarter's figures touched.
+        instance.report_runless_asset_event(
+            dg.AssetObservation("feedback_extracts", tags={DATA_VERSION: "2"})
+        )
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {"feedback_cases": {None}}
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("feedback_cases", tags={DATA_VERSION: "2"})
+        )
+        # Read, the extracts reach no report by themselves (each quarter's report shows them when
+        # it is next built; reports/feedback-exceptions.csv is current).
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {}
+        # An extract with cases of 2024-25 Q2: only that quarter's figures made from the cases,
+        # then its figures (what uses those follows by their data version, as for a correction).
+        instance.report_runless_asset_event(
+            dg.AssetObservation("feedback_extracts", tags={DATA_VERSION: "3"})
+        )
+        instance.report_runless_asset_event(
+            dg.AssetObservation("feedback_case_rows", partition="2024-07-01", tags={DATA_VERSION: "2"})
+        )
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {
+            "feedback_cases": {None},
+            "feedback_indicator_values": {"2024-25-Q2"},
+            "indicator_values": {"2024-25-Q2"},
+        }
+
+
+def test_a_changed_framework_file_reaches_only_what_its_content_changes():
+    with dg.instance_for_test() as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+        # A framework file changed: every register is read again, and the rules that make figures.
+        instance.report_runless_asset_event(dg.AssetObservation("framework_files", tags={DATA_VERSION: "2"}))
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {name: {None} for name in framework_registers()}
+        assert {"feedback_rules", "framework_tags", "programme_milestones", "risk_reviews"} <= set(plan)
+        # Read again, only the milestones differ: each built quarter's programme status is
+        # rebuilt as at its end; no report yet, and no figure.
+        for name in framework_registers():
+            version = "2" if name == "programme_milestones" else "1"
+            instance.report_runless_asset_event(dg.AssetMaterialization(name, tags={DATA_VERSION: version}))
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {
+            "milestone_status": keys(BUILT[0], BUILT[-1]),
+            "benefit_status": keys(BUILT[0], BUILT[-1]),
+        }
+        # Only 2025-26 Q1's milestones read differently as at its end: only its report is republished.
+        for quarter in BUILT:
+            version = "2" if quarter == Quarter(2025, 1) else "1"
+            for name in ("milestone_status", "benefit_status"):
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(
+                        name, partition=quarter.partition_key, tags={DATA_VERSION: version}
+                    )
+                )
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {name: {"2025-26-Q1"} for name in REPORTED}
+        assert requested(defs, instance, cursor)[0] == {}
+
+
+def test_a_register_reaches_what_uses_it_only_when_its_content_changed():
+    every = keys(BUILT[0], BUILT[-1])
+    with dg.instance_for_test() as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+        # The reference run reads every register again: unchanged, they start nothing.
+        for name in framework_registers():
+            instance.report_runless_asset_event(dg.AssetMaterialization(name, tags={DATA_VERSION: "1"}))
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {}
+        # Changed rules: every built quarter's figures made from the cases, and its figures.
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("feedback_rules", tags={DATA_VERSION: "2"})
+        )
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {"feedback_indicator_values": every, "indicator_values": every}
+        # Changed tags or measure types describe indicators, as the catalogue does: every built
+        # report is marked stale, none is republished by itself (a person decides, as for the catalogue).
+        for name in ("framework_tags", "indicator_measures", "action_indicator_links", "change_programmes"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(name, tags={DATA_VERSION: "2"}))
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == {}  # (changed milestones do reach further: the test before this one)
 
 
 def test_the_definitions_carry_one_automation_sensor_and_the_file_sensor():

@@ -15,6 +15,7 @@ from perf_pipeline.lib.feedback import (
     check_cases,
     counted_cases,
     derive_values,
+    extract_versions,
     load_feedback_rules,
     parse_date,
     read_case_file,
@@ -22,9 +23,13 @@ from perf_pipeline.lib.feedback import (
     replace_returned,
     returned_indicators,
     rows_unaccounted,
+    rule_text,
+    rules_from_table,
+    rules_table,
     working_days_between,
 )
 from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.returns_reader import ReadLimits
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline_tests.conftest import write
 
@@ -167,6 +172,24 @@ def test_a_workbook_extract_with_real_dates_is_read(tmp_path):
     assert cases["accepted"].all() and cases["working_days"].tolist()[0] == 10
 
 
+def test_a_workbook_is_measured_before_it_is_read_and_keeps_excels_row_numbers(tmp_path):
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.append(["Notes only"])
+    sheet = book.create_sheet("Cases")
+    sheet.append(["Reference", "Received", "Type"])
+    sheet.append([])
+    sheet.append(["W1", dt.date(2025, 7, 8), "Compliment"])
+    path = tmp_path / "data" / "feedback" / "cases.xlsx"
+    path.parent.mkdir(parents=True)
+    book.save(path)
+    read = read_case_file(path, tmp_path / "data")
+    assert read.problem is None and read.rows["row"].tolist() == [3]  # the blank row 2 still counts
+    # The returns' limits ([limits] in council.toml) bound an extract too: refused, not read.
+    small = read_case_file(path, tmp_path / "data", ReadLimits(max_cells=4))
+    assert small.problem == "unreadable_file" and "over 4 cells" in small.message
+
+
 def test_rules_turn_cases_into_indicator_values(tmp_path):
     _extract(
         tmp_path,
@@ -241,6 +264,183 @@ def test_rules_are_checked_and_derived_indicators_are_not_asked_of_services(tmp_
     )
 
 
+GOOD_RULE = (
+    'code = "CS03"\nmeasure = "percent_within_working_days"\nworking_days = 10\ncounted_by = "responded"\n'
+)
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('first_quarter = "2024-25-Q1"\n[[indicator]\n', "not valid TOML (Expected"),
+        ("[[indicator]]\n" + GOOD_RULE, "first_quarter must be the first quarter the extracts cover"),
+        ("first_quarter = 2024\n", "first_quarter must be the first quarter"),
+        ('first_quarter = "2024-25-Q1"\n[indicator]\n' + GOOD_RULE, "indicator must be [[indicator]] tables"),
+        ('first_quarter = "2024-25-Q1"\n[[indicators]]\n' + GOOD_RULE, "'indicators' is not a setting"),
+        (
+            'first_quarter = "2024-25-Q1"\nindicator = [1, 2]\n',
+            "[[indicator]] 1: must be a table of settings",
+        ),
+        ("[[indicator]]\nstage = [1]\n" + GOOD_RULE, "[[indicator]] 1: 'stage' is not a setting of a rule"),
+        ('[[indicator]]\ncode = "XX"\nmeasure = "count"\n', "[[indicator]] 1: code 'XX' is not an indicator"),
+        ('[[indicator]]\ncode = ["CS03"]\nmeasure = "count"\n', "[[indicator]] 1: code '['CS03']' is not"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = "average"\n', "measure 'average' is not one of"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = {a = 1}\n', "measure '{'a': 1}' is not one of"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = "count"\ntypes = "complaint"\n', "types must list"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = "count"\ntypes = [["complaint"]]\n', "types must list"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = "count"\ntypes = []\n', "types must list"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = "count"\nstages = [3]\n', "stages must list 1, 2"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = "count"\nstages = [true]\n', "stages must list 1, 2"),
+        ('[[indicator]]\ncode = "CS07"\nmeasure = "count"\ncounted_by = "closed"\n', "counted_by must be"),
+        (
+            '[[indicator]]\ncode = "CS07"\nmeasure = "count"\ncounted_by = ["received"]\n',
+            "counted_by must be",
+        ),
+        ("[[indicator]]\n" + GOOD_RULE.replace("10", '"ten"'), "working_days must be a whole number"),
+        ("[[indicator]]\n" + GOOD_RULE.replace("10", "true"), "working_days must be a whole number"),
+        ("[[indicator]]\n" + GOOD_RULE.replace("10", "-1"), "working_days must be a whole number"),
+        (
+            "[[indicator]]\n" + GOOD_RULE.replace("responded", "received"),
+            "counts cases by their responded date",
+        ),
+        (
+            '[[indicator]]\ncode = "CS06"\nmeasure = "per_1000_residents"\n',
+            "residents must be a whole number",
+        ),
+        (
+            '[[indicator]]\ncode = "CS06"\nmeasure = "per_1000_residents"\nresidents = 0\n',
+            "residents must be",
+        ),
+        ("[[indicator]]\n" + GOOD_RULE + "[[indicator]]\n" + GOOD_RULE, "CS03 has more than one rule"),
+    ],
+)
+def test_a_bad_rules_file_names_the_file_the_rule_and_the_problem(tmp_path, text, problem):
+    if not text.startswith("first_quarter") and "first_quarter must" not in problem:
+        text = 'first_quarter = "2024-25-Q1"\n' + text
+    path = write(tmp_path / "feedback_rules.toml", text)
+    with pytest.raises(ReferenceDataError) as error:
+        load_feedback_rules(path, {"CS03", "CS06", "CS07"})
+    assert any(
+        p.startswith("reference/feedback_rules.toml") and problem in p for p in error.value.problems
+    ), error.value.problems
+
+
+def test_the_reference_run_checks_the_rules_with_the_rest_of_the_reference_data(mini_root):
+    """A broken rules file stops the reference data run with the file and the problem, before any
+    quarter is built; the other reference tables are still loaded."""
+    import dagster as dg
+
+    from perf_pipeline.definitions import build_definitions
+    from perf_pipeline.defs import jobs
+    from perf_pipeline.settings import DataRoot
+
+    write(
+        mini_root / "reference" / "feedback_rules.toml",
+        'first_quarter = "2024-25-Q1"\n[[indicator]]\ncode = "ZZ9"\n',
+    )
+    with dg.instance_for_test() as instance:
+        result = (
+            build_definitions(DataRoot(mini_root))
+            .resolve_job_def(jobs.REFERENCE_JOB)
+            .execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                # The mini council has no comparator data: the tables the rules need, and one beside.
+                asset_selection=[
+                    dg.AssetKey(k)
+                    for k in ("services", "indicator_catalogue", "indicator_targets", "feedback_rules")
+                ],
+            )
+        )
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["feedback_rules"]
+    message = failures[0].step_failure_data.user_failure_data.description
+    assert "reference/feedback_rules.toml [[indicator]] 1: code 'ZZ9' is not an indicator" in message
+    assert "measure 'None' is not one of" in message  # every problem at once
+    assert {"indicator_catalogue", "indicator_targets"} <= {
+        e.asset_key.to_user_string() for e in result.all_events if e.is_step_materialization
+    }
+
+
+def test_rules_not_in_utf8_are_refused_by_name(tmp_path):
+    path = tmp_path / "feedback_rules.toml"
+    path.write_bytes('first_quarter = "2024-25-Q1"  # r\xe9sum\xe9\n'.encode("cp1252"))
+    with pytest.raises(ReferenceDataError, match="reference/feedback_rules.toml: not valid TOML"):
+        load_feedback_rules(path, {"CS03"})
+
+
+def test_checked_rules_survive_the_warehouse_table_unchanged(tmp_path):
+    rules = load_feedback_rules(write(tmp_path / "feedback_rules.toml", RULES), {"CS03", "CS06", "CS07"})
+    assert rules_from_table(rules_table(rules)) == {
+        "first_quarter": "2025-26-Q1",
+        "indicators": [
+            {k: rule.get(k) for k in ("code", "measure", "working_days", "residents", "types", "stages")}
+            | {"counted_by": rule["counted_by"], "number": rule["number"]}
+            for rule in rules["indicators"]
+        ],
+    }
+
+
+def _toml(value) -> str:
+    """A value written as TOML (JSON's strings, numbers and arrays are TOML's; tables inline)."""
+    import json
+
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+scalar = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(["CS03", "CS07", "count", "per_1000_residents", "percent_within_working_days"]),
+    st.sampled_from(["complaint", "compliment", "received", "responded", "2024-25-Q1"]),
+    st.integers(-3, 200_000),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+value = st.recursive(
+    scalar,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+setting = st.sampled_from(
+    sorted({"code", "measure", "working_days", "residents", "types", "stages", "counted_by", "other"})
+)
+rule = st.dictionaries(setting, value, max_size=7)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=value,
+    rules=st.one_of(st.lists(rule, max_size=3), value),
+    junk=st.text(max_size=30),
+)
+def test_no_rules_file_crashes_the_check(tmp_path_factory, first, rules, junk):
+    """Whatever the file holds, the rules are either read or refused with every problem named by
+    file; never an exception of another kind."""
+    folder = tmp_path_factory.mktemp("rules")
+    for text in (f"first_quarter = {_toml(first)}\nindicator = {_toml(rules)}\n", junk):
+        path = folder / "feedback_rules.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            read = load_feedback_rules(path, {"CS03", "CS06", "CS07"})
+        except ReferenceDataError as error:
+            assert error.problems and all(
+                p.startswith("reference/feedback_rules.toml") for p in error.problems
+            )
+        else:
+            assert rules_from_table(rules_table(read))["indicators"] == [
+                {k: r[k] for k in ("code", "measure", "types", "stages", "counted_by", "number")}
+                | {"working_days": r.get("working_days"), "residents": r.get("residents")}
+                for r in read["indicators"]
+            ]
+            assert all(rule_text(r) for r in read["indicators"])
+
+
 cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 date_text = st.one_of(
     st.dates(min_value=D(1990, 1, 1), max_value=D(2110, 1, 1)).map(lambda d: d.strftime("%d/%m/%Y")),
@@ -289,3 +489,69 @@ def test_any_extract_is_read_with_every_row_accounted_for(tmp_path_factory, rows
     ).all()
     assert set(accepted["type"]) <= {"complaint", "compliment", "comment"}
     assert accepted["case_id"].str.upper().is_unique
+    # The file sensor versions the same file every few seconds: it must never stop on one, and
+    # every accepted case's quarter has a version.
+    files, by_quarter = extract_versions(root / "feedback", root)
+    assert files and all(Quarter.parse(key).key == key for key in by_quarter)
+    assert {Quarter.containing(d.date()).key for d in accepted["received_date"]} <= set(by_quarter)
+
+
+@pytest.mark.e2e
+def test_the_daemon_rebuilds_a_quarter_for_its_new_cases_and_a_report_for_its_milestones(recent):
+    """Files dropped in while the daemon runs (its file sensor, then the automation's ticks): a
+    compliment of 2025-26 Q2 rebuilds that quarter only; a milestone completed in Q2 changes no
+    earlier quarter's status as at its end, so only Q2's report is republished."""
+    import dagster as dg
+
+    from perf_pipeline.definitions import build_definitions
+    from perf_pipeline.defs import automation
+    from perf_pipeline.settings import DataRoot
+    from perf_pipeline_tests.test_end_to_end import daemon_ticks, query
+
+    root = DataRoot(recent)
+    defs = build_definitions(root)
+    q4, q1, q2 = Quarter(2024, 4), Quarter(2025, 1), Quarter(2025, 2)
+    compliments = "select value from perf.indicator_values where indicator_code = 'CS07' and quarter = ?"
+    before = query(recent, compliments, [q2.key])["value"].iloc[0]
+
+    def sensor_tick(instance):
+        context = dg.build_sensor_context(instance=instance, resources=defs.resources)
+        for event in automation.input_files_changed.evaluate_tick(context).asset_events:
+            instance.report_runless_asset_event(event)
+
+    with dg.DagsterInstance.from_config(str(root.dagster_home)) as instance:
+        cursor = dg.evaluate_automation_conditions(defs, instance).cursor  # the sensor's first look
+        write(
+            recent / "feedback" / "late-cases.csv",
+            HEADER + "CF-LATE-1,2025-08-04,,Waste,Compliment,,,Email\n",
+        )
+        sensor_tick(instance)
+        asked, cursor = daemon_ticks(defs, instance, cursor)
+        assert asked[0] == {
+            "feedback_cases": {None},
+            "feedback_indicator_values": {q2},
+            "indicator_values": {q2},
+        }
+        assert all(quarters == {q2} for tick in asked[1:] for quarters in tick.values())
+        assert "quarterly_monitoring_report" in asked[1]
+        assert query(recent, compliments, [q2.key])["value"].iloc[0] == before + 1
+
+        milestones = recent / "reference" / "milestones.csv"
+        milestones.write_text(
+            milestones.read_text(encoding="utf-8").replace("2025-08-29,,\n", "2025-08-29,,2025-08-20\n"),
+            encoding="utf-8",
+        )
+        sensor_tick(instance)
+        asked, _ = daemon_ticks(defs, instance, cursor)
+        assert set(asked[0]) >= {
+            "change_programmes",
+            "programme_milestones",
+            "risk_register",
+            "feedback_rules",
+        }
+        assert asked[1] == {"milestone_status": {q4, q1, q2}, "benefit_status": {q4, q1, q2}}
+        assert asked[2:] == [
+            {name: {q2} for name in ("quarterly_monitoring_report", "audit_pack", "app_snapshot")}
+        ]
+    status = pd.read_csv(root.reports_for(q2) / "programme-milestones.csv").set_index("milestone_id")
+    assert status.at["CP4-M3", "status"] == "Complete"

@@ -89,6 +89,24 @@ def test_milestone_status_rules(baseline, forecast, completed, as_at, status, sl
     assert milestone_state(baseline, forecast, completed, as_at) == (status, slipped)
 
 
+def test_a_milestone_as_at_a_day_shows_no_completion_recorded_for_a_later_day():
+    milestones = pd.DataFrame(
+        {
+            "programme_id": ["CP1", "CP1"],
+            "milestone_id": ["M1", "M2"],
+            "baseline_date": pd.to_datetime(["2025-08-29", "2025-05-01"]),
+            "forecast_date": pd.to_datetime([None, None]),
+            "completed_on": pd.to_datetime(["2025-08-20", "2025-04-28"]),
+        }
+    )
+    programmes = pd.DataFrame({"programme_id": ["CP1"], "name": ["Digital"], "sponsor": ["A Director"]})
+    june = milestone_status(milestones, programmes, D(2025, 6, 30)).set_index("milestone_id")
+    assert june.at["M1", "status"] == ON_TRACK and pd.isna(june.at["M1", "completed_on"])
+    assert june.at["M2", "status"] == COMPLETE and june.at["M2", "completed_on"] == pd.Timestamp("2025-04-28")
+    september = milestone_status(milestones, programmes, D(2025, 9, 30)).set_index("milestone_id")
+    assert september.at["M1", "completed_on"] == pd.Timestamp("2025-08-20")
+
+
 @pytest.mark.parametrize(
     ("value", "target", "polarity", "decimals", "due", "status"),
     [

@@ -3,13 +3,25 @@
 matplotlib's pyplot keeps global state, so charts are drawn on plain `Figure` objects, one at a
 time under a lock: pages are served by several threads. Each chart comes with its figures in a
 table on the page, so nothing is shown by the picture alone.
+
+Charts are drawn when the snapshot is published (`app/ahead.py`) and found by `chart_key`: what a
+chart shows (its kind and the arguments of its function in `DRAW`) and how it is drawn (this
+module's source, the scatter's and matplotlib's version), so a changed drawing is never mistaken
+for the old one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import threading
+import zlib
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
 
 _LOCK = threading.Lock()
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
@@ -109,3 +121,41 @@ def dot_plot_svg(others: list[float], council: float, median: float, council_nam
             ax.spines[side].set_visible(False)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, 2.3), ncol=3, fontsize=8, frameon=False)
         return _svg(fig, label)
+
+
+def scatter_svg(points: list[dict], row: dict, council_name: str, label: str) -> str:
+    """A value-for-money pair's scatter (`lib/value_for_money_view.draw_scatter`), as inline SVG."""
+    from perf_pipeline.lib.value_for_money_view import SCATTER_SIZE, draw_scatter
+
+    with _LOCK:
+        fig = _figure(*SCATTER_SIZE)
+        draw_scatter(fig, pd.DataFrame(points), row, council_name)
+        return _svg(fig, label)
+
+
+DRAW = {"trend": trend_svg, "dots": dot_plot_svg, "scatter": scatter_svg}
+
+
+def _drawing() -> str:
+    import perf_pipeline.lib.value_for_money_view as scatter
+
+    sources = b"".join(Path(m).read_bytes() for m in (__file__, scatter.__file__))
+    return hashlib.sha256(sources + version("matplotlib").encode()).hexdigest()
+
+
+DRAWING = _drawing()
+
+
+def chart_key(kind: str, args: tuple) -> str:
+    """The chart `DRAW[kind](*args)` draws, named by what it shows and how it is drawn."""
+    text = json.dumps([DRAWING, kind, args], default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pack(svg: str) -> bytes:
+    """A chart as the snapshot keeps it: SVG is text that compresses about fourfold."""
+    return zlib.compress(svg.encode(), 6)
+
+
+def unpack(packed: bytes) -> str:
+    return zlib.decompress(packed).decode()

@@ -21,6 +21,8 @@ from perf_pipeline.lib import report
 from perf_pipeline.lib.formatting import format_value
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.report_view import PLAN_STYLE
+from perf_pipeline.lib.value_for_money import OUTPUT_COLUMNS
+from perf_pipeline.lib.value_for_money_view import GROUP_WORDS, value_for_money_section
 
 GROUPINGS = {
     "directorates": ("directorate", "Directorate"),
@@ -107,6 +109,16 @@ class Ctx:
     def publication(self, quarter: str) -> str:
         return "Approved" if self.approved(quarter) else "DRAFT"
 
+    def chart(self, kind: str, *args) -> str:
+        """The chart `charts.DRAW[kind](*args)`, as drawn when the snapshot was published; one not
+        drawn then (a view that approvals changed since) is drawn now and kept for the snapshot."""
+        key = charts.chart_key(kind, args)
+        if "charts" in self.published.tables:
+            row = self.con.execute("select svgz from charts where key = ?", [key]).fetchone()
+            if row is not None:
+                return charts.unpack(row[0])
+        return self.published.remembered("charts", key, lambda: charts.DRAW[kind](*args), CHARTS_KEPT)
+
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "none"
@@ -123,8 +135,20 @@ def quarter_key(ctx: Ctx, text: str) -> str:
     return key
 
 
+CATALOGUE_COLUMNS = ["portfolio", "scrutiny_committee", "service_name", "unit_label", "definition"]
+
+
+def _catalogue(ctx: Ctx) -> pd.DataFrame:
+    """The catalogue's details the pages join to figures, by code: made once per snapshot."""
+    return ctx.published.remembered(
+        "catalogue",
+        None,
+        lambda: pd.DataFrame(ctx.published.indicators.values()).set_index("code")[CATALOGUE_COLUMNS],
+        1,
+    )
+
+
 def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
-    catalogue = pd.DataFrame(ctx.published.indicators.values())
     if rows.empty:
         return rows.assign(
             **{
@@ -132,10 +156,8 @@ def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
                 for c in ("portfolio", "scrutiny_committee", "service_name", "unit_label")
             }
         )
-    columns = ["portfolio", "scrutiny_committee", "service_name", "unit_label", "definition"]
-    info = catalogue.set_index("code")[columns]
-    out = rows.drop(columns=columns, errors="ignore")
-    out = out.join(info, on="indicator_code")
+    out = rows.drop(columns=CATALOGUE_COLUMNS, errors="ignore")
+    out = out.join(_catalogue(ctx), on="indicator_code")
     out["portfolio"] = out["portfolio"].fillna("")
     return out
 
@@ -267,23 +289,9 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
     if history.empty or quarter not in set(history["quarter"]):
         raise NotFound()
     current = history[history["quarter"] == quarter].iloc[0].to_dict()
-    # Quarters in which the indicator was not due (an annual one outside Q4) have no figure to show.
-    history = history[(history["rag_status"] != "Not due") | (history["quarter"] == quarter)]
+    history = _shown(history, quarter)
     unit, decimals, label = info["unit"], int(info["decimals"] or 1), info.get("unit_label")
-    labels = [Quarter.parse(q).label for q in history["quarter"]]
-    values = [None if pd.isna(v) else float(v) for v in history["value"]]
-    targets = [None if pd.isna(t) else float(t) for t in history["target"]]
-    trend = ctx.published.remembered(
-        "charts",
-        ("trend", code, tuple(history["quarter"]), tuple(values), tuple(targets)),
-        lambda: charts.trend_svg(
-            labels,
-            values,
-            targets,
-            f"{info['title']}: value by quarter against target, {labels[0]} to {labels[-1]}",
-        ),
-        CHARTS_KEPT,
-    )
+    trend = _trend(ctx, info, history)
     restated = [
         {
             **e,
@@ -305,16 +313,45 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
             "trend": trend,
             "restatements": restated,
             "benchmarks": _benchmark_trajectory(ctx, code, quarter, unit, decimals),
-            "dot_plot": _dot_plot(ctx, code, quarter, info),
+            "dot_plot": dot_plot(ctx, code, quarter, info),
             "provenance": []
             if current["masked"]
             else ctx.frame(
                 "select * from provenance where indicator_code = ? and quarter = ?", [code, quarter]
             ).to_dict("records"),
             "actions": _actions_naming(ctx, code, quarter),
+            "pairs": _pairs_naming(ctx, code, quarter),
         },
         table=_table(ctx, history, INDICATOR_TABLE),
     )
+
+
+def _shown(history: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """Quarters in which the indicator was not due (an annual one outside Q4) have no figure to show."""
+    return history[(history["rag_status"] != "Not due") | (history["quarter"] == quarter)]
+
+
+def _trend(ctx: Ctx, info: dict, history: pd.DataFrame) -> str:
+    """The indicator's value quarter by quarter against its target, over the quarters shown."""
+    labels = [Quarter.parse(q).label for q in history["quarter"]]
+    return ctx.chart(
+        "trend",
+        labels,
+        [None if pd.isna(v) else float(v) for v in history["value"]],
+        [None if pd.isna(t) else float(t) for t in history["target"]],
+        f"{info['title']}: value by quarter against target, {labels[0]} to {labels[-1]}",
+    )
+
+
+def trend_charts(ctx: Ctx, quarter: str) -> None:
+    """Every indicator page's trend chart at `quarter` as this actor sees it (`indicator`'s own
+    steps, for all indicators in one pass): for drawing the charts when the snapshot is published."""
+    rows = _shown(visible_rows(ctx, *[q for q in ctx.published.quarters if q <= quarter]), quarter)
+    current = set(rows.loc[rows["quarter"] == quarter, "indicator_code"])
+    for code, history in rows.groupby("indicator_code", sort=False):
+        info = ctx.published.indicators.get(code)
+        if code in current and info is not None and ctx.sees(quarter, info.get("portfolio") or ""):
+            _trend(ctx, info, history)
 
 
 def _as_published(rows: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
@@ -362,7 +399,7 @@ def _benchmark_trajectory(ctx: Ctx, code: str, quarter: str, unit: str, decimals
     return groups
 
 
-def _dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
+def dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
     row = ctx.con.execute(
         "select * from benchmarks where quarter = ? and indicator_code = ? and \"group\" = 'nearest_neighbours' "
         "and value is not null",
@@ -381,17 +418,13 @@ def _dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
         f"{council_name} {format_value(row['value'], unit, decimals)} among its nearest neighbours in "
         f"{row['period']}; median {format_value(row['median'], unit, decimals)}"
     )
-    svg = ctx.published.remembered(
-        "charts",
-        ("dots", code, row["metric"], row["period"]),
-        lambda: charts.dot_plot_svg(
-            others["value"].astype(float).tolist(),
-            float(row["value"]),
-            float(row["median"]),
-            council_name,
-            label,
-        ),
-        CHARTS_KEPT,
+    svg = ctx.chart(
+        "dots",
+        others["value"].astype(float).tolist(),
+        float(row["value"]),
+        float(row["median"]),
+        council_name,
+        label,
     )
     return {
         "period": row["period"],
@@ -415,10 +448,11 @@ def _actions_naming(ctx: Ctx, code: str, quarter: str) -> list[dict]:
     columns = {r[1] for r in ctx.con.execute("pragma table_info(plan)")}
     if "indicator_codes" not in columns:
         return []
-    plan = ctx.frame("select * from plan where quarter = ?", [quarter])
-    named = plan[
-        plan["indicator_codes"].fillna("").map(lambda t: code in {c.strip() for c in str(t).split(";")})
-    ]
+    # instr finds the candidates; the codes are then compared whole (RB1 is not in "RB11").
+    plan = ctx.frame(
+        "select * from plan where quarter = ? and instr(indicator_codes, ?) > 0", [quarter, code]
+    )
+    named = plan[plan["indicator_codes"].map(lambda t: code in {c.strip() for c in str(t).split(";")})]
     return [_action(a) for a in named.to_dict("records")]
 
 
@@ -678,4 +712,113 @@ def search(ctx: Ctx, text: str) -> Page:
         csv_name="search",
         view={"query": text, "results": frame.to_dict("records")},
         table=_table(ctx, frame, SEARCH_TABLE),
+    )
+
+
+VALUE_FOR_MONEY_TABLE = ["quarter", *OUTPUT_COLUMNS]
+
+
+def _pairs(ctx: Ctx, quarter: str) -> pd.DataFrame:
+    """The quarter's value-for-money rows of the pairs this actor may see.
+
+    A pair is seen as the indicators whose benchmark metric is its outcome are: the whole quarter's
+    viewers see every pair, a portfolio holder a draft quarter's pairs of their own portfolio's
+    indicators (a pair whose outcome no indicator follows belongs to no portfolio)."""
+    if "value_for_money" not in ctx.published.tables:  # a snapshot published before pairs were
+        return pd.DataFrame(columns=VALUE_FOR_MONEY_TABLE)
+    table = ctx.frame("select * from value_for_money where quarter = ? order by rowid", [quarter])
+    portfolios: dict[str, set] = {}
+    for info in ctx.published.indicators.values():
+        if info.get("benchmark_metric"):
+            portfolios.setdefault(info["benchmark_metric"], set()).add(info.get("portfolio") or "")
+    seen = {
+        metric
+        for metric in set(table["outcome_metric"])
+        if ctx.sees(quarter) or any(ctx.sees(quarter, p) for p in portfolios.get(metric, ()))
+    }
+    return table[table["outcome_metric"].isin(seen)]
+
+
+def _scatter(ctx: Ctx, points: pd.DataFrame, row: dict, council: str) -> str:
+    """`value_for_money_section`'s chart for the app: SVG, drawn when the snapshot was published."""
+    return ctx.chart(
+        "scatter",
+        points[["cost_per_unit", "outcome", "is_council"]].to_dict("records"),
+        {k: row[k] for k in SCATTER_ROW},
+        council,
+        f"{row['label']}: scatter of {len(points)} councils, cost per unit across, outcome up",
+    )
+
+
+SCATTER_ROW = (
+    "label",
+    "period",
+    "unit_of_cost_per_unit",
+    "outcome_polarity",
+    "group_median_cost",
+    "group_median_outcome",
+)
+
+
+def value_for_money(ctx: Ctx, quarter_text: str) -> Page:
+    """Each pair's cost per unit beside its outcome among the comparators (SPEC §13): the
+    report's section (the sentence, the scatter and its figures, the notes on years and prices)
+    and the council's position in every comparator group."""
+    quarter = quarter_key(ctx, quarter_text)
+    table = _pairs(ctx, quarter)
+    if table.empty and not ctx.sees(quarter):
+        raise NotFound()
+    # The points of the pairs seen (value_for_money_section takes each pair's own from them).
+    points = (
+        ctx.frame("select * from value_for_money_points where quarter = ? order by rowid", [quarter])
+        if len(table)
+        else pd.DataFrame(columns=["pair_id", "group", "is_council"])
+    ).astype({"is_council": bool})
+    council = ctx.published.meta["council"]
+    sections = value_for_money_section(
+        table, points, council, draw=lambda here, row, name: _scatter(ctx, here, row, name)
+    )
+    for section in sections:
+        rows = table[table["pair_id"] == section["pair_id"]].to_dict("records")
+        section["groups"] = [
+            {
+                "group": GROUP_WORDS.get(r["group"], r["group"]),
+                "n": int(r["n"]),
+                "cost_per_unit": f"£{r['cost_per_unit']:,.2f}",
+                "cost_rank": f"{int(r['cost_rank'])} of {int(r['n'])}",
+                "cost_percentile": _percent(r["cost_percentile"]),
+                "outcome_rank": "not ranked"
+                if pd.isna(r["outcome_rank"])
+                else f"{int(r['outcome_rank'])} of {int(r['n'])}",
+                "outcome_percentile": _percent(r["outcome_percentile"]),
+                "quadrant": r["quadrant"],
+                "median_cost": f"£{r['group_median_cost']:,.2f}",
+            }
+            for r in rows
+        ]
+    return _page_for_quarter(
+        ctx,
+        quarter,
+        template="app/value_for_money.html.j2",
+        title=f"Value for money, {Quarter.parse(quarter).label}",
+        csv_name=f"value-for-money-{quarter}",
+        view={"sections": sections, "partial": not ctx.sees(quarter)},
+        table=_table(ctx, table, VALUE_FOR_MONEY_TABLE),
+    )
+
+
+def _percent(value) -> str:
+    return "–" if pd.isna(value) else f"{value:.0f}"
+
+
+def _pairs_naming(ctx: Ctx, code: str, quarter: str) -> list[dict]:
+    """The value-for-money pairs whose outcome is this indicator's benchmark metric."""
+    metric = ctx.published.indicators[code].get("benchmark_metric")
+    if not metric:
+        return []
+    table = _pairs(ctx, quarter)
+    return (
+        table[table["outcome_metric"] == metric]
+        .drop_duplicates("pair_id")[["pair_id", "label"]]
+        .to_dict("records")
     )

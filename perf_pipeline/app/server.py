@@ -347,6 +347,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/q/{quarter}/indicators/{code}", csv_by_suffix(indicator_page, "code")),
         *both("/q/{quarter}/attention", quarter_page(pages.attention)),
         *both("/q/{quarter}/plan", quarter_page(pages.plan)),
+        *both("/q/{quarter}/value-for-money", quarter_page(pages.value_for_money)),
         *GovernancePages(settings.data_root, reader, approvals, actor_of, render, _form).routes(),
         *both("/q/{quarter}/programmes", quarter_page(framework_pages.programmes)),
         Route("/q/{quarter}/programmes/{programme}", csv_by_suffix(programme_page, "programme")),

@@ -29,6 +29,7 @@ class Published:
     meta: dict
     quarters: list[str]
     indicators: dict[str, dict]
+    tables: frozenset[str]  # a snapshot of an older version may lack some (charts, value for money)
     caches: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,7 +80,8 @@ class SnapshotReader:
         meta = {row["key"]: json.loads(row["value"]) for row in con.execute("select key, value from meta")}
         quarters = [r[0] for r in con.execute("select distinct quarter from performance order by quarter")]
         indicators = {r["code"]: dict(r) for r in con.execute("select * from indicators order by code")}
-        loaded = Published(snapshot_id, meta, quarters, indicators)
+        tables = frozenset(r[0] for r in con.execute("select name from sqlite_master where type = 'table'"))
+        loaded = Published(snapshot_id, meta, quarters, indicators, tables)
         with self._lock:
             self._published = loaded
         return loaded

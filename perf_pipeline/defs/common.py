@@ -8,6 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from perf_pipeline.defs.partitions import quarterly_partitions
+from perf_pipeline.defs.resources import WAREHOUSE_POOL
 from perf_pipeline.lib.automation import files_version as input_files_version
 from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.quarters import Quarter
@@ -15,6 +17,14 @@ from perf_pipeline.lib.validation import ReferenceDataError
 
 OWNERS = ["team:performance"]
 KINDS = {"duckdb", "pandas"}
+# How a table of the warehouse is declared: owned by the performance team, one writer at a time
+# (the pool); a quarterly one is stored by its quarter's first day.
+WAREHOUSE_TABLE = {"code_version": "1", "owners": OWNERS, "kinds": KINDS, "pool": WAREHOUSE_POOL}
+QUARTERLY_TABLE = {
+    **WAREHOUSE_TABLE,
+    "partitions_def": quarterly_partitions,
+    "metadata": {"partition_expr": "quarter_start"},
+}
 
 
 def files_version(paths: list[Path]) -> dg.DataVersion:

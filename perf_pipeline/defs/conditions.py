@@ -7,28 +7,60 @@ what it reads has finished. The automation sensor applies it while the daemon ru
 
 - A quarter's returns are read again when the files in its folder change.
 - The corrections log is rebuilt when any correction row changes; a quarter's figures are
-  rebuilt after it when the rows naming that quarter changed, or when returns that can revise it were read again or a correction
-  naming it changed.
+  rebuilt after it when the rows naming that quarter changed, or when returns that can revise it
+  were read again or a correction naming it changed.
 - Everything after the figures (assessment, benchmarks, reports, audit pack, the annual report)
   is rebuilt when the figures it uses have a new data version: figures rebuilt unchanged (a return
   that revised nothing) go no further. Each stage after that follows in the same request.
+- The framework's registers (`defs/framework.py`, `feedback_rules`) are read again when its
+  reference files change (`framework_files`), and the case extracts when a file in `feedback/`
+  changes. A register's data version is its content, so what uses it (every built quarter's
+  figures made from the cases, programme and risk status, reports) is rebuilt only when the
+  content changed; and the status of the programmes and risks as at a quarter's end is itself
+  versioned by content, so a quarter's report is rebuilt only when what it should say changed.
+- A quarter's figures made from the case extracts are rebuilt when the case rows dated in that
+  quarter change (`feedback_case_rows`); the figures follow, and what uses them as above.
 - Only partitions already built are rebuilt: a quarter is built first by its own run (the
   `quarter_after_deadline` schedule or `perf-pipeline run`), once its returns are in. The annual
   report is the exception: it is built as soon as its year's quarters have been assessed.
-- Files every quarter reads (reference data, `council.toml`, the improvement plan, benchmark
-  downloads) make every quarter stale in the UI but rebuild nothing by themselves: republishing
-  years of reports is a person's decision (`perf-pipeline run --from ... --to ...`).
+- Other files every quarter reads (the catalogue and targets, `council.toml`, the improvement
+  plan, benchmark downloads) make every quarter stale in the UI but rebuild nothing by
+  themselves: republishing years of reports is a person's decision (`perf-pipeline run --from
+  ... --to ...`).
 """
 
 import dagster as dg
 
 AC = dg.AutomationCondition
 
+# Descriptions of indicators, actions and programmes (measure types, tags, the indicators an action
+# moves, a programme's sponsor and aim): like the catalogue, a change marks every quarter's report
+# stale and republishes none by itself. Milestones, benefits, risks and the feedback rules are not
+# descriptions: what they change is each quarter's status or figures, and that is rebuilt.
+DESCRIPTIONS = dg.AssetSelection.assets(
+    "indicator_measures", "framework_tags", "action_indicator_links", "change_programmes"
+)
 # Inputs that every quarter reads: they mark quarters stale, they do not start rebuilds.
-EVERY_QUARTER_READS = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets(
-    "corrections_log", "benchmark_values", "comparator_groups", "council_settings", "improvement_plan_files"
+EVERY_QUARTER_READS = (
+    dg.AssetSelection.groups("reference")
+    | dg.AssetSelection.assets(
+        "corrections_log",
+        "benchmark_values",
+        "comparator_groups",
+        "council_settings",
+        "improvement_plan_files",
+    )
+    | DESCRIPTIONS
 )
 FIGURES = dg.AssetSelection.assets("indicator_values")
+# Figures made from the case extracts: they reach every output through `indicator_values`.
+DERIVED = dg.AssetSelection.assets("feedback_indicator_values")
+# The framework's registers: what is read from its files (`defs/framework.py`, `feedback_rules`),
+# read by every quarter but versioned by their content.
+REGISTERS = dg.AssetSelection.assets("framework_files").downstream(depth=1, include_self=False) - DESCRIPTIONS
+# A quarter's programmes and risks as at its end, versioned by content: what reads them follows
+# only when they changed (a new risk review changes no earlier quarter's status).
+AS_AT = dg.AssetSelection.assets("milestone_status", "benefit_status", "risk_status")
 
 
 def _when_settled(trigger: AC) -> AC:
@@ -36,20 +68,25 @@ def _when_settled(trigger: AC) -> AC:
 
 
 _updated = AC.any_deps_match(AC.newly_updated() | AC.will_be_requested()).ignore(EVERY_QUARTER_READS)
+# Registers are rebuilt by every reference run: only a change of content counts.
+_registers_changed = AC.any_deps_match(AC.data_version_changed()).allow(REGISTERS)
 
-# The corrections log: when a correction row changed (every quarter's figures read it, but each
-# is rebuilt only when its own rows changed).
-CORRECTIONS_LOGGED = _when_settled(_updated)
+# Tables of files every quarter reads, rebuilt when their files change: the corrections log
+# (every quarter's figures read it, but each is rebuilt only when its own rows changed), the
+# framework's registers and the case extracts.
+FILES_READ = _when_settled(_updated)
 # Returns: when the quarter's files change.
 RETURNS_READ = _when_settled(_updated) & ~AC.missing()
-# Figures: when returns that can revise them, or corrections naming them, changed.
-FIGURES_REBUILT = _when_settled(_updated) & ~AC.missing()
-# After the figures: only when figures they use changed content; then stage after stage.
-_figures_changed = AC.any_deps_match(AC.data_version_changed()).ignore(EVERY_QUARTER_READS)
+# Figures: when returns that can revise them, corrections or case rows naming them, or the
+# rules that make figures from the cases, changed.
+FIGURES_REBUILT = _when_settled(_updated | _registers_changed) & ~AC.missing()
+# After the figures: only when figures or registers they use changed content; then stage after
+# stage.
+_figures_changed = AC.any_deps_match(AC.data_version_changed()).ignore(EVERY_QUARTER_READS | DERIVED)
 _follows = AC.any_deps_match(AC.will_be_requested() | AC.data_version_changed()).ignore(
-    EVERY_QUARTER_READS | FIGURES
+    EVERY_QUARTER_READS | FIGURES | DERIVED | AS_AT
 )
-OUTPUTS_REBUILT = _when_settled(_figures_changed | _follows) & ~AC.missing()
+OUTPUTS_REBUILT = _when_settled(_figures_changed | _registers_changed | _follows) & ~AC.missing()
 # The annual report: whenever its year's assessment changed, once its Q4 has been assessed.
 ANNUAL_BUILT = _when_settled(_figures_changed | _follows) & ~AC.any_deps_missing()
 

@@ -4,13 +4,29 @@ import dagster as dg
 import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check
-from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure, with_quarter
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.feedback import derive_values, load_feedback_rules, read_cases, rows_unaccounted
+from perf_pipeline.defs.common import (
+    QUARTERLY_TABLE,
+    WAREHOUSE_TABLE,
+    files_version,
+    frame_version,
+    reference_checked,
+    with_quarter,
+)
+from perf_pipeline.defs.conditions import FIGURES_REBUILT, FILES_READ
+from perf_pipeline.defs.partitions import quarter_of
+from perf_pipeline.defs.resources import DataRootResource
+from perf_pipeline.lib.feedback import (
+    FEEDBACK_FOLDER,
+    derive_values,
+    load_feedback_rules,
+    read_cases,
+    rows_unaccounted,
+    rules_from_table,
+    rules_table,
+)
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import due_in
-from perf_pipeline.lib.validation import ReferenceDataError
+from perf_pipeline.lib.returns_reader import list_return_files, read_limits
 
 CASES_ACCOUNTED = "every_case_row_accounted_for"
 CASES_ACCEPTED = "every_case_accepted"
@@ -18,23 +34,34 @@ RULES_FILE = "feedback_rules.toml"
 
 
 @dg.asset(
-    code_version="1",
+    group_name="reference", deps=["framework_files"], automation_condition=FILES_READ, **WAREHOUSE_TABLE
+)
+def feedback_rules(data_root: DataRootResource, indicator_catalogue: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    """The rules of feedback_rules.toml that make indicators of the catalogue from the case extracts, checked."""
+    with reference_checked():
+        rules = load_feedback_rules(data_root.paths.reference / RULES_FILE, set(indicator_catalogue["code"]))
+    table = rules_table(rules)
+    # Its content, not its file: a comment edited in the file rebuilds no quarter's figures.
+    return dg.Output(table, data_version=frame_version(table), metadata={"rules": len(table)})
+
+
+@dg.asset(
     group_name="reference",
-    owners=OWNERS,
-    kinds=KINDS,
-    pool=WAREHOUSE_POOL,
+    deps=["feedback_extracts"],
+    automation_condition=FILES_READ,
     check_specs=[
         dg.AssetCheckSpec(CASES_ACCOUNTED, asset="feedback_cases", blocking=True),
         dg.AssetCheckSpec(
             CASES_ACCEPTED, asset="feedback_cases", description="Refused case rows, by file and row."
         ),
     ],
+    **WAREHOUSE_TABLE,
 )
 def feedback_cases(data_root: DataRootResource):
     """Every row of every customer feedback extract, accepted or refused with the reason, by file and row."""
     paths = data_root.paths
-    folder = paths.root / "feedback"
-    cases, counts = read_cases(folder, paths.root)
+    folder = paths.root / FEEDBACK_FOLDER
+    cases, counts = read_cases(folder, paths.root, read_limits(data_root.council()))
     refused = cases[~cases["accepted"]]
     publish_csv(
         refused[["file", "row", "case_id", "reason", "message"]],
@@ -42,9 +69,7 @@ def feedback_cases(data_root: DataRootResource):
     )
     yield dg.Output(
         cases,
-        data_version=files_version(
-            sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-        ),
+        data_version=files_version(list_return_files(folder, paths.root)[0]),
         metadata={
             "files": len(counts),
             "rows": int(cases["row"].notna().sum()),
@@ -61,29 +86,21 @@ def feedback_cases(data_root: DataRootResource):
 
 
 @dg.asset(
-    code_version="1",
     group_name="indicators",
-    owners=OWNERS,
-    kinds=KINDS,
-    pool=WAREHOUSE_POOL,
-    partitions_def=quarterly_partitions,
-    metadata={"partition_expr": "quarter_start"},
+    deps=["feedback_case_rows"],
+    automation_condition=FIGURES_REBUILT,
+    **QUARTERLY_TABLE,
 )
 def feedback_indicator_values(
     context: dg.AssetExecutionContext,
-    data_root: DataRootResource,
     feedback_cases: pd.DataFrame,
+    feedback_rules: pd.DataFrame,
     indicator_catalogue: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     """The quarter's figures derived from the case extracts by feedback_rules.toml, with their source files."""
     quarter = quarter_of(context)
-    path = data_root.paths.reference / RULES_FILE
-    try:
-        rules = load_feedback_rules(path, set(indicator_catalogue["code"]))
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
     due = set(indicator_catalogue.loc[due_in(indicator_catalogue, quarter), "code"])
-    derived = derive_values(feedback_cases, rules, quarter, due)
+    derived = derive_values(feedback_cases, rules_from_table(feedback_rules), quarter, due)
     return dg.Output(
         with_quarter(derived, quarter),
         metadata={

@@ -3,7 +3,15 @@
 import dagster as dg
 import pandas as pd
 
-from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_failure, with_quarter
+from perf_pipeline.defs.common import (
+    KINDS,
+    OWNERS,
+    QUARTERLY_TABLE,
+    frame_version,
+    reference_checked,
+    with_quarter,
+)
+from perf_pipeline.defs.conditions import FILES_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
@@ -19,20 +27,28 @@ from perf_pipeline.lib.framework_risks import load_risk_reviews, load_risks
 from perf_pipeline.lib.framework_risks import risk_status as risks_as_at
 from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.reference import read_text_table
-from perf_pipeline.lib.validation import ReferenceDataError
-
-PROGRAMME_FILES = ["programmes.csv", "milestones.csv", "benefits.csv"]
-RISK_FILES = ["risks.csv", "risk_reviews.csv"]
 
 
 def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
+    """A register is read again when the framework's files change (`framework_files`); a quarter's
+    status is rebuilt like every output. Each is versioned by its content, so what reads it is
+    rebuilt only when it changed (`defs/conditions.py`)."""
     return dg.AssetOut(
         description=description,
         code_version="1",
         owners=OWNERS,
         kinds=KINDS,
         metadata={"partition_expr": "quarter_start"} if quarterly else None,
+        automation_condition=None if quarterly else FILES_READ,
     )
+
+
+# The registers: reference tables read from the framework's files, one writer at a time.
+REGISTER = {"group_name": "reference", "pool": WAREHOUSE_POOL, "deps": ["framework_files"]}
+
+
+def _versioned(df: pd.DataFrame, name: str, **metadata) -> dg.Output:
+    return dg.Output(df, output_name=name, data_version=frame_version(df), metadata=metadata or None)
 
 
 @dg.multi_asset(
@@ -41,8 +57,7 @@ def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
         "framework_tags": _out("Every tag of every indicator and improvement action, from tags.toml."),
         "action_indicator_links": _out("The indicators each improvement plan action is meant to move."),
     },
-    group_name="reference",
-    pool=WAREHOUSE_POOL,
+    **REGISTER,
 )
 def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """What each indicator measures and the council's vocabularies it is tagged with, checked."""
@@ -52,36 +67,25 @@ def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.Dat
         paths.reference / "indicators.csv",
         paths.improvement_plan / "actions.csv",
     ]
-    try:
+    with reference_checked():
         vocabularies = load_tag_vocabularies(files[0])
         measures, tags = load_indicator_framework(files[1], vocabularies)
         action_tags, links = load_action_links(files[2], vocabularies, set(indicator_catalogue["code"]))
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
-    version = files_version(files)
     all_tags = pd.concat([tags, action_tags], ignore_index=True)
-    yield dg.Output(
+    yield _versioned(
         measures,
-        output_name="indicator_measures",
-        data_version=version,
-        metadata={
-            "by_type": dg.MetadataValue.json(
-                measures["measure_type"].fillna("not classified").value_counts().to_dict()
-            )
-        },
+        "indicator_measures",
+        by_type=dg.MetadataValue.json(
+            measures["measure_type"].fillna("not classified").value_counts().to_dict()
+        ),
     )
-    yield dg.Output(
+    yield _versioned(
         all_tags,
-        output_name="framework_tags",
-        data_version=version,
-        metadata={
-            "vocabularies": dg.MetadataValue.json({k: v["title"] for k, v in vocabularies.items()}),
-            "tags": len(all_tags),
-        },
+        "framework_tags",
+        vocabularies=dg.MetadataValue.json({k: v["title"] for k, v in vocabularies.items()}),
+        tags=len(all_tags),
     )
-    yield dg.Output(
-        links, output_name="action_indicator_links", data_version=version, metadata={"links": len(links)}
-    )
+    yield _versioned(links, "action_indicator_links", links=len(links))
 
 
 @dg.multi_asset(
@@ -96,24 +100,20 @@ def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.Dat
             "The value each programme promised an indicator would reach, and by when."
         ),
     },
-    group_name="reference",
-    pool=WAREHOUSE_POOL,
+    **REGISTER,
 )
 def change_programme_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """The council's change programmes as described in programmes.csv, milestones.csv and benefits.csv."""
     reference = data_root.paths.reference
     codes = set(indicator_catalogue["code"])
-    try:
+    with reference_checked():
         programmes = load_programmes(reference, codes)
         ids = list(programmes["programme_id"])
         milestones = load_milestones(reference, ids)
         benefits = load_benefits(reference, ids, codes)
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
-    version = files_version([reference / name for name in PROGRAMME_FILES])
-    yield dg.Output(programmes, output_name="change_programmes", data_version=version)
-    yield dg.Output(milestones, output_name="programme_milestones", data_version=version)
-    yield dg.Output(benefits, output_name="programme_benefits", data_version=version)
+    yield _versioned(programmes, "change_programmes")
+    yield _versioned(milestones, "programme_milestones")
+    yield _versioned(benefits, "programme_benefits")
 
 
 @dg.multi_asset(
@@ -123,25 +123,19 @@ def change_programme_register(data_root: DataRootResource, indicator_catalogue: 
         ),
         "risk_reviews": _out("Every later review of a risk's likelihood and impact (append-only)."),
     },
-    group_name="reference",
-    pool=WAREHOUSE_POOL,
+    **REGISTER,
 )
 def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """The strategic risk register and its reviews, linked to indicators and improvement actions."""
     paths = data_root.paths
     actions = paths.improvement_plan / "actions.csv"
-    try:
+    with reference_checked():
         plan = read_text_table(actions)[0] if actions.is_file() else pd.DataFrame()
         action_ids = set(plan.get("action_id", pd.Series(dtype=str)).dropna())
         risks = load_risks(paths.reference, set(indicator_catalogue["code"]), action_ids)
         reviews = load_risk_reviews(paths.reference, list(risks["risk_id"]))
-    except ReferenceDataError as error:
-        raise reference_failure(error) from None
-    version = files_version([paths.reference / name for name in RISK_FILES] + [actions])
-    yield dg.Output(risks, output_name="risk_register", data_version=version, metadata={"risks": len(risks)})
-    yield dg.Output(
-        reviews, output_name="risk_reviews", data_version=version, metadata={"reviews": len(reviews)}
-    )
+    yield _versioned(risks, "risk_register", risks=len(risks))
+    yield _versioned(reviews, "risk_reviews", reviews=len(reviews))
 
 
 @dg.multi_asset(
@@ -174,27 +168,22 @@ def programme_status(
     folder = data_root.paths.reports_for(quarter)
     publish_csv(milestones, folder / "programme-milestones.csv")
     publish_csv(benefits, folder / "programme-benefits.csv")
-    yield dg.Output(
+    yield _versioned(
         with_quarter(milestones, quarter),
-        output_name="milestone_status",
-        metadata={"by_status": dg.MetadataValue.json(milestones["status"].value_counts().to_dict())},
+        "milestone_status",
+        by_status=dg.MetadataValue.json(milestones["status"].value_counts().to_dict()),
     )
-    yield dg.Output(
+    yield _versioned(
         with_quarter(benefits, quarter),
-        output_name="benefit_status",
-        metadata={"by_status": dg.MetadataValue.json(benefits["status"].value_counts().to_dict())},
+        "benefit_status",
+        by_status=dg.MetadataValue.json(benefits["status"].value_counts().to_dict()),
     )
 
 
 @dg.asset(
-    code_version="1",
     group_name="framework",
-    owners=OWNERS,
-    kinds=KINDS,
-    pool=WAREHOUSE_POOL,
-    partitions_def=quarterly_partitions,
-    metadata={"partition_expr": "quarter_start"},
     ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
+    **QUARTERLY_TABLE,
 )
 def risk_status(
     context: dg.AssetExecutionContext,
@@ -211,5 +200,7 @@ def risk_status(
     publish_csv(status, data_root.paths.reports_for(quarter) / "risks.csv")
     return dg.Output(
         with_quarter(status, quarter),
+        # Its content: a quarter whose risks read the same is not republished (`defs/conditions.py`).
+        data_version=frame_version(status),
         metadata={"risks": len(status), "flagged": int(status["flag"].ne("").sum())},
     )

@@ -19,6 +19,8 @@ from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.lib import automation as versions
+from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
+from perf_pipeline.lib.framework import FRAMEWORK_FILES
 from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.governance.store import GovernanceStore
 from perf_pipeline.lib.quarters import Quarter
@@ -74,13 +76,31 @@ def _governance(root: DataRootResource) -> dict[str, str]:
     return GovernanceStore(root.paths.root / GOVERNANCE_FOLDER).quarter_versions()
 
 
+def _framework(root: DataRootResource) -> str:
+    return versions.files_version([root.paths.reference / name for name in FRAMEWORK_FILES])
+
+
+def _feedback_files(root: DataRootResource) -> str:
+    return extract_versions(root.paths.root / FEEDBACK_FOLDER, root.paths.root)[0]
+
+
+def _feedback_cases(root: DataRootResource) -> dict[str, str]:
+    return extract_versions(root.paths.root / FEEDBACK_FOLDER, root.paths.root)[1]
+
+
 QUARTERLY = {
     "return_files": _returns,
     "correction_records": _corrections,
     "approvals": _approvals,
     GOVERNANCE_STORE: _governance,
+    "feedback_case_rows": _feedback_cases,
 }
-WHOLE = {"council_settings": _council, "improvement_plan_files": _plan}
+WHOLE = {
+    "council_settings": _council,
+    "improvement_plan_files": _plan,
+    "framework_files": _framework,
+    "feedback_extracts": _feedback_files,
+}
 
 
 @observed_input(quarterly_partitions)
@@ -113,15 +133,44 @@ def improvement_plan_files(data_root: DataRootResource):
     return dg.DataVersion(_plan(data_root))
 
 
-SOURCES = [return_files, correction_records, approvals, council_settings, improvement_plan_files]
+@observed_input()
+def framework_files(data_root: DataRootResource):
+    """The framework's reference files: tags.toml, the change programmes, milestones and benefits,
+    the risk register and its reviews, and feedback_rules.toml."""
+    return dg.DataVersion(_framework(data_root))
+
+
+@observed_input()
+def feedback_extracts(data_root: DataRootResource):
+    """The customer feedback case extracts in feedback/, as files: their names and content."""
+    return dg.DataVersion(_feedback_files(data_root))
+
+
+@observed_input(quarterly_partitions)
+def feedback_case_rows(data_root: DataRootResource):
+    """The case rows of feedback/ dated in each quarter (received or responded to in it)."""
+    return _by_partition(_feedback_cases(data_root))
+
+
+SOURCES = [
+    return_files,
+    correction_records,
+    approvals,
+    council_settings,
+    improvement_plan_files,
+    framework_files,
+    feedback_extracts,
+    feedback_case_rows,
+]
 
 
 def current_versions(root: DataRootResource, last: Quarter) -> dict[tuple[dg.AssetKey, str | None], str]:
-    """Every input's version now: the quarterly ones for the quarters up to `last`."""
+    """Every input's version now: the quarterly ones for the quarters Dagster holds, up to `last`
+    (a case received before the first quarter, or dated in the future, has no partition)."""
     found = {(dg.AssetKey(name), None): version(root) for name, version in WHOLE.items()}
     for name, by_quarter in QUARTERLY.items():
         for key, version in by_quarter(root).items():
-            if Quarter.parse(key) <= last:
+            if root.first <= Quarter.parse(key) <= last:
                 found[(dg.AssetKey(name), Quarter.parse(key).partition_key)] = version
     return found
 

@@ -5,16 +5,16 @@ import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import (
-    KINDS,
-    OWNERS,
+    QUARTERLY_TABLE,
+    WAREHOUSE_TABLE,
     column_lineage,
     files_version,
     frame_version,
     with_quarter,
 )
-from perf_pipeline.defs.conditions import CORRECTIONS_LOGGED, FIGURES_REBUILT
-from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.conditions import FIGURES_REBUILT, FILES_READ
+from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of
+from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
 from perf_pipeline.lib.feedback import replace_returned
 from perf_pipeline.lib.indicator_values import build_indicator_values
@@ -47,13 +47,9 @@ VALUES_LINEAGE = column_lineage(
 
 
 @dg.asset(
-    code_version="1",
     group_name="indicators",
-    owners=OWNERS,
-    kinds=KINDS,
-    pool=WAREHOUSE_POOL,
     deps=["correction_records"],
-    automation_condition=CORRECTIONS_LOGGED,
+    automation_condition=FILES_READ,
     check_specs=[
         dg.AssetCheckSpec(
             CORRECTIONS_APPROVED,
@@ -61,6 +57,7 @@ VALUES_LINEAGE = column_lineage(
             description="Corrections without a reason or approver are rejected.",
         )
     ],
+    **WAREHOUSE_TABLE,
 )
 def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
     """Every correction ever recorded, applied or rejected, with its reason, approver and source row."""
@@ -82,13 +79,7 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
 
 
 @dg.asset(
-    code_version="1",
     group_name="indicators",
-    owners=OWNERS,
-    kinds=KINDS,
-    pool=WAREHOUSE_POOL,
-    partitions_def=quarterly_partitions,
-    metadata={"partition_expr": "quarter_start"},
     ins={"service_returns_validated": dg.AssetIn(partition_mapping=REVISING_RETURNS)},
     deps=["correction_records"],
     automation_condition=FIGURES_REBUILT,
@@ -96,6 +87,7 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
         dg.AssetCheckSpec(ONE_ROW_EACH, asset="indicator_values", blocking=True),
         dg.AssetCheckSpec(WITHIN_RANGE, asset="indicator_values", blocking=True),
     ],
+    **QUARTERLY_TABLE,
 )
 def indicator_values(
     context: dg.AssetExecutionContext,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +53,8 @@ INDEXES = [
     "create index restatements_indicator on restatements (indicator_code)",
     "create index plan_quarter on plan (quarter)",
     "create index plan_updates_quarter on plan_updates (quarter, action_id)",
+    "create index value_for_money_quarter on value_for_money (quarter)",
+    "create index value_for_money_points_quarter on value_for_money_points (quarter, pair_id)",
 ]
 
 
@@ -98,11 +102,18 @@ def for_sqlite(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_snapshot(path: Path, tables: dict[str, pd.DataFrame], meta: dict) -> Path:
-    """Write every table and the metadata to a new SQLite file, then rename it over `path`."""
+def write_snapshot(
+    path: Path,
+    tables: dict[str, pd.DataFrame],
+    meta: dict,
+    charts: Callable[[Path, Path], pd.DataFrame] | None = None,
+) -> Path:
+    """Write every table and the metadata to a new SQLite file, then the charts `charts(new file,
+    path)` draws from them (`key`, `svgz`: it may copy those `path`, the snapshot being replaced,
+    already holds), then rename it over `path`."""
 
     def write(tmp: Path) -> None:
-        with sqlite3.connect(tmp) as con:
+        with closing(sqlite3.connect(tmp)) as con:
             for name, frame in tables.items():
                 for_sqlite(frame).to_sql(name, con, index=False, if_exists="replace")
             for statement in INDEXES:
@@ -111,5 +122,13 @@ def write_snapshot(path: Path, tables: dict[str, pd.DataFrame], meta: dict) -> P
             con.executemany(
                 "insert into meta values (?, ?)", [(k, json.dumps(v, default=str)) for k, v in meta.items()]
             )
+            con.commit()
+        if charts is None:
+            return
+        drawn = charts(tmp, path)
+        with closing(sqlite3.connect(tmp)) as con:
+            con.execute("create table charts (key text primary key, svgz blob not null)")
+            con.executemany("insert into charts values (?, ?)", zip(drawn["key"], drawn["svgz"]))
+            con.commit()
 
     return write_atomically(path, write)

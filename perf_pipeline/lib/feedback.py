@@ -34,10 +34,11 @@ derived figure as to a returned one.
 from __future__ import annotations
 
 import datetime as dt
-import io
+import json
 import re
 import tomllib
 import zipfile
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,19 +46,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perf_pipeline.lib.files import relative_to_root, sha256_of
+from perf_pipeline.lib.files import combined_hash, relative_to_root, sha256_of
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.returns_reader import (
     HEADER_SEARCH_ROWS,
+    ReadLimits,
     UnreadableFile,
-    _cell_text,
     csv_grid,
     list_return_files,
     normalise_header,
+    workbook_sheets,
 )
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
+FEEDBACK_FOLDER = "feedback"  # under the data root
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a council's whole case history is a few MB; more is not an extract
 FIELDS = ["case_id", "received", "responded", "service", "type", "stage", "outcome", "channel"]
 REQUIRED = ["case_id", "received", "type"]
@@ -138,8 +141,9 @@ def _header_fields(cells: list[str]) -> dict[int, str]:
     return found
 
 
-def _rows_from_grid(grid: list[list[str]], first_row: int, case: CaseFile) -> None:
-    """The header is the first of the top rows naming at least three fields; rows below it are cases."""
+def _rows_from_grid(grid: list[list[str]], row_numbers: list[int], case: CaseFile) -> None:
+    """The header is the first of the top rows naming at least three fields; rows below it are
+    cases, each numbered as the file shows it (`row_numbers`)."""
     header = next(
         (i for i, cells in enumerate(grid[:HEADER_SEARCH_ROWS]) if len(_header_fields(cells)) >= 3), None
     )
@@ -159,10 +163,10 @@ def _rows_from_grid(grid: list[list[str]], first_row: int, case: CaseFile) -> No
         case.message = f"The file has no {', '.join(missing)} column, so no case can be counted."
         return
     records = []
-    for offset, cells in enumerate(grid[header + 1 :], start=header + 1):
+    for number, cells in zip(row_numbers[header + 1 :], grid[header + 1 :], strict=True):
         if not any(str(c).strip() for c in cells):
             continue
-        record = {"row": first_row + offset}
+        record = {"row": number}
         for pos, name in fields.items():
             record[name] = str(cells[pos]).strip() if pos < len(cells) else ""
         records.append(record)
@@ -171,28 +175,26 @@ def _rows_from_grid(grid: list[list[str]], first_row: int, case: CaseFile) -> No
         case.problem, case.message = "empty_file", "The file has a header but no cases."
 
 
-def _workbook_grid(data: bytes) -> list[list[str]]:
-    import openpyxl  # imported here: only assets that read workbooks pay for it
+_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError)
 
+
+def _workbook_grid(data: bytes, limits: ReadLimits) -> tuple[list[list[str]], list[int]]:
+    """The first visible sheet with a case header (a cover sheet may come first): its non-blank
+    rows as text, and the row number Excel shows for each. The workbook is measured against the
+    returns' limits before anything is built from it."""
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, TypeError) as exc:
+        sheets = [sheet for sheet in workbook_sheets(data, limits) if sheet.visible]
+    except _XLSX_ERRORS as exc:
         raise UnreadableFile(
             f"it is damaged or not a complete Excel workbook ({type(exc).__name__})"
         ) from None
-    try:
-        best: list[list[str]] = []
-        for sheet in workbook.worksheets:
-            grid = [[_cell_text(cell) for cell in row] for row in sheet.iter_rows()]
-            if any(len(_header_fields(cells)) >= 3 for cells in grid[:HEADER_SEARCH_ROWS]):
-                return grid
-            best = best or grid
-        return best
-    finally:
-        workbook.close()
+    for sheet in sheets:
+        if any(len(_header_fields(cells)) >= 3 for cells in sheet.rows[:HEADER_SEARCH_ROWS]):
+            return sheet.rows, sheet.row_numbers
+    return (sheets[0].rows, sheets[0].row_numbers) if sheets else ([], [])
 
 
-def read_case_file(path: Path, data_root: Path) -> CaseFile:
+def read_case_file(path: Path, data_root: Path, limits: ReadLimits | None = None) -> CaseFile:
     """One extract as read: its rows as text with spreadsheet row numbers, or why it cannot be read."""
     rel = relative_to_root(path, data_root)
     if not path.is_file() or path.is_symlink():
@@ -213,13 +215,14 @@ def read_case_file(path: Path, data_root: Path) -> CaseFile:
         return case
     try:
         if suffix == ".csv":
-            grid = csv_grid(data)[0].to_numpy().tolist()
+            grid = csv_grid(data, limits)[0].to_numpy().tolist()
+            numbers = list(range(1, len(grid) + 1))
         else:
-            grid = _workbook_grid(data)
+            grid, numbers = _workbook_grid(data, limits or ReadLimits())
     except UnreadableFile as problem:
         case.problem, case.message = "unreadable_file", f"The file cannot be read: {problem}."
         return case
-    _rows_from_grid(grid, 1, case)
+    _rows_from_grid(grid, numbers, case)
     return case
 
 
@@ -392,12 +395,52 @@ def _duplicates(cases: pd.DataFrame) -> pd.DataFrame:
     return cases
 
 
-def read_cases(folder: Path, data_root: Path) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Every extract in `feedback/`, checked; and the non-blank rows each file holds (for the check)."""
+def read_cases(
+    folder: Path, data_root: Path, limits: ReadLimits | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Every extract in `feedback/`, checked; and the non-blank rows each file holds (for the check).
+    `limits` are the returns' (`[limits]` in council.toml): no extract is read past them."""
     paths, _ = list_return_files(folder, data_root)
-    files = [read_case_file(p, data_root) for p in paths]
+    files = [read_case_file(p, data_root, limits) for p in paths]
     counts = {f.file: len(f.rows) for f in files}
     return check_cases(files), counts
+
+
+def extract_versions(folder: Path, data_root: Path) -> tuple[str, dict[str, str]]:
+    """The versions Dagster keeps of the extracts: one of the files as they are (names and content:
+    any change, a refused row too, is read again), and one per quarter of the case rows dated in
+    it, so that a quarter's figures are rebuilt only when its own cases changed.
+
+    A quarter's rows are those received or responded to in it, with every other row of the same
+    case reference (a copy of a case in a later extract changes whether it is counted). A row
+    with no case reference or no date is in no quarter: it is refused, and counts nowhere.
+    """
+    paths, _ = list_return_files(folder, data_root)
+    listing = tuple(
+        (relative_to_root(p, data_root), sha256_of(p) if p.is_file() and not p.is_symlink() else "")
+        for p in paths
+    )
+    files = combined_hash([f"{name}:{sha}" for name, sha in listing])[:16]
+    return files, _quarter_versions(data_root, tuple(paths), listing)
+
+
+@lru_cache(maxsize=4)
+def _quarter_versions(data_root: Path, paths: tuple[Path, ...], listing: tuple) -> dict[str, str]:
+    # `listing` (names and hashes) is the key: the sensor reads the extracts only when they change.
+    by_case: dict[str, list[dict]] = defaultdict(list)
+    for path in paths:
+        read = read_case_file(path, data_root)
+        for row in read.rows.to_dict("records"):
+            key = str(row["case_id"]).strip().upper()
+            if key:
+                by_case[key].append({"file": read.file, **row})
+    parts: dict[str, list[str]] = defaultdict(list)
+    for rows in by_case.values():
+        days = [parse_date(str(r[name])) for r in rows for name in ("received", "responded")]
+        signatures = [json.dumps([str(r[c]) for c in ("file", "row", *FIELDS)]) for r in rows]
+        for key in {Quarter.containing(day).key for day in days if day}:
+            parts[key] += signatures
+    return {key: combined_hash(found)[:16] for key, found in parts.items()}
 
 
 def rows_unaccounted(cases: pd.DataFrame, counts: dict[str, int]) -> pd.DataFrame:
@@ -413,8 +456,54 @@ def rows_unaccounted(cases: pd.DataFrame, counts: dict[str, int]) -> pd.DataFram
     )
 
 
+RULE_SETTINGS = {"code", "measure", "working_days", "residents", "types", "stages", "counted_by"}
+RULE_COLUMNS = ["number", "code", "measure", "working_days", "residents", "types", "stages", "counted_by"]
+
+
+def _whole_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rule_problems(rule: object, where: str, indicator_codes: set[str]) -> list[str]:
+    """What is wrong with one `[[indicator]]` table (nothing when it is right)."""
+    if not isinstance(rule, dict):
+        return [f"{where}: must be a table of settings (code, measure, ...), not {type(rule).__name__}"]
+    problems = [
+        f"{where}: '{key}' is not a setting of a rule (they are {', '.join(sorted(RULE_SETTINGS))})"
+        for key in rule
+        if key not in RULE_SETTINGS
+    ]
+    code = rule.get("code")
+    if not isinstance(code, str) or code not in indicator_codes:
+        problems.append(f"{where}: code '{code}' is not an indicator in indicators.csv")
+    measure = rule.get("measure")
+    if not isinstance(measure, str) or measure not in MEASURES:
+        problems.append(f"{where}: measure '{measure}' is not one of {', '.join(MEASURES)}")
+    types = rule.get("types", TYPES)
+    if not isinstance(types, list) or not types or not all(isinstance(t, str) and t in TYPES for t in types):
+        problems.append(f"{where}: types must list some of {', '.join(TYPES)}")
+    stages = rule.get("stages", [])
+    if not isinstance(stages, list) or not all(_whole_number(s) and s in (1, 2) for s in stages):
+        problems.append(f"{where}: stages must list 1, 2 or both")
+    counted_by = rule.get("counted_by", "received")
+    if counted_by not in ("received", "responded"):
+        problems.append(f"{where}: counted_by must be received or responded")
+    if measure == "percent_within_working_days":
+        days = rule.get("working_days")
+        if not _whole_number(days) or days < 0:
+            problems.append(f"{where}: working_days must be a whole number of days")
+        if counted_by != "responded":
+            problems.append(f"{where}: a percentage answered in time counts cases by their responded date")
+    if measure == "per_1000_residents":
+        residents = rule.get("residents")
+        if not _whole_number(residents) or residents <= 0:
+            problems.append(f"{where}: residents must be a whole number above 0")
+    return problems
+
+
 def load_feedback_rules(path: Path, indicator_codes: set[str]) -> dict:
-    """`feedback_rules.toml`, every rule checked; a council without the file derives nothing."""
+    """`feedback_rules.toml`, every rule checked, every problem listed with the file and the rule;
+    a council without the file derives nothing."""
     if not path.is_file():
         return {"first_quarter": None, "indicators": []}
     label = f"reference/{path.name}"
@@ -422,50 +511,77 @@ def load_feedback_rules(path: Path, indicator_codes: set[str]) -> dict:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ReferenceDataError([f"{label}: not valid TOML ({exc})"]) from None
-    problems = []
+    problems = [
+        f"{label}: '{key}' is not a setting (the file holds first_quarter and [[indicator]] tables)"
+        for key in raw
+        if key not in ("first_quarter", "indicator")
+    ]
     try:
-        first = Quarter.parse(str(raw.get("first_quarter", ""))).key
+        first = Quarter.parse(raw["first_quarter"]).key if isinstance(raw.get("first_quarter"), str) else None
     except QuarterError:
-        problems.append(f"{label}: first_quarter must be the first quarter the extracts cover (2024-25-Q1)")
         first = None
+    if first is None:
+        problems.append(f"{label}: first_quarter must be the first quarter the extracts cover (2024-25-Q1)")
+    tables = raw.get("indicator", [])
+    if not isinstance(tables, list):
+        problems.append(f"{label}: indicator must be [[indicator]] tables, one per indicator")
+        tables = []
     rules = []
-    for n, rule in enumerate(raw.get("indicator", []), start=1):
-        where = f"{label} [[indicator]] {n}"
-        code = rule.get("code")
-        if code not in indicator_codes:
-            problems.append(f"{where}: code '{code}' is not an indicator in indicators.csv")
-        measure = rule.get("measure")
-        if measure not in MEASURES:
-            problems.append(f"{where}: measure '{measure}' is not one of {', '.join(MEASURES)}")
-        types = rule.get("types", TYPES)
-        if not isinstance(types, list) or not set(types) <= set(TYPES) or not types:
-            problems.append(f"{where}: types must list some of {', '.join(TYPES)}")
-        stages = rule.get("stages", [])
-        if not isinstance(stages, list) or not set(stages) <= {1, 2}:
-            problems.append(f"{where}: stages must list 1, 2 or both")
-        counted_by = rule.get("counted_by", "received")
-        if counted_by not in ("received", "responded"):
-            problems.append(f"{where}: counted_by must be received or responded")
-        if measure == "percent_within_working_days":
-            days = rule.get("working_days")
-            if not isinstance(days, int) or days < 0:
-                problems.append(f"{where}: working_days must be a whole number of days")
-            if counted_by != "responded":
-                problems.append(
-                    f"{where}: a percentage answered in time counts cases by their responded date"
-                )
-        if measure == "per_1000_residents":
-            residents = rule.get("residents")
-            if not isinstance(residents, int) or residents <= 0:
-                problems.append(f"{where}: residents must be a whole number above 0")
-        rules.append({**rule, "types": types, "stages": stages, "counted_by": counted_by, "number": n})
-    codes = [r.get("code") for r in rules]
+    for n, rule in enumerate(tables, start=1):
+        found = _rule_problems(rule, f"{label} [[indicator]] {n}", indicator_codes)
+        problems += found
+        if not found:
+            rules.append(
+                {
+                    **rule,
+                    "types": rule.get("types", TYPES),
+                    "stages": rule.get("stages", []),
+                    "counted_by": rule.get("counted_by", "received"),
+                    "number": n,
+                }
+            )
+    codes = [r["code"] for r in rules]
     problems += [
         f"{label}: {c} has more than one rule" for c in sorted({c for c in codes if codes.count(c) > 1})
     ]
     if problems:
         raise ReferenceDataError(problems)
     return {"first_quarter": first, "indicators": rules}
+
+
+def rules_table(rules: dict) -> pd.DataFrame:
+    """The checked rules as a table (one row per rule), as the warehouse keeps them."""
+    rows = [
+        {
+            **{c: rule.get(c) for c in RULE_COLUMNS},
+            "types": ";".join(rule["types"]),
+            "stages": ";".join(str(s) for s in rule["stages"]),
+        }
+        for rule in rules["indicators"]
+    ]
+    table = pd.DataFrame(rows, columns=RULE_COLUMNS)
+    for column in ("number", "working_days", "residents"):
+        table[column] = table[column].astype("Int64")
+    table.insert(0, "first_quarter", rules["first_quarter"])
+    return table
+
+
+def rules_from_table(table: pd.DataFrame) -> dict:
+    """The rules as `load_feedback_rules` gives them, from their table."""
+    rules = [
+        {
+            "code": r["code"],
+            "measure": r["measure"],
+            "working_days": None if pd.isna(r["working_days"]) else int(r["working_days"]),
+            "residents": None if pd.isna(r["residents"]) else int(r["residents"]),
+            "types": r["types"].split(";"),
+            "stages": [int(s) for s in r["stages"].split(";") if s],
+            "counted_by": r["counted_by"],
+            "number": int(r["number"]),
+        }
+        for r in table.to_dict("records")
+    ]
+    return {"first_quarter": table["first_quarter"].iloc[0] if len(table) else None, "indicators": rules}
 
 
 def rule_text(rule: dict) -> str:
@@ -605,7 +721,7 @@ def derivation_lines(con, data_root: Path, code: str, quarter: Quarter) -> list[
             "select table_name from information_schema.tables where table_schema = ?", [WAREHOUSE_SCHEMA]
         ).fetchdf()["table_name"]
     )
-    if not {"feedback_indicator_values", "feedback_cases"} <= tables:
+    if not {"feedback_indicator_values", "feedback_cases", "feedback_rules"} <= tables:
         return None
     derived = con.execute(
         f"select * from {WAREHOUSE_SCHEMA}.feedback_indicator_values where indicator_code = ? and quarter = ?",
@@ -613,8 +729,8 @@ def derivation_lines(con, data_root: Path, code: str, quarter: Quarter) -> list[
     ).fetchdf()
     if derived.empty:
         return None
-    codes = set(con.execute(f"select code from {WAREHOUSE_SCHEMA}.indicator_catalogue").fetchdf()["code"])
-    rules = load_feedback_rules(data_root / "reference" / "feedback_rules.toml", codes)
+    # The rules as checked and used, not the file as it may stand now.
+    rules = rules_from_table(con.execute(f"select * from {WAREHOUSE_SCHEMA}.feedback_rules").fetchdf())
     rule = next((r for r in rules["indicators"] if r["code"] == code), None)
     d = derived.iloc[0]
     lines = [
@@ -651,8 +767,8 @@ def derivation_lines(con, data_root: Path, code: str, quarter: Quarter) -> list[
 
 def returned_indicators(catalogue: pd.DataFrame, reference: Path, quarter: Quarter) -> pd.DataFrame:
     """The catalogue less the indicators the case extracts make in a quarter: no service is asked
-    for those, nor chased for them. Broken rules leave the catalogue whole (the feedback asset
-    reports them)."""
+    for those, nor chased for them. Broken rules leave the catalogue whole (the reference run
+    stops on them, `feedback_rules`)."""
     try:
         rules = load_feedback_rules(reference / "feedback_rules.toml", set(catalogue["code"]))
     except ReferenceDataError:

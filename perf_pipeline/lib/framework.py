@@ -24,6 +24,17 @@ import pandas as pd
 from perf_pipeline.lib.reference import read_text_table
 from perf_pipeline.lib.validation import ReferenceDataError
 
+# The reference files that describe the framework (SPEC §14): watched as one input, so a change
+# to any of them rebuilds the registers read from them (`defs/sources.py`).
+FRAMEWORK_FILES = [
+    "tags.toml",
+    "programmes.csv",
+    "milestones.csv",
+    "benefits.csv",
+    "risks.csv",
+    "risk_reviews.csv",
+    "feedback_rules.toml",
+]
 MEASURE_TYPES = ["outcome", "output", "process"]
 MEASURE_SOURCES = ["external", "internal"]
 TAG_COLUMNS = ["subject", "subject_id", "vocabulary", "value", "vocabulary_title", "label"]

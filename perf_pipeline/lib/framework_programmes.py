@@ -170,6 +170,9 @@ def milestone_status(milestones: pd.DataFrame, programmes: pd.DataFrame, as_at: 
         for m in out.itertuples(index=False)
     ]
     out["status"] = [s for s, _ in states]
+    # As at the day, a completion recorded for a later day had not happened: the quarter's report
+    # shows none (and reads the same whenever it is rebuilt).
+    out.loc[[(_date(c) or as_at) > as_at for c in out["completed_on"]], "completed_on"] = None
     out["days_slipped"] = pd.array([d for _, d in states], dtype="Int64")
     expected = out["forecast_date"].fillna(out["baseline_date"])
     out["expected_date"] = expected

@@ -494,7 +494,7 @@ _XLSX_ERRORS = (
 
 
 @dataclass
-class _Sheet:
+class Sheet:
     title: str
     visible: bool
     row_numbers: list[int]
@@ -526,7 +526,7 @@ def _read_xlsx(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFil
         )
         return _unreadable(rel, sha, "xlsx", hint)
     try:
-        sheets = _workbook_sheets(data, limits)
+        sheets = workbook_sheets(data, limits)
     except UnreadableFile as problem:
         return _unreadable(rel, sha, "xlsx", str(problem))
     except _XLSX_ERRORS as exc:
@@ -569,7 +569,7 @@ def _read_xlsx(rel: str, sha: str, data: bytes, limits: ReadLimits) -> ReturnFil
     return result
 
 
-def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
+def workbook_sheets(data: bytes, limits: ReadLimits) -> list[Sheet]:
     """Every sheet's non-blank rows as text, each with the row number Excel shows.
 
     openpyxl reads the workbook's parts (its sheets, which are hidden, shared strings and number
@@ -603,7 +603,7 @@ def _workbook_sheets(data: bytes, limits: ReadLimits) -> list[_Sheet]:
                 _refuse_doctype(stream)
             with reader.archive.open(part.target) as stream:
                 row_numbers, rows = cells.read(stream)
-            sheets.append(_Sheet(sheet.name, (sheet.state or "visible") == "visible", row_numbers, rows))
+            sheets.append(Sheet(sheet.name, (sheet.state or "visible") == "visible", row_numbers, rows))
     finally:
         reader.archive.close()
     return sheets

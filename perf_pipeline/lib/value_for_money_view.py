@@ -1,13 +1,15 @@
 """Value for money as people read it: per pair, a scatter of the group, its figures and a sentence.
 
-Used by the quarterly report and meant for the performance app: `value_for_money_section` takes
-the `value_for_money` table and its points and returns plain dicts; `scatter_png` draws one pair.
+Used by the quarterly report and the performance app: `value_for_money_section` takes the
+`value_for_money` table and its points and returns plain dicts, with each pair's scatter drawn by
+`draw` (`scatter_png` for the report; the app draws SVG with the same `draw_scatter`).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -68,9 +70,13 @@ def sentence(council_name: str, row: dict, points: pd.DataFrame) -> str:
     )
 
 
-def value_for_money_section(table: pd.DataFrame, points: pd.DataFrame, council_name: str) -> list[dict]:
+def value_for_money_section(
+    table: pd.DataFrame, points: pd.DataFrame, council_name: str, draw: Callable | None = None
+) -> list[dict]:
     """For each pair, in the council's first comparator group (its nearest neighbours, as a rule):
-    the sentence, the scatter, each point's figures, and the notes on years and prices."""
+    the sentence, the scatter (`draw(points, row, council_name)`, by default a PNG), each point's
+    figures, and the notes on years and prices."""
+    draw = draw or scatter_png
     if table is None or table.empty:
         return []
     first = table["group"].iloc[0]
@@ -94,7 +100,7 @@ def value_for_money_section(table: pd.DataFrame, points: pd.DataFrame, council_n
                 "group": GROUP_WORDS.get(row["group"], row["group"]),
                 "sentence": sentence(council_name, row, here),
                 "quadrant": row["quadrant"],
-                "image": scatter_png(here, row, council_name),
+                "image": draw(here, row, council_name),
                 "alt": (
                     f"Scatter of {len(here)} councils, {row['unit_of_cost_per_unit']} across and outcome up; "
                     f"{council_name} at {_money(row['cost_per_unit'])} and {_number(row['outcome'])}: "
@@ -122,35 +128,43 @@ def value_for_money_section(table: pd.DataFrame, points: pd.DataFrame, council_n
 
 
 def scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
-    """Cost per unit across, outcome up, the group's medians as dashed lines, the council marked
-    (a larger diamond, labelled: not by colour alone). A PNG data URI."""
+    """The scatter as a PNG data URI (for the report)."""
     from perf_pipeline.lib.charts import _pyplot
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=SCATTER_SIZE, dpi=DPI, facecolor="white")
+    fig = plt.figure(figsize=SCATTER_SIZE, dpi=DPI, facecolor="white")
     try:
-        others, council = points[~points["is_council"]], points[points["is_council"]]
-        ax.scatter(others["cost_per_unit"], others["outcome"], s=22, color="#6b6b6b", label="comparators")
-        ax.scatter(
-            council["cost_per_unit"],
-            council["outcome"],
-            s=70,
-            marker="D",
-            color="#1f4e79",
-            label=council_name,
-        )
-        for p in council.itertuples(index=False):
-            ax.annotate(council_name, (p.cost_per_unit, p.outcome), xytext=(6, 6), textcoords="offset points")
-        ax.axvline(row["group_median_cost"], color="#444444", linestyle="--", linewidth=0.9)
-        ax.axhline(row["group_median_outcome"], color="#444444", linestyle="--", linewidth=0.9)
-        ax.set_xlabel(f"{row['unit_of_cost_per_unit']} ({row['period']}, lower = cheaper)")
-        polarity = {"higher_is_better": "higher is better", "lower_is_better": "lower is better"}
-        outcome = _label_parts(row["label"])[1]
-        ax.set_ylabel(f"{outcome} ({polarity.get(row['outcome_polarity'], 'not ranked')})", wrap=True)
-        ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
+        draw_scatter(fig, points, row, council_name)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
     finally:
         plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def draw_scatter(fig, points: pd.DataFrame, row: dict, council_name: str) -> None:
+    """Cost per unit across, outcome up, the group's medians as dashed lines, the council marked
+    (a larger diamond, labelled: not by colour alone), on the figure `fig`. `points` needs
+    `cost_per_unit`, `outcome` and `is_council`; `row` the pair's label, period, units, polarity
+    and the group's medians."""
+    ax = fig.add_subplot()
+    others, council = points[~points["is_council"]], points[points["is_council"]]
+    ax.scatter(others["cost_per_unit"], others["outcome"], s=22, color="#6b6b6b", label="comparators")
+    ax.scatter(
+        council["cost_per_unit"],
+        council["outcome"],
+        s=70,
+        marker="D",
+        color="#1f4e79",
+        label=council_name,
+    )
+    for p in council.itertuples(index=False):
+        ax.annotate(council_name, (p.cost_per_unit, p.outcome), xytext=(6, 6), textcoords="offset points")
+    ax.axvline(row["group_median_cost"], color="#444444", linestyle="--", linewidth=0.9)
+    ax.axhline(row["group_median_outcome"], color="#444444", linestyle="--", linewidth=0.9)
+    ax.set_xlabel(f"{row['unit_of_cost_per_unit']} ({row['period']}, lower = cheaper)")
+    polarity = {"higher_is_better": "higher is better", "lower_is_better": "lower is better"}
+    outcome = _label_parts(row["label"])[1]
+    ax.set_ylabel(f"{outcome} ({polarity.get(row['outcome_polarity'], 'not ranked')})", wrap=True)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
