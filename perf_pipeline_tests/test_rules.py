@@ -356,6 +356,18 @@ def test_a_financial_year_that_is_not_one_is_named():
 # --- repeated figures (_fail_repeats) -------------------------------------------------------------
 
 
+# Survivors of `make mutation` in _fail_repeats that cannot matter, and why (257 mutants):
+# - `to_numpy(dtype=bool)` as `dtype=None`, and the mask as float zeros: booleans (or 0 and 1,
+#   read back as booleans) either way.
+# - the key `code * len(periods) + period` as `- period`: still one number per indicator and period.
+# - `size[group] > 1` as `>= 1`: a figure sent once is the first of its group, and neither rule
+#   touches a first figure that has no different one beside it.
+# - `use_na_sentinel=None` (pandas reads it as False); `bincount` without `minlength` (every group
+#   has at least one figure, so the count is as long).
+# - the fill values of the message arrays and of `group_of_row`: only the filled places are read.
+# - `pd.Series(mask, index=None)`: the frame's index is 0 to n-1 already.
+
+
 def verdicts(indicators, *rows) -> list[tuple[str, str]]:
     """Each row's verdict and message, in the order given: rows are (file, row, code, value) with
     optional numerator, denominator and period."""
@@ -436,6 +448,12 @@ def test_a_figure_sent_twice_is_counted_once(indicators, rows, expected):
             "a.csv row 2 (1), " + ", ".join(f"submissions/a.csv row {r} ({r - 1})" for r in range(3, 7)),
         ),
         (
+            ["1", "2", "3", "4", "5", "6"],
+            "a.csv row 2 (1), "
+            + ", ".join(f"submissions/a.csv row {r} ({r - 1})" for r in range(3, 7))
+            + " and 1 more",
+        ),
+        (
             ["1", "2", "3", "4", "5", "6", "7"],
             "a.csv row 2 (1), "
             + ", ".join(f"submissions/a.csv row {r} ({r - 1})" for r in range(3, 7))
@@ -459,3 +477,18 @@ def test_a_ratio_sent_twice_is_listed_as_its_numerator_and_denominator(indicator
     assert got[0][1].startswith(
         "Different figures for RB02 2024-25-Q2 were sent: submissions/a.csv row 2 (45/50), submissions/b.csv row 2 (46/50);"
     )
+
+
+def test_repeats_of_several_indicators_are_judged_each_on_its_own(indicators):
+    """The first and third indicators sent the same figure twice, the second another: each is a
+    plain repeat, none a conflict (figures are told apart per indicator, never across)."""
+    got = verdicts(
+        indicators,
+        ("a.csv", 2, "WM02", "5"),
+        ("a.csv", 3, "WM02", "5"),
+        ("a.csv", 4, "HO01", "6"),
+        ("a.csv", 5, "HO01", "6"),
+        ("a.csv", 6, "RB02", "5"),
+        ("a.csv", 7, "RB02", "5"),
+    )
+    assert [why for why, _ in got] == ["accepted", "duplicate"] * 3
