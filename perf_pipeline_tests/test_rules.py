@@ -8,6 +8,9 @@ with test_returns.py, test_quarters.py and test_performance.py against every mut
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -142,6 +145,14 @@ def test_a_period_that_is_not_a_quarter_is_quoted_in_its_message(indicators):
 # - ambiguous_separators: `fillna("XXXX")` (the raw text of a row is never missing, only blank) and
 #   `to_numpy(dtype=None)` (already booleans).
 # - ratio_rules: `np.errstate(divide=None)` changes a warning, not a figure.
+# - parse_numbers: `fillna("XXXX")` (missing text is no figure either way); `dtype=object` dropped
+#   and `astype(float)` as `astype(None)` (`where` makes the figures floats); the distinct texts'
+#   own index as None (it is 0 to n-1 already); `~ok & text.ne("")` as `|`, `ne(None)` or
+#   `ne("XXXX")` (the careful reading reads every plain figure the same, and refuses blank);
+#   `to_numpy(dtype=None)` (booleans already).
+# - _per_distinct and _rows (used inside validate_returns only, on a frame indexed 0 to n-1): the
+#   index or dtype left to pandas; a plain column always taken through `.array` (slower, the
+#   same values); the frame built with `copy=True` or None (a copy, the same values).
 
 
 def test_a_blank_period_is_the_folders_quarter_and_a_revision_is_marked(indicators):
@@ -168,6 +179,36 @@ def test_a_blank_period_is_the_folders_quarter_and_a_revision_is_marked(indicato
 def test_written_numbers_read_exactly(text, value):
     numbers, ok = parse_numbers(pd.Series([text]))
     assert ok[0] and numbers[0] == value
+
+
+def test_missing_text_is_no_figure_and_each_figure_keeps_its_rows_label():
+    """A missing cell (None or NaN, as a correction's blank reads) is not a figure, never the
+    figure of another row; the figures come back under the labels they were given."""
+    numbers, ok = parse_numbers(pd.Series(["5", None, np.nan, "5"], index=[10, 20, 30, 40]))
+    assert ok.to_dict() == {10: True, 20: False, 30: False, 40: True}
+    assert numbers[10] == 5 and numbers[40] == 5 and numbers[[20, 30]].isna().all()
+
+
+def test_minus_zero_reads_as_zero_without_its_sign():
+    numbers, _ = parse_numbers(pd.Series(["-0", "(0)", "-0.0%"]))
+    assert [math.copysign(1, n) for n in numbers] == [1, 1, 1]
+
+
+def test_row_numbers_stay_whole_numbers_in_both_outputs(indicators):
+    raw = pd.DataFrame(
+        {
+            **{c: ["submissions/x.csv"] * 2 for c in ["file"]},
+            **{c: [""] * 2 for c in ["file_sha256", "period", "numerator", "denominator", "commentary"]},
+            **{c: [""] * 2 for c in ["status", "submitted_by", "file_problem", "file_problem_message"]},
+            "delimiter": [",", ","],
+            "row_number": pd.array([2, 3], dtype="Int64"),
+            "indicator_code": ["WM02", "XX99"],
+            "value": ["1", "2"],
+        }
+    )
+    validated, exceptions = validate_returns(raw, indicators, Q, FIRST)
+    assert str(validated["row"].dtype) == "Int64" and validated["row"].tolist() == [2]
+    assert str(exceptions["row"].dtype) == "Int64" and exceptions["row"].tolist() == [3]
 
 
 @pytest.mark.parametrize(
