@@ -145,13 +145,14 @@ def test_a_period_that_is_not_a_quarter_is_quoted_in_its_message(indicators):
 # - ambiguous_separators: `fillna("XXXX")` (the raw text of a row is never missing, only blank) and
 #   `to_numpy(dtype=None)` (already booleans).
 # - ratio_rules: `np.errstate(divide=None)` changes a warning, not a figure.
-# - parse_numbers: `fillna("XXXX")` (missing text is no figure either way); `dtype=object` dropped
+# - parse_numbers: `use_na_sentinel=None` (pandas reads it as False); `fillna("XXXX")` (missing
+#   text is no figure either way); `dtype=object` dropped
 #   and `astype(float)` as `astype(None)` (`where` makes the figures floats); the distinct texts'
 #   own index as None (it is 0 to n-1 already); `~ok & text.ne("")` as `|`, `ne(None)` or
 #   `ne("XXXX")` (the careful reading reads every plain figure the same, and refuses blank);
 #   `to_numpy(dtype=None)` (booleans already).
-# - _per_distinct and _rows (used inside validate_returns only, on a frame indexed 0 to n-1): the
-#   index or dtype left to pandas; a plain column always taken through `.array` (slower, the
+# - _per_distinct and _rows (used inside validate_returns only, on a frame indexed 0 to n-1 whose
+#   text is never missing): the index, dtype or missing-value sentinel left to pandas; a plain column always taken through `.array` (slower, the
 #   same values); the frame built with `copy=True` or None (a copy, the same values).
 
 
