@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/app.py --synthetic    # also the 500-indicator council of scale.py
 
 For each council it publishes the snapshot twice (real Dagster runs of `app_snapshot` on a copy of
-the warehouse): first with no snapshot before it, so every page's chart is drawn, then again, as
-each later run does, copying the charts the previous snapshot holds; it prints seconds, bytes and
+the warehouse): first with no snapshot before it, so every chart of the latest two quarters' pages
+is drawn, then again, as each later run does, copying the charts the previous snapshot holds; it prints seconds, bytes and
 charts for both. Then it starts `perf-pipeline app` on 127.0.0.1 and
 sends 20 concurrent clients (httpx and asyncio) at the overview, the indicator pages (every
 indicator in turn, first and later visits) and the overview's CSV, and prints p50 and
