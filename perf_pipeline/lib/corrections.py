@@ -121,6 +121,21 @@ def _file_problem(rel: str, sha: str, problem: str) -> pd.DataFrame:
     )
 
 
+def _rejected(record: dict, fields: dict, row, problem: str) -> dict:
+    """The log row of a correction that could not be read or checked: nothing of it is applied."""
+    return {
+        **fields,
+        "approved_on": None,
+        "period_start": None,
+        "new_value": None,
+        "file": record["file"],
+        "file_sha256": record["file_sha256"],
+        "row": row,
+        "status": "rejected",
+        "problem": problem,
+    }
+
+
 def check_corrections(
     records: pd.DataFrame, indicators: pd.DataFrame, today: dt.date | None = None
 ) -> pd.DataFrame:
@@ -137,19 +152,7 @@ def check_corrections(
     for record in records.to_dict("records"):
         problems = [record["problem"]] if record.get("problem") else []
         if pd.isna(record["row"]):  # a file that could not be read: its problem is the whole story
-            rows.append(
-                {
-                    **{c: "" for c in CORRECTION_FIELDS},
-                    "approved_on": None,
-                    "period_start": None,
-                    "new_value": None,
-                    "file": record["file"],
-                    "file_sha256": record["file_sha256"],
-                    "row": None,
-                    "status": "rejected",
-                    "problem": record["problem"],
-                }
-            )
+            rows.append(_rejected(record, dict.fromkeys(CORRECTION_FIELDS, ""), None, record["problem"]))
             continue
         try:
             period = None
@@ -206,19 +209,9 @@ def check_corrections(
                 }
             )
         except Exception as exc:  # noqa: BLE001 -- the last guard: one correction never stops the quarter
-            rows.append(
-                {
-                    **{c: str(record.get(c, "")) for c in CORRECTION_FIELDS},
-                    "approved_on": None,
-                    "period_start": None,
-                    "new_value": None,
-                    "file": record["file"],
-                    "file_sha256": record["file_sha256"],
-                    "row": record["row"],
-                    "status": "rejected",
-                    "problem": f"It could not be checked ({type(exc).__name__}); check every field of the row.",
-                }
-            )
+            fields = {c: str(record.get(c, "")) for c in CORRECTION_FIELDS}
+            problem = f"It could not be checked ({type(exc).__name__}); check every field of the row."
+            rows.append(_rejected(record, fields, record["row"], problem))
     log = pd.DataFrame(rows, columns=LOG_COLUMNS)
     log["row"] = log["row"].astype("Int64")
     log["new_value"] = log["new_value"].astype(float)
