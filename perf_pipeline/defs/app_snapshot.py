@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from perf_pipeline.defs.benchmarks import council_inputs
 from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
@@ -71,15 +72,7 @@ def app_snapshot(
     metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
     with warehouse.get_connection() as con:
         tables = {name: con.execute(sql).fetchdf() for name, sql in COPIED.items()}
-        values = con.execute(
-            "select source, metric, period, area_code, area_name, value, period_start, period_end, "
-            f"metric_title, unit, polarity from {WAREHOUSE_SCHEMA}.benchmark_values where list_contains(?, source || ':' || metric)",
-            [metrics],
-        ).fetchdf()
-        groups = con.execute(
-            f"select * from {WAREHOUSE_SCHEMA}.comparator_groups where authority_code = ?",
-            [council["gss_code"]],
-        ).fetchdf()
+        values, groups = council_inputs(con, metrics, council["gss_code"])
     catalogue = indicator_catalogue.reindex(columns=INDICATOR_COLUMNS)
     tables["indicators"] = catalogue
     tables["benchmark_history"] = benchmark_history(
