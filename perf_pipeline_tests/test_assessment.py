@@ -31,8 +31,12 @@ from perf_pipeline.lib.performance import (
     WORSENING,
     RagRule,
     assess_quarter,
+    how_assessment_uses,
+    rules_from_catalogue,
 )
 from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
+from perf_pipeline_tests.conftest import INDICATORS, SERVICES
 
 HIGHER, LOWER = "higher_is_better", "lower_is_better"
 RULES = {
@@ -448,6 +452,50 @@ def test_a_target_raised_in_year_counts_from_the_quarter_it_applies_to():
     )["S"]
     assert (row["target"], row["target_reason"], row["ytd_target"]) == (120.0, "Raised", 320.0)
     assert (row["rag_status"], row["ytd_rag_status"]) == (GREEN, GREEN)
+
+
+def test_each_indicator_gets_the_rule_rag_rules_toml_gives_it(tmp_path):
+    """The rules reach the assessment as the council wrote them, each under its own name."""
+    (tmp_path / "services.csv").write_text(SERVICES)
+    (tmp_path / "rag.toml").write_text(
+        "[standard]\ngreen_within = 0.0\namber_within = 0.05\n"
+        "[havering_style]\ngreen_within = 0.1\namber_within = 0.2\namber_if_improved = true\n"
+        "[absolute_2]\namber_within = 2\ntolerance_type = 'absolute'\n"
+    )
+    catalogue_text = INDICATORS.replace(
+        "quarterly,sum,0,,,waste,Green,service,,", "quarterly,sum,0,,,waste,Green,service,absolute_2,"
+    )
+    catalogue_text = catalogue_text.replace(
+        "quarterly,last,0,,,housing,Homes,service,,",
+        "quarterly,last,0,,,housing,Homes,service,havering_style,",
+    )
+    (tmp_path / "indicators.csv").write_text(catalogue_text)
+    rules = load_rag_rules(tmp_path / "rag.toml")
+    indicators = load_indicators(tmp_path / "indicators.csv", load_services(tmp_path / "services.csv"), rules)
+    # As the indicator_catalogue asset carries them: the rule's settings beside each indicator.
+    rule_table = pd.DataFrame.from_dict(rules, orient="index").add_prefix("rule_")
+    indicators = indicators.merge(rule_table, left_on="rag_rule", right_index=True, how="left")
+    assert rules_from_catalogue(indicators) == {
+        "standard": RagRule(green_within=0.0, amber_within=0.05, tolerance_type="relative"),
+        "absolute_2": RagRule(green_within=0.0, amber_within=2.0, tolerance_type="absolute"),
+        "havering_style": RagRule(green_within=0.1, amber_within=0.2, amber_if_improved=True),
+    }
+
+
+@pytest.mark.parametrize(
+    ("earlier", "use"),
+    [
+        (Quarter(2024, 2), "direction of travel"),
+        (Quarter(2024, 1), "year to date"),
+        (Quarter(2023, 4), "last year's year to date"),
+        (Quarter(2023, 3), "direction of travel against the same quarter last year"),
+        (Quarter(2023, 2), "last year's year to date"),
+    ],
+)
+def test_what_a_quarter_takes_from_an_earlier_one_is_named(earlier, use):
+    """The words `perf-pipeline run` prints when a correction to an earlier quarter makes a
+    later one stale (2024/25 Q3 uses Q2 for its direction of travel, Q1 for its year to date)."""
+    assert how_assessment_uses(Q3, earlier) == use
 
 
 # --- properties ------------------------------------------------------------------------------------
