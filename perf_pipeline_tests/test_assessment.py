@@ -33,6 +33,7 @@ from perf_pipeline.lib.performance import (
     assess_quarter,
     how_assessment_uses,
     rules_from_catalogue,
+    targets_in_force,
 )
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
@@ -452,6 +453,48 @@ def test_a_target_raised_in_year_counts_from_the_quarter_it_applies_to():
     )["S"]
     assert (row["target"], row["target_reason"], row["ytd_target"]) == (120.0, "Raised", 320.0)
     assert (row["rag_status"], row["ytd_rag_status"]) == (GREEN, GREEN)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # Set on the quarter's last day: it applies to that quarter (on or before the last day).
+        (
+            [
+                ("T", "2024-25", "", 10.0, None, "2024-03-01", "Annual"),
+                ("T", "2024-25", "", 12.0, None, "2024-09-30", "Q2 review"),
+            ],
+            (12.0, "Q2 review"),
+        ),
+        (
+            [
+                ("T", "2024-25", "", 10.0, None, "2024-03-01", "Annual"),
+                ("T", "2024-25", "", 12.0, None, "2024-10-01", "Q3 review"),
+            ],
+            (10.0, "Annual"),
+        ),
+        # Both set only after the quarter ended: the first set applies, and the table holds one.
+        (
+            [
+                ("T", "2024-25", "", 12.0, None, "2024-11-01", "Later"),
+                ("T", "2024-25", "", 11.0, None, "2024-10-05", "Late"),
+            ],
+            (11.0, "Late"),
+        ),
+    ],
+)
+def test_one_target_in_force_for_each_indicator(rows, expected):
+    table = targets_in_force(targets(*rows), Quarter(2024, 2))
+    assert table.columns.tolist() == ["code", "target", "amber_threshold", "target_set_on", "target_reason"]
+    assert table[["code", "target", "target_reason"]].values.tolist() == [["T", *expected]]
+
+
+def test_a_blank_commentary_or_correction_list_stays_blank_text():
+    """A figure read back with missing text (NULL in the warehouse, NaN in pandas) has no
+    commentary and no corrections, not the text 'nan'."""
+    values = figures((Q3, "X1", 5.0, {"commentary": float("nan"), "corrections": float("nan")}))
+    row = assess(Q3, catalogue({"code": "X1"}), values)["X1"]
+    assert row["commentary"] is None and row["corrections"] == "" and row["reporting_status"] == "reported"
 
 
 def test_each_indicator_gets_the_rule_rag_rules_toml_gives_it(tmp_path):

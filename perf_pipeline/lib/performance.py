@@ -262,7 +262,9 @@ def assess_quarter(
     rows = []
     for ind, is_due in zip(indicators.itertuples(index=False), due):
         code, polarity, decimals = ind.code, ind.polarity, int(ind.decimals)
-        rule = rules.get(ind.rag_rule, RagRule())
+        # Every rule an indicator names is in `rules` (the catalogue is checked against
+        # rag_rules.toml): no silent fallback to a default rule.
+        rule = rules[ind.rag_rule]
         cumulative = ind.ytd_method == "cumulative"
         annual = ind.frequency == "annual"
         target_row = target_tables[quarter].loc[code] if code in target_tables[quarter].index else None
