@@ -341,7 +341,9 @@ def test_an_annual_indicator_has_no_short_direction_and_its_year_is_its_q4():
         values,
         [("A", "2024-25", "", 60.0, None, "2024-03-01", "Annual")],
     )["A"]
-    assert blank(row["previous_quarter_value"]) and row["dot_short"] == NO_COMPARISON
+    # Nothing to compare with, so no "moved since last quarter" either (previous_quarter_part).
+    assert blank(row["previous_quarter_value"]) and blank(row["previous_quarter_part"])
+    assert row["dot_short"] == NO_COMPARISON
     assert (row["same_quarter_last_year_value"], row["dot_long"]) == (45.0, IMPROVING)
     assert (row["ytd_value"], row["ytd_target"], row["ytd_quarters"]) == (50.0, 60.0, "1 of 1")
     assert (row["rag_status"], row["ytd_rag_status"]) == (RED, RED)
@@ -388,6 +390,17 @@ def test_an_indicator_not_due_has_no_status_target_or_year_to_date(indicator, qu
         for k in ["target", "amber_threshold", "target_set_on", "target_reason", "quarter_value", "ytd_value"]
     )
     assert blank(row["ytd_target"]) and blank(row["previous_quarter_part"]) and row["ytd_quarters"] == ""
+    assert row["reporting_status"] == "reported"  # a figure sent anyway is shown as sent
+
+
+def test_an_indicator_not_due_and_not_sent_is_not_chased():
+    row = assess(Q3, catalogue({"code": "A", "frequency": "annual"}), figures((Q3.shift(-1), "A", 1.0)))["A"]
+    assert (row["rag_status"], row["reporting_status"]) == (NOT_DUE, "not_due")
+
+
+def test_a_catalogue_without_indicators_gives_an_empty_table_with_the_columns():
+    table = assess_quarter(Q3, figures((Q3, "X1", 1.0)), catalogue({"code": "X"}).iloc[0:0], targets(), RULES)
+    assert table.empty and table.columns.tolist() == PERFORMANCE_COLUMNS
 
 
 def test_a_due_indicator_with_no_row_is_missing_and_one_sent_blank_is_not_reported():
