@@ -350,6 +350,28 @@ def test_words_for_no_figure_are_accepted_as_not_reported(indicators, text):
     assert verdict == "accepted" and pd.isna(row["value"]) and not row["reported"]
 
 
+@pytest.mark.parametrize(
+    ("row", "value", "numerator", "denominator"),
+    [
+        # The README: `n/a`, `tbc` and blanks mean not reported, in the numerator and denominator
+        # columns of the request pack as in the value's (a `n/a` numerator was refused as not a
+        # number before).
+        ({"value": "", "numerator": "n/a", "denominator": "n/a"}, None, None, None),
+        ({"value": "tbc", "numerator": "TBC", "denominator": "-"}, None, None, None),
+        ({"value": "45", "numerator": "n/a", "denominator": "N/A"}, 45.0, None, None),
+        ({"value": "", "numerator": "n/a", "denominator": "50"}, None, None, 50.0),
+    ],
+)
+def test_no_figure_words_mean_not_reported_in_every_figure_column(
+    indicators, row, value, numerator, denominator
+):
+    verdict, accepted = one(indicators, code="RB02", **row)
+    assert verdict == "accepted", accepted
+    got = [None if pd.isna(accepted[k]) else accepted[k] for k in ("value", "numerator", "denominator")]
+    assert got == [value, numerator, denominator]
+    assert accepted["reported"] == (value is not None)
+
+
 def test_a_value_given_with_an_agreeing_ratio_is_the_value_given(indicators):
     verdict, row = one(indicators, code="RB02", value="66.7", numerator="2", denominator="3")
     assert verdict == "accepted" and row["value"] == 66.7

@@ -449,12 +449,18 @@ def validate_returns(
             lambda rows, column=column: _ambiguous(column, df.loc[rows, column]),
         )
     value_text = df["value"]
-    not_reported_value = _per_distinct(value_text, lambda values: values.str.lower().isin(NOT_REPORTED))
+
+    def not_reported(column: str) -> pd.Series:
+        return _per_distinct(df[column], lambda texts: texts.str.lower().isin(NOT_REPORTED))
+
+    # `n/a`, `tbc` or blank mean no figure in any of the three columns (the request pack has all
+    # three, pre-filled): a numerator written `n/a` is not reported, not a number refused.
+    not_reported_value = not_reported("value")
     value, value_ok = parse_numbers(df["value"])
     numerator, numerator_ok = parse_numbers(df["numerator"])
     denominator, denominator_ok = parse_numbers(df["denominator"])
-    has_num = df["numerator"].ne("")
-    has_den = df["denominator"].ne("")
+    has_num = ~not_reported("numerator")
+    has_den = ~not_reported("denominator")
     fail(
         ~not_reported_value & ~value_ok,
         "not_a_number",
