@@ -144,6 +144,50 @@ AMBIGUOUS = (
                 ),
             ),
         ),
+        # A control character shows as nothing: it is named by its number (a DEL or a tab
+        # inside a code was not mentioned before, so the officer saw 'WM01' refused as unknown).
+        (
+            {"code": "WM01\x7f"},
+            (
+                "unknown_indicator",
+                (
+                    "'WM01\x7f' is not an indicator code we collect. It contains an invisible character "
+                    "(U+007F); retype the code. Did you mean WM01?"
+                ),
+            ),
+        ),
+        (
+            {"code": "WM\t01"},
+            (
+                "unknown_indicator",
+                (
+                    "'WM\t01' is not an indicator code we collect. It contains an invisible character "
+                    "(U+0009); retype the code. Did you mean WM01?"
+                ),
+            ),
+        ),
+        # Both kinds at once: each named.
+        (
+            {"code": "W\u041c01\u200b"},
+            (
+                "unknown_indicator",
+                (
+                    "'W\u041c01\u200b' is not an indicator code we collect. It contains '\u041c' (CYRILLIC "
+                    "CAPITAL LETTER EM), which looks like an ordinary letter or digit but is not. It contains "
+                    "an invisible character (ZERO WIDTH SPACE); retype the code. Did you mean WM01?"
+                ),
+            ),
+        ),
+        (
+            {"code": "WM\ue00001"},
+            (
+                "unknown_indicator",
+                (
+                    "'WM\ue00001' is not an indicator code we collect. It contains '\ue000' (unknown "
+                    "character), which looks like an ordinary letter or digit but is not. Did you mean WM01?"
+                ),
+            ),
+        ),
         ({"code": "XQ77"}, ("unknown_indicator", "'XQ77' is not an indicator code we collect.")),
         (
             {"code": "Z" * 81},
@@ -208,6 +252,14 @@ AMBIGUOUS = (
         (
             {"code": "WM02", "value": "1" * 81 + "x"},
             ("not_a_number", "The value '" + "1" * 80 + "…' " + NOT_A_NUMBER),
+        ),
+        (
+            {"code": "WM02", "value": "x" * 80},
+            ("not_a_number", "The value '" + "x" * 80 + "' " + NOT_A_NUMBER),
+        ),
+        (
+            {"code": "WM02", "value": "1", "status": "s" * 81},
+            ("invalid_status", "'" + "s" * 80 + "…' is not a status; write final, provisional or estimate."),
         ),
         (
             {"code": "WM02", "value": "1.651", "delimiter": ";"},
@@ -370,6 +422,20 @@ def test_no_figure_words_mean_not_reported_in_every_figure_column(
     got = [None if pd.isna(accepted[k]) else accepted[k] for k in ("value", "numerator", "denominator")]
     assert got == [value, numerator, denominator]
     assert accepted["reported"] == (value is not None)
+
+
+def test_missing_text_in_a_raw_row_is_blank(indicators):
+    """A field the reader left missing (None or NaN, not "") is blank: no status is final, no
+    period is the folder's quarter, no commentary is none."""
+    raw = raw_rows({"code": "WM02", "value": "5"}, {"code": "WM01", "value": "n/a"})
+    for column in ("period", "status", "commentary", "numerator", "denominator", "submitted_by"):
+        raw[column] = [None, float("nan")]
+    validated, exceptions = validate_returns(raw, indicators, Q, FIRST)
+    assert exceptions.empty, exceptions["message"].tolist()
+    assert validated["period"].tolist() == ["2024-25-Q2"] * 2
+    assert validated["data_status"].tolist() == ["final"] * 2
+    assert validated["commentary"].tolist() == ["", ""] and validated["submitted_by"].tolist() == ["", ""]
+    assert validated["value"].iloc[0] == 5 and not validated["reported"].iloc[1]
 
 
 def test_a_value_given_with_an_agreeing_ratio_is_the_value_given(indicators):

@@ -196,7 +196,9 @@ PLACES_NAMED = 5
 
 
 def _lookalike_note(code: str) -> str:
-    odd = list(dict.fromkeys(c for c in code if ord(c) > 127))
+    # Anything but printable ASCII: a look-alike letter, or a control character (tab, DEL) that
+    # shows as nothing at all.
+    odd = list(dict.fromkeys(c for c in code if not " " <= c <= "~"))
     hidden = [c for c in odd if unicodedata.category(c) in _INVISIBLE]
     shown = [c for c in odd if c not in hidden]
     note = ""
