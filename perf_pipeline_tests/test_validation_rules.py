@@ -189,6 +189,11 @@ AMBIGUOUS = (
             ),
         ),
         ({"code": "XQ77"}, ("unknown_indicator", "'XQ77' is not an indicator code we collect.")),
+        # No look-alike: the nearest code by spelling, whatever the case it was typed in.
+        (
+            {"code": "wm1"},
+            ("unknown_indicator", "'wm1' is not an indicator code we collect. Did you mean WM01?"),
+        ),
         (
             {"code": "Z" * 81},
             ("unknown_indicator", "'" + "Z" * 80 + "…' is not an indicator code we collect."),
@@ -422,6 +427,20 @@ def test_no_figure_words_mean_not_reported_in_every_figure_column(
     got = [None if pd.isna(accepted[k]) else accepted[k] for k in ("value", "numerator", "denominator")]
     assert got == [value, numerator, denominator]
     assert accepted["reported"] == (value is not None)
+
+
+def test_a_file_of_junk_codes_gets_suggestions_for_the_first_thousand_only(indicators):
+    """Suggesting the nearest code compares each unknown code with every code in the catalogue;
+    past 1,000 distinct unknown codes (a file of junk) only look-alikes are suggested, so a junk
+    file costs seconds, not minutes."""
+    # Distinct unknown codes: wm1, 998 of junk, wm1y (the thousandth), then wm1x; a repeat of
+    # wm1 is no new code.
+    junk = [{"code": f"Q{n:04d}J", "value": "1"} for n in range(998)]
+    rows = [{"code": "wm1"}, *junk, {"code": "wm1", "value": "2"}, {"code": "wm1y"}, {"code": "wm1x"}]
+    got = check(indicators, *rows)
+    assert got[0][1].endswith("Did you mean WM01?") and got[-3][1].endswith("Did you mean WM01?")
+    assert got[-2][1].endswith("Did you mean WM01?")
+    assert got[-1] == ("unknown_indicator", "'wm1x' is not an indicator code we collect.")
 
 
 def test_missing_text_in_a_raw_row_is_blank(indicators):
