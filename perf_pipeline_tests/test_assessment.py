@@ -39,6 +39,20 @@ from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
 from perf_pipeline_tests.conftest import INDICATORS, SERVICES
 
+# Survivors of `make mutation` in assess_quarter, targets_in_force and rules_from_catalogue that
+# cannot matter, and why (those of rag_status, direction_of_travel, at_precision, _missing and
+# year_to_date are in test_rules.py):
+# - `itertuples(index=None)` or `index=True` (both functions): every field is read by name, and
+#   an extra Index field is never read.
+# - assess_quarter: a not-due row's figures as "" instead of None (`to_numeric` reads "" as
+#   NaN, as it reads None); `pd.DataFrame(rows)` without `columns=PERFORMANCE_COLUMNS` (each row
+#   is built in the contract's order, and an empty table is pinned below); `.astype(None)` after
+#   `to_numeric` (already float64).
+# - targets_in_force: `ascending=[True, True, True]` or `keep="first"` left to pandas' default
+#   (the same); the codes sorted descending (every reader looks a target up by code); the
+#   known/unknown order within a code reversed (the two are taken apart before either is used).
+# - rules_from_catalogue: `drop_duplicates(None)` (the rows of one rule carry the same settings).
+
 HIGHER, LOWER = "higher_is_better", "lower_is_better"
 RULES = {
     "standard": RagRule(green_within=0.0, amber_within=0.05),

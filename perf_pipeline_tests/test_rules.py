@@ -315,10 +315,8 @@ def test_quarter_arithmetic():
 # - _missing's `or` as `and` in its first terms: pd.isna alone already covers None and NaN.
 # - year_to_date's ratio weights `[1.0]` as `[2.0]`: equal weights give the same mean.
 # - fiscal_year_key's `10_000` as `10001`: the same for every four-digit year.
-# - assess_quarter (115 survivors in the last run): the wiring of one row per indicator (which
-#   column feeds which); the fast tests hold one quarter of it, and the end-to-end tests
-#   (test_end_to_end.py, test_reports.py), which mutation testing does not run in its time box,
-#   hold the published tables.
+# - assess_quarter, targets_in_force and rules_from_catalogue: test_assessment.py pins which
+#   figure feeds which column and says why the few survivors left cannot matter.
 
 from perf_pipeline.lib.performance import (
     AMBER,
