@@ -15,6 +15,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_services
@@ -561,3 +563,44 @@ def test_rows_of_many_files_and_periods_are_each_judged_on_their_own(indicators)
             "wrong_period",
         ]
     )
+
+
+CODES = ["WM01", "wm02", "RB02", "HO02", "OLD1", "NEW1", "XQ77", "WMO1", "", "W\u041c01"]
+PERIODS = ["", "2024-25-Q1", "2023/24 Q4", "2023-24-Q3", "2023-24-Q2", "2024-25-Q3", "Q5"]
+FIGURES = ["", "5", "45.5%", "95", "-1", "n/a", "21 3", "=A1", "1,651", "0"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(CODES),
+            st.sampled_from(PERIODS),
+            st.sampled_from(FIGURES),
+            st.sampled_from(["", "4", "50", "n/a", "x"]),
+            st.sampled_from(["", "0", "8", "50"]),
+            st.sampled_from(["", "Final", "draft"]),
+            st.sampled_from([",", ";"]),
+        ),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda r: (r[0].upper(), r[1]),
+    )
+)
+def test_each_rows_verdict_is_the_one_it_would_have_alone(indicators, rows):
+    """With no figure sent twice, a row's reason and message never depend on the rows beside it
+    (the rules work a column at a time, so a slip in the bookkeeping would show here)."""
+    fields = [
+        {"code": c, "period": p, "value": v, "numerator": n, "denominator": d, "status": s, "delimiter": sep}
+        for c, p, v, n, d, s, sep in rows
+    ]
+    together = check(indicators, *fields)
+    alone = [one(indicators, **row) for row in fields]
+    for (reason, message), (reason_alone, message_alone) in zip(together, alone):
+        assert reason == reason_alone
+        if reason == "accepted":
+            assert {k: v for k, v in message.items() if k != "row"} == pytest.approx(
+                {k: v for k, v in message_alone.items() if k != "row"}, nan_ok=True
+            )
+        else:
+            assert message == message_alone
