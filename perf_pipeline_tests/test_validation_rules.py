@@ -570,7 +570,7 @@ PERIODS = ["", "2024-25-Q1", "2023/24 Q4", "2023-24-Q3", "2023-24-Q2", "2024-25-
 FIGURES = ["", "5", "45.5%", "95", "-1", "n/a", "21 3", "=A1", "1,651", "0"]
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     st.lists(
         st.tuples(
