@@ -23,6 +23,7 @@ from perf_pipeline.lib.returns_validation import (
     validate_returns,
 )
 from perf_pipeline_tests.conftest import INDICATORS, RAG_RULES, SERVICES
+from perf_pipeline_tests.test_validation_rules import raw_rows
 
 Q = Quarter(2024, 2)
 FIRST = Quarter(2021, 1)
@@ -46,29 +47,18 @@ def indicators(tmp_path_factory) -> pd.DataFrame:
 
 def verdict(indicators, code, value="", numerator="", denominator="", period="", status="", delimiter=","):
     """The reason given to one row (`accepted` if none), and the value read."""
-    raw = pd.DataFrame(
-        [
-            {
-                "file": "submissions/x.csv",
-                "file_sha256": "",
-                "file_format": "csv",
-                "encoding": "utf-8",
-                "sheet": "",
-                "delimiter": delimiter,
-                "row_number": 2,
-                "indicator_code": code,
-                "period": period,
-                "value": value,
-                "numerator": numerator,
-                "denominator": denominator,
-                "commentary": "",
-                "status": status,
-                "submitted_by": "",
-                "other_columns": "",
-                "file_problem": "",
-                "file_problem_message": "",
-            }
-        ]
+    raw = raw_rows(
+        {
+            "file": "submissions/x.csv",
+            "file_sha256": "",
+            "code": code,
+            "period": period,
+            "value": value,
+            "numerator": numerator,
+            "denominator": denominator,
+            "status": status,
+            "delimiter": delimiter,
+        }
     )
     validated, exceptions = validate_returns(raw, indicators, Q, FIRST)
     if len(validated):
@@ -411,30 +401,20 @@ def test_a_financial_year_that_is_not_one_is_named():
 def verdicts(indicators, *rows) -> list[tuple[str, str]]:
     """Each row's verdict and message, in the order given: rows are (file, row, code, value) with
     optional numerator, denominator and period."""
-    raw = pd.DataFrame(
-        [
+    raw = raw_rows(
+        *(
             {
                 "file": f"submissions/{file}",
                 "file_sha256": "",
-                "file_format": "csv",
-                "encoding": "utf-8",
-                "sheet": "",
-                "delimiter": ",",
                 "row_number": row,
-                "indicator_code": code,
+                "code": code,
                 "period": rest[2] if len(rest) > 2 else "",
                 "value": value,
                 "numerator": rest[0] if rest else "",
                 "denominator": rest[1] if len(rest) > 1 else "",
-                "commentary": "",
-                "status": "",
-                "submitted_by": "",
-                "other_columns": "",
-                "file_problem": "",
-                "file_problem_message": "",
             }
             for file, row, code, value, *rest in rows
-        ]
+        )
     )
     validated, exceptions = validate_returns(raw, indicators, Q, FIRST)
     outcome = {(f, r): ("accepted", "") for f, r in zip(validated["file"], validated["row"])}
