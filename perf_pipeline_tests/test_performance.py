@@ -27,6 +27,7 @@ from perf_pipeline.lib.performance import (
     year_to_date,
 )
 from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline_tests.test_assessment import catalogue, figures
 
 STANDARD = RagRule(green_within=0.0, amber_within=0.05, tolerance_type="relative")
 ABSOLUTE = RagRule(green_within=0.0, amber_within=2.0, tolerance_type="absolute")
@@ -203,42 +204,11 @@ def test_no_target_for_a_year_without_one():
 
 
 def _catalogue(**overrides):
-    base = {
-        "code": "X1",
-        "title": "X",
-        "service": "s",
-        "directorate": "d",
-        "priority": "p",
-        "level": "service",
-        "unit": "count",
-        "polarity": HIGHER,
-        "decimals": 0,
-        "frequency": "quarterly",
-        "ytd_method": "sum",
-        "rag_rule": "standard",
-        "active_from": None,
-        "active_to": None,
-    }
-    return pd.DataFrame([{**base, **overrides}])
+    return catalogue({"code": "X1", **overrides})
 
 
 def _values(rows):
-    return pd.DataFrame(
-        [
-            {
-                "quarter": q.key,
-                "indicator_code": "X1",
-                "value": v,
-                "numerator": None,
-                "denominator": None,
-                "commentary": "",
-                "data_status": "final",
-                "reporting_status": "reported" if v is not None else "not_reported",
-                "corrections": "",
-            }
-            for q, v in rows
-        ]
-    )
+    return figures(*((q, "X1", v) for q, v in rows))
 
 
 def test_assess_quarter_uses_previous_and_last_years_quarters():
