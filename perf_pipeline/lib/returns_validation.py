@@ -308,7 +308,7 @@ def validate_returns(
     """
     # Only the columns checked, as Python strings with blank for missing: no copy of the rest.
     df = pd.DataFrame(
-        {column: raw[column].to_numpy(dtype=object, na_value="") for column in _CHECKED if column in raw},
+        {column: raw[column].to_numpy(dtype=object, na_value="") for column in _CHECKED},
         copy=False,
     )
     df["row_number"] = pd.to_numeric(raw["row_number"]).astype("Int64").array
@@ -443,7 +443,7 @@ def validate_returns(
         ),
     )
 
-    semicolon_file = df["delimiter"].eq(";") if "delimiter" in df else pd.Series(False, index=df.index)
+    semicolon_file = df["delimiter"].eq(";")
     for column in ("value", "numerator", "denominator"):
         fail(
             ambiguous_separators(df[column], semicolon_file),
