@@ -47,7 +47,8 @@ from perf_pipeline_tests.conftest import INDICATORS, SERVICES
 # - assess_quarter: a not-due row's figures as "" instead of None (`to_numeric` reads "" as
 #   NaN, as it reads None); `pd.DataFrame(rows)` without `columns=PERFORMANCE_COLUMNS` (each row
 #   is built in the contract's order, and an empty table is pinned below); `.astype(None)` after
-#   `to_numeric` (already float64).
+#   `to_numeric` (already float64); `NO_COMPARISON if annual` dropped (an annual indicator has no
+#   previous quarter's figure, so its direction against it is No comparison all the same).
 # - targets_in_force: `ascending=[True, True, True]` or `keep="first"` left to pandas' default
 #   (the same); the codes sorted descending (every reader looks a target up by code); the
 #   known/unknown order within a code reversed (the two are taken apart before either is used).
