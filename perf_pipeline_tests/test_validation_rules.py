@@ -168,6 +168,21 @@ AMBIGUOUS = (
                 ),
             ),
         ),
+        # Printable ASCII, from the space to the tilde, is typed as it looks: nothing to name.
+        (
+            {"code": "WM 01~"},
+            ("unknown_indicator", "'WM 01~' is not an indicator code we collect. Did you mean WM01?"),
+        ),
+        (
+            {"code": "WM\u200b01\u200c"},
+            (
+                "unknown_indicator",
+                (
+                    "'WM\u200b01\u200c' is not an indicator code we collect. It contains an invisible character "
+                    "(ZERO WIDTH SPACE, ZERO WIDTH NON-JOINER); retype the code. Did you mean WM01?"
+                ),
+            ),
+        ),
         # Both kinds at once: each named.
         (
             {"code": "W\u041c01\u200b"},
