@@ -28,6 +28,18 @@ from perf_pipeline.lib.returns_validation import (
 )
 from perf_pipeline_tests.conftest import INDICATORS, RAG_RULES, SERVICES
 
+# Survivors of `make mutation` in validate_returns and its message helpers that cannot matter, and
+# why (those of the parsers, _per_distinct, _rows and _fail_repeats are in test_rules.py):
+# - the working frame built with `copy=None`, `copy=True` or pandas' default (a copy: the same
+#   values); the reason and message arrays, and the masks and messages given to `fail`, with
+#   their dtype left to numpy (they hold None, strings or booleans, which numpy keeps as such in
+#   an object or boolean array); `standing[...] = None` for `= False` (None is False in a boolean
+#   array); the distinct codes' Series with its dtype left to pandas (strings either way).
+# - a Series built with `index=None` or no index where the index is the working frame's (0 to
+#   n-1 already), and `_not_a_number`'s (its messages are placed by position).
+# - `_lookalike_note`'s first `note +=` as `note =` (the note is still empty there); `quoted`'s
+#   `slice(0, n)` as `slice(None, n)` (the same slice).
+
 Q = Quarter(2024, 2)
 FIRST = Quarter(2021, 1)
 # The conftest catalogue (WM01 percent with a range of 10 to 90, WM02 count, RB02 percent with a
