@@ -2,7 +2,6 @@
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import MAX_CASES_SHOWN, frame_check, pandera_check
@@ -29,7 +28,6 @@ from perf_pipeline.lib.benchmarks.checks import (
     POSITIONS_CONSISTENT,
     VALUES_NUMERIC,
     benchmark_value_failures,
-    comparator_benchmarks_schema,
 )
 from perf_pipeline.lib.benchmarks.council import council_benchmarks
 from perf_pipeline.lib.benchmarks.groups import (
@@ -190,6 +188,8 @@ def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
     )
     yield frame_check(LISTS_WITHOUT_REPEATS, repeats, severity=WARN, repeats_removed=len(repeats))
     listed = groups[groups["basis"] != "authorities.csv"]
+    import pandera.pandas as pa  # when the check runs: not with the definitions
+
     known = pa.DataFrameSchema(
         {
             "member_code": pa.Column(
@@ -297,5 +297,7 @@ def comparator_benchmarks(
             "outliers_to_check": files_table(outliers),
         },
     )
-    yield pandera_check(POSITIONS_CONSISTENT, comparator_benchmarks_schema, table)
+    from perf_pipeline.lib import schemas  # pandera: when the check runs, not at load
+
+    yield pandera_check(POSITIONS_CONSISTENT, schemas.comparator_benchmarks_schema, table)
     yield frame_check(EVERY_INDICATOR_BENCHMARKED, gaps, severity=WARN)
