@@ -15,6 +15,7 @@ from perf_pipeline.defs.common import (
     reference_failure,
     with_quarter,
 )
+from perf_pipeline.defs.conditions import REFERENCE_REREAD
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.benchmarks.checks import (
@@ -63,6 +64,8 @@ VALUE_CHECKS = {
         dg.AssetCheckSpec(name, asset="benchmark_values", description=text)
         for name, text in VALUE_CHECKS.items()
     ],
+    deps=["benchmark_files"],
+    automation_condition=REFERENCE_REREAD,
     **BENCHMARKS,
 )
 def benchmark_values(
@@ -115,7 +118,8 @@ def benchmark_values(
 
 @dg.asset(
     code_version="1",
-    deps=["council_settings"],
+    deps=["reference_files", "council_settings"],
+    automation_condition=REFERENCE_REREAD,
     check_specs=[
         dg.AssetCheckSpec(
             LISTS_WITHOUT_REPEATS,

@@ -40,7 +40,7 @@ OUT = {"owners": OWNERS, "kinds": KINDS, "code_version": "1", "metadata": {"part
             **OUT,
         ),
     },
-    deps=["benchmark_values", "comparator_groups"],
+    deps=["benchmark_values", "comparator_groups", "reference_files", "benchmark_files"],
     check_specs=[
         dg.AssetCheckSpec(
             VFM_CONSISTENT,
