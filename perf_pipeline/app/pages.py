@@ -104,7 +104,10 @@ class Ctx:
         return [q for q in self.published.quarters if self.opens(q)]
 
     def frame(self, sql: str, params=()) -> pd.DataFrame:
-        return pd.read_sql_query(sql, self.con, params=list(params))
+        # As pd.read_sql_query makes it, without its look for date columns (a third of its time).
+        cursor = self.con.execute(sql, list(params))
+        columns = [d[0] for d in cursor.description]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
 
     def publication(self, quarter: str) -> str:
         return "Approved" if self.approved(quarter) else "DRAFT"
@@ -118,6 +121,13 @@ class Ctx:
             if row is not None:
                 return charts.unpack(row[0])
         return self.published.remembered("charts", key, lambda: charts.DRAW[kind](*args), CHARTS_KEPT)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """`frame.to_dict("records")`, the same Python values, in a twentieth of the time on the small
+    frames of a page (pandas makes a Series per column to build each record)."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row)) for row in frame.to_numpy(dtype=object).tolist()]
 
 
 def slug(text: str) -> str:
@@ -255,8 +265,8 @@ def overview(ctx: Ctx, quarter_text: str) -> Page:
             "glance": glance,
             "groupings": GROUPINGS,
             "counted": report.COUNTED,
-            "tiles": due[due["level"] == "strategic"].sort_values("indicator_code").to_dict("records"),
-            "rows": due.sort_values(["directorate", "indicator_code"]).to_dict("records"),
+            "tiles": records(due[due["level"] == "strategic"].sort_values("indicator_code")),
+            "rows": records(due.sort_values(["directorate", "indicator_code"])),
             "approval": approval,
             "due_count": len(due),
             "partial": not ctx.sees(quarter),
@@ -298,7 +308,7 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
             "old_text": format_value(e["old_value"], unit, decimals, label),
             "new_text": format_value(e["new_value"], unit, decimals, label),
         }
-        for e in seen_events.to_dict("records")
+        for e in records(seen_events)
     ]
     return _page_for_quarter(
         ctx,
@@ -309,16 +319,18 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
         view={
             "info": info,
             "current": current,
-            "history": history.sort_values("quarter", ascending=False).to_dict("records"),
+            "history": records(history.sort_values("quarter", ascending=False)),
             "trend": trend,
             "restatements": restated,
             "benchmarks": _benchmark_trajectory(ctx, code, quarter, unit, decimals),
             "dot_plot": dot_plot(ctx, code, quarter, info),
             "provenance": []
             if current["masked"]
-            else ctx.frame(
-                "select * from provenance where indicator_code = ? and quarter = ?", [code, quarter]
-            ).to_dict("records"),
+            else records(
+                ctx.frame(
+                    "select * from provenance where indicator_code = ? and quarter = ?", [code, quarter]
+                )
+            ),
             "actions": _actions_naming(ctx, code, quarter),
             "pairs": _pairs_naming(ctx, code, quarter),
         },
@@ -392,7 +404,7 @@ def _benchmark_trajectory(ctx: Ctx, code: str, quarter: str, unit: str, decimals
                         "quartile": "–" if pd.isna(r["quartile"]) else int(r["quartile"]),
                         "rank": "not ranked" if pd.isna(r["rank"]) else f"{int(r['rank'])} of {int(r['n'])}",
                     }
-                    for r in part.to_dict("records")
+                    for r in records(part)
                 ],
             }
         )
@@ -436,7 +448,7 @@ def dot_plot(ctx: Ctx, code: str, quarter: str, info: dict) -> dict | None:
                 "value": format_value(p["value"], unit, decimals),
                 "council": p["area_code"] == council_code,
             }
-            for p in points.to_dict("records")
+            for p in records(points)
         ],
     }
 
@@ -453,7 +465,7 @@ def _actions_naming(ctx: Ctx, code: str, quarter: str) -> list[dict]:
         "select * from plan where quarter = ? and instr(indicator_codes, ?) > 0", [quarter, code]
     )
     named = plan[plan["indicator_codes"].map(lambda t: code in {c.strip() for c in str(t).split(";")})]
-    return [_action(a) for a in named.to_dict("records")]
+    return [_action(a) for a in records(named)]
 
 
 def _action(a: dict) -> dict:
@@ -498,7 +510,7 @@ def attention(ctx: Ctx, quarter_text: str) -> Page:
         'select indicator_code, "group", period from benchmarks where quarter = ? and outlier', [quarter]
     )
     flagged = []
-    for row in current.to_dict("records"):
+    for row in records(current):
         code, reasons = row["indicator_code"], []
         if row["rag_status"] == "Red":
             reasons.append("Red")
@@ -548,7 +560,7 @@ def attention(ctx: Ctx, quarter_text: str) -> Page:
         template="app/attention.html.j2",
         title=f"What isn't working, {Quarter.parse(quarter).label}",
         csv_name=f"attention-{quarter}",
-        view={"rows": frame.to_dict("records"), "partial": not ctx.sees(quarter)},
+        view={"rows": records(frame), "partial": not ctx.sees(quarter)},
         table=_table(ctx, frame, ATTENTION_TABLE),
     )
 
@@ -599,7 +611,7 @@ def group(ctx: Ctx, quarter_text: str, grouping: str, name: str) -> Page:
             "grouping": grouping,
             "label": label,
             "name": title,
-            "rows": rows.sort_values("indicator_code").to_dict("records"),
+            "rows": records(rows.sort_values("indicator_code")),
             "counts": report.status_counts(rows, rows.iloc[0:0], None),
         },
         table=_table(ctx, rows.sort_values("indicator_code"), INDICATOR_TABLE),
@@ -633,7 +645,7 @@ def plan(ctx: Ctx, quarter_text: str) -> Page:
     updates = ctx.frame(
         "select * from plan_updates where quarter = ? order by action_id, update_date", [quarter]
     )
-    trail = {a: part.to_dict("records") for a, part in updates.groupby("action_id")}
+    trail = {a: records(part) for a, part in updates.groupby("action_id")}
     # An action linked to indicators (a promoted corrective action) shows their latest status.
     statuses = dict(
         ctx.con.execute(
@@ -648,7 +660,7 @@ def plan(ctx: Ctx, quarter_text: str) -> Page:
                 (c, statuses.get(c)) for c in str(a.get("indicator_codes") or "").split(";") if c.strip()
             ],
         }
-        for a in actions.to_dict("records")
+        for a in records(actions)
     ]
     counts = actions["status"].value_counts().to_dict() if len(actions) else {}
     return _page_for_quarter(
@@ -710,7 +722,7 @@ def search(ctx: Ctx, text: str) -> Page:
         template="app/search.html.j2",
         title=f"Search: {text}" if text else "Search",
         csv_name="search",
-        view={"query": text, "results": frame.to_dict("records")},
+        view={"query": text, "results": records(frame)},
         table=_table(ctx, frame, SEARCH_TABLE),
     )
 
@@ -779,7 +791,7 @@ def value_for_money(ctx: Ctx, quarter_text: str) -> Page:
         table, points, council, draw=lambda here, row, name: _scatter(ctx, here, row, name)
     )
     for section in sections:
-        rows = table[table["pair_id"] == section["pair_id"]].to_dict("records")
+        rows = records(table[table["pair_id"] == section["pair_id"]])
         section["groups"] = [
             {
                 "group": GROUP_WORDS.get(r["group"], r["group"]),
@@ -817,8 +829,4 @@ def _pairs_naming(ctx: Ctx, code: str, quarter: str) -> list[dict]:
     if not metric:
         return []
     table = _pairs(ctx, quarter)
-    return (
-        table[table["outcome_metric"] == metric]
-        .drop_duplicates("pair_id")[["pair_id", "label"]]
-        .to_dict("records")
-    )
+    return records(table[table["outcome_metric"] == metric].drop_duplicates("pair_id")[["pair_id", "label"]])
