@@ -88,6 +88,32 @@ def test_approval_follows_the_approvals_file_as_it_changes(tmp_path):
     assert approvals.is_approved("2025-26-Q2")
 
 
+def test_what_is_made_from_a_snapshot_is_made_once_while_many_ask_at_once():
+    import threading
+
+    from perf_pipeline.app.snapshot import Published
+
+    published = Published("id", {}, [], {}, frozenset())
+    made, start = [], threading.Barrier(8)
+
+    def make():
+        made.append(1)
+        time.sleep(0.05)  # long enough for every other thread to ask meanwhile
+        return "the page"
+
+    def ask():
+        start.wait()
+        assert published.remembered("pages", "/q/x/", make, 10) == "the page"
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and not published.making
+    assert published.remembered("pages", "/q/y/", lambda: "another", 10) == "another"
+
+
 def test_accounts_keep_only_a_hash_and_disabled_accounts_cannot_sign_in(tmp_path):
     accounts = Accounts(tmp_path)
     accounts.add(

@@ -35,22 +35,33 @@ class Published:
     indicators: dict[str, dict]
     tables: frozenset[str]  # a snapshot of an older version may lack some (charts, value for money)
     caches: dict = field(default_factory=dict)
+    making: dict = field(default_factory=dict)  # (kind, key) -> the lock of the one making it
     stamp: tuple | None = None  # the file's (inode, mtime, size) when `current()` last saw it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def remembered(self, kind: str, key, make, limit: int):
-        """A value computed once per snapshot (a chart, a page's content), the `limit` most recent of
-        each kind kept: the snapshot never changes in place, so neither does what is made from it."""
+        """A value computed once per snapshot (a chart, a page), the `limit` most recent of each kind
+        kept: the snapshot never changes in place, so neither does what is made from it. Those who
+        ask for a value while it is being made wait for it instead of making it again."""
         with self.lock:
             cache = self.caches.setdefault(kind, OrderedDict())
             if key in cache:
                 cache.move_to_end(key)
                 return cache[key]
-        value = make()
-        with self.lock:
-            cache[key] = value
-            while len(cache) > limit:
-                cache.popitem(last=False)
+            making = self.making.setdefault((kind, key), threading.Lock())
+        with making:
+            with self.lock:
+                if key in cache:
+                    return cache[key]
+            try:
+                value = make()
+                with self.lock:
+                    cache[key] = value
+                    while len(cache) > limit:
+                        cache.popitem(last=False)
+            finally:
+                with self.lock:
+                    self.making.pop((kind, key), None)
         return value
 
 
