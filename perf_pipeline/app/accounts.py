@@ -51,8 +51,7 @@ class Accounts:
         self.path = folder / ACCOUNTS_FILE
         self._hasher = None
         self._dummy = None
-        self._reading: tuple[int, sqlite3.Connection] | None = None  # (inode, connection) for `active`
-        self._reading_lock = threading.Lock()
+        self._reading = threading.local()  # .kept: (inode, connection) for `active`, one per thread
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,31 +110,31 @@ class Accounts:
 
     def active(self, name: str | None) -> Account | None:
         """The account called `name` unless it is disabled, asked on every request: on a connection
-        kept open (opened again if the file is replaced), so a disabled account is refused from the
-        next request on without a connection made per request."""
+        each server thread keeps (opened again if the file is replaced) rather than one made per
+        request, so a disabled account is still refused from the next request on."""
         if not name:
             return None
         try:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
             return None
-        with self._reading_lock:
-            if self._reading is None or self._reading[0] != inode:
-                if self._reading is not None:
-                    self._reading[1].close()
-                con = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-                con.row_factory = sqlite3.Row
-                self._reading = (inode, con)
-            # fetchall: the statement runs to its end, so no read lock is left to hold up a writer.
-            rows = (
-                self._reading[1]
-                .execute(
-                    "select name, role, portfolio, committee, created_at, disabled_at from accounts "
-                    "where name = ? and disabled_at is null",
-                    [name],
-                )
-                .fetchall()
+        kept = getattr(self._reading, "kept", None)
+        if kept is None or kept[0] != inode:
+            if kept is not None:
+                kept[1].close()
+            con = sqlite3.connect(self.path, timeout=10)
+            con.row_factory = sqlite3.Row
+            kept = self._reading.kept = (inode, con)
+        # fetchall: the statement runs to its end, so no read lock is left to hold up a writer.
+        rows = (
+            kept[1]
+            .execute(
+                "select name, role, portfolio, committee, created_at, disabled_at from accounts "
+                "where name = ? and disabled_at is null",
+                [name],
             )
+            .fetchall()
+        )
         return Account(**dict(rows[0])) if rows else None
 
     def verify(self, name: str, password: str) -> Account | None:
