@@ -172,28 +172,41 @@ def _with_catalogue(ctx: Ctx, rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _published_rows(ctx: Ctx) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Every indicator row of the snapshot with catalogue details and display texts, in quarter
+    order, and the same by code: made once per snapshot (the pages choose what an actor sees)."""
+
+    def make():
+        rows = _texts(_with_catalogue(ctx, ctx.frame("select * from performance order by quarter")))
+        return rows, dict(tuple(rows.groupby("indicator_code", sort=False)))
+
+    return ctx.published.remembered("tables", "performance", make, 2)
+
+
+def _restatements(ctx: Ctx) -> pd.DataFrame:
+    """Every restatement with catalogue details, as detected: made once per snapshot."""
+    return ctx.published.remembered(
+        "tables",
+        "restatements",
+        lambda: _with_catalogue(ctx, ctx.frame("select * from restatements order by detected_at")),
+        2,
+    )
+
+
 def visible_rows(ctx: Ctx, *quarters: str, code: str | None = None) -> pd.DataFrame:
     """The quarters' indicator rows this actor may see (of one indicator, or all), with catalogue
     details and display texts; figures restated in a quarter the actor may not see are shown as
     published before it (`_as_published`)."""
-    marks = ",".join("?" * len(quarters))
-    where = f"quarter in ({marks})" + (" and indicator_code = ?" if code else "")
-    params = [*quarters, *([code] if code else [])]
-    rows = _with_catalogue(
-        ctx, ctx.frame(f"select * from performance where {where} order by quarter", params)
-    )
+    table, by_code = _published_rows(ctx)
+    rows = by_code.get(code, table.iloc[0:0]) if code else table
+    rows = rows[rows["quarter"].isin(quarters)]
     rows = _keep(rows, [ctx.sees(q, p) for q, p in zip(rows["quarter"], rows["portfolio"])])
-    events = _with_catalogue(
-        ctx,
-        ctx.frame(
-            f"select * from restatements where figure_quarter in ({marks})"
-            + (" and indicator_code = ?" if code else "")
-            + " order by detected_at",
-            params,
-        ),
-    )
+    events = _restatements(ctx)
+    events = events[
+        events["figure_quarter"].isin(quarters) & ((events["indicator_code"] == code) if code else True)
+    ]
     hidden = _keep(events, [not ctx.sees(d, p) for d, p in zip(events["detected_in"], events["portfolio"])])
-    return _texts(_as_published(rows, hidden))
+    return _as_published(rows, hidden)
 
 
 def _keep(frame: pd.DataFrame, mask: list[bool]) -> pd.DataFrame:
@@ -201,16 +214,14 @@ def _keep(frame: pd.DataFrame, mask: list[bool]) -> pd.DataFrame:
     return frame[pd.Series(mask, index=frame.index, dtype=bool)]
 
 
+TEXTS = ["value_text", "target_text", "ytd_text", "ytd_target_text"]
+
+
 def _texts(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
-        return rows.assign(value_text=[], target_text=[], ytd_text=[], ytd_target_text=[])
+        return rows.assign(**{t: [] for t in TEXTS})
     out = rows.copy()
-    for source, target in (
-        ("value", "value_text"),
-        ("target", "target_text"),
-        ("ytd_value", "ytd_text"),
-        ("ytd_target", "ytd_target_text"),
-    ):
+    for source, target in zip(("value", "target", "ytd_value", "ytd_target"), TEXTS):
         out[target] = [
             format_value(v, u, int(d) if pd.notna(d) else 1, lbl)
             for v, u, d, lbl in zip(out[source], out["unit"], out["decimals"], out["unit_label"])
@@ -286,9 +297,8 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
     earlier = [q for q in ctx.published.quarters if q <= quarter]
     history = visible_rows(ctx, *earlier, code=code)
     history = history.assign(publication_draft=[not ctx.approved(q) for q in history["quarter"]])
-    events = _with_catalogue(
-        ctx, ctx.frame("select * from restatements where indicator_code = ? order by detected_at", [code])
-    )
+    events = _restatements(ctx)
+    events = events[events["indicator_code"] == code]
     seen_events = _keep(
         events,
         [
@@ -382,6 +392,7 @@ def _as_published(rows: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
         rows.loc[masked, column] = "Not shown"
     rows.loc[masked, ["ytd_value", "commentary"]] = None
     rows.loc[masked, "masked"] = True
+    rows.loc[masked, TEXTS] = _texts(rows[masked])[TEXTS]
     return rows
 
 
