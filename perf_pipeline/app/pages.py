@@ -109,6 +109,11 @@ class Ctx:
         columns = [d[0] for d in cursor.description]
         return pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
 
+    def rows(self, sql: str, params=()) -> list[dict]:
+        """The rows as SQLite gives them (a missing value is None), for a page that shows them as
+        they are: a frame costs more to make than a row or two is worth."""
+        return [dict(row) for row in self.con.execute(sql, list(params))]
+
     def publication(self, quarter: str) -> str:
         return "Approved" if self.approved(quarter) else "DRAFT"
 
@@ -336,10 +341,8 @@ def indicator(ctx: Ctx, quarter_text: str, code: str) -> Page:
             "dot_plot": dot_plot(ctx, code, quarter, info),
             "provenance": []
             if current["masked"]
-            else records(
-                ctx.frame(
-                    "select * from provenance where indicator_code = ? and quarter = ?", [code, quarter]
-                )
+            else ctx.rows(
+                "select * from provenance where indicator_code = ? and quarter = ?", [code, quarter]
             ),
             "actions": _actions_naming(ctx, code, quarter),
             "pairs": _pairs_naming(ctx, code, quarter),
@@ -472,11 +475,8 @@ def _actions_naming(ctx: Ctx, code: str, quarter: str) -> list[dict]:
     if "indicator_codes" not in columns:
         return []
     # instr finds the candidates; the codes are then compared whole (RB1 is not in "RB11").
-    plan = ctx.frame(
-        "select * from plan where quarter = ? and instr(indicator_codes, ?) > 0", [quarter, code]
-    )
-    named = plan[plan["indicator_codes"].map(lambda t: code in {c.strip() for c in str(t).split(";")})]
-    return [_action(a) for a in records(named)]
+    plan = ctx.rows("select * from plan where quarter = ? and instr(indicator_codes, ?) > 0", [quarter, code])
+    return [_action(a) for a in plan if code in {c.strip() for c in str(a["indicator_codes"]).split(";")}]
 
 
 def _action(a: dict) -> dict:
