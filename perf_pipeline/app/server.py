@@ -215,10 +215,9 @@ def create_app(settings: Settings) -> Starlette:
         return with_account(request, parts, actor, view.get("page"), status)
 
     def csv_of(page: pages.Page) -> tuple[str, str]:
-        table = neutralise_frame(page.table)
-        return table.to_csv(index=False, lineterminator="\r\n"), page.csv_name + (
-            "-DRAFT" if page.draft else ""
-        )
+        """The page's table as CSV (text neutralised as in the reports), and the file's name."""
+        name = page.csv_name + ("-DRAFT" if page.draft else "")
+        return neutralise_frame(page.table).to_csv(index=False, lineterminator="\r\n"), name
 
     def made(build, request: Request, actor, as_csv: bool):
         """A page (or its CSV) as made from the snapshot in place: built and rendered from one
