@@ -238,7 +238,14 @@ def built_instance(instance: dg.DagsterInstance):
             instance.report_runless_asset_event(
                 dg.AssetMaterialization(key, partition=partition, tags={DATA_VERSION: "1"})
             )
-    for source in ("council_settings", "improvement_plan_files", "framework_files", "feedback_extracts"):
+    for source in (
+        "council_settings",
+        "reference_files",
+        "benchmark_files",
+        "improvement_plan_files",
+        "framework_files",
+        "feedback_extracts",
+    ):
         instance.report_runless_asset_event(dg.AssetObservation(source, tags={DATA_VERSION: "1"}))
     for source in ("return_files", "correction_records", "approvals", "feedback_case_rows"):
         for q in BUILT:
@@ -383,7 +390,27 @@ def test_reference_data_marks_quarters_stale_without_rebuilding_years_of_reports
         dg.AssetMaterialization(key, tags={DATA_VERSION: "2"})
         for key in ("indicator_catalogue", "corrections_log", "indicator_targets")
     ]
-    assert plan_after(*changed, dg.AssetObservation("council_settings", tags={DATA_VERSION: "2"})) == {}
+    assert plan_after(*changed) == {}
+
+
+READ_FROM_REFERENCE = {"services", "indicator_catalogue", "indicator_targets", "authorities", "comparator_groups"}
+
+
+@pytest.mark.parametrize(
+    "source, read_again",
+    [
+        # targets.csv (or any reference file) changed: the reference tables are read again, and
+        # their data versions (their files' content) decide what goes stale; no quarter is rebuilt.
+        ("reference_files", READ_FROM_REFERENCE),
+        # council.toml: the tables that read it.
+        ("council_settings", {"authorities", "comparator_groups"}),
+        # A benchmark download replaced: the national table is read again.
+        ("benchmark_files", {"benchmark_values"}),
+    ],
+)
+def test_a_changed_reference_file_is_read_again_and_rebuilds_no_quarter(source, read_again):
+    plan = plan_after(dg.AssetObservation(source, tags={DATA_VERSION: "2"}))
+    assert plan == {name: {None} for name in read_again}
 
 
 def framework_registers() -> set[str]:
