@@ -22,6 +22,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 FIGURES = dg.AssetKey("indicator_values")
 ASSESSMENT = dg.AssetKey("indicator_performance")
 ANNUAL = dg.AssetKey("annual_performance_report")
+SNAPSHOT = dg.AssetKey("app_snapshot")
 # On a run the automation conditions asked for, rather than the person at the command line.
 PLANNED_TAG = "perf_pipeline/requested_by"
 
@@ -77,9 +78,19 @@ class Cycle:
     root: DataRoot
     cursor: object = None
     figures_changed: set[Quarter] = field(default_factory=set)
+    # False while the command has later quarters still to build: the app's charts are drawn ahead
+    # for the snapshot it leaves, not for each one it replaces on the way (`SnapshotConfig`).
+    draw_ahead: bool = True
 
     def run(self, job_name: str, quarter: Quarter | None = None, assets=None, run_config=None) -> bool:
         partition = quarter.partition_key if quarter else None
+        selected = (
+            assets
+            if assets is not None
+            else self.defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
+        )
+        if not self.draw_ahead and SNAPSHOT in selected:
+            run_config = {**(run_config or {}), "ops": {"app_snapshot": {"config": {"draw_ahead": False}}}}
         before = self._figure_version(quarter) if quarter and (assets is None or FIGURES in assets) else None
         result = _execute(
             self.defs, job_name, self.instance, self.root, partition, run_config, assets, planned=bool(assets)
@@ -192,6 +203,7 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
         return False
     for i, quarter in enumerate(quarters):
         later_named = set(quarters[i + 1 :])
+        cycle.draw_ahead = not later_named
         print(f"{quarter.label}: returns", end="", flush=True)
         if not cycle.run(jobs.RETURNS_JOB, quarter):
             return False

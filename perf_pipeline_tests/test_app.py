@@ -88,6 +88,32 @@ def test_approval_follows_the_approvals_file_as_it_changes(tmp_path):
     assert approvals.is_approved("2025-26-Q2")
 
 
+def test_what_is_made_from_a_snapshot_is_made_once_while_many_ask_at_once():
+    import threading
+
+    from perf_pipeline.app.snapshot import Published
+
+    published = Published("id", {}, [], {}, frozenset())
+    made, start = [], threading.Barrier(8)
+
+    def make():
+        made.append(1)
+        time.sleep(0.05)  # long enough for every other thread to ask meanwhile
+        return "the page"
+
+    def ask():
+        start.wait()
+        assert published.remembered("pages", "/q/x/", make, 10) == "the page"
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and not published.making
+    assert published.remembered("pages", "/q/y/", lambda: "another", 10) == "another"
+
+
 def test_accounts_keep_only_a_hash_and_disabled_accounts_cannot_sign_in(tmp_path):
     accounts = Accounts(tmp_path)
     accounts.add(
@@ -453,6 +479,59 @@ def test_sign_out_needs_the_token_and_a_disabled_account_is_signed_out(published
     assert c.get(f"/q/{DRAFT}/").status_code == 200
     Accounts(root / "app").disable("officer")
     assert c.get(f"/q/{DRAFT}/").status_code == 303
+
+
+@pytest.mark.e2e
+def test_a_page_made_once_shows_each_person_their_own_account_and_form_token(published):
+    """Pages are made once per snapshot for everyone who may see the same: only the account line
+    (who is signed in, the sign-out form's token) is each person's own."""
+    from starlette.testclient import TestClient
+
+    from perf_pipeline.app.server import Settings, create_app
+
+    root = published.parent.parent / "two-officers" / "data"
+    shutil.copytree(published, root)
+    Accounts(root / "app").add("officer2", "officer", PASSWORD)
+    app = create_app(Settings(data_root=root))  # one app, so one memory of pages made
+    seen = {}
+    for name in ("officer", "officer2"):
+        c = TestClient(app, follow_redirects=False)
+        token = csrf_of(c.get("/login").text)
+        c.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token})
+        seen[name] = (c, c.get(f"/q/{DRAFT}/indicators/{OWN}").text)
+    (first, one), (second, two) = seen["officer"], seen["officer2"]
+    assert "Signed in as officer (" in one and "Signed in as officer2 (" in two
+    assert "officer2" not in one and csrf_of(one) != csrf_of(two)
+    header = re.compile(r"<header.*?</header>", re.DOTALL)
+    assert header.sub("", one) == header.sub("", two) and "<strong>DRAFT</strong>" in one
+    assert second.post("/logout", data={"csrf_token": csrf_of(two)}).status_code == 303
+    assert first.get(f"/q/{DRAFT}/").status_code == 200
+
+
+@pytest.mark.e2e
+def test_a_snapshot_renamed_into_place_is_shown_by_the_next_request(published, tmp_path):
+    """The pipeline writes a new snapshot aside and renames it over the old one: a page served
+    from memory before it shows the new snapshot's figures on the next request, with no restart."""
+    import json
+    import sqlite3
+
+    root = tmp_path / "data"
+    shutil.copytree(published, root)
+    c = signed_in(root, "team")
+    url = f"/q/{APPROVED}/indicators/{OWN}"
+    assert c.get(url).text == c.get(url).text  # the second from memory
+    snapshot, aside = root / "app" / "snapshot.sqlite", root / "app" / "snapshot.new"
+    shutil.copy(snapshot, aside)
+    with sqlite3.connect(aside) as con:
+        for key, value in (("snapshot_id", "renamed into place"), ("published_at", "2030-01-02T03:04:05")):
+            con.execute("update meta set value = ? where key = ?", [json.dumps(value), key])
+        con.execute(
+            "update performance set commentary = 'Renamed into place' where quarter = ? and indicator_code = ?",
+            [APPROVED, OWN],
+        )
+    os.replace(aside, snapshot)
+    page = c.get(url).text
+    assert "Renamed into place" in page and "2030-01-02 03:04:05" in page
 
 
 @pytest.mark.e2e

@@ -3,8 +3,13 @@ a real instance: which runs, for which quarters."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
+import functools
 import os
+import shutil
+import tempfile
 import zoneinfo
 from pathlib import Path
 
@@ -238,7 +243,14 @@ def built_instance(instance: dg.DagsterInstance):
             instance.report_runless_asset_event(
                 dg.AssetMaterialization(key, partition=partition, tags={DATA_VERSION: "1"})
             )
-    for source in ("council_settings", "improvement_plan_files", "framework_files", "feedback_extracts"):
+    for source in (
+        "council_settings",
+        "reference_files",
+        "benchmark_files",
+        "improvement_plan_files",
+        "framework_files",
+        "feedback_extracts",
+    ):
         instance.report_runless_asset_event(dg.AssetObservation(source, tags={DATA_VERSION: "1"}))
     for source in ("return_files", "correction_records", "approvals", "feedback_case_rows"):
         for q in BUILT:
@@ -262,6 +274,32 @@ def requested(defs, instance, cursor) -> tuple[dict[str, set[str]], object]:
     return {k: v for k, v in found.items() if v}, result.cursor
 
 
+@functools.cache
+def _built_template() -> tuple[Path, object]:
+    """The instance `built_instance` records, and the conditions' first look at it, made once per
+    test process (recording it is most of a test's time)."""
+    folder = Path(tempfile.mkdtemp(prefix="built-instance-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    (folder / "home").mkdir()
+    with dg.DagsterInstance.from_config(str(folder / "home")) as instance:
+        defs = built_instance(instance)
+        _, cursor = requested(defs, instance, None)
+    return folder / "home", cursor
+
+
+@contextlib.contextmanager
+def built():
+    """A real instance on which every partition of `BUILT` is recorded as built and the conditions
+    have had their first look: a copy of the template, for one test to change."""
+    from perf_pipeline.definitions import defs
+
+    template, cursor = _built_template()
+    with tempfile.TemporaryDirectory() as folder:
+        home = shutil.copytree(template, Path(folder) / "home")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            yield defs, instance, cursor
+
+
 def keys(first: Quarter, last: Quarter) -> set[str]:
     return {q.key for q in quarter_range(first, last)}
 
@@ -270,9 +308,7 @@ def test_changed_figures_rebuild_that_quarter_and_the_seven_after_it_and_nothing
     """What "Materialize" on a corrected quarter in the UI sets off: its figures have a new data
     version, so every later quarter whose assessment uses them is reassessed and republished, with
     the annual report of the year whose Q4 is reassessed."""
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
+    with built() as (defs, instance, cursor):
         corrected = Quarter(2023, 3)
         instance.report_runless_asset_event(
             dg.AssetMaterialization(
@@ -299,9 +335,7 @@ def test_two_corrections_saved_close_together_are_planned_as_one_and_each_quarte
     """Corrections to two quarters saved within one look of the sensor: one plan takes both, each
     quarter's figures once; then every quarter either reaches is reassessed once, not once per
     correction, and the next tick asks for nothing more."""
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
+    with built() as (defs, instance, cursor):
         early, late = Quarter(2023, 3), Quarter(2024, 2)
         for quarter in (late, early):
             instance.report_runless_asset_event(
@@ -339,9 +373,7 @@ def test_two_corrections_saved_close_together_are_planned_as_one_and_each_quarte
 
 def plan_after(*events) -> dict[str, set[str]]:
     """What the conditions request after `events` are recorded on a built instance."""
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
+    with built() as (defs, instance, cursor):
         for event in events:
             instance.report_runless_asset_event(event)
         return requested(defs, instance, cursor)[0]
@@ -383,7 +415,33 @@ def test_reference_data_marks_quarters_stale_without_rebuilding_years_of_reports
         dg.AssetMaterialization(key, tags={DATA_VERSION: "2"})
         for key in ("indicator_catalogue", "corrections_log", "indicator_targets")
     ]
-    assert plan_after(*changed, dg.AssetObservation("council_settings", tags={DATA_VERSION: "2"})) == {}
+    assert plan_after(*changed) == {}
+
+
+READ_FROM_REFERENCE = {
+    "services",
+    "indicator_catalogue",
+    "indicator_targets",
+    "authorities",
+    "comparator_groups",
+}
+
+
+@pytest.mark.parametrize(
+    "source, read_again",
+    [
+        # targets.csv (or any reference file) changed: the reference tables are read again, and
+        # their data versions (their files' content) decide what goes stale; no quarter is rebuilt.
+        ("reference_files", READ_FROM_REFERENCE),
+        # council.toml: the tables that read it.
+        ("council_settings", {"authorities", "comparator_groups"}),
+        # A benchmark download replaced: the national table is read again.
+        ("benchmark_files", {"benchmark_values"}),
+    ],
+)
+def test_a_changed_reference_file_is_read_again_and_rebuilds_no_quarter(source, read_again):
+    plan = plan_after(dg.AssetObservation(source, tags={DATA_VERSION: "2"}))
+    assert plan == {name: {None} for name in read_again}
 
 
 def framework_registers() -> set[str]:
@@ -398,9 +456,7 @@ REPORTED = {"quarterly_monitoring_report", "audit_pack", "app_snapshot"}
 
 
 def test_new_cases_rebuild_their_quarters_derived_figures_and_no_other_quarters():
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
+    with built() as (defs, instance, cursor):
         # A file of refused rows only (no date, no case reference): read again, its exceptions
         # listed at once, and no quarter's figures touched.
         instance.report_runless_asset_event(
@@ -432,9 +488,7 @@ def test_new_cases_rebuild_their_quarters_derived_figures_and_no_other_quarters(
 
 
 def test_a_changed_framework_file_reaches_only_what_its_content_changes():
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
+    with built() as (defs, instance, cursor):
         # A framework file changed: every register is read again, and the rules that make figures.
         instance.report_runless_asset_event(dg.AssetObservation("framework_files", tags={DATA_VERSION: "2"}))
         plan, cursor = requested(defs, instance, cursor)
@@ -466,9 +520,7 @@ def test_a_changed_framework_file_reaches_only_what_its_content_changes():
 
 def test_a_register_reaches_what_uses_it_only_when_its_content_changed():
     every = keys(BUILT[0], BUILT[-1])
-    with dg.instance_for_test() as instance:
-        defs = built_instance(instance)
-        _, cursor = requested(defs, instance, None)
+    with built() as (defs, instance, cursor):
         # The reference run reads every register again: unchanged, they start nothing.
         for name in framework_registers():
             instance.report_runless_asset_event(dg.AssetMaterialization(name, tags={DATA_VERSION: "1"}))

@@ -17,7 +17,6 @@ from perf_pipeline.lib.benchmarks.checks import (
     PERIODS_RECOGNISED,
     VALUES_NUMERIC,
     benchmark_value_failures,
-    comparator_benchmarks_schema,
 )
 from perf_pipeline.lib.benchmarks.council import council_benchmarks
 from perf_pipeline.lib.benchmarks.groups import (
@@ -40,6 +39,7 @@ from perf_pipeline.lib.benchmarks.readers.long_csv import read_long_csv, stage_l
 from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE, create_raw_table, load_sources, read_sources
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.reference import load_authorities, load_indicators, load_rag_rules, load_services
+from perf_pipeline.lib.schemas import comparator_benchmarks_schema
 from perf_pipeline.lib.validation import ReferenceDataError, schema_failures
 from perf_pipeline_tests.conftest import EXAMPLE_DATA, write
 

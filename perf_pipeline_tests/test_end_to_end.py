@@ -310,7 +310,7 @@ def test_runs_and_checks_are_recorded_in_the_persistent_instance(demo):
 def test_loading_the_definitions_is_cheap():
     code = (
         "import sys, perf_pipeline.definitions as d; d.defs.resolve_asset_graph(); "
-        "print(sorted(m for m in ('great_expectations', 'matplotlib', 'openpyxl') if m in sys.modules))"
+        "print(sorted(m for m in ('great_expectations', 'matplotlib', 'openpyxl', 'pandera') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -7,8 +7,11 @@ account is disabled, never deleted, so who had access stays on record.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sqlite3
+import threading
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +51,7 @@ class Accounts:
         self.path = folder / ACCOUNTS_FILE
         self._hasher = None
         self._dummy = None
+        self._reading = threading.local()  # .kept: (inode, connection) for `active`, one per thread
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +84,7 @@ class Accounts:
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise AccountError(f"the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with self._connect() as con:
+        with closing(self._connect()) as con, con:
             try:
                 con.execute(
                     "insert into accounts values (?, ?, ?, ?, ?, ?, null)",
@@ -91,29 +95,47 @@ class Accounts:
 
     def disable(self, name: str) -> bool:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with self._connect() as con:
+        with closing(self._connect()) as con, con:
             changed = con.execute(
                 "update accounts set disabled_at = ? where name = ? and disabled_at is null", [now, name]
             ).rowcount
         return bool(changed)
 
     def all(self) -> list[Account]:
-        with self._connect() as con:
+        with closing(self._connect()) as con:
             rows = con.execute(
                 "select name, role, portfolio, committee, created_at, disabled_at from accounts order by name"
             ).fetchall()
         return [Account(**dict(r)) for r in rows]
 
     def active(self, name: str | None) -> Account | None:
-        if not name or not self.path.is_file():
+        """The account called `name` unless it is disabled, asked on every request: on a connection
+        each server thread keeps (opened again if the file is replaced) rather than one made per
+        request, so a disabled account is still refused from the next request on."""
+        if not name:
             return None
-        with self._connect() as con:
-            row = con.execute(
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return None
+        kept = getattr(self._reading, "kept", None)
+        if kept is None or kept[0] != inode:
+            if kept is not None:
+                kept[1].close()
+            con = sqlite3.connect(self.path, timeout=10)
+            con.row_factory = sqlite3.Row
+            kept = self._reading.kept = (inode, con)
+        # fetchall: the statement runs to its end, so no read lock is left to hold up a writer.
+        rows = (
+            kept[1]
+            .execute(
                 "select name, role, portfolio, committee, created_at, disabled_at from accounts "
                 "where name = ? and disabled_at is null",
                 [name],
-            ).fetchone()
-        return Account(**dict(row)) if row else None
+            )
+            .fetchall()
+        )
+        return Account(**dict(rows[0])) if rows else None
 
     def verify(self, name: str, password: str) -> Account | None:
         """The active account if the password is right; the same work is done when it is not."""
@@ -122,7 +144,7 @@ class Accounts:
         hasher = self.hasher
         stored = None
         if NAME.match(name or "") and self.path.is_file():
-            with self._connect() as con:
+            with closing(self._connect()) as con:
                 row = con.execute(
                     "select password_hash from accounts where name = ? and disabled_at is null", [name]
                 ).fetchone()

@@ -18,6 +18,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> Starlette:
     accounts = Accounts(folder)
     throttle = LoginThrottle()
     env = environment()
+    env.auto_reload = False  # the templates do not change while the app runs: no stat per page
     env.globals.update(
         rag_colours=RAG_COLOURS, quarter_label=lambda q: Quarter.parse(q).label, slug=pages.slug
     )
@@ -180,24 +182,61 @@ def create_app(settings: Settings) -> Starlette:
             request.session["csrf"] = secrets.token_urlsafe(32)
         return request.session["csrf"]
 
-    def render(request: Request, template: str, status: int = 200, **view) -> HTMLResponse:
-        html = env.get_template(template).render(
-            actor=view.pop("actor", None),
-            csrf_token=csrf_token(request),
-            sso=bool(settings.trusted_header),
-            path=request.url.path,
-            **view,
-        )
-        return HTMLResponse(html, status_code=status)
+    # Who is signed in is the one part of a page that differs between people who see the same
+    # page: the rest is rendered once, around this mark, which no text can hold (it is random).
+    account_mark = f"<!--account {secrets.token_hex(16)}-->"
 
-    def csv_response(page: pages.Page) -> Response:
-        table = neutralise_frame(page.table)
-        name = page.csv_name + ("-DRAFT" if page.draft else "")
-        return Response(
-            table.to_csv(index=False, lineterminator="\r\n"),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+    def around_account(template: str, view: dict) -> tuple[str, str]:
+        """The page `template` shows of `view`, before and after its account line."""
+        html = env.get_template(template).render(account=Markup(account_mark), **view)
+        before, _, after = html.partition(account_mark)
+        return before, after
+
+    def with_account(
+        request: Request, parts: tuple[str, str], actor, page=None, status: int = 200
+    ) -> HTMLResponse:
+        account = env.get_template("app/account.html.j2").render(
+            actor=actor, csrf_token=csrf_token(request), sso=bool(settings.trusted_header), page=page
         )
+        return HTMLResponse(parts[0] + account + parts[1], status_code=status)
+
+    def render(request: Request, template: str, status: int = 200, **view) -> HTMLResponse:
+        actor = view.pop("actor", None)
+        parts = around_account(
+            template,
+            {
+                "actor": actor,
+                "csrf_token": csrf_token(request),
+                "sso": bool(settings.trusted_header),
+                "path": request.url.path,
+                **view,
+            },
+        )
+        return with_account(request, parts, actor, view.get("page"), status)
+
+    def csv_of(page: pages.Page) -> tuple[str, str]:
+        """The page's table as CSV (text neutralised as in the reports), and the file's name."""
+        name = page.csv_name + ("-DRAFT" if page.draft else "")
+        return neutralise_frame(page.table).to_csv(index=False, lineterminator="\r\n"), name
+
+    def made(build, request: Request, actor, as_csv: bool):
+        """A page (or its CSV) as made from the snapshot in place: built and rendered from one
+        connection, so from one snapshot, all but the account line."""
+        with closing(reader.connect()) as con:
+            ctx = pages.Ctx(con, reader.published(con), actor, approvals)
+            page = build(ctx, request)
+            if as_csv:
+                return csv_of(page)
+            # Only what the key below names: neither the account nor the session's CSRF token.
+            view = {
+                "page": page,
+                "quarters": ctx.quarters(),
+                "council": ctx.published.meta["council"],
+                "published_at": ctx.published.meta["published_at"],
+                "path": request.url.path,
+                **page.view,
+            }
+            return page, around_account(page.template, view)
 
     def page_endpoint(build, as_csv: bool = False):
         def endpoint(request: Request):
@@ -207,24 +246,21 @@ def create_app(settings: Settings) -> Starlette:
             if actor is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
-            with closing(reader.connect()) as con:
-                ctx = pages.Ctx(con, reader.published(con), actor, approvals)
-                # What a page shows depends only on these (see permissions.may_see), so it is
-                # worked out once per snapshot for everyone who shares them.
-                key = (request.url.path, request.url.query, actor.role, actor.portfolio, approvals.version())
-                page = ctx.published.remembered("pages", key, lambda: build(ctx, request), PAGES_KEPT)
-                if as_csv:
-                    return csv_response(page)
-                return render(
-                    request,
-                    page.template,
-                    actor=actor,
-                    page=page,
-                    quarters=ctx.quarters(),
-                    council=ctx.published.meta["council"],
-                    published_at=ctx.published.meta["published_at"],
-                    **page.view,
+            # What a page shows depends only on these (see permissions.may_see), so it is made
+            # once per snapshot for everyone who shares them, and then served without opening it.
+            key = (request.url.path, request.url.query, actor.role, actor.portfolio, approvals.version())
+            kept = reader.current().remembered(
+                "csv" if as_csv else "pages", key, lambda: made(build, request, actor, as_csv), PAGES_KEPT
+            )
+            if as_csv:
+                text, name = kept
+                return Response(
+                    text,
+                    media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}.csv"'},
                 )
+            page, parts = kept
+            return with_account(request, parts, actor, page)
 
         return endpoint
 

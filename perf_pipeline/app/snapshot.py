@@ -1,18 +1,22 @@
 """Reading the snapshot the pipeline publishes (`<data>/app/snapshot.sqlite`), never the warehouse.
 
-Each request opens the file read-only and keeps that one connection to the end, so a page is
-built from one snapshot even if a new one is renamed into place meanwhile (the open file stays
-readable). What every page needs (the quarters, the catalogue) is read once per snapshot and kept
-in memory, keyed by the snapshot's id; a new snapshot is picked up by the next request, without
-a restart, at the cost of one indexed query.
+What every page needs (the quarters, the catalogue) is read once per snapshot and kept in memory
+with what is made from it (pages, charts), keyed by the snapshot's id. A request asks `current()`,
+which only looks at the file's inode, time and size (the pipeline renames a new file into place,
+never changes one), so a page already made is served without opening the snapshot, and a new
+snapshot is picked up by the next request, without a restart. Building a page opens the file
+read-only and keeps that one connection to the end, so a page is built from one snapshot even if
+a new one is renamed into place meanwhile (the open file stays readable).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,21 +35,33 @@ class Published:
     indicators: dict[str, dict]
     tables: frozenset[str]  # a snapshot of an older version may lack some (charts, value for money)
     caches: dict = field(default_factory=dict)
+    making: dict = field(default_factory=dict)  # (kind, key) -> the lock of the one making it
+    stamp: tuple | None = None  # the file's (inode, mtime, size) when `current()` last saw it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def remembered(self, kind: str, key, make, limit: int):
-        """A value computed once per snapshot (a chart, a page's content), the `limit` most recent of
-        each kind kept: the snapshot never changes in place, so neither does what is made from it."""
+        """A value computed once per snapshot (a chart, a page), the `limit` most recent of each kind
+        kept: the snapshot never changes in place, so neither does what is made from it. Those who
+        ask for a value while it is being made wait for it instead of making it again."""
         with self.lock:
             cache = self.caches.setdefault(kind, OrderedDict())
             if key in cache:
                 cache.move_to_end(key)
                 return cache[key]
-        value = make()
-        with self.lock:
-            cache[key] = value
-            while len(cache) > limit:
-                cache.popitem(last=False)
+            making = self.making.setdefault((kind, key), threading.Lock())
+        with making:
+            with self.lock:
+                if key in cache:
+                    return cache[key]
+            try:
+                value = make()
+                with self.lock:
+                    cache[key] = value
+                    while len(cache) > limit:
+                        cache.popitem(last=False)
+            finally:
+                with self.lock:
+                    self.making.pop((kind, key), None)
         return value
 
 
@@ -64,6 +80,23 @@ class SnapshotReader:
         )
         con.row_factory = sqlite3.Row
         return con
+
+    def current(self) -> Published:
+        """The snapshot in place now, opened only if it is not the one already loaded."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            raise NoSnapshot(f"no snapshot at {self.path}") from None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            loaded = self._published
+        if loaded is not None and loaded.stamp == stamp:
+            return loaded
+        with closing(self.connect()) as con:
+            loaded = self.published(con)
+        # Renamed over again since the stat? Then the next request sees another stamp and looks again.
+        loaded.stamp = stamp
+        return loaded
 
     def published(self, con: sqlite3.Connection) -> Published:
         """The in-memory part of the snapshot `con` has open (loaded on first sight of it)."""

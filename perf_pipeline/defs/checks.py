@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
 
 from perf_pipeline.lib.validation import schema_failures
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 MAX_CASES_SHOWN = 50
 

@@ -23,10 +23,12 @@ what it reads has finished. The automation sensor applies it while the daemon ru
 - Only partitions already built are rebuilt: a quarter is built first by its own run (the
   `quarter_after_deadline` schedule or `perf-pipeline run`), once its returns are in. The annual
   report is the exception: it is built as soon as its year's quarters have been assessed.
-- Other files every quarter reads (the catalogue and targets, `council.toml`, the improvement
-  plan, benchmark downloads) make every quarter stale in the UI but rebuild nothing by
-  themselves: republishing years of reports is a person's decision (`perf-pipeline run --from
-  ... --to ...`).
+- The reference data (services, the catalogue and RAG rules, targets, authorities, comparator
+  groups, value-for-money pairs, `council.toml`: `reference_files`, `council_settings`) and the
+  benchmark downloads (`benchmark_files`) are read again when their files change.
+- Those tables, `council.toml` and the improvement plan's files are read by every quarter: a
+  change makes every quarter stale in the UI but rebuilds no quarter by itself: republishing
+  years of reports is a person's decision (`perf-pipeline run --from ... --to ...`).
 """
 
 import dagster as dg
@@ -48,6 +50,8 @@ EVERY_QUARTER_READS = (
         "benchmark_values",
         "comparator_groups",
         "council_settings",
+        "reference_files",
+        "benchmark_files",
         "improvement_plan_files",
     )
     | DESCRIPTIONS
@@ -70,6 +74,12 @@ def _when_settled(trigger: AC) -> AC:
 _updated = AC.any_deps_match(AC.newly_updated() | AC.will_be_requested()).ignore(EVERY_QUARTER_READS)
 # Registers are rebuilt by every reference run: only a change of content counts.
 _registers_changed = AC.any_deps_match(AC.data_version_changed()).allow(REGISTERS)
+
+# The reference data and benchmark tables: read again when their files change (every one of them
+# at once, each after the tables it reads; their data versions are their files' content, so only
+# what a changed file reaches goes stale). Quarters go stale, and are not rebuilt by this alone.
+REFERENCE_FILES = dg.AssetSelection.assets("reference_files", "benchmark_files", "council_settings")
+REFERENCE_REREAD = _when_settled(AC.any_deps_match(AC.newly_updated()).allow(REFERENCE_FILES)) & ~AC.missing()
 
 # Tables of files every quarter reads, rebuilt when their files change: the corrections log
 # (every quarter's figures read it, but each is rebuilt only when its own rows changed), the

@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_checked, reference_failure
+from perf_pipeline.defs.conditions import REFERENCE_REREAD
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.reference import (
     load_authorities,
@@ -14,10 +15,17 @@ from perf_pipeline.lib.reference import (
 )
 from perf_pipeline.lib.validation import ReferenceDataError
 
-REFERENCE = {"group_name": "reference", "owners": OWNERS, "kinds": KINDS, "pool": WAREHOUSE_POOL}
+# Read again by the automation when a reference file changes (`defs/conditions.py`).
+REFERENCE = {
+    "group_name": "reference",
+    "owners": OWNERS,
+    "kinds": KINDS,
+    "pool": WAREHOUSE_POOL,
+    "automation_condition": REFERENCE_REREAD,
+}
 
 
-@dg.asset(code_version="1", **REFERENCE)
+@dg.asset(code_version="1", deps=["reference_files"], **REFERENCE)
 def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
     """The council's services, with their directorate and the officer who owns each return."""
     path = data_root.paths.reference / "services.csv"
@@ -26,7 +34,7 @@ def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
     return dg.Output(df, data_version=files_version([path]))
 
 
-@dg.asset(code_version="1", **REFERENCE)
+@dg.asset(code_version="1", deps=["reference_files"], **REFERENCE)
 def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     """Every indicator the council reports: definition, unit, polarity, owner and RAG rule."""
     reference = data_root.paths.reference
@@ -47,7 +55,7 @@ def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> 
     )
 
 
-@dg.asset(code_version="1", **REFERENCE)
+@dg.asset(code_version="1", deps=["reference_files"], **REFERENCE)
 def indicator_targets(
     data_root: DataRootResource, indicator_catalogue: pd.DataFrame
 ) -> dg.Output[pd.DataFrame]:
@@ -65,7 +73,7 @@ def indicator_targets(
     )
 
 
-@dg.asset(code_version="1", deps=["council_settings"], **REFERENCE)
+@dg.asset(code_version="1", deps=["reference_files", "council_settings"], **REFERENCE)
 def authorities(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
     """English local authorities with their type, region and successors, for comparator groups."""
     reference = data_root.paths.reference

@@ -9,6 +9,8 @@ rebuild what the change reaches (see `defs/automation.py`).
 from __future__ import annotations
 
 import inspect
+import os
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
@@ -19,11 +21,13 @@ from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.lib import automation as versions
+from perf_pipeline.lib.benchmarks.groups import GROUPS_CSV, NEAREST_NEIGHBOURS_FILE
 from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
 from perf_pipeline.lib.framework import FRAMEWORK_FILES
 from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.governance.store import GovernanceStore
 from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.value_for_money import PAIRS_FILE
 
 
 def observed_input(partitions_def=None):
@@ -42,6 +46,17 @@ def observed_input(partitions_def=None):
 
 
 APPROVALS = "approvals.csv"
+# The reference data's own files (council.toml, the framework's and the approvals are observed apart).
+REFERENCE_FILES = [
+    "services.csv",
+    "indicators.csv",
+    "rag_rules.toml",
+    "targets.csv",
+    "authorities.csv",
+    GROUPS_CSV,
+    NEAREST_NEIGHBOURS_FILE,
+    PAIRS_FILE,
+]
 PLAN_FILES = ["actions.csv", "updates.csv"]
 
 
@@ -76,6 +91,24 @@ def _governance(root: DataRootResource) -> dict[str, str]:
     return GovernanceStore(root.paths.root / GOVERNANCE_FOLDER).quarter_versions()
 
 
+def _reference(root: DataRootResource) -> str:
+    return versions.files_version([root.paths.reference / name for name in REFERENCE_FILES])
+
+
+def _benchmarks(root: DataRootResource) -> str:
+    return versions.files_version(_files_under(root.paths.benchmarks))
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under `folder`, in a stable order; links to folders are not followed (a loop
+    cannot make the walk endless)."""
+    found = []
+    for parent, folders, files in os.walk(folder, followlinks=False):
+        folders.sort()
+        found += [Path(parent) / name for name in sorted(files)]
+    return found
+
+
 def _framework(root: DataRootResource) -> str:
     return versions.files_version([root.paths.reference / name for name in FRAMEWORK_FILES])
 
@@ -97,6 +130,8 @@ QUARTERLY = {
 }
 WHOLE = {
     "council_settings": _council,
+    "reference_files": _reference,
+    "benchmark_files": _benchmarks,
     "improvement_plan_files": _plan,
     "framework_files": _framework,
     "feedback_extracts": _feedback_files,
@@ -125,6 +160,19 @@ def approvals(data_root: DataRootResource):
 def council_settings(data_root: DataRootResource):
     """reference/council.toml: the council's name and code, comparator groups, deadlines."""
     return dg.DataVersion(_council(data_root))
+
+
+@observed_input()
+def reference_files(data_root: DataRootResource):
+    """The reference data's files: services, indicators and RAG rules, targets, authorities,
+    comparator groups and value-for-money pairs (reference/)."""
+    return dg.DataVersion(_reference(data_root))
+
+
+@observed_input()
+def benchmark_files(data_root: DataRootResource):
+    """The published comparator data in benchmarks/: sources.toml and the downloads it names."""
+    return dg.DataVersion(_benchmarks(data_root))
 
 
 @observed_input()
@@ -157,6 +205,8 @@ SOURCES = [
     correction_records,
     approvals,
     council_settings,
+    reference_files,
+    benchmark_files,
     improvement_plan_files,
     framework_files,
     feedback_extracts,

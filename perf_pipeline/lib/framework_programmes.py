@@ -27,16 +27,27 @@ no better direction (polarity `none`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from perf_pipeline.lib.framework import split_list
 from perf_pipeline.lib.performance import at_precision
 from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.reference import DATE, NUMBER, QUARTER, _text, read_text_table
+from perf_pipeline.lib.reference import (
+    _text,
+    date_check,
+    email_check,
+    number_check,
+    quarter_check,
+    read_text_table,
+)
 from perf_pipeline.lib.validation import ReferenceDataError, validate_or_raise
+
+if TYPE_CHECKING:  # imported where a schema is built: the definitions load without pandera
+    import pandera.pandas as pa
 
 COMPLETE, SLIPPED, AT_RISK, ON_TRACK = "Complete", "Slipped", "At risk", "On track"
 MILESTONE_STATUSES = [COMPLETE, ON_TRACK, AT_RISK, SLIPPED]
@@ -49,16 +60,25 @@ REALISED, MISSED, NOT_YET, NO_DATA, NOT_ASSESSED = (
     "Not assessed",
 )
 BENEFIT_STATUSES = [REALISED, NOT_YET, MISSED, NO_DATA, NOT_ASSESSED]
-EMAIL = pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$", error="is not an e-mail address")
-ID = pa.Check.str_matches(r"^[A-Za-z0-9._-]+$", error="may hold only letters, digits, '-', '_' and '.'")
+
+
+@functools.cache
+def id_check() -> pa.Check:
+    import pandera.pandas as pa
+
+    return pa.Check.str_matches(r"^[A-Za-z0-9._-]+$", error="may hold only letters, digits, '-', '_' and '.'")
 
 
 def _known(values: list[str], where: str) -> pa.Check:
+    import pandera.pandas as pa
+
     return pa.Check.isin(values, error=f"is not {where}")
 
 
 def load_programmes(reference: Path, indicator_codes: set[str]) -> pd.DataFrame:
     """`programmes.csv`; a council without one has no change programmes."""
+    import pandera.pandas as pa
+
     path = reference / "programmes.csv"
     if not path.is_file():
         return pd.DataFrame(
@@ -69,10 +89,10 @@ def load_programmes(reference: Path, indicator_codes: set[str]) -> pd.DataFrame:
         df["indicator_codes"] = None
     schema = pa.DataFrameSchema(
         {
-            "programme_id": _text(checks=[ID], unique=True),
+            "programme_id": _text(checks=[id_check()], unique=True),
             "name": _text(),
             "sponsor": _text(),
-            "sponsor_email": _text(checks=[EMAIL]),
+            "sponsor_email": _text(checks=[email_check()]),
             "aim": _text(),
             "indicator_codes": _text(required=False),
         }
@@ -92,6 +112,8 @@ def load_programmes(reference: Path, indicator_codes: set[str]) -> pd.DataFrame:
 
 def load_milestones(reference: Path, programme_ids: list[str]) -> pd.DataFrame:
     """`milestones.csv`: each milestone's owner, baseline and forecast dates, and completion."""
+    import pandera.pandas as pa
+
     path = reference / "milestones.csv"
     columns = ["programme_id", "milestone_id", "title", "owner", "owner_email", "baseline_date"]
     if not path.is_file():
@@ -103,13 +125,13 @@ def load_milestones(reference: Path, programme_ids: list[str]) -> pd.DataFrame:
     schema = pa.DataFrameSchema(
         {
             "programme_id": _text(checks=[_known(programme_ids, "a programme in programmes.csv")]),
-            "milestone_id": _text(checks=[ID], unique=True),
+            "milestone_id": _text(checks=[id_check()], unique=True),
             "title": _text(),
             "owner": _text(),
-            "owner_email": _text(checks=[EMAIL]),
-            "baseline_date": _text(checks=[DATE]),
-            "forecast_date": _text(required=False, checks=[DATE]),
-            "completed_on": _text(required=False, checks=[DATE]),
+            "owner_email": _text(checks=[email_check()]),
+            "baseline_date": _text(checks=[date_check()]),
+            "forecast_date": _text(required=False, checks=[date_check()]),
+            "completed_on": _text(required=False, checks=[date_check()]),
         }
     )
     df = validate_or_raise(schema, df, f"reference/{path.name}", rows)
@@ -121,6 +143,8 @@ def load_milestones(reference: Path, programme_ids: list[str]) -> pd.DataFrame:
 
 def load_benefits(reference: Path, programme_ids: list[str], indicator_codes: set[str]) -> pd.DataFrame:
     """`benefits.csv`: the value each programme promised an indicator would reach, and by when."""
+    import pandera.pandas as pa
+
     path = reference / "benefits.csv"
     if not path.is_file():
         return pd.DataFrame(columns=["programme_id", "indicator_code", "target_value", "by_quarter"])
@@ -131,8 +155,8 @@ def load_benefits(reference: Path, programme_ids: list[str], indicator_codes: se
             "indicator_code": _text(
                 checks=[_known(sorted(indicator_codes), "an indicator in indicators.csv")]
             ),
-            "target_value": _text(checks=[NUMBER]),
-            "by_quarter": _text(checks=[QUARTER]),
+            "target_value": _text(checks=[number_check()]),
+            "by_quarter": _text(checks=[quarter_check()]),
         },
         unique=["programme_id", "indicator_code", "by_quarter"],
         report_duplicates="exclude_first",

@@ -14,18 +14,29 @@ check: either the score or the evidence is out of date.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from perf_pipeline.lib.framework import split_list
-from perf_pipeline.lib.reference import DATE, _text, read_text_table
+from perf_pipeline.lib.reference import _text, date_check, email_check, read_text_table
 from perf_pipeline.lib.validation import ReferenceDataError, validate_or_raise
 
+if TYPE_CHECKING:  # imported where a schema is built: the definitions load without pandera
+    import pandera.pandas as pa
+
 RISING, FALLING, STEADY, NEW = "Rising", "Falling", "Steady", "New"
-SCALE = pa.Check.isin(["1", "2", "3", "4", "5"], error="is not a whole number from 1 to 5")
-EMAIL = pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$", error="is not an e-mail address")
+
+
+@functools.cache
+def scale_check() -> pa.Check:
+    import pandera.pandas as pa
+
+    return pa.Check.isin(["1", "2", "3", "4", "5"], error="is not a whole number from 1 to 5")
+
+
 RISK_COLUMNS = [
     "risk_id",
     "title",
@@ -45,6 +56,8 @@ REVIEW_COLUMNS = ["risk_id", "review_date", "likelihood", "impact", "note", "rev
 
 def load_risks(reference: Path, indicator_codes: set[str], action_ids: set[str]) -> pd.DataFrame:
     """`risks.csv` checked: 1–5 scales, real dates, and links to indicators and actions that exist."""
+    import pandera.pandas as pa
+
     path = reference / "risks.csv"
     if not path.is_file():
         return pd.DataFrame(columns=RISK_COLUMNS)
@@ -57,13 +70,13 @@ def load_risks(reference: Path, indicator_codes: set[str], action_ids: set[str])
             "risk_id": _text(unique=True),
             "title": _text(),
             "owner": _text(),
-            "owner_email": _text(checks=[EMAIL]),
-            "likelihood": _text(checks=[SCALE]),
-            "impact": _text(checks=[SCALE]),
-            "target_likelihood": _text(checks=[SCALE]),
-            "target_impact": _text(checks=[SCALE]),
+            "owner_email": _text(checks=[email_check()]),
+            "likelihood": _text(checks=[scale_check()]),
+            "impact": _text(checks=[scale_check()]),
+            "target_likelihood": _text(checks=[scale_check()]),
+            "target_impact": _text(checks=[scale_check()]),
             "controls": _text(required=False),
-            "review_date": _text(checks=[DATE]),
+            "review_date": _text(checks=[date_check()]),
         }
     )
     label = f"reference/{path.name}"
@@ -89,6 +102,8 @@ def load_risks(reference: Path, indicator_codes: set[str], action_ids: set[str])
 
 def load_risk_reviews(reference: Path, risk_ids: list[str]) -> pd.DataFrame:
     """`risk_reviews.csv` (append-only): each later review of a risk's likelihood and impact."""
+    import pandera.pandas as pa
+
     path = reference / "risk_reviews.csv"
     if not path.is_file():
         return pd.DataFrame(columns=REVIEW_COLUMNS)
@@ -99,9 +114,9 @@ def load_risk_reviews(reference: Path, risk_ids: list[str]) -> pd.DataFrame:
     schema = pa.DataFrameSchema(
         {
             "risk_id": _text(checks=[pa.Check.isin(risk_ids, error="is not a risk in risks.csv")]),
-            "review_date": _text(checks=[DATE]),
-            "likelihood": _text(checks=[SCALE]),
-            "impact": _text(checks=[SCALE]),
+            "review_date": _text(checks=[date_check()]),
+            "likelihood": _text(checks=[scale_check()]),
+            "impact": _text(checks=[scale_check()]),
             "note": _text(required=False),
             "reviewed_by": _text(required=False),
         },

@@ -21,9 +21,8 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
-from perf_pipeline.lib.reference import DATE, NUMBER, _text, read_text_table
+from perf_pipeline.lib.reference import _text, date_check, number_check, read_text_table
 from perf_pipeline.lib.validation import validate_or_raise
 
 COMPLETE, OVERDUE, BEHIND, NOT_STARTED, ON_TRACK = (
@@ -70,11 +69,13 @@ UPDATE_COLUMNS = ["action_id", "update_date", "percent_complete", "note", "updat
 
 def load_actions(path: Path) -> pd.DataFrame:
     """`actions.csv` checked: unique ids, owners with e-mail addresses, real dates, reasons for revisions."""
+    import pandera.pandas as pa
+
     df, rows = read_text_table(path)
     for optional in ("revised_due_date", "revision_reason", "completed_on", "agreed_on"):
         if optional not in df.columns:
             df[optional] = None
-    date = [DATE]
+    date = [date_check()]
     schema = pa.DataFrameSchema(
         {
             "action_id": _text(unique=True),
@@ -116,6 +117,8 @@ def load_actions(path: Path) -> pd.DataFrame:
 
 def load_updates(path: Path, actions: pd.DataFrame) -> pd.DataFrame:
     """`updates.csv` checked against the plan: known actions, real dates, 0 to 100 per cent."""
+    import pandera.pandas as pa
+
     df, rows = read_text_table(path)
     for optional in ("note", "updated_by"):
         if optional not in df.columns:
@@ -125,10 +128,10 @@ def load_updates(path: Path, actions: pd.DataFrame) -> pd.DataFrame:
             "action_id": _text(
                 checks=[pa.Check.isin(list(actions["action_id"]), error="is not an action in actions.csv")]
             ),
-            "update_date": _text(checks=[DATE]),
+            "update_date": _text(checks=[date_check()]),
             "percent_complete": _text(
                 checks=[
-                    NUMBER,
+                    number_check(),
                     pa.Check(
                         lambda s: pd.to_numeric(s, errors="coerce").between(0, 100),
                         error="must be a number from 0 to 100",

@@ -7,14 +7,18 @@ instead of a wrong RAG status months later.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from perf_pipeline.lib.quarters import Quarter, QuarterError, fiscal_year_key
 from perf_pipeline.lib.validation import ReferenceDataError, validate_or_raise
+
+if TYPE_CHECKING:  # imported where a schema is built: the Dagster definitions load without pandera
+    import pandera.pandas as pa
 
 UNITS = ["percent", "count", "number", "currency", "days"]
 POLARITIES = ["higher_is_better", "lower_is_better", "none"]
@@ -95,15 +99,42 @@ def _is_date(values: pd.Series) -> pd.Series:
 
 
 def _one_of(choices: list[str]) -> pa.Check:
+    import pandera.pandas as pa
+
     return pa.Check.isin(choices, error=f"is not one of {', '.join(choices)}")
 
 
-NUMBER = pa.Check(_is_number, error="is not a number")
-QUARTER = pa.Check(_is_quarter, error="is not a quarter (write it as 2025-26-Q1)")
-DATE = pa.Check(_is_date, error="is not a date (write it as 2025-03-31)")
+@functools.cache
+def number_check() -> pa.Check:
+    import pandera.pandas as pa
+
+    return pa.Check(_is_number, error="is not a number")
+
+
+@functools.cache
+def quarter_check() -> pa.Check:
+    import pandera.pandas as pa
+
+    return pa.Check(_is_quarter, error="is not a quarter (write it as 2025-26-Q1)")
+
+
+@functools.cache
+def email_check() -> pa.Check:
+    import pandera.pandas as pa
+
+    return pa.Check.str_matches(r"^[^@\s]+@[^@\s]+$", error="is not an e-mail address")
+
+
+@functools.cache
+def date_check() -> pa.Check:
+    import pandera.pandas as pa
+
+    return pa.Check(_is_date, error="is not a date (write it as 2025-03-31)")
 
 
 def _text(required: bool = True, checks: list[pa.Check] | None = None, **kwargs) -> pa.Column:
+    import pandera.pandas as pa
+
     return pa.Column(str, checks or [], nullable=not required, required=required, **kwargs)
 
 
@@ -167,6 +198,8 @@ OPTIONAL_SERVICE_COLUMNS = ["portfolio", "scrutiny_committee"]
 def load_services(path: Path) -> pd.DataFrame:
     """`services.csv`: each service with its directorate, return owner, and optionally its Cabinet
     portfolio and scrutiny committee."""
+    import pandera.pandas as pa
+
     df, rows = read_text_table(path)
     for optional in OPTIONAL_SERVICE_COLUMNS:
         if optional not in df.columns:
@@ -196,6 +229,8 @@ def load_services(path: Path) -> pd.DataFrame:
 
 def load_indicators(path: Path, services: pd.DataFrame, rag_rules: dict) -> pd.DataFrame:
     """`indicators.csv` checked against the services and RAG rules, with defaults filled in."""
+    import pandera.pandas as pa
+
     df, rows = read_text_table(path)
     for optional in OPTIONAL_INDICATOR_COLUMNS:
         if optional not in df.columns:
@@ -221,8 +256,8 @@ def load_indicators(path: Path, services: pd.DataFrame, rag_rules: dict) -> pd.D
                 required=False,
                 checks=[pa.Check.str_matches(r"^[0-6]$", error="must be a whole number from 0 to 6")],
             ),
-            "min_value": _text(required=False, checks=[NUMBER]),
-            "max_value": _text(required=False, checks=[NUMBER]),
+            "min_value": _text(required=False, checks=[number_check()]),
+            "max_value": _text(required=False, checks=[number_check()]),
             "service": _text(
                 checks=[pa.Check.isin(list(services["service"]), error="is not a service in services.csv")]
             ),
@@ -236,8 +271,8 @@ def load_indicators(path: Path, services: pd.DataFrame, rag_rules: dict) -> pd.D
                 required=False,
                 checks=[pa.Check.str_matches(r"^[A-Za-z0-9_.-]+:.+$", error="must be written source:metric")],
             ),
-            "active_from": _text(required=False, checks=[QUARTER]),
-            "active_to": _text(required=False, checks=[QUARTER]),
+            "active_from": _text(required=False, checks=[quarter_check()]),
+            "active_to": _text(required=False, checks=[quarter_check()]),
         },
         checks=[
             pa.Check(
@@ -270,6 +305,8 @@ def load_indicators(path: Path, services: pd.DataFrame, rag_rules: dict) -> pd.D
 
 def load_targets(path: Path, indicators: pd.DataFrame) -> pd.DataFrame:
     """`targets.csv`: every target ever set, each with the date it was set and why."""
+    import pandera.pandas as pa
+
     df, rows = read_text_table(path)
     if "amber_threshold" not in df.columns:
         df["amber_threshold"] = None
@@ -285,9 +322,9 @@ def load_targets(path: Path, indicators: pd.DataFrame) -> pd.DataFrame:
                 checks=[pa.Check(_is_fiscal_year, error="is not a financial year (write it as 2025-26)")]
             ),
             "quarter": _text(required=False, checks=[_one_of(["Q1", "Q2", "Q3", "Q4"])]),
-            "target": _text(checks=[NUMBER]),
-            "amber_threshold": _text(required=False, checks=[NUMBER]),
-            "set_on": _text(checks=[DATE]),
+            "target": _text(checks=[number_check()]),
+            "amber_threshold": _text(required=False, checks=[number_check()]),
+            "set_on": _text(checks=[date_check()]),
             "reason": _text(),
         },
         unique=["code", "year", "quarter", "set_on"],
@@ -304,6 +341,8 @@ def load_targets(path: Path, indicators: pd.DataFrame) -> pd.DataFrame:
 
 def load_authorities(path: Path) -> pd.DataFrame:
     """`authorities.csv`: every English authority with its type, region and any successor."""
+    import pandera.pandas as pa
+
     df, rows = read_text_table(path)
     for optional in (
         "official_name",
@@ -323,8 +362,8 @@ def load_authorities(path: Path) -> pd.DataFrame:
             "name": _text(),
             "authority_type": _text(),
             "region": _text(required=False),
-            "start_date": _text(required=False, checks=[DATE]),
-            "end_date": _text(required=False, checks=[DATE]),
+            "start_date": _text(required=False, checks=[date_check()]),
+            "end_date": _text(required=False, checks=[date_check()]),
             "replaced_by": _text(required=False),
         }
     )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
+from perf_pipeline.lib.benchmarks.normalise import NONE
+from perf_pipeline.lib.benchmarks.periods import PERIOD_LABEL
 from perf_pipeline.lib.improvement_plan import ACTION_STATUSES, OVERDUE
 from perf_pipeline.lib.performance import DOT_VALUES, RAG_STATUSES
+from perf_pipeline.lib.reference import POLARITIES
 from perf_pipeline.lib.returns_validation import REASONS, STATUSES
 
 QUARTER_KEY = r"^\d{4}-\d{2}-Q[1-4]$"
@@ -102,4 +107,55 @@ improvement_plan_status_schema = pa.DataFrameSchema(
             error="an overdue action, and only an overdue one, has days overdue",
         ),
     ],
+)
+
+
+def _consistent_quartiles(d: pd.DataFrame) -> pd.Series:
+    expected = 1 + np.floor(4 * (d["rank"].astype(float) - 1) / d["n"].astype(float))
+    return d["quartile"].isna() | (d["quartile"].astype(float) == expected)
+
+
+comparator_benchmarks_schema = pa.DataFrameSchema(
+    {
+        "indicator_code": pa.Column(str),
+        "group": pa.Column(str),
+        "period": pa.Column(str, pa.Check.str_matches(PERIOD_LABEL)),
+        "n": pa.Column("Int64", pa.Check.ge(1)),
+        "n_missing": pa.Column("Int64", pa.Check.ge(0)),
+        "value": pa.Column(float),
+        "median": pa.Column(float),
+        "rank": pa.Column("Int64", pa.Check.ge(1), nullable=True),
+        "quartile": pa.Column("Int64", pa.Check.isin([1, 2, 3, 4]), nullable=True),
+        "lag_quarters": pa.Column("Int64", pa.Check.ge(0)),
+        "outlier": pa.Column(bool),
+        "polarity": pa.Column(str, pa.Check.isin(POLARITIES)),
+    },
+    checks=[
+        pa.Check(lambda d: d["rank"].isna() | (d["rank"] <= d["n"]), error="a rank is at most n"),
+        pa.Check(_consistent_quartiles, error="quartile = 1 + floor(4 (rank - 1) / n)"),
+        pa.Check(lambda d: d["rank"].isna() | d["polarity"].ne(NONE), error="polarity none is never ranked"),
+    ],
+    unique=["indicator_code", "group"],
+)
+
+
+value_for_money_schema = pa.DataFrameSchema(
+    {
+        "pair_id": pa.Column(str),
+        "group": pa.Column(str),
+        "n": pa.Column("Int64", pa.Check.ge(1)),
+        "cost_rank": pa.Column("Int64", pa.Check.ge(1)),
+        "cost_percentile": pa.Column(float, pa.Check.in_range(0, 100), nullable=True),
+        "outcome_percentile": pa.Column(float, pa.Check.in_range(0, 100), nullable=True),
+        "cost_per_unit": pa.Column(float),
+        "lag_quarters": pa.Column("Int64", pa.Check.ge(0)),
+        "prices": pa.Column(str, pa.Check.str_matches(r"^(cash|real at \d{4}-\d{2} prices)$")),
+    },
+    checks=[
+        pa.Check(lambda d: d["cost_rank"] <= d["n"], error="a rank is at most n"),
+        pa.Check(
+            lambda d: d["outcome_rank"].isna() | (d["outcome_rank"] <= d["n"]), error="a rank is at most n"
+        ),
+    ],
+    unique=["pair_id", "group"],
 )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-import pandera.pandas as pa
+
+if TYPE_CHECKING:  # a schema brings pandera with it: the definitions load without it
+    import pandera.pandas as pa
 
 _BUILT_IN = {
     "not_nullable": "is required but blank",
@@ -56,16 +60,20 @@ def validate_or_raise(
     file_label: str,
     row_numbers: pd.Series | None = None,
 ) -> pd.DataFrame:
+    from pandera.errors import SchemaErrors
+
     try:
         return schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as errors:
+    except SchemaErrors as errors:
         raise ReferenceDataError(failure_messages(errors.failure_cases, file_label, row_numbers)) from None
 
 
 def schema_failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataFrame:
     """The failure cases of a lazy validation (empty when the frame passes)."""
+    from pandera.errors import SchemaErrors
+
     try:
         schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as errors:
+    except SchemaErrors as errors:
         return errors.failure_cases
     return pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from perf_pipeline.lib.benchmarks.periods import parse_period
 from perf_pipeline.lib.benchmarks.positions import group_positions
@@ -110,6 +109,8 @@ def load_pairs(path: Path, indicators: pd.DataFrame) -> pd.DataFrame:
         df["outcome_polarity"] = None
     linked = indicators.dropna(subset=["benchmark_metric"]).set_index("code")
     is_metric = df.get("outcome", pd.Series(dtype=str)).fillna("").str.match(SOURCE_METRIC)
+    import pandera.pandas as pa  # here, not with the definitions
+
     metric_check = pa.Check.str_matches(SOURCE_METRIC, error="must be written source:metric")
     schema = pa.DataFrameSchema(
         {
@@ -419,25 +420,3 @@ def uncompared_pairs(
             "no authority has a cost, a denominator and an outcome of one period: check the metrics' names",
         )
     ).reset_index(drop=True)
-
-
-value_for_money_schema = pa.DataFrameSchema(
-    {
-        "pair_id": pa.Column(str),
-        "group": pa.Column(str),
-        "n": pa.Column("Int64", pa.Check.ge(1)),
-        "cost_rank": pa.Column("Int64", pa.Check.ge(1)),
-        "cost_percentile": pa.Column(float, pa.Check.in_range(0, 100), nullable=True),
-        "outcome_percentile": pa.Column(float, pa.Check.in_range(0, 100), nullable=True),
-        "cost_per_unit": pa.Column(float),
-        "lag_quarters": pa.Column("Int64", pa.Check.ge(0)),
-        "prices": pa.Column(str, pa.Check.str_matches(r"^(cash|real at \d{4}-\d{2} prices)$")),
-    },
-    checks=[
-        pa.Check(lambda d: d["cost_rank"] <= d["n"], error="a rank is at most n"),
-        pa.Check(
-            lambda d: d["outcome_rank"].isna() | (d["outcome_rank"] <= d["n"]), error="a rank is at most n"
-        ),
-    ],
-    unique=["pair_id", "group"],
-)

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pandera.pandas as pa
-
-from perf_pipeline.lib.benchmarks.normalise import NONE
-from perf_pipeline.lib.benchmarks.periods import PERIOD_LABEL
-from perf_pipeline.lib.reference import POLARITIES
-
 # The checks' names, used by the assets that run them and by the tests.
 AREAS_KNOWN = "area_codes_known"
 ONE_VALUE_EACH = "one_value_per_area_and_period"
@@ -61,32 +53,3 @@ def benchmark_value_failures(con, table: str, known_codes: list[str], shown: int
         ).fetchdf()
         found[name] = (count, cases)
     return found
-
-
-def _consistent_quartiles(d: pd.DataFrame) -> pd.Series:
-    expected = 1 + np.floor(4 * (d["rank"].astype(float) - 1) / d["n"].astype(float))
-    return d["quartile"].isna() | (d["quartile"].astype(float) == expected)
-
-
-comparator_benchmarks_schema = pa.DataFrameSchema(
-    {
-        "indicator_code": pa.Column(str),
-        "group": pa.Column(str),
-        "period": pa.Column(str, pa.Check.str_matches(PERIOD_LABEL)),
-        "n": pa.Column("Int64", pa.Check.ge(1)),
-        "n_missing": pa.Column("Int64", pa.Check.ge(0)),
-        "value": pa.Column(float),
-        "median": pa.Column(float),
-        "rank": pa.Column("Int64", pa.Check.ge(1), nullable=True),
-        "quartile": pa.Column("Int64", pa.Check.isin([1, 2, 3, 4]), nullable=True),
-        "lag_quarters": pa.Column("Int64", pa.Check.ge(0)),
-        "outlier": pa.Column(bool),
-        "polarity": pa.Column(str, pa.Check.isin(POLARITIES)),
-    },
-    checks=[
-        pa.Check(lambda d: d["rank"].isna() | (d["rank"] <= d["n"]), error="a rank is at most n"),
-        pa.Check(_consistent_quartiles, error="quartile = 1 + floor(4 (rank - 1) / n)"),
-        pa.Check(lambda d: d["rank"].isna() | d["polarity"].ne(NONE), error="polarity none is never ranked"),
-    ],
-    unique=["indicator_code", "group"],
-)
