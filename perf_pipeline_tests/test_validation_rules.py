@@ -37,6 +37,10 @@ from perf_pipeline_tests.conftest import INDICATORS, RAG_RULES, SERVICES
 #   array); the distinct codes' Series with its dtype left to pandas (strings either way).
 # - a Series built with `index=None` or no index where the index is the working frame's (0 to
 #   n-1 already), and `_not_a_number`'s (its messages are placed by position).
+# - the nearest-code search's `n=1` and `cutoff=0.6` as difflib's defaults, or `n=2` (only the
+#   best match is used; 0.6 is the default); the period arrays' dtype left to numpy (strings, or
+#   objects with None) and the wording for a period with no error ("" or anything: it is only
+#   read for rows whose period failed).
 # - `_lookalike_note`'s first `note +=` as `note =` (the note is still empty there); `quoted`'s
 #   `slice(0, n)` as `slice(None, n)` (the same slice).
 
@@ -463,11 +467,13 @@ def test_a_file_of_junk_codes_gets_suggestions_for_the_first_thousand_only(indic
     past 1,000 distinct unknown codes (a file of junk) only look-alikes are suggested, so a junk
     file costs seconds, not minutes."""
     # Distinct unknown codes: wm1, 998 of junk, wm1y (the thousandth), then wm1x; a repeat of
-    # wm1 is no new code.
+    # wm1 is no new code, nor are the known codes before them.
     junk = [{"code": f"Q{n:04d}J", "value": "1"} for n in range(998)]
-    rows = [{"code": "wm1"}, *junk, {"code": "wm1", "value": "2"}, {"code": "wm1y"}, {"code": "wm1x"}]
+    known = [{"code": "WM02", "value": "1"}, {"code": "RB02", "value": "1"}]
+    rows = [*known, {"code": "wm1"}, *junk, {"code": "wm1", "value": "2"}, {"code": "wm1y"}, {"code": "wm1x"}]
     got = check(indicators, *rows)
-    assert got[0][1].endswith("Did you mean WM01?") and got[-3][1].endswith("Did you mean WM01?")
+    assert [verdict for verdict, _ in got[:2]] == ["accepted", "accepted"]
+    assert got[2][1].endswith("Did you mean WM01?") and got[-3][1].endswith("Did you mean WM01?")
     assert got[-2][1].endswith("Did you mean WM01?")
     assert got[-1] == ("unknown_indicator", "'wm1x' is not an indicator code we collect.")
 

@@ -380,7 +380,6 @@ def validate_returns(
     if unknown.any():
         file_service = df.groupby("file")["service"].agg(_most_common)
         df.loc[unknown, "service"] = df.loc[unknown, "file"].map(file_service)
-    df["service"] = df["service"].astype(object)
 
     # Periods are few: each distinct one is parsed once, then spread over the rows.
     period_at, periods = pd.factorize(df["period"].to_numpy())
