@@ -334,6 +334,10 @@ AMBIGUOUS = (
             ("out_of_range", "The value 95.0 is outside the valid range 10 to 90."),
         ),
         (
+            {"code": "WM01", "value": "95.1234567"},
+            ("out_of_range", "The value 95.123457 is outside the valid range 10 to 90."),
+        ),
+        (
             {"code": "WM02", "value": "-2.5"},
             ("out_of_range", "The value -2.5 is outside the valid range 0 to no limit."),
         ),
@@ -495,6 +499,13 @@ def test_missing_text_in_a_raw_row_is_blank(indicators):
 def test_a_value_given_with_an_agreeing_ratio_is_the_value_given(indicators):
     verdict, row = one(indicators, code="RB02", value="66.7", numerator="2", denominator="3")
     assert verdict == "accepted" and row["value"] == 66.7
+
+
+def test_a_zero_denominator_alone_is_no_ratio(indicators):
+    """The ratio rules need both figures (README: numerator and denominator given, denominator
+    zero): a denominator of 0 beside a value and no numerator leaves the value as sent."""
+    verdict, row = one(indicators, code="WM02", value="5", denominator="0")
+    assert verdict == "accepted" and row["value"] == 5 and row["denominator"] == 0
 
 
 def test_a_numerator_alone_is_no_figure(indicators):

@@ -422,7 +422,7 @@ def validate_returns(
         "not_due",
         lambda rows: (
             "This indicator is not due for "
-            + df.loc[rows, "period_key"].fillna("")
+            + df.loc[rows, "period_key"]
             + ": "
             + np.where(
                 indicator.loc[rows, "frequency"].eq("annual"),
