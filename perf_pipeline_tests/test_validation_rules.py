@@ -41,8 +41,14 @@ from perf_pipeline_tests.conftest import INDICATORS, RAG_RULES, SERVICES
 #   best match is used; 0.6 is the default); the period arrays' dtype left to numpy (strings, or
 #   objects with None) and the wording for a period with no error ("" or anything: it is only
 #   read for rows whose period failed).
+# - the booleans of `periods_where` with their dtype left to numpy (booleans either way).
 # - `_lookalike_note`'s first `note +=` as `note =` (the note is still empty there); `quoted`'s
 #   `slice(0, n)` as `slice(None, n)` (the same slice).
+# One survivor is not equivalent and is left undecided: the value worked out from the numerator
+# and denominator `where(both & value blank)` as `where(both | value blank)` would turn a value
+# written `n/a` beside a numerator and denominator into their ratio. Today that row stands as not
+# reported (the service said so) while its numerator and denominator are kept; the README does
+# not say which an auditor should get, so no test pins either.
 
 Q = Quarter(2024, 2)
 FIRST = Quarter(2021, 1)
