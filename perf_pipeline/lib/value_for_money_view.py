@@ -26,7 +26,8 @@ GROUP_WORDS = {
 QUARTILE_WORDS = {1: "top quartile", 2: "second quartile", 3: "third quartile", 4: "bottom quartile"}
 SCATTER_SIZE = (5.6, 3.6)  # inches
 DPI = 110
-# What `draw_scatter` shows of a pair's row and of each point: a report's scatter is drawn from these.
+# What `draw_scatter` shows of a pair's row and of each point: the report's and the app's scatters
+# are drawn from these and known by them.
 SCATTER_FIELDS = (
     "label",
     "period",
