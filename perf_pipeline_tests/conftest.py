@@ -88,6 +88,7 @@ class SharedRun:
         with FileLock(self.folder / "start.lock"):
             if self.root.exists():
                 return  # started by the other worker
+            (self.folder / "started").touch()
             for folder in INPUT_FOLDERS:
                 if (EXAMPLE_DATA / folder).is_dir():
                     shutil.copytree(EXAMPLE_DATA / folder, self.root / folder)
@@ -141,6 +142,20 @@ def shared_run(tmp_path_factory, fixture: str) -> SharedRun:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # the workers' temp folders are siblings in the session's folder
     return SharedRun(base / f"shared-{fixture}", *SHARED_RUNS[fixture])
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """How long each shared run took: the suite's critical path when the other tests end first."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for fixture, args in SHARED_RUNS.items():
+        run = SharedRun(config._tmp_path_factory.getbasetemp() / f"shared-{fixture}", *args)
+        started = run.folder / "started"
+        if started.exists() and run.exit_code.exists():
+            seconds = run.exit_code.stat().st_mtime - started.stat().st_mtime
+            terminalreporter.write_line(
+                f"shared run `{fixture}` (perf-pipeline run {' '.join(args)}): {seconds:.0f} s"
+            )
 
 
 def _uses(item, fixture: str) -> bool:
