@@ -58,3 +58,11 @@ def test_the_same_comparison_draws_the_same_dot_plot_once_and_another_council_it
     moved = picture(first.render([10.0, 20.0, 30.0], 12.0, 20.0))
     assert navy_columns(moved) and navy_columns(moved) != navy_columns(picture(drawn))
     first.close()
+
+
+def test_a_trend_drawn_before_is_kept_and_another_trend_is_its_own(trends):
+    data = ([3, 1, 4, 1, 5, 9, 2, 6], [4] * 8)
+    drawn = trends.render(*data)
+    other = trends.render([3, 1, 4, 1, 5, 9, 2, 7], [4] * 8)
+    assert trends.render(*data) is drawn  # kept, not drawn again
+    assert other != drawn and picture(other) != picture(drawn)

@@ -22,7 +22,12 @@ from perf_pipeline.lib.formatting import format_value
 from perf_pipeline.lib.quarters import Quarter, QuarterError
 from perf_pipeline.lib.report_view import PLAN_STYLE
 from perf_pipeline.lib.value_for_money import OUTPUT_COLUMNS
-from perf_pipeline.lib.value_for_money_view import GROUP_WORDS, value_for_money_section
+from perf_pipeline.lib.value_for_money_view import (
+    GROUP_WORDS,
+    SCATTER_FIELDS,
+    SCATTER_POINTS,
+    value_for_money_section,
+)
 
 GROUPINGS = {
     "directorates": ("directorate", "Directorate"),
@@ -766,21 +771,11 @@ def _scatter(ctx: Ctx, points: pd.DataFrame, row: dict, council: str) -> str:
     """`value_for_money_section`'s chart for the app: SVG, drawn when the snapshot was published."""
     return ctx.chart(
         "scatter",
-        points[["cost_per_unit", "outcome", "is_council"]].to_dict("records"),
-        {k: row[k] for k in SCATTER_ROW},
+        points[SCATTER_POINTS].to_dict("records"),
+        {k: row[k] for k in SCATTER_FIELDS},
         council,
         f"{row['label']}: scatter of {len(points)} councils, cost per unit across, outcome up",
     )
-
-
-SCATTER_ROW = (
-    "label",
-    "period",
-    "unit_of_cost_per_unit",
-    "outcome_polarity",
-    "group_median_cost",
-    "group_median_outcome",
-)
 
 
 def value_for_money(ctx: Ctx, quarter_text: str) -> Page:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -25,6 +26,18 @@ GROUP_WORDS = {
 QUARTILE_WORDS = {1: "top quartile", 2: "second quartile", 3: "third quartile", 4: "bottom quartile"}
 SCATTER_SIZE = (5.6, 3.6)  # inches
 DPI = 110
+# What `draw_scatter` shows of a pair's row and of each point: the report's and the app's scatters
+# are drawn from these and known by them.
+SCATTER_FIELDS = (
+    "label",
+    "period",
+    "unit_of_cost_per_unit",
+    "outcome_polarity",
+    "group_median_cost",
+    "group_median_outcome",
+)
+SCATTER_POINTS = ["cost_per_unit", "outcome", "is_council"]
+_drawn: OrderedDict = OrderedDict()
 
 
 def _money(value: float) -> str:
@@ -128,7 +141,20 @@ def value_for_money_section(
 
 
 def scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
-    """The scatter as a PNG data URI (for the report)."""
+    """The scatter as a PNG data URI (for the report). Published costs and outcomes change once a
+    year, so each quarter's report shows the scatters of the one before: drawn once (`kept`)."""
+    from perf_pipeline.lib.charts import kept
+
+    shown = points[SCATTER_POINTS]
+    key = (
+        council_name,
+        tuple(row[f] for f in SCATTER_FIELDS),
+        tuple(shown.itertuples(index=False, name=None)),
+    )
+    return kept(_drawn, key, lambda: _scatter_png(shown, row, council_name), size=256)
+
+
+def _scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
     from perf_pipeline.lib.charts import _pyplot
 
     plt = _pyplot()
