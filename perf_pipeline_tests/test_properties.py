@@ -28,6 +28,7 @@ from perf_pipeline.lib.reference import load_indicators, load_rag_rules, load_se
 from perf_pipeline.lib.returns_reader import raw_frame, read_return
 from perf_pipeline.lib.returns_validation import REASONS, parse_numbers, validate_returns
 from perf_pipeline_tests.conftest import INDICATORS, RAG_RULES, SERVICES
+from perf_pipeline_tests.test_validation_rules import raw_rows
 
 # Example counts keep the file within a few seconds per test on a shared 2-core machine.
 FAST = settings(max_examples=100, deadline=None)
@@ -232,28 +233,7 @@ def test_garbage_bytes_never_raise_and_are_all_accounted_for(indicators, data, s
 @FILES
 @given(st.lists(st.text(max_size=10), min_size=1, max_size=20))
 def test_any_code_gets_one_verdict_and_an_unknown_one_a_sentence(indicators, codes):
-    raw = pd.DataFrame(
-        {
-            "file": "submissions/x.csv",
-            "file_sha256": "",
-            "file_format": "csv",
-            "encoding": "utf-8",
-            "sheet": "",
-            "delimiter": ",",
-            "row_number": range(2, len(codes) + 2),
-            "indicator_code": [c.strip() for c in codes],
-            "period": "",
-            "value": "1",
-            "numerator": "",
-            "denominator": "",
-            "commentary": "",
-            "status": "",
-            "submitted_by": "",
-            "other_columns": "",
-            "file_problem": "",
-            "file_problem_message": "",
-        }
-    )
+    raw = raw_rows(*({"file": "submissions/x.csv", "code": c.strip(), "value": "1"} for c in codes))
     validated, exceptions = validate_returns(raw, indicators, Q, Quarter(2021, 1))
     assert len(validated) + len(exceptions) == len(codes)
     unknown = exceptions[exceptions["reason"] == "unknown_indicator"]
