@@ -44,11 +44,10 @@ from perf_pipeline_tests.conftest import INDICATORS, RAG_RULES, SERVICES
 # - the booleans of `periods_where` with their dtype left to numpy (booleans either way).
 # - `_lookalike_note`'s first `note +=` as `note =` (the note is still empty there); `quoted`'s
 #   `slice(0, n)` as `slice(None, n)` (the same slice).
-# One survivor is not equivalent and is left undecided: the value worked out from the numerator
-# and denominator `where(both & value blank)` as `where(both | value blank)` would turn a value
-# written `n/a` beside a numerator and denominator into their ratio. Today that row stands as not
-# reported (the service said so) while its numerator and denominator are kept; the README does
-# not say which an auditor should get, so no test pins either.
+# A value written `n/a` beside a numerator and a denominator was the one survivor left undecided
+# (`where(both & value blank)` as `where(both | value blank)` turned it into their ratio): such a
+# row is now refused, since it says both "no figure" and "this figure"
+# (test_a_value_written_not_reported_beside_its_parts_is_refused).
 
 Q = Quarter(2024, 2)
 FIRST = Quarter(2021, 1)
@@ -470,6 +469,18 @@ def test_no_figure_words_mean_not_reported_in_every_figure_column(
     got = [None if pd.isna(accepted[k]) else accepted[k] for k in ("value", "numerator", "denominator")]
     assert got == [value, numerator, denominator]
     assert accepted["reported"] == (value is not None)
+
+
+@pytest.mark.parametrize("text", ["n/a", "TBC", "-"])
+def test_a_value_written_not_reported_beside_its_parts_is_refused(indicators, text):
+    """A figure is never guessed: neither their ratio (the service said there was none) nor
+    missing with its parts kept (they would still count in the ratio year to date)."""
+    verdict, message = one(indicators, code="RB02", value=text, numerator="3", denominator="4")
+    assert verdict == "value_disagrees_with_ratio"
+    assert message == (
+        f"The value says '{text}' (not reported), but the numerator and denominator give 3 / 4: "
+        "send the figure, or leave all three blank."
+    )
 
 
 def test_a_file_of_junk_codes_gets_suggestions_for_the_first_thousand_only(indicators):

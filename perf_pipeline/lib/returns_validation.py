@@ -506,6 +506,22 @@ def validate_returns(
             + "."
         ),
     )
+    # A value written as not reported (`n/a`, `tbc`) beside a numerator and a denominator says two
+    # things: the figure is neither taken as missing (the parts would still count in a ratio year to
+    # date) nor worked out (the service said there was none). Refused, for the service to say which.
+    fail(
+        both & not_reported_value & value_text.ne(""),
+        "value_disagrees_with_ratio",
+        lambda rows: (
+            "The value says '"
+            + df.loc[rows, "value"]
+            + "' (not reported), but the numerator and denominator give "
+            + df.loc[rows, "numerator"]
+            + " / "
+            + df.loc[rows, "denominator"]
+            + ": send the figure, or leave all three blank."
+        ),
+    )
     value = value.where(value_ok, derived.where(both & value_text.eq("")))
     reported = value.notna()
     low, high = indicator["min_value"], indicator["max_value"]
