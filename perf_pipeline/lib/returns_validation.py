@@ -491,6 +491,10 @@ def validate_returns(
             + ")."
         ),
     )
+
+    def parts(rows: pd.Index) -> pd.Series:
+        return df.loc[rows, "numerator"] + " / " + df.loc[rows, "denominator"]
+
     fail(
         both & disagree,
         "value_disagrees_with_ratio",
@@ -498,9 +502,7 @@ def validate_returns(
             "The value "
             + df.loc[rows, "value"]
             + " does not match "
-            + df.loc[rows, "numerator"]
-            + " / "
-            + df.loc[rows, "denominator"]
+            + parts(rows)
             + " = "
             + derived[rows].round(3).astype(str)
             + "."
@@ -516,9 +518,7 @@ def validate_returns(
             "The value says '"
             + df.loc[rows, "value"]
             + "' (not reported), but the numerator and denominator give "
-            + df.loc[rows, "numerator"]
-            + " / "
-            + df.loc[rows, "denominator"]
+            + parts(rows)
             + ": send the figure, or leave all three blank."
         ),
     )
