@@ -84,12 +84,11 @@ class Cycle:
 
     def run(self, job_name: str, quarter: Quarter | None = None, assets=None, run_config=None) -> bool:
         partition = quarter.partition_key if quarter else None
-        selected = (
+        if not self.draw_ahead and SNAPSHOT in (
             assets
             if assets is not None
             else self.defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
-        )
-        if not self.draw_ahead and SNAPSHOT in selected:
+        ):
             run_config = {**(run_config or {}), "ops": {"app_snapshot": {"config": {"draw_ahead": False}}}}
         before = self._figure_version(quarter) if quarter and (assets is None or FIGURES in assets) else None
         result = _execute(

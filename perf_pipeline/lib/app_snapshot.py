@@ -112,12 +112,16 @@ def write_snapshot(
     path)` draws from them (`key`, `svgz`: it may copy those `path`, the snapshot being replaced,
     already holds), then rename it over `path`."""
 
+    def unsynced(tmp: Path) -> sqlite3.Connection:
+        # A file written aside and renamed whole: no journal and no sync per table (a crash leaves
+        # only the temporary file, removed by the next command), a third of the time to write.
+        con = sqlite3.connect(tmp)
+        con.execute("pragma journal_mode = off")
+        con.execute("pragma synchronous = off")
+        return con
+
     def write(tmp: Path) -> None:
-        with closing(sqlite3.connect(tmp)) as con:
-            # A file written aside and renamed whole: no journal and no sync per table (a crash leaves
-            # only the temporary file, removed by the next command), a third of the time to write.
-            con.execute("pragma journal_mode = off")
-            con.execute("pragma synchronous = off")
+        with closing(unsynced(tmp)) as con:
             for name, frame in tables.items():
                 for_sqlite(frame).to_sql(name, con, index=False, if_exists="replace")
             for statement in INDEXES:
@@ -130,9 +134,7 @@ def write_snapshot(
         if charts is None:
             return
         drawn = charts(tmp, path)
-        with closing(sqlite3.connect(tmp)) as con:
-            con.execute("pragma journal_mode = off")
-            con.execute("pragma synchronous = off")
+        with closing(unsynced(tmp)) as con:
             con.execute("create table charts (key text primary key, svgz blob not null)")
             con.executemany("insert into charts values (?, ?)", zip(drawn["key"], drawn["svgz"]))
             con.commit()
