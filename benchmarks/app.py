@@ -9,8 +9,8 @@ is drawn, then again, as each later run does, copying the charts the previous sn
 charts for both. Then it starts `perf-pipeline app` on 127.0.0.1 and
 sends 20 concurrent clients (httpx and asyncio) at the overview, the indicator pages (every
 indicator in turn, first and later visits) and the overview's CSV, and prints p50 and
-p95 latency per page, beside `/healthz` (the HTTP stack and a snapshot read: the plain baseline,
-measured in the same run). These machines are noisy: read the ratios. It asserts nothing.
+p95 latency per page, beside `/healthz` (the HTTP stack and a look at the snapshot file: the plain
+baseline, measured in the same run). These machines are noisy: read the ratios. It asserts nothing.
 
 Goal: p95 <= 150 ms for an indicator page on 2 cores. Charts are drawn when the snapshot is
 published, so no page draws one; the first visit to each indicator page after a new snapshot

@@ -11,9 +11,11 @@ import io
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import quote, urljoin
 
@@ -21,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from perf_pipeline.app import accounts as accounts_module
 from perf_pipeline.app.accounts import AccountError, Accounts
 from perf_pipeline.app.permissions import Actor, Approvals, may_open, may_see
 from perf_pipeline.app.server import LOGIN_FAILURES, _safe_next
@@ -128,6 +131,41 @@ def test_accounts_keep_only_a_hash_and_disabled_accounts_cannot_sign_in(tmp_path
     assert accounts.disable("cllr.jones") and not accounts.disable("cllr.jones")
     assert accounts.verify("cllr.jones", PASSWORD) is None
     assert accounts.all()[0].disabled_at
+
+
+def test_a_changed_or_disabled_account_counts_from_the_next_request(tmp_path):
+    """Each request asks `active`, which answers from memory: a change to the accounts is seen by
+    the next request, however soon it comes after the last (here within milliseconds)."""
+    accounts = Accounts(tmp_path)
+    accounts.add("pat", "officer", PASSWORD)
+    assert accounts.active("pat").role == "officer"
+    with closing(sqlite3.connect(accounts.path)) as con, con:
+        con.execute("update accounts set role = 'viewer' where name = 'pat'")
+    assert accounts.active("pat").role == "viewer"
+    accounts.disable("pat")
+    assert accounts.active("pat") is None
+    accounts.add("sam", "viewer", PASSWORD)
+    assert accounts.active("sam").role == "viewer" and accounts.active("pat") is None
+    accounts.path.unlink()
+    assert accounts.active("sam") is None
+
+
+def test_accounts_are_read_again_only_when_their_file_changes(tmp_path, monkeypatch):
+    """Once the file is older than the clock's granularity (`RACY_SECONDS`, shortened here) the
+    accounts are kept; signing in leaves the file as it is, and any change is read again."""
+    monkeypatch.setattr(accounts_module, "RACY_SECONDS", 0.05)
+    accounts = Accounts(tmp_path)
+    accounts.add("pat", "officer", PASSWORD)
+    time.sleep(0.1)
+    kept = accounts.active("pat")
+    assert accounts.verify("pat", PASSWORD) == kept
+    assert accounts.active("pat") is kept  # the same object: from memory, not read again
+    with closing(sqlite3.connect(accounts.path)) as con, con:
+        con.execute("update accounts set role = 'viewer' where name = 'pat'")
+    assert accounts.active("pat").role == "viewer"
+    time.sleep(0.1)
+    accounts.disable("pat")
+    assert accounts.active("pat") is None
 
 
 @pytest.mark.parametrize(
@@ -379,7 +417,6 @@ def test_no_page_draws_a_chart_when_asked(published, monkeypatch):
 
 
 def indicator_codes(root: Path) -> list[str]:
-    import sqlite3
 
     with sqlite3.connect(root / "app" / "snapshot.sqlite") as con:
         return [r[0] for r in con.execute("select code from indicators order by code")]
@@ -438,7 +475,6 @@ def test_whatever_is_typed_is_answered_escaped_and_never_an_error(clients, text)
 
 @pytest.mark.e2e
 def test_csv_downloads_neutralise_formulas(canary):
-    import sqlite3
 
     root = canary.parent.parent / "formula" / "data"
     shutil.copytree(canary, root)
@@ -482,6 +518,22 @@ def test_sign_out_needs_the_token_and_a_disabled_account_is_signed_out(published
 
 
 @pytest.mark.e2e
+def test_a_role_taken_away_counts_from_the_next_request_though_the_page_is_in_memory(published, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(published, root)
+    c = signed_in(root, "officer")
+    draft = f"/q/{DRAFT}/indicators/{OWN}"
+    assert c.get(draft).status_code == 200 and c.get(draft).status_code == 200  # the second from memory
+    with closing(sqlite3.connect(root / "app" / "accounts.sqlite")) as con, con:
+        con.execute("update accounts set role = 'viewer' where name = 'officer'")
+    assert c.get(draft).status_code == 404
+    assert "Signed in as officer (viewer)" in c.get(f"/q/{APPROVED}/").text
+    with closing(sqlite3.connect(root / "app" / "accounts.sqlite")) as con, con:
+        con.execute("delete from accounts where name = 'officer'")
+    assert c.get(f"/q/{APPROVED}/").status_code == 303
+
+
+@pytest.mark.e2e
 def test_a_page_made_once_shows_each_person_their_own_account_and_form_token(published):
     """Pages are made once per snapshot for everyone who may see the same: only the account line
     (who is signed in, the sign-out form's token) is each person's own."""
@@ -513,7 +565,6 @@ def test_a_snapshot_renamed_into_place_is_shown_by_the_next_request(published, t
     """The pipeline writes a new snapshot aside and renames it over the old one: a page served
     from memory before it shows the new snapshot's figures on the next request, with no restart."""
     import json
-    import sqlite3
 
     root = tmp_path / "data"
     shutil.copytree(published, root)

@@ -10,7 +10,7 @@ import datetime as dt
 import os
 import re
 import sqlite3
-import threading
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ ACCOUNTS_FILE = "accounts.sqlite"
 NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # argon2 hashes any length; a bound keeps a login from being made expensive
+RACY_SECONDS = 2  # a file changed this recently may change again without its stamp changing
 
 
 class AccountError(ValueError):
@@ -51,7 +52,7 @@ class Accounts:
         self.path = folder / ACCOUNTS_FILE
         self._hasher = None
         self._dummy = None
-        self._reading = threading.local()  # .kept: (inode, connection) for `active`, one per thread
+        self._kept: tuple | None = None  # (the file's stamp, its active accounts by name)
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +64,14 @@ class Accounts:
             "disabled_at text)"
         )
         self.path.chmod(0o600)
+        return con
+
+    def _read(self) -> sqlite3.Connection:
+        """A connection for reading an existing file: unlike `_connect` it leaves the file as it is,
+        times too, so signing in does not make the server read the accounts again (see
+        `_active_accounts`). Not read-only: it may have to roll back a writer's crashed transaction."""
+        con = sqlite3.connect(self.path, timeout=10)
+        con.row_factory = sqlite3.Row
         return con
 
     @property
@@ -109,33 +118,41 @@ class Accounts:
         return [Account(**dict(r)) for r in rows]
 
     def active(self, name: str | None) -> Account | None:
-        """The account called `name` unless it is disabled, asked on every request: on a connection
-        each server thread keeps (opened again if the file is replaced) rather than one made per
-        request, so a disabled account is still refused from the next request on."""
+        """The account called `name` unless it is disabled, asked on every request: answered from
+        the active accounts held in memory, read again whenever the file changes, so a disabled
+        account or a changed role takes effect from the next request (see `_active_accounts`)."""
         if not name:
             return None
+        return self._active_accounts().get(name)
+
+    def _active_accounts(self) -> dict[str, Account]:
+        """Every active account, reread when the file's inode, size or times differ from when it was
+        last read: a look at the file per request instead of a query.
+
+        A file's times have the kernel clock's granularity (milliseconds), so a change made just
+        after a read could leave all four the same. As Git does with its "racily clean" files, the
+        accounts are kept only once the file is older than `RACY_SECONDS` when read; until then
+        each request reads them again (in the seconds after a change)."""
         try:
-            inode = os.stat(self.path).st_ino
+            st = os.stat(self.path)
         except FileNotFoundError:
-            return None
-        kept = getattr(self._reading, "kept", None)
-        if kept is None or kept[0] != inode:
-            if kept is not None:
-                kept[1].close()
-            con = sqlite3.connect(self.path, timeout=10)
-            con.row_factory = sqlite3.Row
-            kept = self._reading.kept = (inode, con)
-        # fetchall: the statement runs to its end, so no read lock is left to hold up a writer.
-        rows = (
-            kept[1]
-            .execute(
+            return {}
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        kept = self._kept
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        read_at = time.time_ns()
+        # A new connection each time: this happens once per change of the file. fetchall: the
+        # statement runs to its end, so no read lock is left to hold up a writer.
+        with closing(self._read()) as con:
+            rows = con.execute(
                 "select name, role, portfolio, committee, created_at, disabled_at from accounts "
-                "where name = ? and disabled_at is null",
-                [name],
-            )
-            .fetchall()
-        )
-        return Account(**dict(rows[0])) if rows else None
+                "where disabled_at is null"
+            ).fetchall()
+        accounts = {row["name"]: Account(**dict(row)) for row in rows}
+        if read_at - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_SECONDS * 1_000_000_000:
+            self._kept = (stamp, accounts)
+        return accounts
 
     def verify(self, name: str, password: str) -> Account | None:
         """The active account if the password is right; the same work is done when it is not."""
@@ -144,7 +161,7 @@ class Accounts:
         hasher = self.hasher
         stored = None
         if NAME.match(name or "") and self.path.is_file():
-            with closing(self._connect()) as con:
+            with closing(self._read()) as con:
                 row = con.execute(
                     "select password_hash from accounts where name = ? and disabled_at is null", [name]
                 ).fetchone()

@@ -7,6 +7,7 @@ general terms: never a traceback, never a figure.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -186,18 +188,26 @@ def create_app(settings: Settings) -> Starlette:
     # page: the rest is rendered once, around this mark, which no text can hold (it is random).
     account_mark = f"<!--account {secrets.token_hex(16)}-->"
 
-    def around_account(template: str, view: dict) -> tuple[str, str]:
-        """The page `template` shows of `view`, before and after its account line."""
+    def around_account(template: str, view: dict) -> tuple[bytes, bytes]:
+        """The page `template` shows of `view`, before and after its account line, encoded."""
         html = env.get_template(template).render(account=Markup(account_mark), **view)
         before, _, after = html.partition(account_mark)
-        return before, after
+        return before.encode(), after.encode()
+
+    @functools.lru_cache(maxsize=1024)
+    def account_line(actor, csrf: str, quarter: str | None) -> bytes:
+        """The account line for what it shows (the committee link names the page's quarter): the
+        same few for every request of a session, so rendered once each."""
+        return (
+            env.get_template("app/account.html.j2")
+            .render(actor=actor, csrf_token=csrf, sso=bool(settings.trusted_header), quarter=quarter)
+            .encode()
+        )
 
     def with_account(
-        request: Request, parts: tuple[str, str], actor, page=None, status: int = 200
+        request: Request, parts: tuple[bytes, bytes], actor, page=None, status: int = 200
     ) -> HTMLResponse:
-        account = env.get_template("app/account.html.j2").render(
-            actor=actor, csrf_token=csrf_token(request), sso=bool(settings.trusted_header), page=page
-        )
+        account = account_line(actor, csrf_token(request), page.quarter if page is not None else None)
         return HTMLResponse(parts[0] + account + parts[1], status_code=status)
 
     def render(request: Request, template: str, status: int = 200, **view) -> HTMLResponse:
@@ -214,10 +224,10 @@ def create_app(settings: Settings) -> Starlette:
         )
         return with_account(request, parts, actor, view.get("page"), status)
 
-    def csv_of(page: pages.Page) -> tuple[str, str]:
-        """The page's table as CSV (text neutralised as in the reports), and the file's name."""
+    def csv_of(page: pages.Page) -> tuple[bytes, str]:
+        """The page's table as CSV (text neutralised as in the reports), encoded, and the file's name."""
         name = page.csv_name + ("-DRAFT" if page.draft else "")
-        return neutralise_frame(page.table).to_csv(index=False, lineterminator="\r\n"), name
+        return neutralise_frame(page.table).to_csv(index=False, lineterminator="\r\n").encode(), name
 
     def made(build, request: Request, actor, as_csv: bool):
         """A page (or its CSV) as made from the snapshot in place: built and rendered from one
@@ -239,7 +249,10 @@ def create_app(settings: Settings) -> Starlette:
             return page, around_account(page.template, view)
 
     def page_endpoint(build, as_csv: bool = False):
-        def endpoint(request: Request):
+        async def endpoint(request: Request):
+            # On the event loop: a page already made is served with a look at three files (the
+            # accounts, the snapshot, the approvals) and lookups in memory; only opening a new
+            # snapshot or making a page is handed to a worker thread.
             actor = actor_of(request)
             if actor is None and settings.trusted_header:
                 raise HTTPException(403)
@@ -248,10 +261,17 @@ def create_app(settings: Settings) -> Starlette:
                 return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
             # What a page shows depends only on these (see permissions.may_see), so it is made
             # once per snapshot for everyone who shares them, and then served without opening it.
-            key = (request.url.path, request.url.query, actor.role, actor.portfolio, approvals.version())
-            kept = reader.current().remembered(
-                "csv" if as_csv else "pages", key, lambda: made(build, request, actor, as_csv), PAGES_KEPT
-            )
+            key = (request.scope["path"], request.scope["query_string"], actor.role, actor.portfolio)
+            key += (approvals.version(),)
+            kind = "csv" if as_csv else "pages"
+            published = reader.loaded()
+            kept = published.kept(kind, key) if published is not None else None
+            if kept is None:  # opening the snapshot and making the page: in a worker thread
+                kept = await run_in_threadpool(
+                    lambda: reader.current().remembered(
+                        kind, key, lambda: made(build, request, actor, as_csv), PAGES_KEPT
+                    )
+                )
             if as_csv:
                 text, name = kept
                 return Response(
@@ -271,11 +291,11 @@ def create_app(settings: Settings) -> Starlette:
     def csv_by_suffix(build, param: str):
         """For addresses ending in a name (`/indicators/RB01`): `RB01.csv` is the page's table."""
 
-        def endpoint(request: Request):
+        async def endpoint(request: Request):
             wants_csv = request.path_params[param].endswith(".csv")
             if wants_csv:
                 request.path_params[param] = request.path_params[param].removesuffix(".csv")
-            return page_endpoint(build, wants_csv)(request)
+            return await page_endpoint(build, wants_csv)(request)
 
         return endpoint
 
@@ -294,9 +314,8 @@ def create_app(settings: Settings) -> Starlette:
                 )
         return RedirectResponse(f"/q/{latest}/", status_code=303)
 
-    def healthz(request: Request):
-        with closing(reader.connect()) as con:
-            published = reader.published(con)
+    async def healthz(request: Request):
+        published = reader.loaded() or await run_in_threadpool(reader.current)
         return PlainTextResponse(f"ok: snapshot published {published.meta['published_at']}")
 
     async def login(request: Request):
@@ -320,8 +339,6 @@ def create_app(settings: Settings) -> Starlette:
         if throttle.blocked(*keys):
             log.warning("sign-in refused for %r from %s: too many failed attempts", name, client)
             return refused(429, "Too many failed attempts. Wait 15 minutes and try again.")
-        from starlette.concurrency import run_in_threadpool
-
         account = await run_in_threadpool(accounts.verify, name, password)
         if account is None:
             throttle.failed(*keys)

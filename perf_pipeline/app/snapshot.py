@@ -1,10 +1,10 @@
 """Reading the snapshot the pipeline publishes (`<data>/app/snapshot.sqlite`), never the warehouse.
 
 What every page needs (the quarters, the catalogue) is read once per snapshot and kept in memory
-with what is made from it (pages, charts), keyed by the snapshot's id. A request asks `current()`,
+with what is made from it (pages, charts), keyed by the snapshot's id. A request asks `loaded()`,
 which only looks at the file's inode, time and size (the pipeline renames a new file into place,
 never changes one), so a page already made is served without opening the snapshot, and a new
-snapshot is picked up by the next request, without a restart. Building a page opens the file
+snapshot is picked up by the next request (through `current()`), without a restart. Building a page opens the file
 read-only and keeps that one connection to the end, so a page is built from one snapshot even if
 a new one is renamed into place meanwhile (the open file stays readable).
 """
@@ -38,6 +38,15 @@ class Published:
     making: dict = field(default_factory=dict)  # (kind, key) -> the lock of the one making it
     stamp: tuple | None = None  # the file's (inode, mtime, size) when `current()` last saw it
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def kept(self, kind: str, key):
+        """The value `remembered` holds for `key`, or None: a look in memory, no waiting."""
+        with self.lock:
+            cache = self.caches.get(kind)
+            if cache is None or key not in cache:
+                return None
+            cache.move_to_end(key)
+            return cache[key]
 
     def remembered(self, kind: str, key, make, limit: int):
         """A value computed once per snapshot (a chart, a page), the `limit` most recent of each kind
@@ -81,13 +90,27 @@ class SnapshotReader:
         con.row_factory = sqlite3.Row
         return con
 
-    def current(self) -> Published:
-        """The snapshot in place now, opened only if it is not the one already loaded."""
+    def _stamp(self) -> tuple:
         try:
             st = os.stat(self.path)
         except OSError:
             raise NoSnapshot(f"no snapshot at {self.path}") from None
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def loaded(self) -> Published | None:
+        """The snapshot in place now if it is the one already loaded, else None: one look at the
+        file, so fit to be asked on the server's event loop (`current()` may open the file)."""
+        try:
+            stamp = self._stamp()
+        except NoSnapshot:
+            return None
+        with self._lock:
+            loaded = self._published
+        return loaded if loaded is not None and loaded.stamp == stamp else None
+
+    def current(self) -> Published:
+        """The snapshot in place now, opened only if it is not the one already loaded."""
+        stamp = self._stamp()
         with self._lock:
             loaded = self._published
         if loaded is not None and loaded.stamp == stamp:
