@@ -518,18 +518,29 @@ def test_sign_out_needs_the_token_and_a_disabled_account_is_signed_out(published
 
 
 @pytest.mark.e2e
-def test_a_role_taken_away_counts_from_the_next_request_though_the_page_is_in_memory(published, tmp_path):
+def test_an_accounts_change_counts_from_the_next_request_though_the_page_is_in_memory(published, tmp_path):
+    """Pages are kept in memory and the accounts too: a committee given, a role taken away or an
+    account removed still counts from the next request of a session signed in before."""
     root = tmp_path / "data"
     shutil.copytree(published, root)
     c = signed_in(root, "officer")
     draft = f"/q/{DRAFT}/indicators/{OWN}"
-    assert c.get(draft).status_code == 200 and c.get(draft).status_code == 200  # the second from memory
-    with closing(sqlite3.connect(root / "app" / "accounts.sqlite")) as con, con:
-        con.execute("update accounts set role = 'viewer' where name = 'officer'")
+    assert c.get(draft).status_code == 200 and "Your committee" not in c.get(draft).text  # from memory
+
+    def change(sql: str) -> None:
+        with closing(sqlite3.connect(root / "app" / "accounts.sqlite")) as con, con:
+            con.execute(sql)
+
+    change(
+        "update accounts set committee = 'Economy and Resources Scrutiny Committee' where name = 'officer'"
+    )
+    for quarter in (DRAFT, APPROVED):  # the account line links to the committee in the page's quarter
+        link = f'href="/q/{quarter}/committees/economy-and-resources-scrutiny-committee"'
+        assert link in c.get(f"/q/{quarter}/indicators/{OWN}").text
+    change("update accounts set role = 'viewer' where name = 'officer'")
     assert c.get(draft).status_code == 404
     assert "Signed in as officer (viewer)" in c.get(f"/q/{APPROVED}/").text
-    with closing(sqlite3.connect(root / "app" / "accounts.sqlite")) as con, con:
-        con.execute("delete from accounts where name = 'officer'")
+    change("delete from accounts where name = 'officer'")
     assert c.get(f"/q/{APPROVED}/").status_code == 303
 
 
