@@ -77,7 +77,11 @@ class Cycle:
     instance: dg.DagsterInstance
     root: DataRoot
     cursor: object = None
+    # The quarters whose figures changed since the quarter named last was started: its own, and
+    # those its returns revised. They are why the later quarters that use them are rebuilt.
     figures_changed: set[Quarter] = field(default_factory=set)
+    # Whether the last run gave its quarter's figures a new version (a rebuild may change nothing).
+    changed_figures: bool = False
     # False while the command has later quarters still to build: the app's charts are drawn ahead
     # for the snapshot it leaves, not for each one it replaces on the way (`SnapshotConfig`).
     draw_ahead: bool = True
@@ -90,11 +94,13 @@ class Cycle:
             else self.defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
         ):
             run_config = {**(run_config or {}), "ops": {"app_snapshot": {"config": {"draw_ahead": False}}}}
-        before = self._figure_version(quarter) if quarter and (assets is None or FIGURES in assets) else None
+        builds_figures = quarter is not None and (assets is None or FIGURES in assets)
+        before = self._figure_version(quarter) if builds_figures else None
         result = _execute(
             self.defs, job_name, self.instance, self.root, partition, run_config, assets, planned=bool(assets)
         )
-        if quarter and result.success and self._figure_version(quarter) != before:
+        self.changed_figures = builds_figures and result.success and self._figure_version(quarter) != before
+        if self.changed_figures:
             self.figures_changed.add(quarter)
         return result.success
 
@@ -152,7 +158,9 @@ class Cycle:
         if quarter == named:
             return None
         if assets == [FIGURES]:
-            return f"revised by {named.label}'s returns" if quarter in self.figures_changed else None
+            return f"revised by {named.label}'s returns" if self.changed_figures else None
+        if quarter in self.figures_changed:
+            return None  # its own figures were revised: said when they were rebuilt
         used = [c for c in self.figures_changed if c < quarter and quarter in self.uses_figures_of(c)]
         if not used:
             return "its inputs changed"
@@ -203,6 +211,7 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
     for i, quarter in enumerate(quarters):
         later_named = set(quarters[i + 1 :])
         cycle.draw_ahead = not later_named
+        cycle.figures_changed.clear()
         print(f"{quarter.label}: returns", end="", flush=True)
         if not cycle.run(jobs.RETURNS_JOB, quarter):
             return False
