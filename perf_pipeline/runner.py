@@ -82,18 +82,9 @@ class Cycle:
     figures_changed: set[Quarter] = field(default_factory=set)
     # Whether the last run gave its quarter's figures a new version (a rebuild may change nothing).
     changed_figures: bool = False
-    # False while the command has later quarters still to build: the app's charts are drawn ahead
-    # for the snapshot it leaves, not for each one it replaces on the way (`SnapshotConfig`).
-    draw_ahead: bool = True
 
     def run(self, job_name: str, quarter: Quarter | None = None, assets=None, run_config=None) -> bool:
         partition = quarter.partition_key if quarter else None
-        if not self.draw_ahead and SNAPSHOT in (
-            assets
-            if assets is not None
-            else self.defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
-        ):
-            run_config = {**(run_config or {}), "ops": {"app_snapshot": {"config": {"draw_ahead": False}}}}
         builds_figures = quarter is not None and (assets is None or FIGURES in assets)
         before = self._figure_version(quarter) if builds_figures else None
         result = _execute(
@@ -130,6 +121,10 @@ class Cycle:
         while requested := self.evaluate():
             by_quarter: dict[Quarter, list[dg.AssetKey]] = defaultdict(list)
             years = sorted(requested.pop(ANNUAL, set()))
+            # The app's snapshot holds every quarter: published after the command's last one.
+            publish = requested.pop(SNAPSHOT, None) is not None and not later_named
+            if not requested and not years and not publish:
+                break
             whole = [key for key, partitions in requested.items() if partitions == {None}]
             if whole and not self.run(jobs.REFERENCE_JOB, None, whole):
                 return None
@@ -151,6 +146,11 @@ class Cycle:
                 ).success:
                     return None
                 lines[f"{q4.fy_key} annual report"].append(f"{q4.label} reassessed")
+            if publish:
+                if not self.run(jobs.APP_JOB, None, [SNAPSHOT]):
+                    return None
+                if not requested and not years:
+                    break  # nothing reads the snapshot: nothing more can be asked for
         return lines
 
     def why(self, quarter: Quarter, named: Quarter, assets: list[dg.AssetKey]) -> str | None:
@@ -210,7 +210,6 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
         return False
     for i, quarter in enumerate(quarters):
         later_named = set(quarters[i + 1 :])
-        cycle.draw_ahead = not later_named
         cycle.figures_changed.clear()
         print(f"{quarter.label}: returns", end="", flush=True)
         if not cycle.run(jobs.RETURNS_JOB, quarter):
@@ -249,6 +248,7 @@ def print_plan(cycle: Cycle, quarters: list[Quarter]) -> None:
                 )
         if quarter.q == 4 or any(q.q == 4 and q in built for q in cycle.uses_figures_of(quarter)):
             print("    and the annual report of each year whose Q4 is reassessed")
+    print("  then the app's snapshot of every quarter, once")
     print("Nothing was run (--dry-run).")
 
 
