@@ -121,9 +121,13 @@ class Cycle:
         while requested := self.evaluate():
             by_quarter: dict[Quarter, list[dg.AssetKey]] = defaultdict(list)
             years = sorted(requested.pop(ANNUAL, set()))
-            # The app's snapshot holds every quarter: published after the command's last one.
-            publish = requested.pop(SNAPSHOT, None) is not None and not later_named
-            if not requested and not years and not publish:
+            # The app's snapshot holds every quarter: published once nothing else is asked for
+            # after the command's last quarter (it stays due until it is published).
+            if requested.pop(SNAPSHOT, None) is not None and not later_named and not requested and not years:
+                if not self.run(jobs.APP_JOB, None, [SNAPSHOT]):
+                    return None
+                break  # nothing reads the snapshot: nothing more can be asked for
+            if not requested and not years:
                 break
             whole = [key for key, partitions in requested.items() if partitions == {None}]
             if whole and not self.run(jobs.REFERENCE_JOB, None, whole):
@@ -146,11 +150,6 @@ class Cycle:
                 ).success:
                     return None
                 lines[f"{q4.fy_key} annual report"].append(f"{q4.label} reassessed")
-            if publish:
-                if not self.run(jobs.APP_JOB, None, [SNAPSHOT]):
-                    return None
-                if not requested and not years:
-                    break  # nothing reads the snapshot: nothing more can be asked for
         return lines
 
     def why(self, quarter: Quarter, named: Quarter, assets: list[dg.AssetKey]) -> str | None:

@@ -394,6 +394,36 @@ def plan_after(*events) -> dict[str, set[str]]:
         return requested(defs, instance, cursor)[0]
 
 
+@pytest.mark.parametrize("last", ["the snapshot", "a quarter's report"])
+def test_the_snapshot_is_never_left_behind_what_it_shows(last):
+    """Published and a quarter's report rebuilt between two looks of the automation, in either
+    order: the snapshot is published again (the conditions cannot tell which came last); then,
+    published after everything it shows, it is not asked for again."""
+    report = dg.AssetMaterialization("audit_pack", partition="2024-01-01", tags={DATA_VERSION: "2"})
+    snapshot = dg.AssetMaterialization("app_snapshot", tags={DATA_VERSION: "2"})
+    with built() as (defs, instance, cursor):
+        for event in [report, snapshot] if last == "the snapshot" else [snapshot, report]:
+            instance.report_runless_asset_event(event)
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == PUBLISHED
+        carried_out(instance, plan)
+        assert requested(defs, instance, cursor)[0] == {}
+
+
+def test_a_snapshot_asked_for_stays_due_until_it_is_published():
+    """A command building several quarters leaves the snapshot to its last one: asked for and not
+    run, it is asked for again after the next quarter, and not before anything changes."""
+    report = dg.AssetMaterialization("audit_pack", partition="2024-01-01", tags={DATA_VERSION: "2"})
+    with built() as (defs, instance, cursor):
+        instance.report_runless_asset_event(report)
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == PUBLISHED
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == PUBLISHED  # still due: asked for, not yet published
+        carried_out(instance, plan)
+        assert requested(defs, instance, cursor)[0] == {}
+
+
 def test_figures_rebuilt_unchanged_go_no_further():
     same = dg.AssetMaterialization("indicator_values", partition="2024-01-01", tags={DATA_VERSION: "1"})
     assert plan_after(same) == {}

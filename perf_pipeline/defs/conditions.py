@@ -107,10 +107,14 @@ ANNUAL_BUILT = _when_settled(_figures_changed | _follows) & ~AC.any_deps_missing
 # Requested with the quarters it follows, it runs after them (the backfill's order;
 # `perf-pipeline run` publishes it after its last quarter). It stays due until it is published,
 # not merely requested, and not while it or anything it reads is in progress: once after a plan.
+# When it and something it shows were both updated since the last look, the conditions cannot
+# tell which came last, so it is published again rather than perhaps left behind.
+_shown_changed = AC.any_deps_match(AC.newly_updated()).ignore(EVERY_QUARTER_READS)
 SNAPSHOT_REPUBLISHED = (
-    AC.any_deps_match(AC.newly_updated())
-    .ignore(EVERY_QUARTER_READS)
-    .since(AC.newly_updated() | AC.initial_evaluation())
+    (
+        _shown_changed.since(AC.newly_updated() | AC.initial_evaluation())
+        | (_shown_changed & AC.newly_updated())
+    )
     & ~AC.any_deps_in_progress()
     & ~AC.in_progress()
 )
