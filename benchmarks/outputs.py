@@ -5,7 +5,7 @@
 DATA is a data root already built (e.g. a copy of the example after `perf-pipeline run --from
 2024-25-Q4 --to 2025-26-Q2`); it is changed, so give it a copy. The outputs job runs for each
 quarter named, in turn, in this one process (as a multi-quarter command runs them: the app's
-charts are not drawn ahead), and each run prints its seconds, its slowest steps and the wall and
+snapshot is published after them, not in them), and each run prints its seconds, its slowest steps and the wall and
 CPU seconds of the report's and the audit pack's own parts. `--code DIR` runs another checkout's
 `perf_pipeline` instead of this one (`git archive main perf_pipeline | tar -x -C DIR`), so that
 main's figures can be taken beside this one's, in turn, in the same conditions.
@@ -74,11 +74,10 @@ def main() -> None:
         timed(audit_defs, name)
     root = DataRoot(args.data.absolute())
     defs, instance = build_definitions(root), instance_for(root)
-    no_ahead = {"ops": {"app_snapshot": {"config": {"draw_ahead": False}}}}
     for key in args.quarters.split(","):
         quarter = Quarter.parse(key)
         started, cpu = time.perf_counter(), time.process_time()
-        result = _execute(defs, jobs.OUTPUTS_JOB, instance, root, quarter.partition_key, no_ahead)
+        result = _execute(defs, jobs.OUTPUTS_JOB, instance, root, quarter.partition_key)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         begun, steps = {}, {}
         for entry in instance.all_logs(result.run_id):

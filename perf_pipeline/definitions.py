@@ -67,6 +67,7 @@ def build_definitions(root: DataRoot) -> dg.Definitions:
             jobs.outputs_job,
             jobs.quarter_job,
             jobs.annual_job,
+            jobs.app_job,
             jobs.data_requests_job,
             jobs.reminders_job,
         ],

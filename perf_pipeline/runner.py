@@ -77,24 +77,21 @@ class Cycle:
     instance: dg.DagsterInstance
     root: DataRoot
     cursor: object = None
+    # The quarters whose figures changed since the quarter named last was started: its own, and
+    # those its returns revised. They are why the later quarters that use them are rebuilt.
     figures_changed: set[Quarter] = field(default_factory=set)
-    # False while the command has later quarters still to build: the app's charts are drawn ahead
-    # for the snapshot it leaves, not for each one it replaces on the way (`SnapshotConfig`).
-    draw_ahead: bool = True
+    # Whether the last run gave its quarter's figures a new version (a rebuild may change nothing).
+    changed_figures: bool = False
 
     def run(self, job_name: str, quarter: Quarter | None = None, assets=None, run_config=None) -> bool:
         partition = quarter.partition_key if quarter else None
-        if not self.draw_ahead and SNAPSHOT in (
-            assets
-            if assets is not None
-            else self.defs.resolve_job_def(job_name).asset_layer.selected_asset_keys
-        ):
-            run_config = {**(run_config or {}), "ops": {"app_snapshot": {"config": {"draw_ahead": False}}}}
-        before = self._figure_version(quarter) if quarter and (assets is None or FIGURES in assets) else None
+        builds_figures = quarter is not None and (assets is None or FIGURES in assets)
+        before = self._figure_version(quarter) if builds_figures else None
         result = _execute(
             self.defs, job_name, self.instance, self.root, partition, run_config, assets, planned=bool(assets)
         )
-        if quarter and result.success and self._figure_version(quarter) != before:
+        self.changed_figures = builds_figures and result.success and self._figure_version(quarter) != before
+        if self.changed_figures:
             self.figures_changed.add(quarter)
         return result.success
 
@@ -124,6 +121,14 @@ class Cycle:
         while requested := self.evaluate():
             by_quarter: dict[Quarter, list[dg.AssetKey]] = defaultdict(list)
             years = sorted(requested.pop(ANNUAL, set()))
+            # The app's snapshot holds every quarter: published once nothing else is asked for
+            # after the command's last quarter (it stays due until it is published).
+            if requested.pop(SNAPSHOT, None) is not None and not later_named and not requested and not years:
+                if not self.run(jobs.APP_JOB, None, [SNAPSHOT]):
+                    return None
+                break  # nothing reads the snapshot: nothing more can be asked for
+            if not requested and not years:
+                break
             whole = [key for key, partitions in requested.items() if partitions == {None}]
             if whole and not self.run(jobs.REFERENCE_JOB, None, whole):
                 return None
@@ -152,7 +157,9 @@ class Cycle:
         if quarter == named:
             return None
         if assets == [FIGURES]:
-            return f"revised by {named.label}'s returns" if quarter in self.figures_changed else None
+            return f"revised by {named.label}'s returns" if self.changed_figures else None
+        if quarter in self.figures_changed:
+            return None  # its own figures were revised: said when they were rebuilt
         used = [c for c in self.figures_changed if c < quarter and quarter in self.uses_figures_of(c)]
         if not used:
             return "its inputs changed"
@@ -202,7 +209,7 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
         return False
     for i, quarter in enumerate(quarters):
         later_named = set(quarters[i + 1 :])
-        cycle.draw_ahead = not later_named
+        cycle.figures_changed.clear()
         print(f"{quarter.label}: returns", end="", flush=True)
         if not cycle.run(jobs.RETURNS_JOB, quarter):
             return False
@@ -240,6 +247,7 @@ def print_plan(cycle: Cycle, quarters: list[Quarter]) -> None:
                 )
         if quarter.q == 4 or any(q.q == 4 and q in built for q in cycle.uses_figures_of(quarter)):
             print("    and the annual report of each year whose Q4 is reassessed")
+    print("  then the app's snapshot of every quarter, once")
     print("Nothing was run (--dry-run).")
 
 

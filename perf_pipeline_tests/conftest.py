@@ -207,6 +207,12 @@ def demo(tmp_path_factory) -> Path:
     return shared_run(tmp_path_factory, "demo").wait()
 
 
+@pytest.fixture(scope="session")
+def demo_output(demo: Path, tmp_path_factory) -> str:
+    """What `perf-pipeline run --all` printed while building `demo`."""
+    return shared_run(tmp_path_factory, "demo").log.read_text(encoding="utf-8")
+
+
 @pytest.fixture
 def demo_copy(demo: Path, tmp_path: Path) -> Path:
     """A private copy of the example's full run, for a test that runs a command which writes to it

@@ -223,8 +223,9 @@ QUARTERLY_OUTPUTS = {
     "restatements",
     "quarterly_monitoring_report",
     "audit_pack",
-    "app_snapshot",
 }
+# The app's snapshot holds every quarter: one publication after whatever a plan rebuilt.
+PUBLISHED = {"app_snapshot": {None}}
 
 
 def built_instance(instance: dg.DagsterInstance):
@@ -327,7 +328,9 @@ def test_changed_figures_rebuild_that_quarter_and_the_seven_after_it_and_nothing
                 )
             )
         plan, cursor = requested(defs, instance, cursor)
-        assert plan == {"annual_performance_report": {"2023-24-Q1", "2024-25-Q1"}}  # years in reach
+        # The years in reach, and the app's snapshot once, after the quarters.
+        assert plan == {"annual_performance_report": {"2023-24-Q1", "2024-25-Q1"}, **PUBLISHED}
+        carried_out(instance, plan)
         assert requested(defs, instance, cursor)[0] == {}  # requested once, not again next tick
 
 
@@ -366,9 +369,21 @@ def test_two_corrections_saved_close_together_are_planned_as_one_and_each_quarte
                     )
                 )
         plan, cursor = requested(defs, instance, cursor)
-        # The annual report of each year whose Q4 was reassessed, once; then nothing more.
-        assert plan == {"annual_performance_report": {"2023-24-Q1", "2024-25-Q1"}}
+        # The annual report of each year whose Q4 was reassessed, once, and the app's snapshot
+        # once for both corrections; then nothing more.
+        assert plan == {"annual_performance_report": {"2023-24-Q1", "2024-25-Q1"}, **PUBLISHED}
+        carried_out(instance, plan)
         assert requested(defs, instance, cursor)[0] == {}
+
+
+def carried_out(instance, plan: dict[str, set[str]]) -> None:
+    """Record what `plan` requested as built, with new content, in the order a backfill runs it."""
+    for name, quarters in sorted(plan.items(), key=lambda item: item[0] == "app_snapshot"):
+        for key in quarters:
+            partition = key and Quarter.parse(key).partition_key
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(name, partition=partition, tags={DATA_VERSION: "2"})
+            )
 
 
 def plan_after(*events) -> dict[str, set[str]]:
@@ -377,6 +392,36 @@ def plan_after(*events) -> dict[str, set[str]]:
         for event in events:
             instance.report_runless_asset_event(event)
         return requested(defs, instance, cursor)[0]
+
+
+@pytest.mark.parametrize("last", ["the snapshot", "a quarter's report"])
+def test_the_snapshot_is_never_left_behind_what_it_shows(last):
+    """Published and a quarter's report rebuilt between two looks of the automation, in either
+    order: the snapshot is published again (the conditions cannot tell which came last); then,
+    published after everything it shows, it is not asked for again."""
+    report = dg.AssetMaterialization("audit_pack", partition="2024-01-01", tags={DATA_VERSION: "2"})
+    snapshot = dg.AssetMaterialization("app_snapshot", tags={DATA_VERSION: "2"})
+    with built() as (defs, instance, cursor):
+        for event in [report, snapshot] if last == "the snapshot" else [snapshot, report]:
+            instance.report_runless_asset_event(event)
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == PUBLISHED
+        carried_out(instance, plan)
+        assert requested(defs, instance, cursor)[0] == {}
+
+
+def test_a_snapshot_asked_for_stays_due_until_it_is_published():
+    """A command building several quarters leaves the snapshot to its last one: asked for and not
+    run, it is asked for again after the next quarter, and not before anything changes."""
+    report = dg.AssetMaterialization("audit_pack", partition="2024-01-01", tags={DATA_VERSION: "2"})
+    with built() as (defs, instance, cursor):
+        instance.report_runless_asset_event(report)
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == PUBLISHED
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan == PUBLISHED  # still due: asked for, not yet published
+        carried_out(instance, plan)
+        assert requested(defs, instance, cursor)[0] == {}
 
 
 def test_figures_rebuilt_unchanged_go_no_further():
@@ -396,8 +441,8 @@ def test_a_changed_return_is_read_again_and_the_figures_it_can_revise_are_checke
     returns = {"service_returns_raw", "service_returns_validated", "return_exceptions", "submission_status"}
     # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
     shown = {"quarterly_monitoring_report", "audit_pack"}
-    follows = {"app_snapshot"}  # the app's snapshot is published again after them
-    assert all(plan[name] == {"2024-25-Q3"} for name in returns | shown | follows)
+    assert all(plan[name] == {"2024-25-Q3"} for name in returns | shown)
+    assert "app_snapshot" not in plan  # published once they have been rebuilt (the test above)
     assert plan["indicator_values"] == keys(Quarter(2023, 4), Quarter(2024, 3))  # and the three before
     assert set().union(*(q for name, q in plan.items() if name != "indicator_values")) == {"2024-25-Q3"}
 
@@ -452,7 +497,7 @@ def framework_registers() -> set[str]:
     return {key.to_user_string() for key in node.child_keys}
 
 
-REPORTED = {"quarterly_monitoring_report", "audit_pack", "app_snapshot"}
+REPORTED = {"quarterly_monitoring_report", "audit_pack"}
 
 
 def test_new_cases_rebuild_their_quarters_derived_figures_and_no_other_quarters():
@@ -514,7 +559,9 @@ def test_a_changed_framework_file_reaches_only_what_its_content_changes():
                     )
                 )
         plan, cursor = requested(defs, instance, cursor)
-        assert plan == {name: {"2025-26-Q1"} for name in REPORTED}
+        # (The app's snapshot shows every quarter's programme status: published once again.)
+        assert plan == {**{name: {"2025-26-Q1"} for name in REPORTED}, **PUBLISHED}
+        carried_out(instance, plan)
         assert requested(defs, instance, cursor)[0] == {}
 
 

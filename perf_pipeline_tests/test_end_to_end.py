@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,22 @@ def test_the_example_exercises_every_problem_a_real_return_has(demo):
     ]
     late = query(demo, "select count(*) n from perf.submission_status where timeliness = 'Late'")["n"].iloc[0]
     assert revised > 0 and corrected > 0 and late > 0
+
+
+def test_the_command_says_revised_only_of_the_figures_a_later_return_revised(demo, demo_output):
+    """Every earlier quarter's figures are checked against each new return; the command names as
+    revised exactly those whose figures a return changed: the restatements logged by return."""
+    said = set(re.findall(r"also rebuilt: (\S+ Q\d) \(revised by (\S+ Q\d)'s returns\)", demo_output))
+    logged = query(
+        demo,
+        "select distinct figure_quarter, split_part(revising_return, '/', 2) as by_return "
+        "from perf.restatement_events where revising_return <> ''",
+    )
+    revised = {
+        (Quarter.parse(r.figure_quarter).label, Quarter.parse(r.by_return).label) for r in logged.itertuples()
+    }
+    assert revised, "the example's returns revise earlier figures"
+    assert said == revised
 
 
 def test_reports_are_written_for_every_quarter_with_the_contract_columns(demo):
@@ -365,6 +382,7 @@ def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]],
         if not plan:
             return asked, cursor
         asked.append({key.to_user_string(): quarters for key, quarters in plan.items()})
+        published = plan.pop(dg.AssetKey("app_snapshot"), None)
         whole = [key for key, partitions in plan.items() if partitions == {None}]
         if whole:  # the corrections log, before the figures that read it
             assert (
@@ -380,6 +398,8 @@ def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]],
                 instance=instance, partition_key=quarter.partition_key, asset_selection=keys
             )
             assert run.success
+        if published:  # the app's snapshot of every quarter, after them
+            assert defs.resolve_job_def(jobs.APP_JOB).execute_in_process(instance=instance).success
 
 
 def test_a_correction_by_the_daemon_or_the_ui_rebuilds_the_quarters_after_it_and_logs_it_once(recent):

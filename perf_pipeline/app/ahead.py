@@ -13,11 +13,10 @@ show (`charts.chart_key`), so only a new quarter's or a changed figure's are dra
 
 Only the latest two quarters' pages are drawn ahead (the quarter under review and the one before
 it: the pages councillors follow links to); an older quarter's page draws its charts on its first
-visit and keeps them in memory. And they are drawn only when the snapshot is published for its
-latest quarter: a run for an earlier quarter (a revision or a correction, whose later quarters
-follow in the same plan, the latest last) copies what it can and leaves the rest to that run.
-Drawing every chart of every quarter at every publication took the example's replay of eighteen
-quarters 66 publications of up to 1,122 charts.
+visit and keeps them in memory. The snapshot is published once after a plan of runs, not once per
+quarter it rebuilt (`SNAPSHOT_REPUBLISHED`): drawing every chart of every quarter at every
+publication once took the example's replay of eighteen quarters 66 publications of up to 1,122
+charts.
 """
 
 from __future__ import annotations
@@ -51,12 +50,9 @@ class _Asked(pages.Ctx):
         return ""
 
 
-def charts_ahead(
-    snapshot: Path, data_root: Path, previous: Path | None, draw: bool = True
-) -> tuple[pd.DataFrame, dict]:
+def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tuple[pd.DataFrame, dict]:
     """Every chart the latest quarters' pages of `snapshot` would show either view (`key`, `svgz`:
-    `charts.pack`), and how many were drawn and copied from `previous` (with `draw` false, only
-    those copied)."""
+    `charts.pack`), and how many were drawn and copied from `previous`."""
     asked: dict = {}
     reader = SnapshotReader(snapshot)
     approvals = Approvals(data_root)
@@ -74,9 +70,7 @@ def charts_ahead(
                     pages.value_for_money(ctx, quarter)
     kept = _kept(previous, list(asked))
     drawn = {
-        key: charts.pack(charts.DRAW[kind](*args))
-        for key, (kind, args) in asked.items()
-        if draw and key not in kept
+        key: charts.pack(charts.DRAW[kind](*args)) for key, (kind, args) in asked.items() if key not in kept
     }
     return (
         pd.DataFrame({"key": [*kept, *drawn], "svgz": [*kept.values(), *drawn.values()]}),

@@ -1,4 +1,6 @@
-"""The performance app's read-only snapshot, published after each quarter's outputs."""
+"""The performance app's read-only snapshot: every quarter in one file, published again after
+whatever it shows has been rebuilt (`SNAPSHOT_REPUBLISHED`): once after a plan of runs, not once
+per quarter the plan rebuilt."""
 
 import datetime as dt
 import time
@@ -10,9 +12,8 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.benchmarks import council_inputs
-from perf_pipeline.defs.common import OWNERS, with_quarter
-from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
-from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
+from perf_pipeline.defs.common import OWNERS
+from perf_pipeline.defs.conditions import SNAPSHOT_REPUBLISHED
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
 from perf_pipeline.lib.files import relative_to_root, sha256_of
@@ -33,22 +34,12 @@ COPIED = {
 }
 
 
-class SnapshotConfig(dg.Config):
-    """`draw_ahead`: draw the latest quarters' charts when this quarter is the latest. A command that
-    builds several quarters in turn (`perf-pipeline run --all`) turns it off until its last quarter:
-    the snapshots in between are replaced minutes later, and a page draws any chart it lacks."""
-
-    draw_ahead: bool = True
-
-
 @dg.asset(
-    code_version="2",
+    code_version="3",
     group_name="app",
     owners=OWNERS,
     kinds={"sqlite"},
     pool=WAREHOUSE_POOL,
-    partitions_def=quarterly_partitions,
-    metadata={"partition_expr": "quarter_start"},
     deps=[
         "indicator_performance",
         "restatements",
@@ -63,11 +54,10 @@ class SnapshotConfig(dg.Config):
         "value_for_money_points",
         *SNAPSHOT_TABLES.values(),
     ],
-    automation_condition=OUTPUTS_REBUILT,
+    automation_condition=SNAPSHOT_REPUBLISHED,
 )
 def app_snapshot(
     context: dg.AssetExecutionContext,
-    config: SnapshotConfig,
     data_root: DataRootResource,
     warehouse: DuckDBResource,
     indicator_catalogue: pd.DataFrame,
@@ -76,7 +66,6 @@ def app_snapshot(
     while runs write the warehouse: replaced whole (written aside, then renamed), with its pages'
     latest quarters' charts drawn ahead (`app/ahead.py`) so that no page of theirs draws one when asked."""
     started = time.perf_counter()
-    quarter = quarter_of(context)
     council = data_root.council()
     metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
     with warehouse.get_connection() as con:
@@ -92,12 +81,13 @@ def app_snapshot(
         values["area_code"].isin(set(neighbours) | {council["gss_code"]}) & values["value"].notna(),
         ["metric", "period", "area_code", "area_name", "value"],
     ].assign(metric=lambda d: values["source"] + ":" + d["metric"])
+    latest = tables["performance"]["quarter"].max() if len(tables["performance"]) else None
     meta = {
         "snapshot_id": uuid.uuid4().hex,
         "council": council["name"],
         "gss_code": council["gss_code"],
         "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "published_by_quarter": quarter.key,
+        "latest_quarter": latest,
         "run_id": context.run.run_id,
         "code_version": code_version(),
     }
@@ -108,8 +98,7 @@ def app_snapshot(
     counts = {}
 
     def charts(new: Path, previous: Path) -> pd.DataFrame:
-        latest = quarter.key == tables["performance"]["quarter"].max()
-        drawn, numbers = charts_ahead(new, data_root.paths.root, previous, draw=latest and config.draw_ahead)
+        drawn, numbers = charts_ahead(new, data_root.paths.root, previous)
         counts.update(numbers)
         return drawn
 
@@ -124,17 +113,15 @@ def app_snapshot(
             **counts,
         }
     )
-    return with_quarter(
-        pd.DataFrame(
-            [
-                {
-                    "path": relative_to_root(path, data_root.paths.root),
-                    "sha256": sha256_of(path),
-                    "bytes": path.stat().st_size,
-                    "seconds": seconds,
-                    "published_at": meta["published_at"],
-                }
-            ]
-        ),
-        quarter,
+    return pd.DataFrame(
+        [
+            {
+                "path": relative_to_root(path, data_root.paths.root),
+                "sha256": sha256_of(path),
+                "bytes": path.stat().st_size,
+                "seconds": seconds,
+                "published_at": meta["published_at"],
+                "latest_quarter": latest,
+            }
+        ]
     )

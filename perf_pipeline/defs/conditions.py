@@ -23,6 +23,9 @@ what it reads has finished. The automation sensor applies it while the daemon ru
 - Only partitions already built are rebuilt: a quarter is built first by its own run (the
   `quarter_after_deadline` schedule or `perf-pipeline run`), once its returns are in. The annual
   report is the exception: it is built as soon as its year's quarters have been assessed.
+- The app's snapshot (one file, every quarter) is published again once whatever it shows has been
+  rebuilt and nothing it reads is still to be: once after a plan of runs, however many quarters
+  the plan rebuilt.
 - The reference data (services, the catalogue and RAG rules, targets, authorities, comparator
   groups, value-for-money pairs, `council.toml`: `reference_files`, `council_settings`) and the
   benchmark downloads (`benchmark_files`) are read again when their files change.
@@ -99,6 +102,22 @@ _follows = AC.any_deps_match(AC.will_be_requested() | AC.data_version_changed())
 OUTPUTS_REBUILT = _when_settled(_figures_changed | _registers_changed | _follows) & ~AC.missing()
 # The annual report: whenever its year's assessment changed, once its Q4 has been assessed.
 ANNUAL_BUILT = _when_settled(_figures_changed | _follows) & ~AC.any_deps_missing()
+# The app's snapshot holds every quarter: published again once any quarter's outputs were rebuilt
+# (the reference tables, like every quarter's, mark it stale and start nothing by themselves).
+# Requested with the quarters it follows, it runs after them (the backfill's order;
+# `perf-pipeline run` publishes it after its last quarter). It stays due until it is published,
+# not merely requested, and not while it or anything it reads is in progress: once after a plan.
+# When it and something it shows were both updated since the last look, the conditions cannot
+# tell which came last, so it is published again rather than perhaps left behind.
+_shown_changed = AC.any_deps_match(AC.newly_updated()).ignore(EVERY_QUARTER_READS)
+SNAPSHOT_REPUBLISHED = (
+    (
+        _shown_changed.since(AC.newly_updated() | AC.initial_evaluation())
+        | (_shown_changed & AC.newly_updated())
+    )
+    & ~AC.any_deps_in_progress()
+    & ~AC.in_progress()
+)
 
 
 # Sent to people when they run (request packs, reminders): never rebuilt by the automation.

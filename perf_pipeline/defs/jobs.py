@@ -12,6 +12,7 @@ RETURNS_JOB = "quarterly_returns"
 OUTPUTS_JOB = "quarterly_outputs"
 QUARTER_JOB = "quarterly_cycle"
 ANNUAL_JOB = "annual_report"
+APP_JOB = "app_publication"
 DATA_REQUESTS_JOB = "data_requests"
 REMINDERS_JOB = "reminders"
 
@@ -20,6 +21,8 @@ reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.
 )
 returns_selection = dg.AssetSelection.groups("returns")
 annual_selection = dg.AssetSelection.assets("annual_performance_report")
+# The app's snapshot holds every quarter: published after a plan's quarters, not with each one.
+app_selection = dg.AssetSelection.groups("app")
 # Packs go out when a quarter ends and reminders daily: neither is rebuilt with a quarter's outputs.
 requests_selection = dg.AssetSelection.groups("requests")
 reminders_selection = dg.AssetSelection.groups("reminders")
@@ -28,6 +31,7 @@ outputs_selection = (
     - reference_selection
     - returns_selection
     - annual_selection
+    - app_selection
     - requests_selection
     - reminders_selection
 )
@@ -56,6 +60,11 @@ annual_job = dg.define_asset_job(
     ANNUAL_JOB,
     selection=annual_selection,
     description="Build a financial year's annual performance report, once its Q4 is assessed.",
+)
+app_job = dg.define_asset_job(
+    APP_JOB,
+    selection=app_selection,
+    description="Publish the performance app's snapshot of every quarter the warehouse holds.",
 )
 data_requests_job = dg.define_asset_job(
     DATA_REQUESTS_JOB,
