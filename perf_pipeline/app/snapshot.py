@@ -4,9 +4,9 @@ What every page needs (the quarters, the catalogue) is read once per snapshot an
 with what is made from it (pages, charts), keyed by the snapshot's id. A request asks `loaded()`,
 which only looks at the file's inode, time and size (the pipeline renames a new file into place,
 never changes one), so a page already made is served without opening the snapshot, and a new
-snapshot is picked up by the next request (through `current()`), without a restart. Building a page opens the file
-read-only and keeps that one connection to the end, so a page is built from one snapshot even if
-a new one is renamed into place meanwhile (the open file stays readable).
+snapshot is picked up by the next request (through `current()`), without a restart. Building a
+page opens the file read-only and keeps that one connection to the end, so a page is built from
+one snapshot even if a new one is renamed into place meanwhile (the open file stays readable).
 """
 
 from __future__ import annotations
