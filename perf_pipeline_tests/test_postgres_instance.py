@@ -183,6 +183,7 @@ def test_a_quarter_run_by_the_command_line_is_recorded_in_postgres(
         engine.dispose()
 
     assert sorted((r.pipeline_name, r.status, r.partition) for r in runs) == [
+        ("app_publication", "SUCCESS", None),
         ("quarterly_outputs", "SUCCESS", QUARTER.partition_key),
         ("quarterly_returns", "SUCCESS", QUARTER.partition_key),
         ("reference_data", "SUCCESS", None),
