@@ -5,8 +5,8 @@
 DATA is a data root already built (e.g. a copy of the example after `perf-pipeline run --from
 2024-25-Q4 --to 2025-26-Q2`); it is changed, so give it a copy. The outputs job runs for each
 quarter named, in turn, in this one process (as a multi-quarter command runs them: the app's
-snapshot is published after them, not in them), and each run prints its seconds, its slowest steps and the wall and
-CPU seconds of the report's and the audit pack's own parts. `--code DIR` runs another checkout's
+snapshot is published after them, not in them), and each run prints its seconds, its slowest
+steps and the wall and CPU seconds of the report's and the audit pack's own parts. `--code DIR` runs another checkout's
 `perf_pipeline` instead of this one (`git archive main perf_pipeline | tar -x -C DIR`), so that
 main's figures can be taken beside this one's, in turn, in the same conditions.
 `--sqlite-synchronous off` sets that pragma on Dagster's SQLite connections (the README's lever

@@ -83,12 +83,12 @@ class Cycle:
     # Whether the last run gave its quarter's figures a new version (a rebuild may change nothing).
     changed_figures: bool = False
 
-    def run(self, job_name: str, quarter: Quarter | None = None, assets=None, run_config=None) -> bool:
+    def run(self, job_name: str, quarter: Quarter | None = None, assets=None) -> bool:
         partition = quarter.partition_key if quarter else None
         builds_figures = quarter is not None and (assets is None or FIGURES in assets)
         before = self._figure_version(quarter) if builds_figures else None
         result = _execute(
-            self.defs, job_name, self.instance, self.root, partition, run_config, assets, planned=bool(assets)
+            self.defs, job_name, self.instance, self.root, partition, assets=assets, planned=bool(assets)
         )
         self.changed_figures = builds_figures and result.success and self._figure_version(quarter) != before
         if self.changed_figures:

@@ -261,8 +261,8 @@ def create_app(settings: Settings) -> Starlette:
                 return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
             # What a page shows depends only on these (see permissions.may_see), so it is made
             # once per snapshot for everyone who shares them, and then served without opening it.
-            key = (request.scope["path"], request.scope["query_string"], actor.role, actor.portfolio)
-            key += (approvals.version(),)
+            scope = request.scope
+            key = (scope["path"], scope["query_string"], actor.role, actor.portfolio, approvals.version())
             kind = "csv" if as_csv else "pages"
             published = reader.loaded()
             kept = published.kept(kind, key) if published is not None else None

@@ -101,9 +101,11 @@ class SnapshotReader:
         """The snapshot in place now if it is the one already loaded, else None: one look at the
         file, so fit to be asked on the server's event loop (`current()` may open the file)."""
         try:
-            stamp = self._stamp()
+            return self._loaded_as(self._stamp())
         except NoSnapshot:
             return None
+
+    def _loaded_as(self, stamp: tuple) -> Published | None:
         with self._lock:
             loaded = self._published
         return loaded if loaded is not None and loaded.stamp == stamp else None
@@ -111,9 +113,7 @@ class SnapshotReader:
     def current(self) -> Published:
         """The snapshot in place now, opened only if it is not the one already loaded."""
         stamp = self._stamp()
-        with self._lock:
-            loaded = self._published
-        if loaded is not None and loaded.stamp == stamp:
+        if (loaded := self._loaded_as(stamp)) is not None:
             return loaded
         with closing(self.connect()) as con:
             loaded = self.published(con)

@@ -2,8 +2,8 @@
 
 The app never opens the working warehouse (a run may be writing it). After the quarters a plan of
 runs rebuilt, the pipeline copies the published tables into a new SQLite file beside the old one
-and renames it into place, so the app reads either the previous snapshot or the new whole one, never a mixture.
-SQLite because every request opens it afresh in a few microseconds, from any thread, and an open
+and renames it into place, so the app reads either the previous snapshot or the new whole one,
+never a mixture. SQLite because every request opens it afresh in a few microseconds, from any thread, and an open
 connection keeps reading the file it opened after a rename replaces it.
 """
 
