@@ -14,6 +14,7 @@ import zoneinfo
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from perf_pipeline.defs import automation, jobs
@@ -444,14 +445,111 @@ def test_a_new_correction_rebuilds_the_figures_of_its_quarter_only():
 
 
 def test_a_changed_return_is_read_again_and_the_figures_it_can_revise_are_checked():
-    plan = plan_after(dg.AssetObservation("return_files", partition="2024-10-01", tags={DATA_VERSION: "2"}))
-    returns = {"service_returns_raw", "service_returns_validated", "return_exceptions", "submission_status"}
-    # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
-    shown = {"quarterly_monitoring_report", "audit_pack"}
-    assert all(plan[name] == {"2024-25-Q3"} for name in returns | shown)
-    assert "app_snapshot" not in plan  # published once they have been rebuilt (the test above)
-    assert plan["indicator_values"] == keys(Quarter(2023, 4), Quarter(2024, 3))  # and the three before
-    assert set().union(*(q for name, q in plan.items() if name != "indicator_values")) == {"2024-25-Q3"}
+    with built() as (defs, instance, cursor):
+        instance.report_runless_asset_event(
+            dg.AssetObservation("return_files", partition="2024-10-01", tags={DATA_VERSION: "2"})
+        )
+        plan, cursor = requested(defs, instance, cursor)
+        returns = {
+            "service_returns_raw",
+            "service_returns_validated",
+            "return_exceptions",
+            "submission_status",
+        }
+        # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
+        shown = {"quarterly_monitoring_report", "audit_pack"}
+        assert plan == {name: {"2024-25-Q3"} for name in returns | shown}
+        # Read, the returns hold rows for the quarter and the one before: those two quarters'
+        # figures are checked against them, not the two before that.
+        returns_read(instance, Quarter(2024, 3), rows_for(Quarter(2024, 3), [0, 1]))
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan["indicator_values"] == {"2024-25-Q2", "2024-25-Q3"}
+
+
+def rows_for(quarter: Quarter, offsets: list[int]) -> pd.DataFrame:
+    """Accepted rows of `quarter`'s returns, one for each of the quarters `offsets` before it."""
+    return pd.DataFrame(
+        {
+            "file": f"submissions/{quarter.key}/waste.csv",
+            "row": [2 + offset for offset in offsets],
+            "indicator_code": "WM01",
+            "period": [quarter.shift(-offset).key for offset in offsets],
+            "value": [40.0 + offset for offset in offsets],
+        }
+    )
+
+
+def returns_read(instance: dg.DagsterInstance, quarter: Quarter, validated: pd.DataFrame) -> None:
+    """What reading `quarter`'s returns records, in the order its step records it: what its rows
+    hold for each period (the step's own function), then its tables."""
+    from perf_pipeline.defs.returns import returned_rows_changed
+
+    for event in returned_rows_changed(instance, quarter, validated):
+        instance.report_runless_asset_event(event)
+    for name in (
+        "service_returns_raw",
+        "service_returns_validated",
+        "return_exceptions",
+        "submission_status",
+    ):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(name, partition=quarter.partition_key, tags={DATA_VERSION: "2"})
+        )
+
+
+@pytest.mark.parametrize(
+    "offsets, checked",
+    [
+        ([1], [1]),  # rows for the previous quarter only: that quarter's figures alone
+        ([], []),  # no row for an earlier quarter: no earlier figure is checked
+        ([3], [3]),  # rows for three quarters back only
+        ([0, 2], [0, 2]),  # its own rows, and a revision two back
+        ([0, 1, 2, 3], [0, 1, 2, 3]),
+    ],
+)
+def test_a_return_is_checked_against_the_quarters_it_holds_rows_for_and_no_others(offsets, checked):
+    """A built quarter's returns read again (what the file sensor or `run --quarter` sets off)."""
+    quarter = Quarter(2024, 3)
+    with built() as (defs, instance, cursor):
+        returns_read(instance, quarter, rows_for(quarter, offsets))
+        plan, _ = requested(defs, instance, cursor)
+        assert plan.get("indicator_values", set()) == {quarter.shift(-offset).key for offset in checked}
+
+
+def test_a_return_read_again_checks_only_the_quarters_whose_rows_changed():
+    quarter = Quarter(2024, 3)
+    with built() as (defs, instance, cursor):
+        returns_read(instance, quarter, rows_for(quarter, [1, 2]))
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan["indicator_values"] == {"2024-25-Q1", "2024-25-Q2"}
+        for key in plan["indicator_values"]:  # checked, and no figure changed
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    "indicator_values", partition=Quarter.parse(key).partition_key, tags={DATA_VERSION: "1"}
+                )
+            )
+        # The same rows read again: nothing to check.
+        returns_read(instance, quarter, rows_for(quarter, [1, 2]))
+        plan, cursor = requested(defs, instance, cursor)
+        assert "indicator_values" not in plan
+        # The row for the quarter before withdrawn: its figure must lose the revision.
+        returns_read(instance, quarter, rows_for(quarter, [2]))
+        plan, cursor = requested(defs, instance, cursor)
+        assert plan["indicator_values"] == {"2024-25-Q2"}
+
+
+def test_a_quarter_built_in_one_run_is_not_rebuilt_for_its_own_rows():
+    """The quarter's run reads its returns, then builds its figures from them: the rows observed
+    on the way are already in the figures."""
+    quarter = Quarter(2025, 2)
+    with built() as (defs, instance, cursor):
+        returns_read(instance, quarter, rows_for(quarter, [0]))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "indicator_values", partition=quarter.partition_key, tags={DATA_VERSION: "1"}
+            )
+        )
+        assert "indicator_values" not in requested(defs, instance, cursor)[0]
 
 
 def test_a_quarter_not_yet_built_is_left_to_its_own_run():

@@ -32,6 +32,18 @@ yearly_partitions = dg.TimeWindowPartitionsDefinition(
 REVISING_RETURNS = dg.TimeWindowPartitionMapping(
     start_offset=0, end_offset=REVISION_WINDOW_QUARTERS, allow_nonexistent_upstream_partitions=True
 )
+
+
+def returns_of_quarter_after(offset: int) -> dg.TimeWindowPartitionMapping:
+    """From a quarter's figures to the returns of the quarter `offset` quarters after it (0: its
+    own), within `REVISING_RETURNS`: the rows those returns hold for the quarter are observed
+    per return (`defs/returns.py`), so a return is checked against a quarter only when it holds
+    rows for it."""
+    return dg.TimeWindowPartitionMapping(
+        start_offset=offset, end_offset=offset, allow_nonexistent_upstream_partitions=True
+    )
+
+
 # A quarter's assessment, and its report's trends, use the seven quarters before it.
 ASSESSED_WINDOW = dg.TimeWindowPartitionMapping(
     start_offset=-ASSESSED_QUARTERS_BEFORE, end_offset=0, allow_nonexistent_upstream_partitions=True

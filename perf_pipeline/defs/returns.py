@@ -2,17 +2,20 @@
 
 import dagster as dg
 import pandas as pd
+from dagster._core.definitions.data_version import DATA_VERSION_TAG, extract_data_version_from_entry
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
-from perf_pipeline.defs.common import KINDS, OWNERS, files_table, with_quarter
+from perf_pipeline.defs.common import KINDS, OWNERS, files_table, frame_version, with_quarter
 from perf_pipeline.defs.conditions import RETURNS_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.lib.automation import NOTHING
 from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_limits, read_return
-from perf_pipeline.lib.returns_validation import validate_returns
+from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS, validate_returns
 from perf_pipeline.lib.submissions import received_dates
 from perf_pipeline.lib.submissions import submission_status as build_submission_status
 
@@ -84,6 +87,65 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
     yield pandera_check(RAW_TRACEABLE, schemas.service_returns_raw_schema, df)
 
 
+def returned_for(offset: int) -> str:
+    """The observed rows a quarter's returns hold for the quarter `offset` quarters before it."""
+    return "returned_for_same_quarter" if offset == 0 else f"returned_for_quarter_minus_{offset}"
+
+
+# What a quarter's accepted rows hold for each period a return may carry (its own quarter and the
+# three before it), recorded by the step that validates them (external assets: their rows are in
+# `service_returns_validated`) with a version of those rows, only when there are some or there
+# were some before. A quarter's figures depend on them through `returns_of_quarter_after`, so they
+# are checked against a later return only when it holds rows for them. Not optional outputs of
+# the step: one left out skips every step after it in the run (the figures of the return's own
+# quarter too) and fails a backfill's partitions.
+RETURNED_ROWS = [
+    dg.AssetsDefinition(
+        specs=[
+            dg.AssetSpec(
+                returned_for(offset),
+                description=(
+                    "The accepted rows of a quarter's returns for the quarter itself, recorded when "
+                    "they are validated: a new version when those rows change."
+                    if offset == 0
+                    else f"The accepted rows of a quarter's returns for the quarter {offset} before it "
+                    "(revisions), recorded when they are validated: only when there are some, or were."
+                ),
+                group_name="returns",
+                owners=OWNERS,
+                partitions_def=quarterly_partitions,
+            )
+        ]
+    )
+    for offset in range(REVISION_WINDOW_QUARTERS + 1)
+]
+
+
+def returned_rows_changed(
+    instance: dg.DagsterInstance, quarter: Quarter, validated: pd.DataFrame
+) -> list[dg.AssetMaterialization]:
+    """The rows `quarter`'s returns hold for each period they may carry, where their version
+    differs from the one recorded. A period they never held rows for is not recorded (no figure
+    to check); one whose rows have gone is recorded as empty (its figure loses the revision)."""
+    events = []
+    for offset in range(REVISION_WINDOW_QUARTERS + 1):
+        key = dg.AssetKey(returned_for(offset))
+        rows = validated[validated["period"] == quarter.shift(-offset).key]
+        version = frame_version(rows).value if len(rows) else NOTHING
+        record = instance.get_latest_data_version_record(key, partition_key=quarter.partition_key)
+        recorded = extract_data_version_from_entry(record.event_log_entry) if record else None
+        if (recorded.value if recorded else NOTHING) != version:
+            events.append(
+                dg.AssetMaterialization(
+                    key,
+                    partition=quarter.partition_key,
+                    tags={DATA_VERSION_TAG: version},
+                    metadata={"period": quarter.shift(-offset).key, "rows": len(rows)},
+                )
+            )
+    return events
+
+
 @dg.multi_asset(
     outs={
         "service_returns_validated": dg.AssetOut(
@@ -131,6 +193,7 @@ def validate_service_returns(
         exceptions[EXCEPTION_CSV_COLUMNS], data_root.paths.reports_for(quarter) / "return-exceptions.csv"
     )
     reasons = exceptions["reason"].value_counts().to_dict()
+    yield from returned_rows_changed(context.instance, quarter, validated)
     yield dg.Output(
         with_quarter(validated, quarter),
         output_name="service_returns_validated",

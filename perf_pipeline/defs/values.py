@@ -13,12 +13,14 @@ from perf_pipeline.defs.common import (
     with_quarter,
 )
 from perf_pipeline.defs.conditions import FIGURES_REBUILT, FILES_READ
-from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of
+from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of, returns_of_quarter_after
 from perf_pipeline.defs.resources import DataRootResource
+from perf_pipeline.defs.returns import returned_for
 from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
 from perf_pipeline.lib.feedback import replace_returned
 from perf_pipeline.lib.indicator_values import build_indicator_values
 from perf_pipeline.lib.returns_reader import read_limits
+from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 
 CORRECTIONS_APPROVED = "every_correction_approved"
 ONE_ROW_EACH = "one_row_per_indicator_and_quarter"
@@ -80,7 +82,14 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
 @dg.asset(
     group_name="indicators",
     ins={"service_returns_validated": dg.AssetIn(partition_mapping=REVISING_RETURNS)},
-    deps=["correction_records"],
+    # The rows each of those returns holds for the quarter: what the figures are rebuilt on.
+    deps=[
+        "correction_records",
+        *(
+            dg.AssetDep(returned_for(offset), partition_mapping=returns_of_quarter_after(offset))
+            for offset in range(REVISION_WINDOW_QUARTERS + 1)
+        ),
+    ],
     automation_condition=FIGURES_REBUILT,
     check_specs=[
         dg.AssetCheckSpec(ONE_ROW_EACH, asset="indicator_values", blocking=True),
