@@ -84,6 +84,7 @@ def build_definitions(root: DataRoot) -> dg.Definitions:
                 database=str(root.warehouse), connection_config=warehouse_connection_config()
             ),
             "mail": MailResource.from_environment(),
+            "returned_rows": returns.returned_rows,
         },
         # Each run's steps in one process: a step in a process of its own would import the
         # definitions (and pandas, DuckDB, Great Expectations) again, for seconds each. The pool

@@ -10,6 +10,7 @@ import dagster as dg
 
 from perf_pipeline import warehouse
 from perf_pipeline.defs import jobs
+from perf_pipeline.defs.returns import REVISING, returned_for
 from perf_pipeline.defs.sources import changed_inputs
 from perf_pipeline.lib.performance import how_assessment_uses
 from perf_pipeline.lib.quarters import Quarter
@@ -23,6 +24,8 @@ FIGURES = dg.AssetKey("indicator_values")
 ASSESSMENT = dg.AssetKey("indicator_performance")
 ANNUAL = dg.AssetKey("annual_performance_report")
 SNAPSHOT = dg.AssetKey("app_snapshot")
+# The rows a quarter's returns hold for each earlier quarter they may revise.
+REVISING_ROWS = [dg.AssetKey(returned_for(offset)) for offset in REVISING]
 # On a run the automation conditions asked for, rather than the person at the command line.
 PLANNED_TAG = "perf_pipeline/requested_by"
 
@@ -168,24 +171,22 @@ class Cycle:
 
     def uses_figures_of(self, quarter: Quarter) -> set[Quarter]:
         """The quarters whose assessment uses `quarter`'s figures, from the partition mapping."""
+        return self._reached(ASSESSMENT, FIGURES, quarter)
+
+    def revisable_by(self, quarter: Quarter) -> set[Quarter]:
+        """The earlier quarters whose figures `quarter`'s returns can revise: those its rows for
+        earlier quarters (`returned_for_quarter_minus_*`) reach, from the partition mappings."""
+        return set().union(*(self._reached(FIGURES, rows, quarter) for rows in REVISING_ROWS))
+
+    def _reached(self, child: dg.AssetKey, parent: dg.AssetKey, quarter: Quarter) -> set[Quarter]:
+        """The partitions of `child` that read `parent`'s partition for `quarter`."""
         graph = self.defs.resolve_asset_graph()
-        mapping = graph.get_partition_mapping(ASSESSMENT, FIGURES)
+        mapping = graph.get_partition_mapping(child, parent)
         partitions = graph.get(FIGURES).partitions_def
         children = mapping.get_downstream_partitions_for_partitions(
             partitions.subset_with_partition_keys([quarter.partition_key]), partitions, partitions
         )
         return {Quarter.from_partition_key(k) for k in children.get_partition_keys()}
-
-    def revisable_by(self, quarter: Quarter) -> set[Quarter]:
-        """The quarters whose figures `quarter`'s returns can revise, from the partition mapping."""
-        graph = self.defs.resolve_asset_graph()
-        validated = dg.AssetKey("service_returns_validated")
-        mapping = graph.get_partition_mapping(FIGURES, validated)
-        partitions = graph.get(FIGURES).partitions_def
-        children = mapping.get_downstream_partitions_for_partitions(
-            partitions.subset_with_partition_keys([quarter.partition_key]), partitions, partitions
-        )
-        return {Quarter.from_partition_key(k) for k in children.get_partition_keys()} - {quarter}
 
 
 def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False) -> bool:
@@ -237,7 +238,8 @@ def print_plan(cycle: Cycle, quarters: list[Quarter]) -> None:
         print(f"  {quarter.label}: its returns, figures and outputs")
         for earlier in sorted(q for q in cycle.revisable_by(quarter) if q in built and q not in quarters):
             print(
-                f"    {earlier.label}: figures checked against {quarter.label}'s returns; if revised, rebuilt"
+                f"    {earlier.label}: figures checked if {quarter.label}'s returns hold rows for it; "
+                "if revised, rebuilt"
             )
         for later in sorted(q for q in cycle.uses_figures_of(quarter) if q in built and q not in quarters):
             if later != quarter:

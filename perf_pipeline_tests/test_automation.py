@@ -456,14 +456,15 @@ def test_a_changed_return_is_read_again_and_the_figures_it_can_revise_are_checke
             "return_exceptions",
             "submission_status",
         }
-        # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too.
-        shown = {"quarterly_monitoring_report", "audit_pack"}
+        # The quarter's report and audit pack show its returns (chase list, exceptions): rebuilt too,
+        # with its figures; no earlier quarter's before the returns have been read.
+        shown = {"quarterly_monitoring_report", "audit_pack", "indicator_values"}
         assert plan == {name: {"2024-25-Q3"} for name in returns | shown}
-        # Read, the returns hold rows for the quarter and the one before: those two quarters'
-        # figures are checked against them, not the two before that.
+        # Read, the returns hold rows for the quarter before: that quarter's figures are checked
+        # against them, not the two before it.
         returns_read(instance, Quarter(2024, 3), rows_for(Quarter(2024, 3), [0, 1]))
         plan, cursor = requested(defs, instance, cursor)
-        assert plan["indicator_values"] == {"2024-25-Q2", "2024-25-Q3"}
+        assert plan["indicator_values"] == {"2024-25-Q2"}
 
 
 def rows_for(quarter: Quarter, offsets: list[int]) -> pd.DataFrame:
@@ -480,8 +481,8 @@ def rows_for(quarter: Quarter, offsets: list[int]) -> pd.DataFrame:
 
 
 def returns_read(instance: dg.DagsterInstance, quarter: Quarter, validated: pd.DataFrame) -> None:
-    """What reading `quarter`'s returns records, in the order its step records it: what its rows
-    hold for each period (the step's own function), then its tables."""
+    """What reading `quarter`'s returns records, in the order its step records it: the rows it
+    holds for earlier quarters (the step's own function), then its tables."""
     from perf_pipeline.defs.returns import returned_rows_changed
 
     for event in returned_rows_changed(instance, quarter, validated):
@@ -501,55 +502,48 @@ def returns_read(instance: dg.DagsterInstance, quarter: Quarter, validated: pd.D
     "offsets, checked",
     [
         ([1], [1]),  # rows for the previous quarter only: that quarter's figures alone
-        ([], []),  # no row for an earlier quarter: no earlier figure is checked
+        ([0], []),  # no row for an earlier quarter: no earlier figure is checked
+        ([], []),  # (nor with no row at all)
         ([3], [3]),  # rows for three quarters back only
-        ([0, 2], [0, 2]),  # its own rows, and a revision two back
-        ([0, 1, 2, 3], [0, 1, 2, 3]),
+        ([0, 2], [2]),
+        ([1, 2, 3], [1, 2, 3]),
     ],
 )
-def test_a_return_is_checked_against_the_quarters_it_holds_rows_for_and_no_others(offsets, checked):
-    """A built quarter's returns read again (what the file sensor or `run --quarter` sets off)."""
+def test_a_return_is_checked_against_the_earlier_quarters_it_holds_rows_for_and_no_others(offsets, checked):
+    """A quarter's returns read (by `run`, the quarter's own run or the file sensor's): its own
+    figures are built or rebuilt with them, and an earlier quarter's only where they hold rows
+    for it."""
     quarter = Quarter(2024, 3)
     with built() as (defs, instance, cursor):
         returns_read(instance, quarter, rows_for(quarter, offsets))
         plan, _ = requested(defs, instance, cursor)
-        assert plan.get("indicator_values", set()) == {quarter.shift(-offset).key for offset in checked}
+        earlier = plan.get("indicator_values", set()) - {quarter.key}
+        assert earlier == {quarter.shift(-offset).key for offset in checked}
 
 
-def test_a_return_read_again_checks_only_the_quarters_whose_rows_changed():
+def test_a_return_read_again_checks_only_the_earlier_quarters_whose_rows_changed():
     quarter = Quarter(2024, 3)
-    with built() as (defs, instance, cursor):
-        returns_read(instance, quarter, rows_for(quarter, [1, 2]))
+
+    def read(offsets: list[int]) -> set[str]:
+        """The figures requested after the returns are read with rows for `offsets`, then rebuilt
+        with no figure changed, and the automation's look after that run."""
+        nonlocal cursor
+        returns_read(instance, quarter, rows_for(quarter, offsets))
         plan, cursor = requested(defs, instance, cursor)
-        assert plan["indicator_values"] == {"2024-25-Q1", "2024-25-Q2"}
-        for key in plan["indicator_values"]:  # checked, and no figure changed
+        for key in plan["indicator_values"]:
             instance.report_runless_asset_event(
                 dg.AssetMaterialization(
                     "indicator_values", partition=Quarter.parse(key).partition_key, tags={DATA_VERSION: "1"}
                 )
             )
-        # The same rows read again: nothing to check.
-        returns_read(instance, quarter, rows_for(quarter, [1, 2]))
-        plan, cursor = requested(defs, instance, cursor)
-        assert "indicator_values" not in plan
-        # The row for the quarter before withdrawn: its figure must lose the revision.
-        returns_read(instance, quarter, rows_for(quarter, [2]))
-        plan, cursor = requested(defs, instance, cursor)
-        assert plan["indicator_values"] == {"2024-25-Q2"}
+        cursor = requested(defs, instance, cursor)[1]
+        return plan["indicator_values"]
 
-
-def test_a_quarter_built_in_one_run_is_not_rebuilt_for_its_own_rows():
-    """The quarter's run reads its returns, then builds its figures from them: the rows observed
-    on the way are already in the figures."""
-    quarter = Quarter(2025, 2)
     with built() as (defs, instance, cursor):
-        returns_read(instance, quarter, rows_for(quarter, [0]))
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(
-                "indicator_values", partition=quarter.partition_key, tags={DATA_VERSION: "1"}
-            )
-        )
-        assert "indicator_values" not in requested(defs, instance, cursor)[0]
+        assert read([1, 2]) == {"2024-25-Q1", "2024-25-Q2", "2024-25-Q3"}
+        assert read([1, 2]) == {"2024-25-Q3"}  # the same rows again: no earlier figure to check
+        # The row for the quarter before withdrawn: its figure must lose the revision.
+        assert read([2]) == {"2024-25-Q2", "2024-25-Q3"}
 
 
 def test_a_quarter_not_yet_built_is_left_to_its_own_run():

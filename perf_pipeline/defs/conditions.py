@@ -90,12 +90,10 @@ REFERENCE_REREAD = _when_settled(AC.any_deps_match(AC.newly_updated()).allow(REF
 FILES_READ = _when_settled(_updated)
 # Returns: when the quarter's files change.
 RETURNS_READ = _when_settled(_updated) & ~AC.missing()
-# Figures: when the rows returns hold for their quarter (its own returns' or a later quarter's,
-# observed as they are validated: `returned_for_*`), corrections or case rows naming them, or the
-# rules that make figures from the cases, changed. Not on every later return read: most hold no
-# row for the quarter, and a figure is checked against a return only when it does.
-_rows_updated = _updated.ignore(dg.AssetSelection.assets("service_returns_validated"))
-FIGURES_REBUILT = _when_settled(_rows_updated | _registers_changed) & ~AC.missing()
+# Figures: when their quarter's returns, the rows a later quarter's returns hold for them
+# (`returned_for_quarter_minus_*`: recorded only when there are some), corrections or case rows
+# naming them, or the rules that make figures from the cases, changed.
+FIGURES_REBUILT = _when_settled(_updated | _registers_changed) & ~AC.missing()
 # After the figures: only when figures or registers they use changed content; then stage after
 # stage.
 _figures_changed = AC.any_deps_match(AC.data_version_changed()).ignore(EVERY_QUARTER_READS | DERIVED)

@@ -27,18 +27,11 @@ yearly_partitions = dg.TimeWindowPartitionsDefinition(
     timezone="Europe/London",
 )
 
-# A quarter's figure can be revised by the returns of the next three quarters (their request
-# packs carry the previous quarters' values).
-REVISING_RETURNS = dg.TimeWindowPartitionMapping(
-    start_offset=0, end_offset=REVISION_WINDOW_QUARTERS, allow_nonexistent_upstream_partitions=True
-)
-
 
 def returns_of_quarter_after(offset: int) -> dg.TimeWindowPartitionMapping:
-    """From a quarter's figures to the returns of the quarter `offset` quarters after it (0: its
-    own), within `REVISING_RETURNS`: the rows those returns hold for the quarter are observed
-    per return (`defs/returns.py`), so a return is checked against a quarter only when it holds
-    rows for it."""
+    """From a quarter's figures to the rows the returns of the quarter `offset` after it hold for
+    it (a quarter's figure can be revised by the returns of the next three quarters: their
+    request packs carry the previous quarters' values)."""
     return dg.TimeWindowPartitionMapping(
         start_offset=offset, end_offset=offset, allow_nonexistent_upstream_partitions=True
     )

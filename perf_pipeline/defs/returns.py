@@ -1,6 +1,7 @@
 """Service returns: received as they are, checked row by row, and who still owes what."""
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from dagster._core.definitions.data_version import DATA_VERSION_TAG, extract_data_version_from_entry
 
@@ -18,6 +19,7 @@ from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_
 from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS, validate_returns
 from perf_pipeline.lib.submissions import received_dates
 from perf_pipeline.lib.submissions import submission_status as build_submission_status
+from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
 RETURNS = {
     "group_name": "returns",
@@ -88,28 +90,28 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
 
 
 def returned_for(offset: int) -> str:
-    """The observed rows a quarter's returns hold for the quarter `offset` quarters before it."""
-    return "returned_for_same_quarter" if offset == 0 else f"returned_for_quarter_minus_{offset}"
+    """The rows a quarter's returns hold for the quarter `offset` quarters before it."""
+    return f"returned_for_quarter_minus_{offset}"
 
 
-# What a quarter's accepted rows hold for each period a return may carry (its own quarter and the
-# three before it), recorded by the step that validates them (external assets: their rows are in
-# `service_returns_validated`) with a version of those rows, only when there are some or there
-# were some before. A quarter's figures depend on them through `returns_of_quarter_after`, so they
-# are checked against a later return only when it holds rows for them. Not optional outputs of
-# the step: one left out skips every step after it in the run (the figures of the return's own
-# quarter too) and fails a backfill's partitions.
+REVISING = range(1, REVISION_WINDOW_QUARTERS + 1)
+# The rows a quarter's returns hold for each of the three quarters before it (revisions, or
+# confirmations), recorded by the step that validates them with a version of those rows, only
+# when there are some or there were some before. They are stored with the quarter's other rows in
+# `service_returns_validated` (external assets: nothing else writes them). A quarter's figures
+# read them through `returns_of_quarter_after`, so they are rebuilt after a later return only
+# when it holds rows for them, and are not marked stale in the UI by a return that holds none.
+# Not optional outputs of the step: one left out skips every step after it in the run (the
+# return's own quarter's figures too) and fails a backfill's partitions.
 RETURNED_ROWS = [
     dg.AssetsDefinition(
         specs=[
             dg.AssetSpec(
                 returned_for(offset),
                 description=(
-                    "The accepted rows of a quarter's returns for the quarter itself, recorded when "
-                    "they are validated: a new version when those rows change."
-                    if offset == 0
-                    else f"The accepted rows of a quarter's returns for the quarter {offset} before it "
-                    "(revisions), recorded when they are validated: only when there are some, or were."
+                    f"The accepted rows of a quarter's returns for the quarter {offset} before it, "
+                    "recorded when they are validated (only when there are some, or were): what "
+                    "revises that quarter's figures."
                 ),
                 group_name="returns",
                 owners=OWNERS,
@@ -117,18 +119,19 @@ RETURNED_ROWS = [
             )
         ]
     )
-    for offset in range(REVISION_WINDOW_QUARTERS + 1)
+    for offset in REVISING
 ]
 
 
 def returned_rows_changed(
     instance: dg.DagsterInstance, quarter: Quarter, validated: pd.DataFrame
 ) -> list[dg.AssetMaterialization]:
-    """The rows `quarter`'s returns hold for each period they may carry, where their version
-    differs from the one recorded. A period they never held rows for is not recorded (no figure
-    to check); one whose rows have gone is recorded as empty (its figure loses the revision)."""
+    """The rows `quarter`'s returns hold for each of the quarters before it that they may revise,
+    where their version differs from the one recorded. A quarter they never held rows for is not
+    recorded (no figure to check); one whose rows have gone is recorded as empty (its figure
+    loses the revision)."""
     events = []
-    for offset in range(REVISION_WINDOW_QUARTERS + 1):
+    for offset in REVISING:
         key = dg.AssetKey(returned_for(offset))
         rows = validated[validated["period"] == quarter.shift(-offset).key]
         version = frame_version(rows).value if len(rows) else NOTHING
@@ -144,6 +147,23 @@ def returned_rows_changed(
                 )
             )
     return events
+
+
+@dg.input_manager(required_resource_keys={"warehouse"})
+def returned_rows(context: dg.InputContext) -> pd.DataFrame:
+    """A later quarter's accepted rows, for the figures of a quarter they may revise: read where
+    they are stored, `service_returns_validated` (the figures keep the rows for their quarter).
+    None for a quarter not held yet."""
+    quarters = [pd.Timestamp(key) for key in context.asset_partition_keys]
+    try:
+        with context.resources.warehouse.get_connection() as con:
+            return con.execute(
+                f"select * from {WAREHOUSE_SCHEMA}.service_returns_validated where quarter_start in "
+                f"(select unnest(?::timestamp[]))",
+                [quarters],
+            ).df()
+    except duckdb.CatalogException:  # no quarter's returns read yet
+        return pd.DataFrame()
 
 
 @dg.multi_asset(

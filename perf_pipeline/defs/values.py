@@ -13,14 +13,13 @@ from perf_pipeline.defs.common import (
     with_quarter,
 )
 from perf_pipeline.defs.conditions import FIGURES_REBUILT, FILES_READ
-from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of, returns_of_quarter_after
+from perf_pipeline.defs.partitions import quarter_of, returns_of_quarter_after
 from perf_pipeline.defs.resources import DataRootResource
-from perf_pipeline.defs.returns import returned_for
+from perf_pipeline.defs.returns import REVISING, returned_for
 from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
 from perf_pipeline.lib.feedback import replace_returned
 from perf_pipeline.lib.indicator_values import build_indicator_values
 from perf_pipeline.lib.returns_reader import read_limits
-from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
 
 CORRECTIONS_APPROVED = "every_correction_approved"
 ONE_ROW_EACH = "one_row_per_indicator_and_quarter"
@@ -81,15 +80,18 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
 
 @dg.asset(
     group_name="indicators",
-    ins={"service_returns_validated": dg.AssetIn(partition_mapping=REVISING_RETURNS)},
-    # The rows each of those returns holds for the quarter: what the figures are rebuilt on.
-    deps=[
-        "correction_records",
-        *(
-            dg.AssetDep(returned_for(offset), partition_mapping=returns_of_quarter_after(offset))
-            for offset in range(REVISION_WINDOW_QUARTERS + 1)
-        ),
-    ],
+    # The quarter's own returns, and the rows each of the next three quarters' returns holds for
+    # it (recorded only when there are some: a later return holding none reaches no figure).
+    ins={
+        "service_returns_validated": dg.AssetIn(),
+        **{
+            returned_for(offset): dg.AssetIn(
+                partition_mapping=returns_of_quarter_after(offset), input_manager_key="returned_rows"
+            )
+            for offset in REVISING
+        },
+    },
+    deps=["correction_records"],
     automation_condition=FIGURES_REBUILT,
     check_specs=[
         dg.AssetCheckSpec(ONE_ROW_EACH, asset="indicator_values", blocking=True),
@@ -103,10 +105,12 @@ def indicator_values(
     corrections_log: pd.DataFrame,
     indicator_catalogue: pd.DataFrame,
     feedback_indicator_values: pd.DataFrame,
+    **later_returns: pd.DataFrame,
 ):
     """The quarter's figure for every due indicator, revisions and corrections applied, with its source."""
     quarter = quarter_of(context)
-    validated = service_returns_validated.rename(columns={"quarter": "source_quarter"})
+    returned = pd.concat([service_returns_validated, *later_returns.values()], ignore_index=True)
+    validated = returned.rename(columns={"quarter": "source_quarter"})
     if validated.empty:
         validated = pd.DataFrame(columns=["period", "indicator_code", "source_quarter", "file", "row"])
     validated = replace_returned(validated, feedback_indicator_values, quarter)
