@@ -151,16 +151,16 @@ def returned_rows_changed(
 
 @dg.input_manager(required_resource_keys={"warehouse"})
 def returned_rows(context: dg.InputContext) -> pd.DataFrame:
-    """A later quarter's accepted rows, for the figures of a quarter they may revise: read where
-    they are stored, `service_returns_validated` (the figures keep the rows for their quarter).
-    None for a quarter not held yet."""
-    quarters = [pd.Timestamp(key) for key in context.asset_partition_keys]
+    """The rows a later quarter's returns hold for the quarter whose figures are being built, read
+    where they are stored (`service_returns_validated`); none for a quarter not held yet."""
+    later = [pd.Timestamp(key) for key in context.asset_partition_keys]
+    period = Quarter.from_partition_key(context.partition_key).key
     try:
         with context.resources.warehouse.get_connection() as con:
             return con.execute(
-                f"select * from {WAREHOUSE_SCHEMA}.service_returns_validated where quarter_start in "
-                f"(select unnest(?::timestamp[]))",
-                [quarters],
+                f"select * from {WAREHOUSE_SCHEMA}.service_returns_validated "
+                "where quarter_start in (select unnest(?::timestamp[])) and period = ?",
+                [later, period],
             ).df()
     except duckdb.CatalogException:  # no quarter's returns read yet
         return pd.DataFrame()
