@@ -115,6 +115,7 @@ RETURNED_ROWS = [
                 ),
                 group_name="returns",
                 owners=OWNERS,
+                code_version="1",
                 partitions_def=quarterly_partitions,
             )
         ]
