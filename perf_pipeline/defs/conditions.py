@@ -7,8 +7,10 @@ what it reads has finished. The automation sensor applies it while the daemon ru
 
 - A quarter's returns are read again when the files in its folder change.
 - The corrections log is rebuilt when any correction row changes; a quarter's figures are
-  rebuilt after it when the rows naming that quarter changed, or when returns that can revise it
-  were read again or a correction naming it changed.
+  rebuilt after it when the rows naming that quarter changed, when its own returns were read
+  again, when a later quarter's returns were read with changed rows for it (recorded only where
+  there are some: a later return with no row for it reaches no figure), or when a correction
+  naming it changed.
 - Everything after the figures (assessment, benchmarks, reports, audit pack, the annual report)
   is rebuilt when the figures it uses have a new data version: figures rebuilt unchanged (a return
   that revised nothing) go no further. Each stage after that follows in the same request.
