@@ -214,7 +214,6 @@ def validate_service_returns(
         exceptions[EXCEPTION_CSV_COLUMNS], data_root.paths.reports_for(quarter) / "return-exceptions.csv"
     )
     reasons = exceptions["reason"].value_counts().to_dict()
-    yield from returned_rows_changed(context.instance, quarter, validated)
     yield dg.Output(
         with_quarter(validated, quarter),
         output_name="service_returns_validated",
@@ -244,6 +243,9 @@ def validate_service_returns(
         exceptions,
         asset_key=dg.AssetKey("return_exceptions"),
     )
+    # Last, once the rows are stored: a step that fails before leaves the versions to its next
+    # run, rather than figures rebuilt from rows it never stored.
+    yield from returned_rows_changed(context.instance, quarter, validated)
 
 
 def row_accounting(raw: pd.DataFrame, validated: pd.DataFrame, exceptions: pd.DataFrame) -> pd.DataFrame:
