@@ -17,9 +17,16 @@ from perf_pipeline.defs.conditions import SNAPSHOT_REPUBLISHED
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.framework_report import SNAPSHOT_TABLES
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
+# The app snapshot's framework tables, and the assets each is copied from.
+SNAPSHOT_TABLES = {
+    "programmes": "change_programmes",
+    "milestones": "milestone_status",
+    "benefits": "benefit_status",
+    "risks": "risk_status",
+    "tags": "framework_tags",
+}
 # What the app shows, as the warehouse holds it after the quarter's outputs: every quarter so far.
 COPIED = {
     "performance": f"select * from {WAREHOUSE_SCHEMA}.indicator_performance",

@@ -9,8 +9,9 @@ from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, with_quarte
 from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.partitions import ASSESSED_WINDOW, quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE, assess_quarter, rules_from_catalogue
+from perf_pipeline.lib.performance import assess_quarter, rules_from_catalogue
 from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.lib.quarters import ASSESSED_QUARTERS_BEFORE
 from perf_pipeline.lib.restatements import (
     detect_restatements,
     figures_shown,
