@@ -8,14 +8,12 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.benchmarks import council_inputs
 from perf_pipeline.defs.common import OWNERS
 from perf_pipeline.defs.conditions import SNAPSHOT_REPUBLISHED
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
@@ -67,11 +65,20 @@ def app_snapshot(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
     warehouse: DuckDBResource,
-    indicator_catalogue: pd.DataFrame,
-) -> pd.DataFrame:
+    indicator_catalogue,
+):
     """What the performance app shows, copied from the warehouse into a read-only file it may open
     while runs write the warehouse: replaced whole (written aside, then renamed), with its pages'
     latest quarters' charts drawn ahead (`app/ahead.py`) so that no page of theirs draws one when asked."""
+    import pandas as pd
+
+    from perf_pipeline.lib.app_snapshot import (
+        INDICATOR_COLUMNS,
+        benchmark_history,
+        snapshot_path,
+        write_snapshot,
+    )
+
     started = time.perf_counter()
     council = data_root.council()
     metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())

@@ -21,9 +21,6 @@ from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.lib import automation as versions
-from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
-from perf_pipeline.lib.framework import FRAMEWORK_FILES
-from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.governance.store import GovernanceStore
 from perf_pipeline.lib.quarters import Quarter
 
@@ -74,6 +71,8 @@ def _plan(root: DataRootResource) -> str:
 
 
 def _governance(root: DataRootResource) -> dict[str, str]:
+    from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
+
     return GovernanceStore(root.paths.root / GOVERNANCE_FOLDER).quarter_versions()
 
 
@@ -103,14 +102,20 @@ def _files_under(folder: Path) -> list[Path]:
 
 
 def _framework(root: DataRootResource) -> str:
+    from perf_pipeline.lib.framework import FRAMEWORK_FILES
+
     return versions.files_version([root.paths.reference / name for name in FRAMEWORK_FILES])
 
 
 def _feedback_files(root: DataRootResource) -> str:
+    from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
+
     return extract_versions(root.paths.root / FEEDBACK_FOLDER, root.paths.root)[0]
 
 
 def _feedback_cases(root: DataRootResource) -> dict[str, str]:
+    from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
+
     return extract_versions(root.paths.root / FEEDBACK_FOLDER, root.paths.root)[1]
 
 
