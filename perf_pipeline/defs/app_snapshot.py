@@ -8,12 +8,11 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.benchmarks import council_inputs
 from perf_pipeline.defs.common import OWNERS
 from perf_pipeline.defs.conditions import SNAPSHOT_REPUBLISHED
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
@@ -64,7 +63,7 @@ COPIED = {
 def app_snapshot(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_catalogue,
 ):
     """What the performance app shows, copied from the warehouse into a read-only file it may open

@@ -3,14 +3,13 @@
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
 from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.reports import input_manifest
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.files import write_atomically
 from perf_pipeline.settings import code_version
 
@@ -52,7 +51,7 @@ def values_for_expectations(values: "pd.DataFrame", catalogue: "pd.DataFrame") -
 def audit_pack(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_values,
     indicator_performance,
     indicator_catalogue,

@@ -3,7 +3,6 @@
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import MAX_CASES_SHOWN, frame_check, pandera_check
 from perf_pipeline.defs.common import (
@@ -18,7 +17,7 @@ from perf_pipeline.defs.common import (
 )
 from perf_pipeline.defs.conditions import REFERENCE_REREAD
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.benchmarks.checks import (
     AREAS_KNOWN,
     EVERY_INDICATOR_BENCHMARKED,
@@ -62,7 +61,7 @@ VALUE_CHECKS = {
 )
 def benchmark_values(
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_catalogue,
     authorities,
 ):
@@ -274,7 +273,7 @@ def council_inputs(con, metrics: list[str], council_code: str) -> "tuple[pd.Data
 def comparator_benchmarks(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_catalogue,
 ):
     """The council's position per benchmarked indicator and comparator group, latest published period."""

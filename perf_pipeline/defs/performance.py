@@ -3,13 +3,12 @@
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, with_quarter
 from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.partitions import ASSESSED_WINDOW, quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.quarters import ASSESSED_QUARTERS_BEFORE
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
 
@@ -91,7 +90,7 @@ EVENTS_LOG = f"{WAREHOUSE_SCHEMA}.restatement_events"
 def assess_performance(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_values,
     indicator_catalogue,
     indicator_targets,

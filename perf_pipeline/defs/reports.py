@@ -4,7 +4,6 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.conditions import ANNUAL_BUILT, OUTPUTS_REBUILT
@@ -16,7 +15,7 @@ from perf_pipeline.defs.partitions import (
     year_of,
     yearly_partitions,
 )
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
@@ -115,7 +114,7 @@ def neighbour_values(con, benchmarks: "pd.DataFrame", council_code: str) -> "pd.
 def quarterly_monitoring_report(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_performance,
     indicator_catalogue,
     restatements,
@@ -250,7 +249,7 @@ def quarterly_monitoring_report(
 def annual_performance_report(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_performance,
 ):
     """The financial year's outturn against annual targets, beside the three years before."""

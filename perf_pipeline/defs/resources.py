@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from dagster_duckdb import DuckDBIOManager, DuckDBResource
+from pydantic import Field
 
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.settings import DEFAULT_FIRST_QUARTER, DataRoot
 
 if TYPE_CHECKING:
     import pandas as pd
-    from dagster._core.storage.db_io_manager import DbTypeHandler
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 
@@ -92,31 +90,39 @@ class MailResource(dg.ConfigurableResource):
             smtp.send_message(message)
 
 
-class WarehouseIOManager(DuckDBIOManager):
-    """The DuckDB warehouse: one table per asset; a quarter's re-run replaces only its own rows."""
+# The warehouse's IO manager and resource are Dagster's DuckDB ones (`dagster-duckdb`), made when a
+# run opens them: that package imports DuckDB, and the type handler pandas, which loading the
+# definitions (the code server, the daemon, every step's process) then does without.
+class WarehouseIOManager(dg.ConfigurableIOManagerFactory):
+    """The DuckDB warehouse: one table per asset; a quarter's re-run replaces only its own rows.
 
-    # Both are asked for when a run opens the IO manager, not when the definitions load: pandas
-    # (and its DuckDB type handler) is imported then, by the steps that read or write a table.
-    @staticmethod
-    def type_handlers() -> Sequence[DbTypeHandler]:
-        from perf_pipeline.defs.warehouse_tables import WarehouseTypeHandler
+    Dagster's `DuckDBIOManager` with the type handler of `warehouse_tables.py`, configured as it is."""
 
-        return [WarehouseTypeHandler()]
-
-    @staticmethod
-    def default_load_type() -> type | None:
-        import pandas as pd
-
-        return pd.DataFrame
+    database: str = Field(description="Path to the DuckDB database.")
+    connection_config: dict[str, Any] = Field(default={}, description="DuckDB configuration options.")
+    schema_: str | None = Field(default=None, alias="schema", description="Name of the schema to use.")
 
     def create_io_manager(self, context):
+        from perf_pipeline.defs.warehouse_tables import WarehouseTables
+
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        return super().create_io_manager(context)
+        tables = WarehouseTables(
+            database=self.database, connection_config=self.connection_config, schema=self.schema_
+        )
+        return tables.create_io_manager(context)
 
 
-class WarehouseResource(DuckDBResource):
-    """Direct SQL on the warehouse, for the append-only logs that no IO manager may overwrite."""
+class WarehouseResource(dg.ConfigurableResource):
+    """Direct SQL on the warehouse, for the append-only logs that no IO manager may overwrite:
+    `dagster-duckdb`'s `DuckDBResource` connection (it retries while another process holds the file)."""
+
+    database: str = Field(description="Path to the DuckDB database.")
+    connection_config: dict[str, Any] = Field(default={}, description="DuckDB configuration options.")
 
     def get_connection(self):
+        from dagster_duckdb import DuckDBResource
+
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        return super().get_connection()
+        return DuckDBResource(
+            database=self.database, connection_config=self.connection_config
+        ).get_connection()

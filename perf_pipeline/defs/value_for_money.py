@@ -1,13 +1,12 @@
 """Value for money: each pair's cost per unit beside its outcome, in the council's comparator groups."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.benchmarks import council_inputs
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, reference_failure, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.validation import ReferenceDataError
 
 VFM_CONSISTENT = "value_for_money_consistent"
@@ -47,7 +46,7 @@ OUT = {"owners": OWNERS, "kinds": KINDS, "code_version": "1", "metadata": {"part
 def value_for_money(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
+    warehouse: WarehouseResource,
     indicator_catalogue,
 ):
     """What each service costs per head or per unit beside how well it performs, against the comparators."""

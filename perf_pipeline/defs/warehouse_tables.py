@@ -1,10 +1,14 @@
 """How the warehouse stores a pandas table: imported when a run opens the IO manager (see
-`WarehouseIOManager` in `resources.py`), so loading the definitions imports neither pandas nor this."""
+`WarehouseIOManager` in `resources.py`), so loading the definitions imports neither DuckDB, pandas
+nor this."""
+
+from collections.abc import Sequence
 
 import dagster as dg
 import duckdb
 import pandas as pd
-from dagster._core.storage.db_io_manager import TableSlice
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
@@ -58,3 +62,15 @@ def _typed_for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
     """Text columns with no value yet stay text: DuckDB would otherwise give them the NULL type."""
     empty_text = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
     return df.astype({c: "string" for c in empty_text}) if empty_text else df
+
+
+class WarehouseTables(DuckDBIOManager):
+    """Dagster's DuckDB IO manager, storing pandas tables as above."""
+
+    @staticmethod
+    def type_handlers() -> Sequence[DbTypeHandler]:
+        return [WarehouseTypeHandler()]
+
+    @staticmethod
+    def default_load_type() -> type | None:
+        return pd.DataFrame
