@@ -1,20 +1,18 @@
 """Service returns: received as they are, checked row by row, and who still owes what."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, with_quarter
 from perf_pipeline.defs.conditions import RETURNS_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import combined_hash
-from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_limits, read_return
-from perf_pipeline.lib.returns_validation import validate_returns
-from perf_pipeline.lib.submissions import received_dates
-from perf_pipeline.lib.submissions import submission_status as build_submission_status
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RETURNS = {
     "group_name": "returns",
@@ -49,6 +47,10 @@ EXCEPTION_CSV_COLUMNS = [
 )
 def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootResource):
     """Every row of every return for the quarter exactly as received, with its file, hash and row."""
+    import pandas as pd
+
+    from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_limits, read_return
+
     quarter = quarter_of(context)
     paths = data_root.paths
     files, ignored = list_return_files(paths.submissions_for(quarter), paths.root)
@@ -120,10 +122,13 @@ def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootRe
 def validate_service_returns(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    service_returns_raw: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
+    service_returns_raw,
+    indicator_catalogue,
 ):
     """Check each returned row: code, period, number, range, ratio and duplicates."""
+    from perf_pipeline.lib.publish import publish_csv
+    from perf_pipeline.lib.returns_validation import validate_returns
+
     quarter = quarter_of(context)
     raw = service_returns_raw.drop(columns=["quarter_start", "quarter"], errors="ignore")
     validated, exceptions = validate_returns(raw, indicator_catalogue, quarter, data_root.first)
@@ -162,8 +167,12 @@ def validate_service_returns(
     )
 
 
-def row_accounting(raw: pd.DataFrame, validated: pd.DataFrame, exceptions: pd.DataFrame) -> pd.DataFrame:
+def row_accounting(
+    raw: "pd.DataFrame", validated: "pd.DataFrame", exceptions: "pd.DataFrame"
+) -> "pd.DataFrame":
     """Files whose rows read differ from rows accepted plus exceptions (empty when all add up)."""
+    import pandas as pd
+
     counts = (
         pd.DataFrame(
             {
@@ -182,13 +191,18 @@ def row_accounting(raw: pd.DataFrame, validated: pd.DataFrame, exceptions: pd.Da
 def submission_status(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    services: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    service_returns_raw: pd.DataFrame,
-    service_returns_validated: pd.DataFrame,
-    return_exceptions: pd.DataFrame,
-) -> pd.DataFrame:
+    services,
+    indicator_catalogue,
+    service_returns_raw,
+    service_returns_validated,
+    return_exceptions,
+):
     """Who has returned what for the quarter, on time or late, and the indicators still to chase."""
+    from perf_pipeline.lib.feedback import returned_indicators
+    from perf_pipeline.lib.publish import publish_csv
+    from perf_pipeline.lib.submissions import received_dates
+    from perf_pipeline.lib.submissions import submission_status as build_submission_status
+
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()

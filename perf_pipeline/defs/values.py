@@ -1,7 +1,8 @@
 """Indicator values: validated figures with revisions and approved corrections applied."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import (
@@ -15,10 +16,9 @@ from perf_pipeline.defs.common import (
 from perf_pipeline.defs.conditions import FIGURES_REBUILT, FILES_READ
 from perf_pipeline.defs.partitions import REVISING_RETURNS, quarter_of
 from perf_pipeline.defs.resources import DataRootResource
-from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
-from perf_pipeline.lib.feedback import replace_returned
-from perf_pipeline.lib.indicator_values import build_indicator_values
-from perf_pipeline.lib.returns_reader import read_limits
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CORRECTIONS_APPROVED = "every_correction_approved"
 ONE_ROW_EACH = "one_row_per_indicator_and_quarter"
@@ -58,8 +58,13 @@ VALUES_LINEAGE = column_lineage(
     ],
     **WAREHOUSE_TABLE,
 )
-def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+def corrections_log(data_root: DataRootResource, indicator_catalogue):
     """Every correction ever recorded, applied or rejected, with its reason, approver and source row."""
+    import pandas as pd
+
+    from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
+    from perf_pipeline.lib.returns_reader import read_limits
+
     paths = data_root.paths
     records = read_corrections(paths.corrections, paths.root, read_limits(data_root.council()))
     log = check_corrections(records, indicator_catalogue)
@@ -90,12 +95,17 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
 )
 def indicator_values(
     context: dg.AssetExecutionContext,
-    service_returns_validated: pd.DataFrame,
-    corrections_log: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    feedback_indicator_values: pd.DataFrame,
+    service_returns_validated,
+    corrections_log,
+    indicator_catalogue,
+    feedback_indicator_values,
 ):
     """The quarter's figure for every due indicator, revisions and corrections applied, with its source."""
+    import pandas as pd
+
+    from perf_pipeline.lib.feedback import replace_returned
+    from perf_pipeline.lib.indicator_values import build_indicator_values
+
     quarter = quarter_of(context)
     validated = service_returns_validated.rename(columns={"quarter": "source_quarter"})
     if validated.empty:
@@ -122,7 +132,7 @@ def indicator_values(
     yield frame_check(WITHIN_RANGE, out_of_range(values, indicator_catalogue))
 
 
-def out_of_range(values: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+def out_of_range(values: "pd.DataFrame", indicators: "pd.DataFrame") -> "pd.DataFrame":
     limits = indicators.set_index("code")[["min_value", "max_value"]]
     joined = values.join(limits, on="indicator_code")
     bad = joined["value"].notna() & (
