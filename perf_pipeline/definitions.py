@@ -1,7 +1,7 @@
 """The Dagster definitions of the quarterly performance cycle.
 
-Loading this module reads no data and imports neither Great Expectations nor matplotlib: those
-happen inside the assets that need them.
+Loading this module reads no data and imports none of pandas, numpy, DuckDB, pandera, openpyxl,
+Great Expectations or matplotlib: those happen inside the assets that need them.
 """
 
 import dagster as dg
@@ -86,9 +86,9 @@ def build_definitions(root: DataRoot) -> dg.Definitions:
             "mail": MailResource.from_environment(),
             "returned_rows": returns.returned_rows,
         },
-        # Each run's steps in one process: a step in a process of its own would import the
-        # definitions (and pandas, DuckDB, Great Expectations) again, for seconds each. The pool
-        # `duckdb_warehouse` keeps one writer across runs.
+        # Each run's steps in one process: a step in a process of its own would start Python and
+        # Dagster again, and import pandas, DuckDB or Great Expectations for its work, for seconds
+        # each. The pool `duckdb_warehouse` keeps one writer across runs.
         executor=dg.in_process_executor,
     )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
-from perf_pipeline.app.accounts import Accounts
+from perf_pipeline.app.accounts import ACCOUNTS_FILE, Accounts
 from perf_pipeline.app.server import Settings, create_app
 from perf_pipeline.lib.app_snapshot import SNAPSHOT_FILE, SNAPSHOT_FOLDER
 
@@ -30,10 +32,21 @@ def app_root(demo: Path, target: Path) -> Path:
     (target / SNAPSHOT_FOLDER).mkdir(parents=True)
     shutil.copy(demo / SNAPSHOT_FOLDER / SNAPSHOT_FILE, target / SNAPSHOT_FOLDER / SNAPSHOT_FILE)
     shutil.copytree(demo / "reference", target / "reference")
-    accounts = Accounts(target / SNAPSHOT_FOLDER)
-    for name, (role, portfolio) in USERS.items():
-        accounts.add(name, role, PASSWORD, portfolio)
+    accounts = target / SNAPSHOT_FOLDER / ACCOUNTS_FILE
+    accounts.write_bytes(_accounts_file())
+    accounts.chmod(0o600)
     return target
+
+
+@functools.cache
+def _accounts_file() -> bytes:
+    """The accounts file of `USERS`, made once per worker and copied into each root: argon2 makes
+    hashing a password cost about a quarter of a second by design."""
+    with tempfile.TemporaryDirectory() as folder:
+        accounts = Accounts(Path(folder))
+        for name, (role, portfolio) in USERS.items():
+            accounts.add(name, role, PASSWORD, portfolio)
+        return accounts.path.read_bytes()
 
 
 def plant_canaries(root: Path) -> None:

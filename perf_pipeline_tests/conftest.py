@@ -131,9 +131,9 @@ class SharedRun:
 PERF_PIPELINE = Path(sys.executable).with_name("perf-pipeline")
 SHARED_RUN_TIMEOUT_S = 30 * 60
 # fixture name -> what the shared run is asked to do
-SHARED_RUNS = {
-    "demo": ("--all",),  # every quarter, as `make demo` does
+SHARED_RUNS = {  # shortest first: the tests that read it are run first
     "recent": ("--from", "2024-25-Q4", "--to", "2025-26-Q2"),  # the last three quarters
+    "demo": ("--all",),  # every quarter, as `make demo` does
 }
 
 
@@ -163,8 +163,19 @@ def _uses(item, fixture: str) -> bool:
 
 
 def pytest_collection_modifyitems(items):
-    """The tests that read a shared run last, so the workers have other tests to run meanwhile."""
-    items.sort(key=lambda item: any(_uses(item, f) for f in SHARED_RUNS))
+    """The tests that read a shared run last, so the workers have other tests to run meanwhile:
+    those of the short run (`recent`) before those of the long one (`demo`), so that no worker waits
+    for the long run while tests it could run are queued behind it."""
+    items.sort(
+        key=lambda item: max((rank for rank, f in enumerate(SHARED_RUNS, 1) if _uses(item, f)), default=0)
+    )
+
+
+# The shared runs are the suite's critical path: a worker's tests can run in any order, the quarters
+# of a shared run only one after another. Once a worker has started them (at normal priority), it
+# lowers its own priority, so on two cores the long run keeps a core to itself and the workers share
+# what is left, rather than three processes slowing each other down equally.
+WORKER_NICENESS = 5
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -172,6 +183,8 @@ def _shared_runs_started(request, tmp_path_factory):
     for fixture in SHARED_RUNS:
         if any(_uses(item, fixture) for item in request.session.items):
             shared_run(tmp_path_factory, fixture).start()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.nice(WORKER_NICENESS)
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

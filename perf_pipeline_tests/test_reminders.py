@@ -272,11 +272,11 @@ def emails_in(folder):
 
 
 @pytest.mark.e2e
-def test_reminders_command_writes_one_message_per_person_once_a_day(demo_copy, capsys, monkeypatch):
+def test_reminders_command_writes_one_message_per_person_once_a_day(recent, capsys, monkeypatch):
     for name in SMTP_ENV.values():
         monkeypatch.delenv(name, raising=False)
-    assert run_cli("--data", str(demo_copy), "reminders", "--as-of", "2025-10-15") == 0
-    folder = demo_copy / "outbox" / "2025-10-15"
+    assert run_cli("--data", str(recent), "reminders", "--as-of", "2025-10-15") == 0
+    folder = recent / "outbox" / "2025-10-15"
     messages = emails_in(folder)
     recipients = [m["To"].addresses[0].addr_spec for m in messages.values()]
     assert len(recipients) == len(set(recipients)) >= 8
@@ -286,23 +286,23 @@ def test_reminders_command_writes_one_message_per_person_once_a_day(demo_copy, c
     assert "CIP-22" in nadia and "Education & Inclusion, 2025/26 Q2: not received yet" in nadia
     claire = messages["claire.lowther_darlington.example.eml"].get_body(("plain",)).get_content()
     assert "CIP-23" in claire and "CIP-08" not in claire  # due in December: outside the window
-    log = pd.read_csv(demo_copy / "outbox" / "sent-log.csv", dtype=str, keep_default_na=False)
+    log = pd.read_csv(recent / "outbox" / "sent-log.csv", dtype=str, keep_default_na=False)
     assert len(log[log["reminder_date"] == "2025-10-15"]) == len(messages)
     written = {p: p.stat().st_mtime_ns for p in folder.glob("*.eml")}
 
     capsys.readouterr()
-    assert run_cli("--data", str(demo_copy), "reminders", "--as-of", "2025-10-15") == 0
+    assert run_cli("--data", str(recent), "reminders", "--as-of", "2025-10-15") == 0
     assert "already reminded today" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in folder.glob("*.eml")} == written
-    assert pd.read_csv(demo_copy / "outbox" / "sent-log.csv", dtype=str, keep_default_na=False).equals(log)
+    assert pd.read_csv(recent / "outbox" / "sent-log.csv", dtype=str, keep_default_na=False).equals(log)
 
 
 @pytest.mark.e2e
-def test_with_smtp_configured_reminders_are_sent_not_written(demo_copy, smtp_settings):
-    assert run_cli("--data", str(demo_copy), "reminders", "--as-of", "2025-10-16") == 0
-    assert not (demo_copy / "outbox" / "2025-10-16").exists()
+def test_with_smtp_configured_reminders_are_sent_not_written(recent, smtp_settings):
+    assert run_cli("--data", str(recent), "reminders", "--as-of", "2025-10-16") == 0
+    assert not (recent / "outbox" / "2025-10-16").exists()
     assert len(smtp_settings.sent) >= 8 and all(calls[1] == ("starttls",) for calls in smtp_settings.sent)
-    log = pd.read_csv(demo_copy / "outbox" / "sent-log.csv", dtype=str, keep_default_na=False)
+    log = pd.read_csv(recent / "outbox" / "sent-log.csv", dtype=str, keep_default_na=False)
     today = log[log["reminder_date"] == "2025-10-16"]
     assert len(today) == len(smtp_settings.sent) and set(today["sent_by"]) == {"smtp smtp.council.example"}
-    assert "s3cret" not in (demo_copy / "outbox" / "sent-log.csv").read_text()
+    assert "s3cret" not in (recent / "outbox" / "sent-log.csv").read_text()

@@ -222,18 +222,18 @@ def test_the_pack_guides_and_guards_what_is_typed(mini_root):
 
 
 @pytest.mark.e2e
-def test_requests_command_writes_packs_the_pipeline_accepts_as_they_are(demo_copy, capsys):
+def test_requests_command_writes_packs_the_pipeline_accepts_as_they_are(recent, capsys):
     quarter = Quarter(2025, 3)
-    assert run_cli("--data", str(demo_copy), "requests", "--quarter", quarter.key) == 0
+    assert run_cli("--data", str(recent), "requests", "--quarter", quarter.key) == 0
     out = capsys.readouterr().out
-    packs = sorted((demo_copy / "requests" / quarter.key).glob("*.xlsx"))
+    packs = sorted((recent / "requests" / quarter.key).glob("*.xlsx"))
     assert len(packs) == 10 and all(str(p) in out for p in packs)
-    root = DataRoot(demo_copy)
+    root = DataRoot(recent)
     indicators = load_catalogue(root)
     for pack in packs:
         verdicts = return_verdicts(root, pack, quarter, indicators)
         assert verdicts["verdict"].str.startswith("accepted").all(), pack.name
-    held = pd.read_excel(demo_copy / "requests" / quarter.key / "waste.xlsx", sheet_name="Return", header=3)
+    held = pd.read_excel(recent / "requests" / quarter.key / "waste.xlsx", sheet_name="Return", header=3)
     assert held["Period"].tolist()[:4] == ["2025/26 Q3", "2025/26 Q2", "2025/26 Q1", "2024/25 Q4"]
     not_ended = Quarter.containing(dt.date.today())
-    assert run_cli("--data", str(demo_copy), "requests", "--quarter", not_ended.key) == 2
+    assert run_cli("--data", str(recent), "requests", "--quarter", not_ended.key) == 2

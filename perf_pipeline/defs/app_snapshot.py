@@ -8,18 +8,22 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.benchmarks import council_inputs
 from perf_pipeline.defs.common import OWNERS
 from perf_pipeline.defs.conditions import SNAPSHOT_REPUBLISHED
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.app_snapshot import INDICATOR_COLUMNS, benchmark_history, snapshot_path, write_snapshot
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.framework_report import SNAPSHOT_TABLES
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
 
+# The app snapshot's framework tables, and the assets each is copied from.
+SNAPSHOT_TABLES = {
+    "programmes": "change_programmes",
+    "milestones": "milestone_status",
+    "benefits": "benefit_status",
+    "risks": "risk_status",
+    "tags": "framework_tags",
+}
 # What the app shows, as the warehouse holds it after the quarter's outputs: every quarter so far.
 COPIED = {
     "performance": f"select * from {WAREHOUSE_SCHEMA}.indicator_performance",
@@ -59,12 +63,21 @@ COPIED = {
 def app_snapshot(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_catalogue: pd.DataFrame,
-) -> pd.DataFrame:
+    warehouse: WarehouseResource,
+    indicator_catalogue,
+):
     """What the performance app shows, copied from the warehouse into a read-only file it may open
     while runs write the warehouse: replaced whole (written aside, then renamed), with its pages'
     latest quarters' charts drawn ahead (`app/ahead.py`) so that no page of theirs draws one when asked."""
+    import pandas as pd
+
+    from perf_pipeline.lib.app_snapshot import (
+        INDICATOR_COLUMNS,
+        benchmark_history,
+        snapshot_path,
+        write_snapshot,
+    )
+
     started = time.perf_counter()
     council = data_root.council()
     metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())

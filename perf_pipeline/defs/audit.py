@@ -1,27 +1,25 @@
 """The audit pack: each published figure traced to its source, with everything needed to recheck it."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import KINDS, OWNERS, with_quarter
 from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.reports import input_manifest
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.audit import calculation_notes, figure_provenance
-from perf_pipeline.lib.data_docs import validate_and_document
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.files import write_atomically
-from perf_pipeline.lib.governance.report import export_records
-from perf_pipeline.lib.performance import rules_from_catalogue, targets_in_force
-from perf_pipeline.lib.publish import publish_csv, publish_folder, staging_folder
 from perf_pipeline.settings import code_version
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATA_DOCS_PASSED = "great_expectations_suites_pass"
 
 
-def values_for_expectations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
+def values_for_expectations(values: "pd.DataFrame", catalogue: "pd.DataFrame") -> "pd.DataFrame":
     """The values with the two derived columns the suite checks (see expectations/indicator_values.json)."""
     units = values["indicator_code"].map(catalogue.set_index("code")["unit"])
     uncorrected = values["corrections"].fillna("").eq("")
@@ -53,14 +51,20 @@ def values_for_expectations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd
 def audit_pack(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_values: pd.DataFrame,
-    indicator_performance: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    indicator_targets: pd.DataFrame,
-    corrections_log: pd.DataFrame,
+    warehouse: WarehouseResource,
+    indicator_values,
+    indicator_performance,
+    indicator_catalogue,
+    indicator_targets,
+    corrections_log,
 ):
     """Figure provenance, input manifest, calculation notes and Data Docs for the quarter's auditors."""
+    from perf_pipeline.lib.audit import calculation_notes, figure_provenance
+    from perf_pipeline.lib.data_docs import validate_and_document
+    from perf_pipeline.lib.governance.report import export_records
+    from perf_pipeline.lib.performance import rules_from_catalogue, targets_in_force
+    from perf_pipeline.lib.publish import publish_csv, publish_folder, staging_folder
+
     quarter = quarter_of(context)
     paths = data_root.paths
     version, run_id = code_version(), context.run.run_id

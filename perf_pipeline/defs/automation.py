@@ -18,7 +18,6 @@ from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.defs.sources import changed_inputs
 from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.submissions import add_working_days, is_working_day, return_deadline
 
 TIMEZONE = "Europe/London"
 RUNNING = dg.DefaultScheduleStatus.RUNNING
@@ -57,6 +56,8 @@ def data_requests_schedule(context: dg.ScheduleEvaluationContext, data_root: Dat
 def quarter_after_deadline(context: dg.ScheduleEvaluationContext, data_root: DataRootResource):
     """Build the last quarter at 6am on the first working day after its return deadline; the
     automation then rebuilds the earlier quarters its returns revised."""
+    from perf_pipeline.lib.submissions import add_working_days, return_deadline
+
     today = scheduled_day(context)
     quarter = Quarter.containing(today).shift(-1)
     try:
@@ -76,6 +77,8 @@ def quarter_after_deadline(context: dg.ScheduleEvaluationContext, data_root: Dat
 )
 def daily_reminders(context: dg.ScheduleEvaluationContext):
     """Send the day's reminders at 8am on working days."""
+    from perf_pipeline.lib.submissions import is_working_day
+
     today = scheduled_day(context)
     if not is_working_day(today):
         return dg.SkipReason(f"{today:%-d %B %Y} is a bank holiday")

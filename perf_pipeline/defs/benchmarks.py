@@ -1,8 +1,8 @@
 """Benchmarks: published comparator data, comparator groups, and the council's position in each."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import MAX_CASES_SHOWN, frame_check, pandera_check
 from perf_pipeline.defs.common import (
@@ -17,7 +17,7 @@ from perf_pipeline.defs.common import (
 )
 from perf_pipeline.defs.conditions import REFERENCE_REREAD
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.benchmarks.checks import (
     AREAS_KNOWN,
     EVERY_INDICATOR_BENCHMARKED,
@@ -30,20 +30,11 @@ from perf_pipeline.lib.benchmarks.checks import (
     VALUES_NUMERIC,
     benchmark_value_failures,
 )
-from perf_pipeline.lib.benchmarks.council import council_benchmarks
-from perf_pipeline.lib.benchmarks.groups import (
-    BUILT_IN_GROUPS,
-    GROUPS_CSV,
-    NEAREST_NEIGHBOURS_FILE,
-    build_comparator_groups,
-    read_group_csv,
-    read_nearest_neighbours,
-)
-from perf_pipeline.lib.benchmarks.normalise import load_benchmark_values
-from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE, load_sources, stage_sources
-from perf_pipeline.lib.publish import publish_csv
 from perf_pipeline.lib.validation import ReferenceDataError
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BENCHMARKS = {"group_name": "benchmarks", "owners": OWNERS, "kinds": KINDS, "pool": WAREHOUSE_POOL}
 WARN = dg.AssetCheckSeverity.WARN
@@ -70,15 +61,18 @@ VALUE_CHECKS = {
 )
 def benchmark_values(
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_catalogue: pd.DataFrame,
-    authorities: pd.DataFrame,
+    warehouse: WarehouseResource,
+    indicator_catalogue,
+    authorities,
 ):
     """Every published benchmark figure, one row per source, metric, area and period, in our labels.
 
     National files run to millions of rows, so the table is built in the warehouse by SQL (in one
     transaction: a failed or killed run leaves the previous table) rather than passed through pandas.
     """
+    from perf_pipeline.lib.benchmarks.normalise import load_benchmark_values
+    from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE, load_sources, stage_sources
+
     paths = data_root.paths
     sources_path = paths.benchmarks / SOURCES_FILE
     table = f"{WAREHOUSE_SCHEMA}.benchmark_values"
@@ -134,8 +128,19 @@ def benchmark_values(
     ],
     **BENCHMARKS,
 )
-def comparator_groups(data_root: DataRootResource, authorities: pd.DataFrame):
+def comparator_groups(data_root: DataRootResource, authorities):
     """Whom each authority is compared with: nearest neighbours, same type, region, England, named groups."""
+    import pandas as pd
+
+    from perf_pipeline.lib.benchmarks.groups import (
+        BUILT_IN_GROUPS,
+        GROUPS_CSV,
+        NEAREST_NEIGHBOURS_FILE,
+        build_comparator_groups,
+        read_group_csv,
+        read_nearest_neighbours,
+    )
+
     reference = data_root.paths.reference
     nn_path, csv_path = reference / NEAREST_NEIGHBOURS_FILE, reference / GROUPS_CSV
     council = data_root.council()
@@ -229,7 +234,7 @@ POSITIONS_LINEAGE = column_lineage(
 )
 
 
-def council_inputs(con, metrics: list[str], council_code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def council_inputs(con, metrics: list[str], council_code: str) -> "tuple[pd.DataFrame, pd.DataFrame]":
     """The published values of these `source:metric`s, and the council's own comparator groups.
 
     National files hold every authority and many metrics: only what is asked for leaves the warehouse.
@@ -268,10 +273,13 @@ def council_inputs(con, metrics: list[str], council_code: str) -> tuple[pd.DataF
 def comparator_benchmarks(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_catalogue: pd.DataFrame,
+    warehouse: WarehouseResource,
+    indicator_catalogue,
 ):
     """The council's position per benchmarked indicator and comparator group, latest published period."""
+    from perf_pipeline.lib.benchmarks.council import council_benchmarks
+    from perf_pipeline.lib.publish import publish_csv
+
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()

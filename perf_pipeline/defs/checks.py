@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.lib.validation import schema_failures
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pandera.pandas as pa
 
 MAX_CASES_SHOWN = 50

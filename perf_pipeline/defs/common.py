@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL
@@ -14,6 +14,9 @@ from perf_pipeline.lib.automation import files_version as input_files_version
 from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.validation import ReferenceDataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OWNERS = ["team:performance"]
 KINDS = {"duckdb", "pandas"}
@@ -34,6 +37,8 @@ def files_version(paths: list[Path]) -> dg.DataVersion:
 
 def frame_version(df: pd.DataFrame) -> dg.DataVersion:
     """A data version from a table's content, so what reads it is rebuilt only when it changed."""
+    import pandas as pd
+
     rows = pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes().hex()
     return dg.DataVersion(combined_hash([",".join(map(str, df.columns)), rows])[:16])
 
@@ -59,6 +64,8 @@ def reference_failure(error: ReferenceDataError) -> dg.Failure:
 
 def with_quarter(df: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     """Stamp a quarter's rows with the partition column (a timestamp, as the IO manager needs)."""
+    import pandas as pd
+
     out = df.drop(columns=["quarter_start", "quarter"], errors="ignore")
     out.insert(0, "quarter", quarter.key)
     out.insert(0, "quarter_start", pd.Timestamp(quarter.start))

@@ -1,15 +1,11 @@
 """Data requests: the pack each service fills in at the end of a quarter."""
 
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.partitions import PREVIOUS_QUARTERS, quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.data_requests import PackInfo, request_rows, write_pack
-from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.submissions import return_deadline
 
 
 @dg.asset(
@@ -26,12 +22,18 @@ from perf_pipeline.lib.submissions import return_deadline
 def data_request_packs(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    services: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    indicator_targets: pd.DataFrame,
-    indicator_values: pd.DataFrame,
-) -> pd.DataFrame:
+    services,
+    indicator_catalogue,
+    indicator_targets,
+    indicator_values,
+):
     """One workbook per service: indicators due, targets, the last three quarters' figures, the deadline."""
+    import pandas as pd
+
+    from perf_pipeline.lib.data_requests import PackInfo, request_rows, write_pack
+    from perf_pipeline.lib.feedback import returned_indicators
+    from perf_pipeline.lib.submissions import return_deadline
+
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()

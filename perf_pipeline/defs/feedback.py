@@ -1,7 +1,6 @@
 """Customer feedback: case extracts read and checked, then turned by rules into indicator values."""
 
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check
 from perf_pipeline.defs.common import (
@@ -15,18 +14,6 @@ from perf_pipeline.defs.common import (
 from perf_pipeline.defs.conditions import FIGURES_REBUILT, FILES_READ
 from perf_pipeline.defs.partitions import quarter_of
 from perf_pipeline.defs.resources import DataRootResource
-from perf_pipeline.lib.feedback import (
-    FEEDBACK_FOLDER,
-    derive_values,
-    load_feedback_rules,
-    read_cases,
-    rows_unaccounted,
-    rules_from_table,
-    rules_table,
-)
-from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.reference import due_in
-from perf_pipeline.lib.returns_reader import list_return_files, read_limits
 
 CASES_ACCOUNTED = "every_case_row_accounted_for"
 CASES_ACCEPTED = "every_case_accepted"
@@ -36,8 +23,10 @@ RULES_FILE = "feedback_rules.toml"
 @dg.asset(
     group_name="reference", deps=["framework_files"], automation_condition=FILES_READ, **WAREHOUSE_TABLE
 )
-def feedback_rules(data_root: DataRootResource, indicator_catalogue: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def feedback_rules(data_root: DataRootResource, indicator_catalogue) -> dg.Output:
     """The rules of feedback_rules.toml that make indicators of the catalogue from the case extracts, checked."""
+    from perf_pipeline.lib.feedback import load_feedback_rules, rules_table
+
     with reference_checked():
         rules = load_feedback_rules(data_root.paths.reference / RULES_FILE, set(indicator_catalogue["code"]))
     table = rules_table(rules)
@@ -59,6 +48,10 @@ def feedback_rules(data_root: DataRootResource, indicator_catalogue: pd.DataFram
 )
 def feedback_cases(data_root: DataRootResource):
     """Every row of every customer feedback extract, accepted or refused with the reason, by file and row."""
+    from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, read_cases, rows_unaccounted
+    from perf_pipeline.lib.publish import publish_csv
+    from perf_pipeline.lib.returns_reader import list_return_files, read_limits
+
     paths = data_root.paths
     folder = paths.root / FEEDBACK_FOLDER
     cases, counts = read_cases(folder, paths.root, read_limits(data_root.council()))
@@ -93,11 +86,16 @@ def feedback_cases(data_root: DataRootResource):
 )
 def feedback_indicator_values(
     context: dg.AssetExecutionContext,
-    feedback_cases: pd.DataFrame,
-    feedback_rules: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-) -> dg.Output[pd.DataFrame]:
+    feedback_cases,
+    feedback_rules,
+    indicator_catalogue,
+) -> dg.Output:
     """The quarter's figures derived from the case extracts by feedback_rules.toml, with their source files."""
+    import pandas as pd
+
+    from perf_pipeline.lib.feedback import derive_values, rules_from_table
+    from perf_pipeline.lib.reference import due_in
+
     quarter = quarter_of(context)
     due = set(indicator_catalogue.loc[due_in(indicator_catalogue, quarter), "code"])
     derived = derive_values(feedback_cases, rules_from_table(feedback_rules), quarter, due)

@@ -1,7 +1,8 @@
 """The framework's shape: tags and measure types, change programmes, and the strategic risk register."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.common import (
     KINDS,
@@ -15,18 +16,9 @@ from perf_pipeline.defs.conditions import FILES_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.performance import ASSESSED_WINDOW
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.framework import load_action_links, load_indicator_framework, load_tag_vocabularies
-from perf_pipeline.lib.framework_programmes import (
-    benefit_status,
-    load_benefits,
-    load_milestones,
-    load_programmes,
-    milestone_status,
-)
-from perf_pipeline.lib.framework_risks import load_risk_reviews, load_risks
-from perf_pipeline.lib.framework_risks import risk_status as risks_as_at
-from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.reference import read_text_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
@@ -47,7 +39,7 @@ def _out(description: str, quarterly: bool = False) -> dg.AssetOut:
 REGISTER = {"group_name": "reference", "pool": WAREHOUSE_POOL, "deps": ["framework_files"]}
 
 
-def _versioned(df: pd.DataFrame, name: str, **metadata) -> dg.Output:
+def _versioned(df: "pd.DataFrame", name: str, **metadata) -> dg.Output:
     return dg.Output(df, output_name=name, data_version=frame_version(df), metadata=metadata or None)
 
 
@@ -59,8 +51,12 @@ def _versioned(df: pd.DataFrame, name: str, **metadata) -> dg.Output:
     },
     **REGISTER,
 )
-def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+def indicator_framework(data_root: DataRootResource, indicator_catalogue):
     """What each indicator measures and the council's vocabularies it is tagged with, checked."""
+    import pandas as pd
+
+    from perf_pipeline.lib.framework import load_action_links, load_indicator_framework, load_tag_vocabularies
+
     paths = data_root.paths
     files = [
         paths.reference / "tags.toml",
@@ -102,8 +98,10 @@ def indicator_framework(data_root: DataRootResource, indicator_catalogue: pd.Dat
     },
     **REGISTER,
 )
-def change_programme_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+def change_programme_register(data_root: DataRootResource, indicator_catalogue):
     """The council's change programmes as described in programmes.csv, milestones.csv and benefits.csv."""
+    from perf_pipeline.lib.framework_programmes import load_benefits, load_milestones, load_programmes
+
     reference = data_root.paths.reference
     codes = set(indicator_catalogue["code"])
     with reference_checked():
@@ -125,8 +123,13 @@ def change_programme_register(data_root: DataRootResource, indicator_catalogue: 
     },
     **REGISTER,
 )
-def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+def strategic_risk_register(data_root: DataRootResource, indicator_catalogue):
     """The strategic risk register and its reviews, linked to indicators and improvement actions."""
+    import pandas as pd
+
+    from perf_pipeline.lib.framework_risks import load_risk_reviews, load_risks
+    from perf_pipeline.lib.reference import read_text_table
+
     paths = data_root.paths
     actions = paths.improvement_plan / "actions.csv"
     with reference_checked():
@@ -155,13 +158,16 @@ def strategic_risk_register(data_root: DataRootResource, indicator_catalogue: pd
 def programme_status(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    change_programmes: pd.DataFrame,
-    programme_milestones: pd.DataFrame,
-    programme_benefits: pd.DataFrame,
-    indicator_performance: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
+    change_programmes,
+    programme_milestones,
+    programme_benefits,
+    indicator_performance,
+    indicator_catalogue,
 ):
     """The change programmes as at the quarter's last day: milestones and benefits."""
+    from perf_pipeline.lib.framework_programmes import benefit_status, milestone_status
+    from perf_pipeline.lib.publish import publish_csv
+
     quarter = quarter_of(context)
     milestones = milestone_status(programme_milestones, change_programmes, quarter.end)
     benefits = benefit_status(programme_benefits, indicator_performance, indicator_catalogue, quarter)
@@ -188,12 +194,15 @@ def programme_status(
 def risk_status(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    risk_register: pd.DataFrame,
-    risk_reviews: pd.DataFrame,
-    indicator_performance: pd.DataFrame,
-    improvement_plan_status: pd.DataFrame,
-) -> dg.Output[pd.DataFrame]:
+    risk_register,
+    risk_reviews,
+    indicator_performance,
+    improvement_plan_status,
+) -> dg.Output:
     """Each strategic risk at the quarter's end: score, trend, evidence, and a flag where they disagree."""
+    from perf_pipeline.lib.framework_risks import risk_status as risks_as_at
+    from perf_pipeline.lib.publish import publish_csv
+
     quarter = quarter_of(context)
     current = indicator_performance[indicator_performance["quarter"] == quarter.key]
     status = risks_as_at(risk_register, risk_reviews, current, improvement_plan_status, quarter.end)

@@ -8,7 +8,6 @@ from dagster._core.definitions.external_asset import create_external_asset_from_
 from perf_pipeline.defs.common import OWNERS
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
-from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.governance.store import GovernanceStore
 from perf_pipeline.lib.quarters import Quarter
 
@@ -20,6 +19,8 @@ DESCRIPTION = (
 
 
 def observe(data_root: DataRootResource) -> dg.DataVersionsByPartition:
+    from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
+
     versions = GovernanceStore(data_root.paths.root / GOVERNANCE_FOLDER).quarter_versions()
     keys = set(quarterly_partitions.get_partition_keys())
     by_partition = {Quarter.parse(q).partition_key: dg.DataVersion(v) for q, v in versions.items()}

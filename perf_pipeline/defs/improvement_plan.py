@@ -1,7 +1,6 @@
 """The Corporate Improvement Plan: where each action stands at the end of the quarter."""
 
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.checks import pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_checked, with_quarter
@@ -9,10 +8,6 @@ from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.governance.records import KINDS as KINDS_OF_RECORDS
-from perf_pipeline.lib.governance.report import plan_actions
-from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
-from perf_pipeline.lib.improvement_plan import load_plan, plan_status, updates_as_at
-from perf_pipeline.lib.publish import publish_csv
 
 PLAN_WELL_FORMED = "one_status_per_action"
 from perf_pipeline.defs.sources import PLAN_FILES
@@ -42,10 +37,13 @@ from perf_pipeline.defs.sources import PLAN_FILES
     # Corrective actions promoted in the app join the plan.
     deps=["improvement_plan_files", GOVERNANCE_STORE],
 )
-def improvement_plan(
-    context: dg.AssetExecutionContext, data_root: DataRootResource, indicator_catalogue: pd.DataFrame
-):
+def improvement_plan(context: dg.AssetExecutionContext, data_root: DataRootResource, indicator_catalogue):
     """The improvement plan as at the quarter's last day, and the audit trail of updates behind it."""
+    from perf_pipeline.lib.governance.report import plan_actions
+    from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
+    from perf_pipeline.lib.improvement_plan import load_plan, plan_status, updates_as_at
+    from perf_pipeline.lib.publish import publish_csv
+
     quarter = quarter_of(context)
     paths = data_root.paths
     with reference_checked():

@@ -7,9 +7,7 @@ command line's plan all follow them.
 
 import dagster as dg
 
-from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE
-from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS
+from perf_pipeline.lib.quarters import ASSESSED_QUARTERS_BEFORE, REVISION_WINDOW_QUARTERS, Quarter
 from perf_pipeline.settings import first_quarter
 
 quarterly_partitions = dg.TimeWindowPartitionsDefinition(

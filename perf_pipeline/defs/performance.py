@@ -1,22 +1,19 @@
 """Performance against targets: RAG, direction of travel, year to date, and restatements."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.checks import pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, column_lineage, with_quarter
 from perf_pipeline.defs.conditions import OUTPUTS_REBUILT
 from perf_pipeline.defs.partitions import ASSESSED_WINDOW, quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE, assess_quarter, rules_from_catalogue
-from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.restatements import (
-    detect_restatements,
-    figures_shown,
-    restatements_for_report,
-)
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
+from perf_pipeline.lib.quarters import ASSESSED_QUARTERS_BEFORE
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PERFORMANCE_WELL_FORMED = "one_assessment_per_indicator"
 RULE_INPUTS = ["indicator_catalogue.polarity", "indicator_catalogue.decimals", "indicator_catalogue.rag_rule"]
@@ -93,12 +90,17 @@ EVENTS_LOG = f"{WAREHOUSE_SCHEMA}.restatement_events"
 def assess_performance(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_values: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    indicator_targets: pd.DataFrame,
+    warehouse: WarehouseResource,
+    indicator_values,
+    indicator_catalogue,
+    indicator_targets,
 ):
     """Assess the quarter and record every figure it publishes, so later changes show as restatements."""
+    import pandas as pd
+
+    from perf_pipeline.lib.performance import assess_quarter, rules_from_catalogue
+    from perf_pipeline.lib.publish import publish_csv
+
     quarter = quarter_of(context)
     window = [quarter.shift(-i).key for i in range(ASSESSED_QUARTERS_BEFORE, -1, -1)]
     values = (
@@ -141,9 +143,11 @@ def assess_performance(
 
 
 def publish_and_restate(
-    con, report_quarter: str, window: list[str], values: pd.DataFrame, run_id: str, now: pd.Timestamp
-) -> pd.DataFrame:
+    con, report_quarter: str, window: list[str], values: "pd.DataFrame", run_id: str, now: "pd.Timestamp"
+) -> "pd.DataFrame":
     """Append this publication to the log, record any restatement, and list the report's ones."""
+    from perf_pipeline.lib.restatements import detect_restatements, figures_shown, restatements_for_report
+
     ensure_logs(con)
     last_logged = con.execute(
         f"select figure_quarter, indicator_code, arg_max(value, published_at) as value "

@@ -1,18 +1,10 @@
 """Reference data: what the council measures, against which targets, compared with whom."""
 
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.common import KINDS, OWNERS, files_version, reference_checked, reference_failure
 from perf_pipeline.defs.conditions import REFERENCE_REREAD
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.reference import (
-    load_authorities,
-    load_indicators,
-    load_rag_rules,
-    load_services,
-    load_targets,
-)
 from perf_pipeline.lib.validation import ReferenceDataError
 
 # Read again by the automation when a reference file changes (`defs/conditions.py`).
@@ -26,8 +18,10 @@ REFERENCE = {
 
 
 @dg.asset(code_version="1", deps=["reference_files"], **REFERENCE)
-def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
+def services(data_root: DataRootResource) -> dg.Output:
     """The council's services, with their directorate and the officer who owns each return."""
+    from perf_pipeline.lib.reference import load_services
+
     path = data_root.paths.reference / "services.csv"
     with reference_checked():
         df = load_services(path)
@@ -35,8 +29,12 @@ def services(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
 
 
 @dg.asset(code_version="1", deps=["reference_files"], **REFERENCE)
-def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def indicator_catalogue(data_root: DataRootResource, services) -> dg.Output:
     """Every indicator the council reports: definition, unit, polarity, owner and RAG rule."""
+    import pandas as pd
+
+    from perf_pipeline.lib.reference import load_indicators, load_rag_rules
+
     reference = data_root.paths.reference
     files = [reference / "indicators.csv", reference / "rag_rules.toml"]
     with reference_checked():
@@ -56,10 +54,10 @@ def indicator_catalogue(data_root: DataRootResource, services: pd.DataFrame) -> 
 
 
 @dg.asset(code_version="1", deps=["reference_files"], **REFERENCE)
-def indicator_targets(
-    data_root: DataRootResource, indicator_catalogue: pd.DataFrame
-) -> dg.Output[pd.DataFrame]:
+def indicator_targets(data_root: DataRootResource, indicator_catalogue) -> dg.Output:
     """Every target ever set, when and why; a later one supersedes but never erases an earlier."""
+    from perf_pipeline.lib.reference import load_targets
+
     path = data_root.paths.reference / "targets.csv"
     with reference_checked():
         df = load_targets(path, indicator_catalogue)
@@ -74,8 +72,10 @@ def indicator_targets(
 
 
 @dg.asset(code_version="1", deps=["reference_files", "council_settings"], **REFERENCE)
-def authorities(data_root: DataRootResource) -> dg.Output[pd.DataFrame]:
+def authorities(data_root: DataRootResource) -> dg.Output:
     """English local authorities with their type, region and successors, for comparator groups."""
+    from perf_pipeline.lib.reference import load_authorities
+
     reference = data_root.paths.reference
     council = data_root.council()
     with reference_checked():

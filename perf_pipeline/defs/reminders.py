@@ -4,27 +4,11 @@ import datetime as dt
 import zoneinfo
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from perf_pipeline.defs.common import KINDS, OWNERS, reference_checked
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, MailResource
-from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import relative_to_root
-from perf_pipeline.lib.framework_programmes import milestones_due
-from perf_pipeline.lib.improvement_plan import load_plan, plan_status
-from perf_pipeline.lib.reminders import (
-    SENT_LOG_COLUMNS,
-    actions_to_remind,
-    already_reminded,
-    append_sent_log,
-    compose,
-    group_by_person,
-    read_sent_log,
-    reminder_quarter,
-    returns_owed,
-    write_eml,
-)
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 DEFAULT_SENDER = "performance-team@localhost"
@@ -57,11 +41,29 @@ def action_reminders(
     config: ReminderConfig,
     data_root: DataRootResource,
     mail: MailResource,
-    services: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    submission_status: pd.DataFrame,
-) -> pd.DataFrame:
+    services,
+    indicator_catalogue,
+    submission_status,
+):
     """The day's reminders: each person's actions due or overdue and data returns owed, in one message."""
+    import pandas as pd
+
+    from perf_pipeline.lib.feedback import returned_indicators
+    from perf_pipeline.lib.framework_programmes import milestones_due
+    from perf_pipeline.lib.improvement_plan import load_plan, plan_status
+    from perf_pipeline.lib.reminders import (
+        SENT_LOG_COLUMNS,
+        actions_to_remind,
+        already_reminded,
+        append_sent_log,
+        compose,
+        group_by_person,
+        read_sent_log,
+        reminder_quarter,
+        returns_owed,
+        write_eml,
+    )
+
     as_of = reminder_date(config)
     paths = data_root.paths
     council = data_root.council()

@@ -1,10 +1,9 @@
 """The quarterly monitoring documents for Cabinet and scrutiny."""
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.common import OWNERS, with_quarter
 from perf_pipeline.defs.conditions import ANNUAL_BUILT, OUTPUTS_REBUILT
@@ -16,15 +15,12 @@ from perf_pipeline.defs.partitions import (
     year_of,
     yearly_partitions,
 )
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.files import relative_to_root, sha256_of
-from perf_pipeline.lib.framework_report import framework_sections, framework_sheets
-from perf_pipeline.lib.governance.report import governance_view, workbook_sheets
-from perf_pipeline.lib.publish import publish_folder, staging_folder
-from perf_pipeline.lib.report_render import write_html, write_workbook
-from perf_pipeline.lib.report_view import annual_view, dot_plots, quarterly_view
-from perf_pipeline.lib.value_for_money_view import value_for_money_section
 from perf_pipeline.settings import WAREHOUSE_SCHEMA, code_version
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPORT_HTML = "quarterly-monitoring-report.html"
 REPORT_XLSX = "quarterly-monitoring-report.xlsx"
@@ -46,8 +42,10 @@ EXCEPTION_COLUMNS = [
 ]
 
 
-def input_manifest(con, data_root, quarter_key: str) -> pd.DataFrame:
+def input_manifest(con, data_root, quarter_key: str) -> "pd.DataFrame":
     """Every input file the quarter's figures came from, with its sha256."""
+    import pandas as pd
+
     returns = con.execute(
         f"select distinct file, file_sha256 as sha256 from {WAREHOUSE_SCHEMA}.service_returns_raw "
         "where quarter = ? order by file",
@@ -73,8 +71,10 @@ def run_provenance(context: dg.AssetExecutionContext) -> dict:
     }
 
 
-def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.DataFrame:
+def neighbour_values(con, benchmarks: "pd.DataFrame", council_code: str) -> "pd.DataFrame":
     """The published values of the council's nearest neighbours for the metrics and periods compared."""
+    import pandas as pd
+
     wanted = benchmarks[benchmarks["group"] == "nearest_neighbours"][["metric", "period"]].drop_duplicates()
     if wanted.empty:
         return pd.DataFrame(columns=["metric", "period", "area_code", "value"])
@@ -114,27 +114,36 @@ def neighbour_values(con, benchmarks: pd.DataFrame, council_code: str) -> pd.Dat
 def quarterly_monitoring_report(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_performance: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    restatements: pd.DataFrame,
-    submission_status: pd.DataFrame,
-    return_exceptions: pd.DataFrame,
-    corrections_log: pd.DataFrame,
-    comparator_benchmarks: pd.DataFrame,
-    improvement_plan_status: pd.DataFrame,
-    value_for_money: pd.DataFrame,
-    value_for_money_points: pd.DataFrame,
-    indicator_measures: pd.DataFrame,
-    framework_tags: pd.DataFrame,
-    change_programmes: pd.DataFrame,
-    milestone_status: pd.DataFrame,
-    benefit_status: pd.DataFrame,
-    risk_status: pd.DataFrame,
-    feedback_indicator_values: pd.DataFrame,
-    feedback_cases: pd.DataFrame,
-) -> pd.DataFrame:
+    warehouse: WarehouseResource,
+    indicator_performance,
+    indicator_catalogue,
+    restatements,
+    submission_status,
+    return_exceptions,
+    corrections_log,
+    comparator_benchmarks,
+    improvement_plan_status,
+    value_for_money,
+    value_for_money_points,
+    indicator_measures,
+    framework_tags,
+    change_programmes,
+    milestone_status,
+    benefit_status,
+    risk_status,
+    feedback_indicator_values,
+    feedback_cases,
+):
     """The quarter's monitoring report for Cabinet and scrutiny, as one HTML file and a workbook."""
+    import pandas as pd
+
+    from perf_pipeline.lib.framework_report import framework_sections, framework_sheets
+    from perf_pipeline.lib.governance.report import governance_view, workbook_sheets
+    from perf_pipeline.lib.publish import publish_folder, staging_folder
+    from perf_pipeline.lib.report_render import write_html, write_workbook
+    from perf_pipeline.lib.report_view import dot_plots, quarterly_view
+    from perf_pipeline.lib.value_for_money_view import value_for_money_section
+
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()
@@ -240,10 +249,15 @@ def quarterly_monitoring_report(
 def annual_performance_report(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_performance: pd.DataFrame,
-) -> pd.DataFrame:
+    warehouse: WarehouseResource,
+    indicator_performance,
+):
     """The financial year's outturn against annual targets, beside the three years before."""
+    import pandas as pd
+
+    from perf_pipeline.lib.report_render import write_html
+    from perf_pipeline.lib.report_view import annual_view
+
     year_q4 = year_of(context)
     paths = data_root.paths
     council = data_root.council()

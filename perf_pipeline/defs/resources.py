@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import duckdb
-import pandas as pd
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
-from dagster_duckdb import DuckDBIOManager, DuckDBResource
-from dagster_duckdb_pandas import DuckDBPandasTypeHandler
+from pydantic import Field
 
 from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.settings import DEFAULT_FIRST_QUARTER, WAREHOUSE_SCHEMA, DataRoot
+from perf_pipeline.settings import DEFAULT_FIRST_QUARTER, DataRoot
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 
@@ -91,75 +90,39 @@ class MailResource(dg.ConfigurableResource):
             smtp.send_message(message)
 
 
-class WarehouseTypeHandler(DuckDBPandasTypeHandler):
-    """Pandas tables in DuckDB that survive empty partitions and added columns.
+# The warehouse's IO manager and resource are Dagster's DuckDB ones (`dagster-duckdb`), made when a
+# run opens them: that package imports DuckDB, and the type handler pandas, which loading the
+# definitions (the code server, the daemon, every step's process) then does without.
+class WarehouseIOManager(dg.ConfigurableIOManagerFactory):
+    """The DuckDB warehouse: one table per asset; a quarter's re-run replaces only its own rows.
 
-    The stock handler skips empty frames (so a quarter with no exceptions would leave no table for
-    the next step to read) and inserts by position; this one creates the table from the frame's
-    schema, adds any new column, and inserts by name.
-    """
+    Dagster's `DuckDBIOManager` with the type handler of `warehouse_tables.py`, configured as it is."""
 
-    def handle_output(
-        self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
-    ):
-        table = f"{table_slice.schema}.{table_slice.table}"
-        connection.register("incoming", _typed_for_duckdb(obj))
-        try:
-            connection.execute(f"create table if not exists {table} as select * from incoming limit 0")
-            existing = {row[0]: row[1] for row in connection.execute(f"describe {table}").fetchall()}
-            for name, type_name, *_ in connection.execute("describe incoming").fetchall():
-                if name not in existing:
-                    connection.execute(f'alter table {table} add column "{name}" {type_name}')
-                elif existing[name] == '"NULL"' and type_name != '"NULL"':
-                    connection.execute(f'alter table {table} alter column "{name}" type {type_name}')
-            connection.execute(f"insert into {table} by name select * from incoming")
-        finally:
-            connection.unregister("incoming")
-        row_count = {
-            "dagster/partition_row_count" if context.has_partition_key else "dagster/row_count": len(obj)
-        }
-        context.add_output_metadata(
-            {
-                **row_count,
-                "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(name=str(n), type=str(t)) for n, t in obj.dtypes.items()]
-                ),
-                "dagster/table_name": f"{WAREHOUSE_SCHEMA}.{table_slice.table}",
-            }
-        )
-
-    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection) -> pd.DataFrame:
-        try:
-            return super().load_input(context, table_slice, connection)
-        except duckdb.CatalogException:
-            return pd.DataFrame()
-
-
-def _typed_for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
-    """Text columns with no value yet stay text: DuckDB would otherwise give them the NULL type."""
-    empty_text = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
-    return df.astype({c: "string" for c in empty_text}) if empty_text else df
-
-
-class WarehouseIOManager(DuckDBIOManager):
-    """The DuckDB warehouse: one table per asset; a quarter's re-run replaces only its own rows."""
-
-    @staticmethod
-    def type_handlers() -> Sequence[DbTypeHandler]:
-        return [WarehouseTypeHandler()]
-
-    @staticmethod
-    def default_load_type() -> type | None:
-        return pd.DataFrame
+    database: str = Field(description="Path to the DuckDB database.")
+    connection_config: dict[str, Any] = Field(default={}, description="DuckDB configuration options.")
+    schema_: str | None = Field(default=None, alias="schema", description="Name of the schema to use.")
 
     def create_io_manager(self, context):
+        from perf_pipeline.defs.warehouse_tables import WarehouseTables
+
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        return super().create_io_manager(context)
+        tables = WarehouseTables(
+            database=self.database, connection_config=self.connection_config, schema=self.schema_
+        )
+        return tables.create_io_manager(context)
 
 
-class WarehouseResource(DuckDBResource):
-    """Direct SQL on the warehouse, for the append-only logs that no IO manager may overwrite."""
+class WarehouseResource(dg.ConfigurableResource):
+    """Direct SQL on the warehouse, for the append-only logs that no IO manager may overwrite:
+    `dagster-duckdb`'s `DuckDBResource` connection (it retries while another process holds the file)."""
+
+    database: str = Field(description="Path to the DuckDB database.")
+    connection_config: dict[str, Any] = Field(default={}, description="DuckDB configuration options.")
 
     def get_connection(self):
+        from dagster_duckdb import DuckDBResource
+
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        return super().get_connection()
+        return DuckDBResource(
+            database=self.database, connection_config=self.connection_config
+        ).get_connection()

@@ -1,8 +1,8 @@
 """Service returns: received as they are, checked row by row, and who still owes what."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import duckdb
-import pandas as pd
 from dagster._core.definitions.data_version import DATA_VERSION_TAG, extract_data_version_from_entry
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
@@ -11,15 +11,12 @@ from perf_pipeline.defs.conditions import RETURNS_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
 from perf_pipeline.lib.automation import NOTHING
-from perf_pipeline.lib.feedback import returned_indicators
 from perf_pipeline.lib.files import combined_hash
-from perf_pipeline.lib.publish import publish_csv
-from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_limits, read_return
-from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS, validate_returns
-from perf_pipeline.lib.submissions import received_dates
-from perf_pipeline.lib.submissions import submission_status as build_submission_status
+from perf_pipeline.lib.quarters import REVISION_WINDOW_QUARTERS, Quarter
 from perf_pipeline.settings import WAREHOUSE_SCHEMA
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RETURNS = {
     "group_name": "returns",
@@ -54,6 +51,10 @@ EXCEPTION_CSV_COLUMNS = [
 )
 def service_returns_raw(context: dg.AssetExecutionContext, data_root: DataRootResource):
     """Every row of every return for the quarter exactly as received, with its file, hash and row."""
+    import pandas as pd
+
+    from perf_pipeline.lib.returns_reader import list_return_files, raw_frame, read_limits, read_return
+
     quarter = quarter_of(context)
     paths = data_root.paths
     files, ignored = list_return_files(paths.submissions_for(quarter), paths.root)
@@ -125,7 +126,7 @@ RETURNED_ROWS = [
 
 
 def returned_rows_changed(
-    instance: dg.DagsterInstance, quarter: Quarter, validated: pd.DataFrame
+    instance: dg.DagsterInstance, quarter: Quarter, validated: "pd.DataFrame"
 ) -> list[dg.AssetMaterialization]:
     """The rows `quarter`'s returns hold for each of the quarters before it that they may revise,
     where their version differs from the one recorded. A quarter they never held rows for is not
@@ -151,9 +152,12 @@ def returned_rows_changed(
 
 
 @dg.input_manager(required_resource_keys={"warehouse"})
-def returned_rows(context: dg.InputContext) -> pd.DataFrame:
+def returned_rows(context: dg.InputContext) -> "pd.DataFrame":
     """The rows a later quarter's returns hold for the quarter whose figures are being built, read
     where they are stored (`service_returns_validated`); none for a quarter not held yet."""
+    import duckdb
+    import pandas as pd
+
     later = [pd.Timestamp(key) for key in context.asset_partition_keys]
     period = Quarter.from_partition_key(context.partition_key).key
     try:
@@ -203,10 +207,13 @@ def returned_rows(context: dg.InputContext) -> pd.DataFrame:
 def validate_service_returns(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    service_returns_raw: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
+    service_returns_raw,
+    indicator_catalogue,
 ):
     """Check each returned row: code, period, number, range, ratio and duplicates."""
+    from perf_pipeline.lib.publish import publish_csv
+    from perf_pipeline.lib.returns_validation import validate_returns
+
     quarter = quarter_of(context)
     raw = service_returns_raw.drop(columns=["quarter_start", "quarter"], errors="ignore")
     validated, exceptions = validate_returns(raw, indicator_catalogue, quarter, data_root.first)
@@ -248,8 +255,12 @@ def validate_service_returns(
     yield from returned_rows_changed(context.instance, quarter, validated)
 
 
-def row_accounting(raw: pd.DataFrame, validated: pd.DataFrame, exceptions: pd.DataFrame) -> pd.DataFrame:
+def row_accounting(
+    raw: "pd.DataFrame", validated: "pd.DataFrame", exceptions: "pd.DataFrame"
+) -> "pd.DataFrame":
     """Files whose rows read differ from rows accepted plus exceptions (empty when all add up)."""
+    import pandas as pd
+
     counts = (
         pd.DataFrame(
             {
@@ -268,13 +279,18 @@ def row_accounting(raw: pd.DataFrame, validated: pd.DataFrame, exceptions: pd.Da
 def submission_status(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    services: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    service_returns_raw: pd.DataFrame,
-    service_returns_validated: pd.DataFrame,
-    return_exceptions: pd.DataFrame,
-) -> pd.DataFrame:
+    services,
+    indicator_catalogue,
+    service_returns_raw,
+    service_returns_validated,
+    return_exceptions,
+):
     """Who has returned what for the quarter, on time or late, and the indicators still to chase."""
+    from perf_pipeline.lib.feedback import returned_indicators
+    from perf_pipeline.lib.publish import publish_csv
+    from perf_pipeline.lib.submissions import received_dates
+    from perf_pipeline.lib.submissions import submission_status as build_submission_status
+
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()

@@ -21,13 +21,8 @@ from perf_pipeline.defs.governance import GOVERNANCE_STORE
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.lib import automation as versions
-from perf_pipeline.lib.benchmarks.groups import GROUPS_CSV, NEAREST_NEIGHBOURS_FILE
-from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
-from perf_pipeline.lib.framework import FRAMEWORK_FILES
-from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
 from perf_pipeline.lib.governance.store import GovernanceStore
 from perf_pipeline.lib.quarters import Quarter
-from perf_pipeline.lib.value_for_money import PAIRS_FILE
 
 
 def observed_input(partitions_def=None):
@@ -45,18 +40,6 @@ def observed_input(partitions_def=None):
     return wrap
 
 
-APPROVALS = "approvals.csv"
-# The reference data's own files (council.toml, the framework's and the approvals are observed apart).
-REFERENCE_FILES = [
-    "services.csv",
-    "indicators.csv",
-    "rag_rules.toml",
-    "targets.csv",
-    "authorities.csv",
-    GROUPS_CSV,
-    NEAREST_NEIGHBOURS_FILE,
-    PAIRS_FILE,
-]
 PLAN_FILES = ["actions.csv", "updates.csv"]
 
 
@@ -88,11 +71,20 @@ def _plan(root: DataRootResource) -> str:
 
 
 def _governance(root: DataRootResource) -> dict[str, str]:
+    from perf_pipeline.lib.governance.stages import GOVERNANCE_FOLDER
+
     return GovernanceStore(root.paths.root / GOVERNANCE_FOLDER).quarter_versions()
 
 
 def _reference(root: DataRootResource) -> str:
-    return versions.files_version([root.paths.reference / name for name in REFERENCE_FILES])
+    """The reference data's own files (council.toml, the framework's and the approvals are
+    observed apart)."""
+    from perf_pipeline.lib.benchmarks.groups import GROUPS_CSV, NEAREST_NEIGHBOURS_FILE
+    from perf_pipeline.lib.value_for_money import PAIRS_FILE
+
+    names = ["services.csv", "indicators.csv", "rag_rules.toml", "targets.csv", "authorities.csv"]
+    names += [GROUPS_CSV, NEAREST_NEIGHBOURS_FILE, PAIRS_FILE]
+    return versions.files_version([root.paths.reference / name for name in names])
 
 
 def _benchmarks(root: DataRootResource) -> str:
@@ -110,14 +102,20 @@ def _files_under(folder: Path) -> list[Path]:
 
 
 def _framework(root: DataRootResource) -> str:
+    from perf_pipeline.lib.framework import FRAMEWORK_FILES
+
     return versions.files_version([root.paths.reference / name for name in FRAMEWORK_FILES])
 
 
 def _feedback_files(root: DataRootResource) -> str:
+    from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
+
     return extract_versions(root.paths.root / FEEDBACK_FOLDER, root.paths.root)[0]
 
 
 def _feedback_cases(root: DataRootResource) -> dict[str, str]:
+    from perf_pipeline.lib.feedback import FEEDBACK_FOLDER, extract_versions
+
     return extract_versions(root.paths.root / FEEDBACK_FOLDER, root.paths.root)[1]
 
 

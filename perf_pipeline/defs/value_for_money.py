@@ -1,28 +1,13 @@
 """Value for money: each pair's cost per unit beside its outcome, in the council's comparator groups."""
 
 import dagster as dg
-import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from perf_pipeline.defs.benchmarks import council_inputs
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, reference_failure, with_quarter
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
-from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
-from perf_pipeline.lib.benchmarks.normalise import comparable_values
-from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE
-from perf_pipeline.lib.publish import publish_csv
+from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource, WarehouseResource
 from perf_pipeline.lib.validation import ReferenceDataError
-from perf_pipeline.lib.value_for_money import (
-    PAIRS_FILE,
-    VALUE_FOR_MONEY_CSV,
-    cost_per_unit,
-    council_value_for_money,
-    load_deflator,
-    load_pairs,
-    pair_metrics,
-    uncompared_pairs,
-)
 
 VFM_CONSISTENT = "value_for_money_consistent"
 EVERY_PAIR_COMPARED = "every_pair_compared"
@@ -61,10 +46,24 @@ OUT = {"owners": OWNERS, "kinds": KINDS, "code_version": "1", "metadata": {"part
 def value_for_money(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: DuckDBResource,
-    indicator_catalogue: pd.DataFrame,
+    warehouse: WarehouseResource,
+    indicator_catalogue,
 ):
     """What each service costs per head or per unit beside how well it performs, against the comparators."""
+    from perf_pipeline.lib.benchmarks.normalise import comparable_values
+    from perf_pipeline.lib.benchmarks.sources import SOURCES_FILE
+    from perf_pipeline.lib.publish import publish_csv
+    from perf_pipeline.lib.value_for_money import (
+        PAIRS_FILE,
+        VALUE_FOR_MONEY_CSV,
+        cost_per_unit,
+        council_value_for_money,
+        load_deflator,
+        load_pairs,
+        pair_metrics,
+        uncompared_pairs,
+    )
+
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()

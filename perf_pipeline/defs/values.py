@@ -1,7 +1,8 @@
 """Indicator values: validated figures with revisions and approved corrections applied."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import (
@@ -16,10 +17,9 @@ from perf_pipeline.defs.conditions import FIGURES_REBUILT, FILES_READ
 from perf_pipeline.defs.partitions import quarter_of, returns_of_quarter_after
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.defs.returns import REVISING, returned_for
-from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
-from perf_pipeline.lib.feedback import replace_returned
-from perf_pipeline.lib.indicator_values import build_indicator_values
-from perf_pipeline.lib.returns_reader import read_limits
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CORRECTIONS_APPROVED = "every_correction_approved"
 ONE_ROW_EACH = "one_row_per_indicator_and_quarter"
@@ -59,8 +59,13 @@ VALUES_LINEAGE = column_lineage(
     ],
     **WAREHOUSE_TABLE,
 )
-def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFrame):
+def corrections_log(data_root: DataRootResource, indicator_catalogue):
     """Every correction ever recorded, applied or rejected, with its reason, approver and source row."""
+    import pandas as pd
+
+    from perf_pipeline.lib.corrections import check_corrections, correction_files, read_corrections
+    from perf_pipeline.lib.returns_reader import read_limits
+
     paths = data_root.paths
     records = read_corrections(paths.corrections, paths.root, read_limits(data_root.council()))
     log = check_corrections(records, indicator_catalogue)
@@ -101,13 +106,18 @@ def corrections_log(data_root: DataRootResource, indicator_catalogue: pd.DataFra
 )
 def indicator_values(
     context: dg.AssetExecutionContext,
-    service_returns_validated: pd.DataFrame,
-    corrections_log: pd.DataFrame,
-    indicator_catalogue: pd.DataFrame,
-    feedback_indicator_values: pd.DataFrame,
-    **later_returns: pd.DataFrame,
+    service_returns_validated,
+    corrections_log,
+    indicator_catalogue,
+    feedback_indicator_values,
+    **later_returns,
 ):
     """The quarter's figure for every due indicator, revisions and corrections applied, with its source."""
+    import pandas as pd
+
+    from perf_pipeline.lib.feedback import replace_returned
+    from perf_pipeline.lib.indicator_values import build_indicator_values
+
     quarter = quarter_of(context)
     returned = pd.concat([service_returns_validated, *later_returns.values()], ignore_index=True)
     validated = returned.rename(columns={"quarter": "source_quarter"})
@@ -135,7 +145,7 @@ def indicator_values(
     yield frame_check(WITHIN_RANGE, out_of_range(values, indicator_catalogue))
 
 
-def out_of_range(values: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+def out_of_range(values: "pd.DataFrame", indicators: "pd.DataFrame") -> "pd.DataFrame":
     limits = indicators.set_index("code")[["min_value", "max_value"]]
     joined = values.join(limits, on="indicator_code")
     bad = joined["value"].notna() & (

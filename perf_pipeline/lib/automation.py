@@ -14,16 +14,13 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from perf_pipeline.lib.corrections import CORRECTION_FIELDS, read_corrections
 from perf_pipeline.lib.files import combined_hash, relative_to_root, sha256_of
 from perf_pipeline.lib.quarters import Quarter, QuarterError
-from perf_pipeline.lib.returns_reader import list_return_files
-from perf_pipeline.lib.submissions import read_receipts
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pandas as pd
 
     from perf_pipeline.settings import DataRoot
 
@@ -37,6 +34,10 @@ def _version(parts: list[str]) -> str:
 def returns_versions(root: DataRoot) -> dict[str, str]:
     """Per quarter folder under `submissions/`: its files' names and content, and the quarter's
     lines in the receipt log (a late receipt date changes the quarter's status)."""
+    # Here, not at the top: the definitions import this module, and these readers bring pandas.
+    from perf_pipeline.lib.returns_reader import list_return_files
+    from perf_pipeline.lib.submissions import read_receipts
+
     receipts = read_receipts(root.submissions)
     found = {}
     for quarter in root.quarters_with_returns():
@@ -51,6 +52,8 @@ def returns_versions(root: DataRoot) -> dict[str, str]:
 def corrections_versions(root: DataRoot) -> dict[str, str]:
     """Per quarter named by a correction row: the rows that name it (a row naming no quarter is
     rejected in the corrections log and changes no quarter's figures)."""
+    from perf_pipeline.lib.corrections import CORRECTION_FIELDS, read_corrections
+
     rows: dict[str, list[str]] = defaultdict(list)
     for record in read_corrections(root.corrections, root.root).to_dict("records"):
         try:

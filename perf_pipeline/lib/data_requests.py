@@ -19,9 +19,9 @@ import pandas as pd
 from perf_pipeline.lib.files import write_atomically
 from perf_pipeline.lib.performance import targets_in_force
 from perf_pipeline.lib.publish import set_cell
-from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.quarters import REVISION_WINDOW_QUARTERS, Quarter
 from perf_pipeline.lib.reference import due_in
-from perf_pipeline.lib.returns_validation import REVISION_WINDOW_QUARTERS, STATUSES
+from perf_pipeline.lib.returns_validation import STATUSES
 
 RETURN_SHEET, INSTRUCTIONS_SHEET = "Return", "Instructions"
 # (heading, width, filled in by the service). The headings are ones `returns_reader` knows, and

@@ -8,8 +8,10 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the settings import this module: loading the definitions does not need pandas
+    import pandas as pd
 
 
 def sha256_of(path: Path) -> str:

@@ -33,14 +33,6 @@ BENEFIT_SYMBOLS = {
     "No data": "■",
     "Not assessed": "■",
 }
-# The app snapshot's framework tables, and the assets each is copied from.
-SNAPSHOT_TABLES = {
-    "programmes": "change_programmes",
-    "milestones": "milestone_status",
-    "benefits": "benefit_status",
-    "risks": "risk_status",
-    "tags": "framework_tags",
-}
 TREND_SYMBOLS = {RISING: "▲ Rising", FALLING: "▼ Falling", "Steady": "► Steady", "New": "New"}
 
 

@@ -17,11 +17,6 @@ import pandas as pd
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reference import due_in
 
-# A quarter's assessment draws on the seven quarters before it: the previous quarter (short
-# direction of travel), the same quarter last year (long direction of travel) and last year's
-# year to date. A change to any of them changes the assessment.
-ASSESSED_QUARTERS_BEFORE = 7
-
 
 def how_assessment_uses(quarter: Quarter, earlier: Quarter) -> str:
     """What the assessment of `quarter` takes from `earlier`, one of the seven quarters before it."""

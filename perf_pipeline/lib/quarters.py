@@ -22,6 +22,14 @@ _QUARTER_PATTERNS = [
 # (pandas' timestamps end in 2262), and no council reports on them; `9999/00 Q4` is a typo.
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
 
+# How far quarters reach one another (the partition mappings read these, without pandas):
+# a quarter's figure can be revised by the returns of the next three quarters;
+REVISION_WINDOW_QUARTERS = 3
+# a quarter's assessment draws on the seven quarters before it: the previous quarter (short
+# direction of travel), the same quarter last year (long direction of travel) and last year's
+# year to date. A change to any of them changes the assessment.
+ASSESSED_QUARTERS_BEFORE = 7
+
 
 class QuarterError(ValueError):
     """Text that is not a financial-year quarter."""

@@ -7,8 +7,8 @@ import pandas as pd
 from perf_pipeline.lib import report
 from perf_pipeline.lib.charts import TrendCharts
 from perf_pipeline.lib.formatting import format_value
-from perf_pipeline.lib.performance import ASSESSED_QUARTERS_BEFORE, RAG_STATUSES
-from perf_pipeline.lib.quarters import Quarter
+from perf_pipeline.lib.performance import RAG_STATUSES
+from perf_pipeline.lib.quarters import ASSESSED_QUARTERS_BEFORE, Quarter
 from perf_pipeline.lib.report_render import value_texts
 
 NO_GOVERNANCE = {

@@ -14,11 +14,10 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from perf_pipeline.lib.quarters import Quarter, QuarterError
+from perf_pipeline.lib.quarters import REVISION_WINDOW_QUARTERS, Quarter, QuarterError
 from perf_pipeline.lib.reference import due_in
 from perf_pipeline.lib.returns_reader import FIELDS
 
-REVISION_WINDOW_QUARTERS = 3
 NOT_REPORTED = {"", "n/a", "na", "n.a.", "n.a", "tbc", "tba", "not available", "not reported", "-", "–", "—"}
 STATUSES = {"final", "provisional", "estimate"}
 RATE_UNITS = {"percent"}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
-if TYPE_CHECKING:  # a schema brings pandera with it: the definitions load without it
+if TYPE_CHECKING:  # a schema brings pandera and pandas with it: the definitions load without them
+    import pandas as pd
     import pandera.pandas as pa
 
 _BUILT_IN = {
@@ -33,6 +32,8 @@ def failure_messages(
 
     `row_numbers` maps the frame's index to the row a spreadsheet program shows.
     """
+    import pandas as pd
+
     messages = []
     for case in failure_cases.itertuples(index=False):
         column = case.column
@@ -70,6 +71,7 @@ def validate_or_raise(
 
 def schema_failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataFrame:
     """The failure cases of a lazy validation (empty when the frame passes)."""
+    import pandas as pd
     from pandera.errors import SchemaErrors
 
     try:
