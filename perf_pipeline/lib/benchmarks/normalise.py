@@ -225,10 +225,26 @@ def comparable_values(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     right. All of these are reported by the checks on `benchmark_values`. Also returns the
     polarity per metric.
     """
-    df = values[values["period_end"].notna()].assign(metric=values["source"] + ":" + values["metric"])
-    df = df.drop_duplicates(["metric", "period", "area_code", "value"])
-    conflicting = df.duplicated(["metric", "period", "area_code"], keep=False)
-    df = df.assign(value=df["value"].where(~conflicting)).drop_duplicates(["metric", "period", "area_code"])
+    df = values[values["period_end"].notna()]
+    # Hundreds of thousands of rows: `source:metric` is written once per pair, not once per row,
+    # and the repeats are found on integer codes of the same keys.
+    source, sources = pd.factorize(df["source"], use_na_sentinel=False)
+    metric, metrics = pd.factorize(df["metric"], use_na_sentinel=False)
+    width = max(len(metrics), 1)
+    pair, pairs = pd.factorize(source.astype(np.int64) * width + metric)
+    labels = pd.Series(sources[pairs // width]) + ":" + pd.Series(metrics[pairs % width])
+    key = pd.DataFrame(
+        {
+            "metric": pd.factorize(labels)[0][pair],  # a blank source or metric is one blank label
+            "period": pd.factorize(df["period"])[0],
+            "area_code": pd.factorize(df["area_code"])[0],
+        }
+    )
+    df = df.assign(metric=labels.to_numpy(object)[pair])
+    repeat = key.assign(value=df["value"].to_numpy()).duplicated().to_numpy()
+    key, df = key[~repeat], df[~repeat]
+    conflicting = key.duplicated(keep=False).to_numpy()
+    df = df.assign(value=df["value"].where(~conflicting))[~key.duplicated().to_numpy()]
     polarity = df.drop_duplicates("metric").set_index("metric")["polarity"]
     columns = ["metric", "period", "area_code", "value", "period_start", "period_end", "metric_title", "unit"]
     return df[columns].reset_index(drop=True), polarity
