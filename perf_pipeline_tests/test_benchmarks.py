@@ -615,6 +615,25 @@ def test_the_latest_period_the_council_has_a_value_in_and_its_lag(quarter, counc
     assert table[["period", "lag_quarters"]].values.tolist() == [[period, lag]] and gaps.empty
 
 
+@pytest.mark.parametrize("quarter", [Quarter(2022, 3), Quarter(2022, 4), Quarter(2025, 2)])
+def test_positions_computed_once_for_every_period_are_those_of_the_period_a_quarter_chooses(
+    quarter, values, groups, indicators
+):
+    names = [*BUILT_IN_GROUPS, "Tees Valley"]
+    table, _ = benchmarks_for(quarter, values, groups, indicators, names)
+    comparable, polarity = comparable_values(values)
+    chosen = comparable.merge(table[["metric", "period"]].drop_duplicates())
+    own = groups[(groups["authority_code"] == DARLINGTON) & groups["group"].isin(names)]
+    alone = group_positions(chosen[["metric", "period", "area_code", "value"]], own, polarity)
+    alone = alone.astype({"group": str, "metric": str, "period": str})
+    both = table.merge(alone, on=["metric", "group", "period"], suffixes=("", "_alone"))
+    assert len(both) == len(table) == len(alone) > 0
+    for column in ("n", "n_missing", "value", "rank", "quartile"):
+        assert both[column].astype(float).equals(both[f"{column}_alone"].astype(float)), column
+    for column in ("median", "mad", "diff_from_median", "mads_from_median"):
+        assert both[column].equals(both[f"{column}_alone"].round(9)), column
+
+
 def test_a_quarterly_period_lags_by_quarters():
     values, groups, indicators = council_case([(DARLINGTON, "2022/23 Q2", 5), ("E06000001", "2022/23 Q2", 6)])
     table, _ = benchmarks_for(Quarter(2022, 3), values, groups, indicators, ["england"])
