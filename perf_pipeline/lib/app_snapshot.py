@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from perf_pipeline.lib.benchmarks.council import linked_metrics
+from perf_pipeline.lib.benchmarks.council import STATISTICS, linked_metrics
 from perf_pipeline.lib.files import write_atomically
 
 SNAPSHOT_FOLDER = "app"
@@ -67,22 +67,7 @@ def benchmark_history(positions: pd.DataFrame, indicators: pd.DataFrame) -> pd.D
     (`comparator_benchmarks` holds the latest)."""
     # Periods with no group (the council has none) say only that the council has a value.
     measured = positions[positions["group"].notna()].astype({"n": "int32", "n_missing": "int32"})
-    columns = [
-        "metric",
-        "group",
-        "period",
-        "n",
-        "n_missing",
-        "value",
-        "median",
-        "mad",
-        "rank",
-        "quartile",
-        "diff_from_median",
-        "mads_from_median",
-        "period_end",
-        "polarity",
-    ]
+    columns = ["metric", "group", "period", *STATISTICS, "period_end", "polarity"]
     # Either side may be empty (a council with no linked benchmark), and empty columns are float.
     out = (
         linked_metrics(indicators)[["indicator_code", "metric"]]

@@ -12,6 +12,8 @@ from perf_pipeline.lib.quarters import Quarter
 
 OUTLIER_MADS = 3.0
 
+# What a position holds beyond whose, which group, metric and period: n, median, rank and the rest.
+STATISTICS = [c for c in POSITION_COLUMNS if c not in ("authority_code", "group", "metric", "period")]
 # The council's positions, one row per benchmarked metric, period and group (see `council_positions`).
 HISTORY_COLUMNS = [
     "metric",
@@ -21,8 +23,9 @@ HISTORY_COLUMNS = [
     "period",
     "period_start",
     "period_end",
-    *(c for c in POSITION_COLUMNS if c not in ("authority_code", "metric", "period")),
+    "group",
 ]
+HISTORY_COLUMNS += STATISTICS
 
 REPORT_COLUMNS = [
     "indicator_code",
@@ -103,8 +106,7 @@ def council_benchmarks(
     mine = positions[positions["period_end"] <= pd.Timestamp(quarter.end)]
     latest = mine.sort_values(["period_end", "period_start"]).drop_duplicates("metric", keep="last")
     chosen = positions.merge(latest[["metric", "period"]], on=["metric", "period"])
-    measured = [c for c in POSITION_COLUMNS if c not in ("authority_code", "metric", "period")]
-    chosen = chosen.loc[chosen["group"].notna(), ["metric", "period", *measured]]
+    chosen = chosen.loc[chosen["group"].notna(), ["metric", "period", "group", *STATISTICS]]
 
     grid = links[["indicator_code", "metric"]].merge(pd.DataFrame({"group": group_names}), how="cross")
     out = grid.merge(chosen, on=["metric", "group"], how="left")
