@@ -696,7 +696,7 @@ def test_a_council_without_benchmark_data_has_an_empty_benchmark_history(metric)
         {"code": ["A1"], "benchmark_metric": [metric], "polarity": ["none"], "unit": ["count"]}
     )
     history = benchmark_history(
-        council_positions(values, groups, indicators, "E06000005", ["england"]), indicators
+        council_positions(values, groups, indicators, "E06000005", ["england"]), indicators, ["england"]
     )
     assert history.empty and {"indicator_code", "group", "period", "median", "rank"} <= set(history.columns)
 

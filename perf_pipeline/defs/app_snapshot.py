@@ -88,7 +88,10 @@ def app_snapshot(
         positions = con.execute(f"select * from {WAREHOUSE_SCHEMA}.comparator_positions").fetchdf()
     catalogue = indicator_catalogue.reindex(columns=INDICATOR_COLUMNS)
     tables["indicators"] = catalogue
-    tables["benchmark_history"] = benchmark_history(positions, indicator_catalogue)
+    # The groups in the order the comparator groups table lists them.
+    tables["benchmark_history"] = benchmark_history(
+        positions, indicator_catalogue, list(pd.unique(groups["group"]))
+    )
     neighbours = groups.loc[groups["group"] == "nearest_neighbours", "member_code"]
     tables["neighbours"] = values.loc[
         values["area_code"].isin(set(neighbours) | {council["gss_code"]}) & values["value"].notna(),

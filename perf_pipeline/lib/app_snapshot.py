@@ -61,10 +61,13 @@ def snapshot_path(data_root: Path) -> Path:
     return data_root / SNAPSHOT_FOLDER / SNAPSHOT_FILE
 
 
-def benchmark_history(positions: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+def benchmark_history(
+    positions: pd.DataFrame, indicators: pd.DataFrame, group_order: list[str]
+) -> pd.DataFrame:
     """The council's position in each comparator group for every period it has a published value,
     per indicator, from `comparator_positions`: the trajectory, not only the latest year
-    (`comparator_benchmarks` holds the latest)."""
+    (`comparator_benchmarks` holds the latest). Within a period the groups come in `group_order`,
+    the order the app lists them in."""
     # Periods with no group (the council has none) say only that the council has a value.
     measured = positions[positions["group"].notna()].astype({"n": "int32", "n_missing": "int32"})
     columns = ["metric", "group", "period", *STATISTICS, "period_end", "polarity"]
@@ -74,7 +77,11 @@ def benchmark_history(positions: pd.DataFrame, indicators: pd.DataFrame) -> pd.D
         .astype({"metric": object})
         .merge(measured[columns].astype({"metric": object}), on="metric")
     )
-    return out.sort_values(["indicator_code", "group", "period_end"]).reset_index(drop=True)
+    order = {name: i for i, name in enumerate(group_order)}
+    out = out.sort_values(
+        ["indicator_code", "group", "period_end"], key=lambda s: s.map(order) if s.name == "group" else s
+    )
+    return out.reset_index(drop=True)
 
 
 def for_sqlite(df: pd.DataFrame) -> pd.DataFrame:
