@@ -24,8 +24,8 @@ HISTORY_COLUMNS = [
     "period_start",
     "period_end",
     "group",
+    *STATISTICS,
 ]
-HISTORY_COLUMNS += STATISTICS
 
 REPORT_COLUMNS = [
     "indicator_code",
