@@ -675,6 +675,7 @@ def test_a_council_without_benchmark_data_has_an_empty_benchmark_history(metric)
     import pandas as pd
 
     from perf_pipeline.lib.app_snapshot import benchmark_history
+    from perf_pipeline.lib.benchmarks.council import council_positions
 
     values = pd.DataFrame(
         columns=[
@@ -694,7 +695,9 @@ def test_a_council_without_benchmark_data_has_an_empty_benchmark_history(metric)
     indicators = pd.DataFrame(
         {"code": ["A1"], "benchmark_metric": [metric], "polarity": ["none"], "unit": ["count"]}
     )
-    history = benchmark_history(values, groups, indicators, "E06000005", ["england"])
+    history = benchmark_history(
+        council_positions(values, groups, indicators, "E06000005", ["england"]), indicators, ["england"]
+    )
     assert history.empty and {"indicator_code", "group", "period", "median", "rank"} <= set(history.columns)
 
 

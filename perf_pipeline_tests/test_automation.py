@@ -476,6 +476,7 @@ READ_FROM_REFERENCE = {
     "indicator_targets",
     "authorities",
     "comparator_groups",
+    "comparator_positions",
 }
 
 
@@ -486,9 +487,9 @@ READ_FROM_REFERENCE = {
         # their data versions (their files' content) decide what goes stale; no quarter is rebuilt.
         ("reference_files", READ_FROM_REFERENCE),
         # council.toml: the tables that read it.
-        ("council_settings", {"authorities", "comparator_groups"}),
+        ("council_settings", {"authorities", "comparator_groups", "comparator_positions"}),
         # A benchmark download replaced: the national table is read again.
-        ("benchmark_files", {"benchmark_values"}),
+        ("benchmark_files", {"benchmark_values", "comparator_positions"}),
     ],
 )
 def test_a_changed_reference_file_is_read_again_and_rebuilds_no_quarter(source, read_again):

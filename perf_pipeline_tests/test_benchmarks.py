@@ -18,7 +18,7 @@ from perf_pipeline.lib.benchmarks.checks import (
     VALUES_NUMERIC,
     benchmark_value_failures,
 )
-from perf_pipeline.lib.benchmarks.council import council_benchmarks
+from perf_pipeline.lib.benchmarks.council import council_benchmarks, council_positions
 from perf_pipeline.lib.benchmarks.groups import (
     BUILT_IN_GROUPS,
     GROUPS_CSV,
@@ -555,9 +555,7 @@ def test_every_authoritys_position_is_one_computation_and_the_councils_is_part_o
     )
     assert len(everyone) == len(expected) > 300 * 3 * 3  # every authority with a value, in each of its groups
     assert not everyone.duplicated(["authority_code", "group", "metric"]).any()
-    table, gaps = council_benchmarks(
-        Quarter(2025, 2), values, groups, indicators, DARLINGTON, BUILT_IN_GROUPS
-    )
+    table, gaps = benchmarks_for(Quarter(2025, 2), values, groups, indicators, BUILT_IN_GROUPS)
     mine = everyone[everyone["authority_code"] == DARLINGTON].merge(
         table, on=["metric", "group"], suffixes=("", "_report")
     )
@@ -568,6 +566,13 @@ def test_every_authoritys_position_is_one_computation_and_the_councils_is_part_o
 # ---------------------------------------------------------------------------------------------
 # The council's benchmarks for a quarter
 # ---------------------------------------------------------------------------------------------
+
+
+def benchmarks_for(quarter, values, groups, indicators, group_names):
+    """The council's table for a quarter as the assets make it: its positions for every period
+    (once), then the quarter's choice among them."""
+    positions = council_positions(values, groups, indicators, DARLINGTON, group_names)
+    return council_benchmarks(quarter, positions, indicators, group_names)
 
 
 def council_case(rows, polarity=HIGHER, link="src:M"):
@@ -606,13 +611,32 @@ def test_the_latest_period_the_council_has_a_value_in_and_its_lag(quarter, counc
         ("E06000001", "2022-23", 4),
     ]
     values, groups, indicators = council_case(rows)
-    table, gaps = council_benchmarks(quarter, values, groups, indicators, DARLINGTON, ["england"])
+    table, gaps = benchmarks_for(quarter, values, groups, indicators, ["england"])
     assert table[["period", "lag_quarters"]].values.tolist() == [[period, lag]] and gaps.empty
+
+
+@pytest.mark.parametrize("quarter", [Quarter(2022, 3), Quarter(2022, 4), Quarter(2025, 2)])
+def test_positions_computed_once_for_every_period_are_those_of_the_period_a_quarter_chooses(
+    quarter, values, groups, indicators
+):
+    names = [*BUILT_IN_GROUPS, "Tees Valley"]
+    table, _ = benchmarks_for(quarter, values, groups, indicators, names)
+    comparable, polarity = comparable_values(values)
+    chosen = comparable.merge(table[["metric", "period"]].drop_duplicates())
+    own = groups[(groups["authority_code"] == DARLINGTON) & groups["group"].isin(names)]
+    alone = group_positions(chosen[["metric", "period", "area_code", "value"]], own, polarity)
+    alone = alone.astype({"group": str, "metric": str, "period": str})
+    both = table.merge(alone, on=["metric", "group", "period"], suffixes=("", "_alone"))
+    assert len(both) == len(table) == len(alone) > 0
+    for column in ("n", "n_missing", "value", "rank", "quartile"):
+        assert both[column].astype(float).equals(both[f"{column}_alone"].astype(float)), column
+    for column in ("median", "mad", "diff_from_median", "mads_from_median"):
+        assert both[column].equals(both[f"{column}_alone"].round(9)), column
 
 
 def test_a_quarterly_period_lags_by_quarters():
     values, groups, indicators = council_case([(DARLINGTON, "2022/23 Q2", 5), ("E06000001", "2022/23 Q2", 6)])
-    table, _ = council_benchmarks(Quarter(2022, 3), values, groups, indicators, DARLINGTON, ["england"])
+    table, _ = benchmarks_for(Quarter(2022, 3), values, groups, indicators, ["england"])
     assert table[["period", "lag_quarters", "n", "rank"]].values.tolist() == [["2022-23-Q2", 1, 2, 2]]
 
 
@@ -627,7 +651,7 @@ def test_more_than_three_mads_from_the_median_is_flagged_for_a_person_to_check(v
         (DARLINGTON, "2022-23", value),
     ]
     values, groups, indicators = council_case(rows)
-    table, _ = council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON, ["england"])
+    table, _ = benchmarks_for(Quarter(2025, 2), values, groups, indicators, ["england"])
     assert table["median"].iloc[0] == 10.0 and table["mad"].iloc[0] == 1.0
     assert bool(table["outlier"].iloc[0]) is outlier
 
@@ -635,9 +659,7 @@ def test_more_than_three_mads_from_the_median_is_flagged_for_a_person_to_check(v
 def test_what_cannot_be_compared_is_reported_not_dropped():
     values, groups, indicators = council_case([(DARLINGTON, "2023-24", 1)])
     indicators = pd.concat([indicators, indicators.assign(code="X02", benchmark_metric="src:Nope")])
-    table, gaps = council_benchmarks(
-        Quarter(2022, 4), values, groups, indicators, DARLINGTON, ["england", "region"]
-    )
+    table, gaps = benchmarks_for(Quarter(2022, 4), values, groups, indicators, ["england", "region"])
     assert table.empty
     assert gaps.values.tolist() == [
         ["X01", "src:M", "england", "no published value for the council up to 2022/23 Q4"],
@@ -652,14 +674,12 @@ def test_a_council_with_no_benchmark_data_yet_gets_its_gaps_listed(tmp_path, ind
     values, problems = normalise_benchmarks(raw, indicators, authorities)
     assert values.empty and problems.empty and list(values.columns) == BENCHMARK_COLUMNS
     groups = build_comparator_groups(authorities, DARLINGTON)
-    table, gaps = council_benchmarks(Quarter(2025, 2), values, groups, indicators, DARLINGTON, ["england"])
+    table, gaps = benchmarks_for(Quarter(2025, 2), values, groups, indicators, ["england"])
     assert table.empty and len(gaps) == indicators["benchmark_metric"].notna().sum()
 
 
 def test_the_council_table_passes_its_own_checks(values, groups, indicators):
-    table, _ = council_benchmarks(
-        Quarter(2025, 2), values, groups, indicators, DARLINGTON, [*BUILT_IN_GROUPS, "Tees Valley"]
-    )
+    table, _ = benchmarks_for(Quarter(2025, 2), values, groups, indicators, [*BUILT_IN_GROUPS, "Tees Valley"])
     assert schema_failures(comparator_benchmarks_schema, table).empty
     assert list(table.columns[:14]) == [
         "indicator_code",

@@ -54,6 +54,7 @@ COPIED = {
         "quarterly_monitoring_report",
         "benchmark_values",
         "comparator_groups",
+        "comparator_positions",
         "value_for_money",
         "value_for_money_points",
         *SNAPSHOT_TABLES.values(),
@@ -84,10 +85,12 @@ def app_snapshot(
     with warehouse.get_connection() as con:
         tables = {name: con.execute(sql).fetchdf() for name, sql in COPIED.items()}
         values, groups = council_inputs(con, metrics, council["gss_code"])
+        positions = con.execute(f"select * from {WAREHOUSE_SCHEMA}.comparator_positions").fetchdf()
     catalogue = indicator_catalogue.reindex(columns=INDICATOR_COLUMNS)
     tables["indicators"] = catalogue
+    # The groups in the order the comparator groups table lists them.
     tables["benchmark_history"] = benchmark_history(
-        values, groups, indicator_catalogue, council["gss_code"], council["comparator_groups"]
+        positions, indicator_catalogue, list(pd.unique(groups["group"]))
     )
     neighbours = groups.loc[groups["group"] == "nearest_neighbours", "member_code"]
     tables["neighbours"] = values.loc[

@@ -213,23 +213,50 @@ def comparator_groups(data_root: DataRootResource, authorities):
 
 POSITIONS_LINEAGE = column_lineage(
     {
-        "indicator_code": ["indicator_catalogue.code"],
         "metric": ["indicator_catalogue.benchmark_metric", "benchmark_values.metric"],
-        "group": ["comparator_groups.group"],
+        "metric_title": ["benchmark_values.metric_title"],
+        "unit": ["benchmark_values.unit"],
+        "polarity": ["benchmark_values.polarity"],
         "period": ["benchmark_values.period"],
-        "value": ["benchmark_values.value"],
+        "period_start": ["benchmark_values.period_start"],
+        "period_end": ["benchmark_values.period_end"],
+        "group": ["comparator_groups.group"],
         "n": ["benchmark_values.value", "comparator_groups.member_code"],
         "n_missing": [
             "benchmark_values.value",
             "comparator_groups.member_code",
             "comparator_groups.valid_to",
         ],
+        "value": ["benchmark_values.value"],
         "median": ["benchmark_values.value", "comparator_groups.member_code"],
+        "mad": ["benchmark_values.value", "comparator_groups.member_code"],
         "rank": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
         "quartile": ["benchmark_values.value", "benchmark_values.polarity", "comparator_groups.member_code"],
         "diff_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
         "mads_from_median": ["benchmark_values.value", "comparator_groups.member_code"],
-        "lag_quarters": ["benchmark_values.period"],
+    }
+)
+# A quarter's table is its choice among the positions: each column is the positions' own.
+QUARTER_LINEAGE = column_lineage(
+    {
+        "indicator_code": ["indicator_catalogue.code"],
+        "lag_quarters": ["comparator_positions.period"],
+        **{
+            column: [f"comparator_positions.{column}"]
+            for column in (
+                "metric",
+                "group",
+                "period",
+                "value",
+                "n",
+                "n_missing",
+                "median",
+                "rank",
+                "quartile",
+                "diff_from_median",
+                "mads_from_median",
+            )
+        },
     }
 )
 
@@ -252,9 +279,38 @@ def council_inputs(con, metrics: list[str], council_code: str) -> "tuple[pd.Data
 
 @dg.asset(
     code_version="1",
+    deps=["benchmark_values", "comparator_groups", "benchmark_files", "reference_files", "council_settings"],
+    automation_condition=REFERENCE_REREAD,
+    **BENCHMARKS,
+)
+def comparator_positions(data_root: DataRootResource, warehouse: WarehouseResource, indicator_catalogue):
+    """The council's position per benchmarked metric and comparator group in every period it has a
+    published value: what each quarter's `comparator_benchmarks` chooses from, computed once when
+    the benchmark data, the groups, the catalogue or `council.toml` change, not every quarter."""
+    from perf_pipeline.lib.benchmarks.council import council_positions
+
+    council = data_root.council()
+    metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
+    with warehouse.get_connection() as con:
+        values, groups = council_inputs(con, metrics, council["gss_code"])
+    positions = council_positions(
+        values, groups, indicator_catalogue, council["gss_code"], council["comparator_groups"]
+    )
+    return dg.Output(
+        positions,
+        metadata={
+            "metrics": int(positions["metric"].nunique()),
+            "periods": int(positions[["metric", "period"]].dropna().drop_duplicates().shape[0]),
+            "dagster/column_lineage": POSITIONS_LINEAGE,
+        },
+    )
+
+
+@dg.asset(
+    code_version="1",
     partitions_def=quarterly_partitions,
     metadata={"partition_expr": "quarter_start"},
-    deps=["benchmark_values", "comparator_groups", "council_settings"],
+    deps=["council_settings"],
     check_specs=[
         dg.AssetCheckSpec(
             POSITIONS_CONSISTENT,
@@ -273,8 +329,8 @@ def council_inputs(con, metrics: list[str], council_code: str) -> "tuple[pd.Data
 def comparator_benchmarks(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
-    warehouse: WarehouseResource,
     indicator_catalogue,
+    comparator_positions,
 ):
     """The council's position per benchmarked indicator and comparator group, latest published period."""
     from perf_pipeline.lib.benchmarks.council import council_benchmarks
@@ -283,16 +339,8 @@ def comparator_benchmarks(
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()
-    metrics = sorted(indicator_catalogue["benchmark_metric"].dropna().unique())
-    with warehouse.get_connection() as con:
-        benchmark_values, comparator_groups = council_inputs(con, metrics, council["gss_code"])
     table, gaps = council_benchmarks(
-        quarter,
-        benchmark_values,
-        comparator_groups,
-        indicator_catalogue,
-        council["gss_code"],
-        council["comparator_groups"],
+        quarter, comparator_positions, indicator_catalogue, council["comparator_groups"]
     )
     publish_csv(table, paths.reports_for(quarter) / "comparator-benchmarks.csv")
     outliers = table.loc[table["outlier"], ["indicator_code", "group", "value", "median", "mads_from_median"]]
@@ -300,7 +348,7 @@ def comparator_benchmarks(
         with_quarter(table, quarter),
         metadata={
             "indicators": int(table["indicator_code"].nunique()),
-            "dagster/column_lineage": POSITIONS_LINEAGE,
+            "dagster/column_lineage": QUARTER_LINEAGE,
             "periods_compared": dg.MetadataValue.json(
                 table.groupby("indicator_code")["period"].first().to_dict()
             ),

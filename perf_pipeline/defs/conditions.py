@@ -52,6 +52,7 @@ EVERY_QUARTER_READS = (
         "corrections_log",
         "benchmark_values",
         "comparator_groups",
+        "comparator_positions",
         "council_settings",
         "reference_files",
         "benchmark_files",

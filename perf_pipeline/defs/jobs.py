@@ -17,7 +17,7 @@ DATA_REQUESTS_JOB = "data_requests"
 REMINDERS_JOB = "reminders"
 
 reference_selection = dg.AssetSelection.groups("reference") | dg.AssetSelection.assets(
-    "corrections_log", "benchmark_values", "comparator_groups"
+    "corrections_log", "benchmark_values", "comparator_groups", "comparator_positions"
 )
 returns_selection = dg.AssetSelection.groups("returns")
 annual_selection = dg.AssetSelection.assets("annual_performance_report")

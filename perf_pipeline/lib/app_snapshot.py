@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from perf_pipeline.lib.benchmarks.normalise import catalogue_links, comparable_values
-from perf_pipeline.lib.benchmarks.positions import group_positions
+from perf_pipeline.lib.benchmarks.council import STATISTICS, linked_metrics
 from perf_pipeline.lib.files import write_atomically
 
 SNAPSHOT_FOLDER = "app"
@@ -63,30 +62,26 @@ def snapshot_path(data_root: Path) -> Path:
 
 
 def benchmark_history(
-    values: pd.DataFrame,
-    groups: pd.DataFrame,
-    indicators: pd.DataFrame,
-    council_code: str,
-    group_names: list[str],
+    positions: pd.DataFrame, indicators: pd.DataFrame, group_order: list[str]
 ) -> pd.DataFrame:
-    """The council's position in each comparator group for every period it has a published value:
-    the trajectory, not only the latest year (`comparator_benchmarks` holds the latest)."""
-    comparable, polarity = comparable_values(values)
-    links = catalogue_links(indicators).assign(metric=lambda d: d["source"] + ":" + d["metric"])
-    comparable = comparable[comparable["metric"].isin(links["metric"])]
-    own_groups = groups[(groups["authority_code"] == council_code) & groups["group"].isin(group_names)]
-    positions = group_positions(comparable[["metric", "period", "area_code", "value"]], own_groups, polarity)
-    positions = positions[positions["authority_code"] == council_code].drop(columns="authority_code")
-    ends = comparable.drop_duplicates(["metric", "period"]).set_index(["metric", "period"])["period_end"]
+    """The council's position in each comparator group for every period it has a published value,
+    per indicator, from `comparator_positions`: the trajectory, not only the latest year
+    (`comparator_benchmarks` holds the latest). Within a period the groups come in `group_order`,
+    the order the app lists them in."""
+    # Periods with no group (the council has none) say only that the council has a value.
+    measured = positions[positions["group"].notna()].astype({"n": "int32", "n_missing": "int32"})
+    columns = ["metric", "group", "period", *STATISTICS, "period_end", "polarity"]
     # Either side may be empty (a council with no linked benchmark), and empty columns are float.
     out = (
-        links[["indicator_code", "metric"]]
+        linked_metrics(indicators)[["indicator_code", "metric"]]
         .astype({"metric": object})
-        .merge(positions.astype({"metric": object}), on="metric")
+        .merge(measured[columns].astype({"metric": object}), on="metric")
     )
-    out["period_end"] = [ends.get((m, p)) for m, p in zip(out["metric"], out["period"])]
-    out["polarity"] = out["metric"].map(polarity)
-    return out.sort_values(["indicator_code", "group", "period_end"]).reset_index(drop=True)
+    order = {name: i for i, name in enumerate(group_order)}
+    out = out.sort_values(
+        ["indicator_code", "group", "period_end"], key=lambda s: s.map(order) if s.name == "group" else s
+    )
+    return out.reset_index(drop=True)
 
 
 def for_sqlite(df: pd.DataFrame) -> pd.DataFrame:

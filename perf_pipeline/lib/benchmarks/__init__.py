@@ -9,5 +9,6 @@ period (`group_positions`); the council's report is that computation filtered to
 
 Where each part lives: `sources` (sources.toml, staging the raw rows), `readers/` (one importer per
 format), `periods`, `normalise` (raw rows to `benchmark_values`), `checks` (check names and rules),
-`groups` (comparator groups), `positions` (`group_positions`), `council` (the council's quarter).
+`groups` (comparator groups), `positions` (`group_positions`), `council` (the council's positions
+in every period, and a quarter's choice among them).
 """

@@ -225,10 +225,34 @@ def comparable_values(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     right. All of these are reported by the checks on `benchmark_values`. Also returns the
     polarity per metric.
     """
-    df = values[values["period_end"].notna()].assign(metric=values["source"] + ":" + values["metric"])
-    df = df.drop_duplicates(["metric", "period", "area_code", "value"])
-    conflicting = df.duplicated(["metric", "period", "area_code"], keep=False)
-    df = df.assign(value=df["value"].where(~conflicting)).drop_duplicates(["metric", "period", "area_code"])
-    polarity = df.drop_duplicates("metric").set_index("metric")["polarity"]
+    df = values[values["period_end"].notna()]
+    # Hundreds of thousands of rows: `source:metric` is written once per pair, not once per row,
+    # and the repeats are found on one integer code per metric, period and area.
+    source, sources = pd.factorize(df["source"], use_na_sentinel=False)
+    metric, metrics = pd.factorize(df["metric"], use_na_sentinel=False)
+    width = max(len(metrics), 1)
+    pair, pairs = pd.factorize(source.astype(np.int64) * width + metric)
+    labels = (pd.Series(sources[pairs // width]) + ":" + pd.Series(metrics[pairs % width])).to_numpy(object)
+    label = pd.factorize(labels)[0][pair]  # a blank source or metric is one blank label, as text would be
+    key = label
+    for column in ("period", "area_code"):
+        codes, uniques = pd.factorize(df[column])
+        key = pd.factorize(key.astype(np.int64) * (len(uniques) + 1) + codes + 1)[0]
+    value = df["value"].to_numpy(float)
+    repeat = pd.Series(key.astype(np.int64) * (len(value) + 1) + pd.factorize(value)[0] + 1).duplicated()
+    rows = np.flatnonzero(~repeat.to_numpy())
+    once = pd.Series(key[rows])
+    conflicting = once.duplicated(keep=False).to_numpy()
+    first = ~once.duplicated().to_numpy()
+    take = rows[first]
     columns = ["metric", "period", "area_code", "value", "period_start", "period_end", "metric_title", "unit"]
-    return df[columns].reset_index(drop=True), polarity
+    out = pd.DataFrame({c: df[c].to_numpy()[take] for c in columns if c not in ("metric", "value")})
+    out.insert(0, "metric", labels[pair[take]])
+    out.insert(3, "value", np.where(conflicting[first], np.nan, value[take]))
+    described = np.sort(np.unique(label[take], return_index=True)[1])
+    polarity = pd.Series(
+        df["polarity"].to_numpy()[take][described],
+        index=pd.Index(out["metric"].to_numpy()[described], name="metric"),
+        name="polarity",
+    )
+    return out, polarity
