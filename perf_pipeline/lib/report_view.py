@@ -274,7 +274,7 @@ def dot_plots(
     if rows.empty:
         return []
     # Each comparison's neighbours, grouped once rather than the whole table filtered per indicator,
-    # in area code order: the order a query returns them in varies from run to run, and a chart
+    # in area code order: the order a query returns them in is not fixed, and a chart
     # drawn from another order is another chart to `kept` (so every quarter drew them all again)
     # and can differ in a pixel where points overlap.
     shown = members[members["value"].notna() & (members["area_code"] != council_code)].sort_values(
