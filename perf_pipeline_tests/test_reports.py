@@ -259,6 +259,72 @@ def test_workbook_cells_never_hold_formulas(tmp_path):
     assert all(c.data_type == "s" for c in cells)
 
 
+def test_each_sheet_has_a_bold_frozen_header_filters_widths_and_fills_only_on_status_cells(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "indicator_code": ["A1", "Green", "A3"],
+            "rag_status": ["Green", "Red", "Not due"],
+            "commentary": ["short", "x" * 80, None],
+        }
+    )
+    path = write_workbook(
+        tmp_path / "t.xlsx", [("Indicators", frame), ("Empty", frame.iloc[:0])], ("rag_status",)
+    )
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Indicators", "Empty"]
+    sheet = book["Indicators"]
+    assert [c.value for c in sheet[1]] == ["indicator_code", "rag_status", "commentary"]
+    assert all(c.font.bold for c in sheet[1]) and not any(c.font.bold for c in sheet[2])
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:C4"
+    assert [sheet.column_dimensions[x].width for x in "ABC"] == [
+        16,
+        12,
+        60,
+    ]  # header or text + 2, within 10..60
+    fills = [
+        [c.fill.fgColor.rgb if c.fill.fill_type else None for c in row] for row in sheet.iter_rows(min_row=2)
+    ]
+    assert fills == [[None, "00C6E7C6", None], [None, "00F6C1C1", None], [None, None, None]]
+    assert sheet["C4"].value is None
+    assert book["Empty"].auto_filter.ref == "A1:C1" and [c.value for c in book["Empty"][1]] == [
+        "indicator_code",
+        "rag_status",
+        "commentary",
+    ]
+
+
+def test_a_dot_plot_does_not_depend_on_the_order_its_neighbours_come_in():
+    from perf_pipeline.lib.charts import ComparatorDotPlots
+    from perf_pipeline.lib.report_view import dot_plots
+
+    benchmarks = pd.DataFrame(
+        {
+            "indicator_code": ["X1"],
+            "group": ["nearest_neighbours"],
+            "metric": ["src:m"],
+            "period": ["2023-24"],
+            "value": [30.0],
+            "median": [20.0],
+            "rank": [1.0],
+            "n": [5],
+        }
+    )
+    members = pd.DataFrame(
+        {
+            "metric": "src:m",
+            "period": "2023-24",
+            "area_code": ["E1", "E2", "E3", "E4", "HERE"],
+            "value": [20.0, 20.2, 10.0, 21.0, 30.0],  # overlapping points: blending order shows
+        }
+    )
+    names = pd.DataFrame({"unit": ["%"], "decimals": [1], "title": ["An indicator"]}, index=["X1"])
+    ComparatorDotPlots._drawn.clear()
+    first = dot_plots(benchmarks, members, names, "HERE", "Here")
+    again = dot_plots(benchmarks, members.iloc[::-1], names, "HERE", "Here")
+    assert first == again and len(ComparatorDotPlots._drawn) == 1  # the same chart, drawn once
+    assert "rank 1 of 5" in first[0]["alt"]
+
+
 @pytest.mark.e2e
 def test_the_annual_report_sets_the_years_outturn_beside_three_earlier_years(demo):
     path = DataRoot(demo).root / "reports" / "2024-25" / "annual-performance-report.html"

@@ -141,6 +141,9 @@ class ComparatorDotPlots:
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
         ax.tick_params(axis="x", labelsize=7)
+        # The axis has no label: fixing where it would go spares placing it anew around the tick
+        # labels in every chart (about a tenth of the time to draw one); an empty label draws nothing.
+        ax.xaxis.set_label_coords(0.5, 0)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.55), ncol=3, fontsize=7, frameon=False)
         self._fig.subplots_adjust(left=0.03, right=0.97, top=0.62, bottom=0.3)
         self._moving = (ax.xaxis, self._median, self._others, self._council)

@@ -273,14 +273,21 @@ def dot_plots(
     rows = benchmarks[(benchmarks["group"] == "nearest_neighbours") & benchmarks["value"].notna()]
     if rows.empty:
         return []
+    # Each comparison's neighbours, grouped once rather than the whole table filtered per indicator,
+    # in area code order: the order a query returns them in is not fixed, and a chart
+    # drawn from another order is another chart to `kept` (so every quarter drew them all again)
+    # and can differ in a pixel where points overlap.
+    shown = members[members["value"].notna() & (members["area_code"] != council_code)].sort_values(
+        "area_code", kind="stable"
+    )
+    neighbours = {
+        key: group.astype(float).tolist() for key, group in shown.groupby(["metric", "period"])["value"]
+    }
     charts = ComparatorDotPlots(council_name)
     plots = []
     try:
         for b in rows.sort_values("indicator_code").itertuples(index=False):
-            here = members[
-                (members["metric"] == b.metric) & (members["period"] == b.period) & members["value"].notna()
-            ]
-            others = here.loc[here["area_code"] != council_code, "value"].astype(float).tolist()
+            others = neighbours.get((b.metric, b.period), [])
             unit, decimals = names.at[b.indicator_code, "unit"], names.at[b.indicator_code, "decimals"]
             position = (
                 f"rank {int(b.rank)} of {int(b.n)}"
