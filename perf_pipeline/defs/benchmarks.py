@@ -339,6 +339,11 @@ def comparator_benchmarks(
     quarter = quarter_of(context)
     paths = data_root.paths
     council = data_root.council()
+    if comparator_positions.columns.empty:  # the table is new: a data root built before has none
+        raise dg.Failure(
+            "comparator_positions has not been built in this data root yet: run the reference_data job "
+            "(any `perf-pipeline run` does), then this quarter again"
+        )
     table, gaps = council_benchmarks(
         quarter, comparator_positions, indicator_catalogue, council["comparator_groups"]
     )
