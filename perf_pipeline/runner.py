@@ -11,7 +11,7 @@ import dagster as dg
 from perf_pipeline import warehouse
 from perf_pipeline.defs import jobs
 from perf_pipeline.defs.returns import REVISING, returned_for
-from perf_pipeline.defs.sources import changed_inputs
+from perf_pipeline.defs.sources import changed_inputs, recorded_version
 from perf_pipeline.lib.performance import how_assessment_uses
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reminders import SENT_LOG
@@ -99,8 +99,7 @@ class Cycle:
         return result.success
 
     def _figure_version(self, quarter: Quarter) -> str | None:
-        record = self.instance.get_latest_data_version_record(FIGURES, partition_key=quarter.partition_key)
-        return record.asset_materialization.tags.get("dagster/data_version") if record else None
+        return recorded_version(self.instance, FIGURES, quarter.partition_key)
 
     def evaluate(self) -> dict[dg.AssetKey, set[str]]:
         result = dg.evaluate_automation_conditions(self.defs, self.instance, cursor=self.cursor)

@@ -3,13 +3,14 @@
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.data_version import DATA_VERSION_TAG, extract_data_version_from_entry
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from perf_pipeline.defs.checks import frame_check, pandera_check
 from perf_pipeline.defs.common import KINDS, OWNERS, files_table, frame_version, with_quarter
 from perf_pipeline.defs.conditions import RETURNS_READ
 from perf_pipeline.defs.partitions import quarter_of, quarterly_partitions
 from perf_pipeline.defs.resources import WAREHOUSE_POOL, DataRootResource
+from perf_pipeline.defs.sources import recorded_version
 from perf_pipeline.lib.automation import NOTHING
 from perf_pipeline.lib.files import combined_hash
 from perf_pipeline.lib.quarters import REVISION_WINDOW_QUARTERS, Quarter
@@ -137,9 +138,7 @@ def returned_rows_changed(
         key = dg.AssetKey(returned_for(offset))
         rows = validated[validated["period"] == quarter.shift(-offset).key]
         version = frame_version(rows).value if len(rows) else NOTHING
-        record = instance.get_latest_data_version_record(key, partition_key=quarter.partition_key)
-        recorded = extract_data_version_from_entry(record.event_log_entry) if record else None
-        if (recorded.value if recorded else NOTHING) != version:
+        if (recorded_version(instance, key, quarter.partition_key) or NOTHING) != version:
             events.append(
                 dg.AssetMaterialization(
                     key,

@@ -237,15 +237,17 @@ def changed_inputs(
     return [
         dg.AssetObservation(asset_key=key, partition=partition, tags={DATA_VERSION_TAG: version})
         for (key, partition), version in sorted(now.items(), key=lambda kv: (kv[0][0].path, kv[0][1] or ""))
-        if _recorded(instance, key, partition) != version
+        if recorded_version(instance, key, partition, is_source=True) != version
     ]
 
 
-def _recorded(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None) -> str | None:
-    record = instance.get_latest_data_version_record(key, is_source=True, partition_key=partition)
-    if record is None or record.asset_observation is None:
-        return None
-    return record.asset_observation.tags.get(DATA_VERSION_TAG)
+def recorded_version(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None, is_source: bool | None = None
+) -> str | None:
+    """The data version last recorded for an asset's partition, observed or materialised, if any."""
+    record = instance.get_latest_data_version_record(key, is_source=is_source, partition_key=partition)
+    event = record.asset_event if record else None
+    return event.tags.get(DATA_VERSION_TAG) if event else None
 
 
 def _observed_partitions(instance: dg.DagsterInstance, key: dg.AssetKey) -> set[str]:
