@@ -186,11 +186,9 @@ def programme_status(
     )
 
 
-@dg.asset(
-    group_name="framework",
-    ins={"indicator_performance": dg.AssetIn(partition_mapping=ASSESSED_WINDOW)},
-    **QUARTERLY_TABLE,
-)
+# The quarter's own assessment only (the evidence is this quarter's RAG): a reassessed earlier
+# quarter does not make this quarter's risks stale.
+@dg.asset(group_name="framework", **QUARTERLY_TABLE)
 def risk_status(
     context: dg.AssetExecutionContext,
     data_root: DataRootResource,
@@ -204,8 +202,9 @@ def risk_status(
     from perf_pipeline.lib.publish import publish_csv
 
     quarter = quarter_of(context)
-    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
-    status = risks_as_at(risk_register, risk_reviews, current, improvement_plan_status, quarter.end)
+    status = risks_as_at(
+        risk_register, risk_reviews, indicator_performance, improvement_plan_status, quarter.end
+    )
     publish_csv(status, data_root.paths.reports_for(quarter) / "risks.csv")
     return dg.Output(
         with_quarter(status, quarter),
