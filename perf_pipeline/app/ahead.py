@@ -69,9 +69,7 @@ def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tupl
                         pages.dot_plot(ctx, code, quarter, info)
                     pages.value_for_money(ctx, quarter)
     kept = _kept(previous, list(asked))
-    drawn = {
-        key: charts.pack(charts.DRAW[kind](*args)) for key, (kind, args) in asked.items() if key not in kept
-    }
+    drawn = charts.drawn({key: chart for key, chart in asked.items() if key not in kept})
     return (
         pd.DataFrame({"key": [*kept, *drawn], "svgz": [*kept.values(), *drawn.values()]}),
         {"charts_drawn": len(drawn), "charts_copied": len(kept)},
