@@ -53,6 +53,18 @@ class _Asked(pages.Ctx):
 def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tuple[pd.DataFrame, dict]:
     """Every chart the latest quarters' pages of `snapshot` would show either view (`key`, `svgz`:
     `charts.pack`), and how many were drawn and copied from `previous`."""
+    asked = wanted(snapshot, data_root)
+    kept = _kept(previous, list(asked))
+    drawn = charts.drawn({key: chart for key, chart in asked.items() if key not in kept})
+    return (
+        pd.DataFrame({"key": [*kept, *drawn], "svgz": [*kept.values(), *drawn.values()]}),
+        {"charts_drawn": len(drawn), "charts_copied": len(kept)},
+    )
+
+
+def wanted(snapshot: Path, data_root: Path) -> dict[str, tuple[str, tuple]]:
+    """The charts the latest quarters' pages of `snapshot` would show either view, by key
+    (`charts.chart_key`): each one's kind and arguments (`charts.DRAW`)."""
     asked: dict = {}
     reader = SnapshotReader(snapshot)
     approvals = Approvals(data_root)
@@ -68,12 +80,7 @@ def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tupl
                     for code, info in published.indicators.items():
                         pages.dot_plot(ctx, code, quarter, info)
                     pages.value_for_money(ctx, quarter)
-    kept = _kept(previous, list(asked))
-    drawn = charts.drawn({key: chart for key, chart in asked.items() if key not in kept})
-    return (
-        pd.DataFrame({"key": [*kept, *drawn], "svgz": [*kept.values(), *drawn.values()]}),
-        {"charts_drawn": len(drawn), "charts_copied": len(kept)},
-    )
+    return asked
 
 
 def _kept(previous: Path | None, keys: list[str]) -> dict[str, str]:

@@ -22,9 +22,8 @@ import threading
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
-
-import pandas as pd
 
 _LOCK = threading.Lock()
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
@@ -128,6 +127,8 @@ def dot_plot_svg(others: list[float], council: float, median: float, council_nam
 
 def scatter_svg(points: list[dict], row: dict, council_name: str, label: str) -> str:
     """A value-for-money pair's scatter (`lib/value_for_money_view.draw_scatter`), as inline SVG."""
+    import pandas as pd
+
     from perf_pipeline.lib.value_for_money_view import SCATTER_SIZE, draw_scatter
 
     with _LOCK:
@@ -140,9 +141,9 @@ DRAW = {"trend": trend_svg, "dots": dot_plot_svg, "scatter": scatter_svg}
 
 
 def _drawing() -> str:
-    import perf_pipeline.lib.value_for_money_view as scatter
-
-    sources = b"".join(Path(m).read_bytes() for m in (__file__, scatter.__file__))
+    # The scatter's module found, not imported: a worker drawing trends has no need of pandas.
+    scatter = find_spec("perf_pipeline.lib.value_for_money_view").origin
+    sources = b"".join(Path(m).read_bytes() for m in (__file__, scatter))
     return hashlib.sha256(sources + version("matplotlib").encode()).hexdigest()
 
 
