@@ -25,9 +25,6 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from perf_pipeline.app import ahead, charts
-from perf_pipeline.lib.app_snapshot import snapshot_path
-
 
 def timed(function, *args):
     started = time.perf_counter()
@@ -37,6 +34,8 @@ def timed(function, *args):
 
 def serial(function, *args):
     """`function(*args)` with every chart drawn here, one at a time."""
+    from perf_pipeline.app import charts
+
     per_worker, charts.PER_WORKER = charts.PER_WORKER, sys.maxsize
     try:
         return timed(function, *args)
@@ -49,6 +48,11 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("--crossover", action="store_true", help="also time the first n charts both ways")
     args = parser.parse_args()
+    # Imported here, not with this module: a worker imports the main module again (as `perf-pipeline`,
+    # whose module imports only its command line), and the workers' start is part of what is measured.
+    from perf_pipeline.app import ahead, charts
+    from perf_pipeline.lib.app_snapshot import snapshot_path
+
     snapshot = snapshot_path(args.data)
     cores = len(os.sched_getaffinity(0))
     wanted, seconds = timed(ahead.wanted, snapshot, args.data)

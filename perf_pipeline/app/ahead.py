@@ -9,7 +9,9 @@ they would show, by the same functions that show them (`Ctx.chart` is only recor
 that approvals changed since is drawn by the page that first needs it, and kept in memory.
 
 A chart already in the previous snapshot is copied, not drawn again: charts are found by what they
-show (`charts.chart_key`), so only a new quarter's or a changed figure's are drawn.
+show (`charts.chart_key`), so only a new quarter's or a changed figure's are drawn: by worker
+processes across the cores when there are enough of them to pay for the workers' start
+(`charts.drawn`), as a first publication of a large council's has (1,100 for 500 indicators).
 
 Only the latest two quarters' pages are drawn ahead (the quarter under review and the one before
 it: the pages councillors follow links to); an older quarter's page draws its charts on its first
