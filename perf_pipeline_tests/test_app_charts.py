@@ -80,5 +80,5 @@ def test_a_chart_that_fails_in_a_worker_raises_its_own_error():
     with pytest.raises(ValueError, match="could not convert string to float") as here:
         charts.drawn(wanted([bad]))
     with pytest.raises(ValueError, match="could not convert string to float") as there:
-        within(120, charts.in_workers, wanted([*CHARTS, bad, *CHARTS[:2]]), 2)
+        within(120, charts.in_workers, wanted([*CHARTS, bad, *CHARTS[:2]]), 1)
     assert str(there.value) == str(here.value)
