@@ -17,10 +17,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 INSTANCE_CONFIG = """\
 # Written by perf-pipeline. DuckDB allows one writer at a time, so every asset that writes the
-# warehouse shares the pool `duckdb_warehouse`, and pools default to one step at a time.
+# warehouse shares the pool `duckdb_warehouse`, and pools default to one step at a time. Runs
+# launched by the daemon (the automation, schedules, "Materialize" in the UI) go one at a time,
+# in the order they were asked for: the automation asks for each quarter after those it reads.
 concurrency:
   pools:
     default_limit: 1
+  runs:
+    max_concurrent_runs: 1
+run_queue:
+  dequeue_interval_seconds: 1
 telemetry:
   enabled: false
 # No first-run newsletter pop-up in the UI.
@@ -98,7 +104,12 @@ def prepare_instance(data: Path | None) -> DataRoot:
     home = root.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    # Written when there is none, and brought up to date when it is one this command wrote (its
+    # first line says so); a file put there by hand (a server's, `docs/deploy.md`) is kept.
+    if not config.exists() or (
+        config.read_text(encoding="utf-8").startswith(INSTANCE_CONFIG.splitlines()[0])
+        and config.read_text(encoding="utf-8") != INSTANCE_CONFIG
+    ):
         config.write_text(INSTANCE_CONFIG, encoding="utf-8")
     return root
 

@@ -115,10 +115,21 @@ class Cycle:
         for observation in changed_inputs(self.instance, resource, last_ended_quarter()):
             self.instance.report_runless_asset_event(observation)
 
-    def follow(self, named: Quarter, later_named: set[Quarter]) -> dict[str, list[str]] | None:
+    def reference(self) -> bool:
+        """Every reference table the first time (or when one is missing: an upgrade added it);
+        after that the conditions ask for those whose files changed (`REFERENCE_REREAD`), so an
+        unchanged 3.5-million-row benchmark table is not read again by every command."""
+        keys = jobs.reference_selection.resolve(self.defs.resolve_asset_graph())
+        records = self.instance.get_asset_records(list(keys))
+        if all(r.asset_entry.last_materialization for r in records) and len(records) == len(keys):
+            return True
+        print("Reference data ...", flush=True)
+        return self.run(jobs.REFERENCE_JOB)
+
+    def follow(self, named: Quarter | None, later_named: set[Quarter]) -> dict[str, list[str]] | None:
         """Run what the conditions request until they request nothing more, oldest quarter first;
-        what was rebuilt beyond `named`, with why (None when a run failed). A quarter still to be
-        run by name is left to its own run."""
+        what was rebuilt beyond `named` (None: what changed files reached), with why (None when a
+        run failed). A quarter still to be run by name is left to its own run."""
         lines: dict[str, list[str]] = defaultdict(list)
         while requested := self.evaluate():
             by_quarter: dict[Quarter, list[dg.AssetKey]] = defaultdict(list)
@@ -154,12 +165,14 @@ class Cycle:
                 lines[f"{q4.fy_key} annual report"].append(f"{q4.label} reassessed")
         return lines
 
-    def why(self, quarter: Quarter, named: Quarter, assets: list[dg.AssetKey]) -> str | None:
+    def why(self, quarter: Quarter, named: Quarter | None, assets: list[dg.AssetKey]) -> str | None:
         """Why a quarter other than the one named was rebuilt, in the words of the dependency."""
         if quarter == named:
             return None
         if assets == [FIGURES]:
-            return f"revised by {named.label}'s returns" if self.changed_figures else None
+            if not self.changed_figures:
+                return None
+            return f"revised by {named.label}'s returns" if named else "its corrections or files changed"
         if quarter in self.figures_changed:
             return None  # its own figures were revised: said when they were rebuilt
         used = [c for c in self.figures_changed if c < quarter and quarter in self.uses_figures_of(c)]
@@ -189,9 +202,11 @@ class Cycle:
 
 
 def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False) -> bool:
-    """The reference data, then quarter by quarter as the cycle happened: the quarter's returns,
-    the earlier quarters whose figures they revised, the quarter's own outputs, then every later
-    quarter and annual report that used what changed (the automation conditions decide which)."""
+    """The reference tables and corrections whose files changed, and what they reach; then quarter
+    by quarter as the cycle happened: the quarter's returns and outputs in one run (as the
+    `quarter_after_deadline` schedule runs it), then the earlier quarters whose figures its returns
+    revised and every quarter and annual report that used what changed, itself included (the
+    automation conditions decide which)."""
     from perf_pipeline.definitions import build_definitions
 
     defs = build_definitions(root)
@@ -204,37 +219,39 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
     cycle.evaluate()  # the conditions' first look: changes from here on count
     # A change to a quarter not yet built starts nothing: the quarter is built by its own run.
     cycle.observe()
-    print("Reference data ...", flush=True)
-    if not cycle.run(jobs.REFERENCE_JOB):
+    if not cycle.reference():
         return False
+    changed = cycle.follow(None, set(quarters))
+    if changed is None:
+        return False
+    print_rebuilt(changed)
     for i, quarter in enumerate(quarters):
-        later_named = set(quarters[i + 1 :])
         cycle.figures_changed.clear()
-        print(f"{quarter.label}: returns", end="", flush=True)
-        if not cycle.run(jobs.RETURNS_JOB, quarter):
+        print(f"{quarter.label}: returns and outputs", flush=True)
+        if not cycle.run(jobs.QUARTER_JOB, quarter):
             return False
-        revised = cycle.follow(quarter, later_named | {quarter})
-        if revised is None:
-            return False
-        print(", outputs", flush=True)
-        if not cycle.run(jobs.OUTPUTS_JOB, quarter):
-            return False
-        reached = cycle.follow(quarter, later_named)
+        reached = cycle.follow(quarter, set(quarters[i + 1 :]))
         if reached is None:
             return False
-        for what, whys in [*revised.items(), *reached.items()]:
-            if whys:
-                print(f"  also rebuilt: {what} ({'; '.join(whys)})")
+        print_rebuilt(reached)
     print_summary(root, quarters)
     return True
+
+
+def print_rebuilt(lines: dict[str, list[str]]) -> None:
+    for what, whys in lines.items():
+        if whys:
+            print(f"  also rebuilt: {what} ({'; '.join(whys)})")
 
 
 def print_plan(cycle: Cycle, quarters: list[Quarter]) -> None:
     """What `run` would do, from the partition mappings, without running anything."""
     built = {Quarter.from_partition_key(k) for k in cycle.instance.get_materialized_partitions(ASSESSMENT)}
-    print("Would run: the reference data")
+    print(
+        "Would run: the reference tables whose files changed (every one the first time), and what they reach"
+    )
     for quarter in quarters:
-        print(f"  {quarter.label}: its returns, figures and outputs")
+        print(f"  {quarter.label}: its returns, figures and outputs, in one run")
         for earlier in sorted(q for q in cycle.revisable_by(quarter) if q in built and q not in quarters):
             print(
                 f"    {earlier.label}: figures checked if {quarter.label}'s returns hold rows for it; "

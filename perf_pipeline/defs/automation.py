@@ -4,8 +4,12 @@ rebuilds exactly what a changed input reaches (`defs/conditions.py`). All times 
 
 `input_files_changed` records a new data version for each input file that changed (a return
 dropped into a quarter's folder, a correction row added, an approval); the automation sensor
-then evaluates every asset's condition against the asset graph and launches what they request,
-as a backfill that runs each partition after the partitions it reads.
+then evaluates every asset's condition against the asset graph and launches what they request
+as runs, one per partition, oldest quarter first. The instance's run queue starts them one at a
+time in that order (`concurrency: runs: max_concurrent_runs: 1`, written by `perf-pipeline`), so
+each runs after the partitions it reads. Not as a backfill: Dagster's backfill daemon looks at its
+backfills every 30 seconds (fixed in 1.13), launching one wave of partitions each time, and a
+correction takes four waves (corrections log, figures, later quarters, annual report).
 """
 
 import datetime as dt
@@ -99,6 +103,9 @@ rebuild_what_changed = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.all(),
     default_status=SENSOR_RUNNING,
     minimum_interval_seconds=LOOK_EVERY_SECONDS,
+    # Runs, not a backfill (see the module's docstring): in a tick's runs the unpartitioned assets
+    # (the corrections log, the reference tables) come first, then partitions in key order.
+    emit_backfills=False,
     description="Evaluate every asset's automation condition and launch what they request.",
 )
 

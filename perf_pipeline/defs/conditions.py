@@ -104,8 +104,11 @@ _follows = AC.any_deps_match(AC.will_be_requested() | AC.data_version_changed())
     EVERY_QUARTER_READS | FIGURES | DERIVED | AS_AT
 )
 OUTPUTS_REBUILT = _when_settled(_figures_changed | _registers_changed | _follows) & ~AC.missing()
-# The annual report: whenever its year's assessment changed, once its Q4 has been assessed.
-ANNUAL_BUILT = _when_settled(_figures_changed | _follows) & ~AC.any_deps_missing()
+# The annual report: whenever its year's assessment changed, once its Q4 has been assessed. It
+# waits for the quarters to be rebuilt rather than being asked for with them: the automation's
+# runs go in partition key order, and a year's key is its first quarter's, so asked for in the
+# same tick as its Q4 it would run before it.
+ANNUAL_BUILT = _when_settled(_figures_changed) & ~AC.any_deps_missing()
 # The app's snapshot holds every quarter: published again once any quarter's outputs were rebuilt
 # (the reference tables, like every quarter's, mark it stale and start nothing by themselves).
 # Requested with the quarters it follows, it runs after them (the backfill's order;
@@ -121,6 +124,8 @@ SNAPSHOT_REPUBLISHED = (
     )
     & ~AC.any_deps_in_progress()
     & ~AC.in_progress()
+    # Not with what it shows: unpartitioned, it would run first among a tick's runs.
+    & ~AC.any_deps_match(AC.will_be_requested())
 )
 
 
