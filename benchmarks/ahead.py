@@ -6,17 +6,19 @@ DATA is a data root whose app snapshot is published (e.g. the synthetic council 
 `benchmarks/scale.py --keep DIR --only backfill`, in DIR/data); it is only read. It prints how
 many charts of each kind the latest quarters' pages ask for, then `charts_ahead` with nothing to
 copy (as a first publication draws them), drawn here one at a time (the baseline) and as
-`charts.drawn` chooses (workers on the cores this process may use), in turn, twice, with the
-ratio, and checks that both give the same bytes. `--crossover` also draws the first n of those
-charts both ways, for a few n: where starting the workers pays (`charts.PER_WORKER`). matplotlib
-is imported here before timing, as the pipeline's report has imported it by the time the
-snapshot is published. It asserts nothing but the bytes: compare the figures of one run.
+`charts.drawn` chooses (workers on the cores this process may use), in turn, three times, with
+the ratios and their median (a shared machine's other work sways each run), and checks that
+both give the same bytes. `--crossover` also draws the first n of those charts both ways, for a
+few n: where starting the workers pays (`charts.PER_WORKER`). matplotlib is imported here before
+timing, as the pipeline's report has imported it by the time the snapshot is published. It
+asserts nothing but the bytes: compare the figures of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from collections import Counter
@@ -59,7 +61,8 @@ def main() -> None:
     kinds = Counter(kind for kind, _ in wanted.values())
     print(f"{len(wanted):,} charts asked for ({dict(kinds)}) in {seconds:.2f} s; {cores} cores")
     charts.drawn(dict(list(wanted.items())[:1]))  # matplotlib imported, as in the pipeline's process
-    for attempt in (1, 2):
+    ratios = []
+    for _attempt in range(3):
         (one, _), here = serial(ahead.charts_ahead, snapshot, args.data, None)
         (many, counts), there = timed(ahead.charts_ahead, snapshot, args.data, None)
         same = (
@@ -73,6 +76,8 @@ def main() -> None:
         )
         if not same:
             raise SystemExit("the workers' charts differ from those drawn here")
+        ratios.append(there / here)
+    print(f"median ratio {statistics.median(ratios):.2f}")
     distinct = len(set(one["svgz"]))
     print(f"distinct pictures among the {len(one):,} charts: {distinct:,}")
     if args.crossover:
