@@ -165,8 +165,8 @@ def unpack(packed: bytes) -> str:
     return zlib.decompress(packed).decode()
 
 
-# Below this many charts a worker, starting the workers (a fresh interpreter each, importing pandas
-# and matplotlib: about 1.5 s) costs more than drawing them here (measured: README, "Speed").
+# Below this many charts a worker, starting the workers (a fresh interpreter each, importing
+# matplotlib: about 0.8 s of CPU) costs more than drawing them here (measured: README, "Speed").
 PER_WORKER = 100
 
 
@@ -186,7 +186,8 @@ def in_workers(wanted: dict[str, tuple[str, tuple]], workers: int) -> dict[str, 
     depends on its arguments alone; its ids are salted with a constant). A chart that fails
     raises its own error here, and those not yet drawn are cancelled."""
     # Spawned, not forked: the caller may be a Dagster run with threads and open database
-    # connections; a worker imports this module (pandas, then matplotlib when it draws) and no more.
+    # connections. A worker imports this module, matplotlib (pandas only to draw a scatter) and,
+    # as any spawned process, the main module (`perf-pipeline`'s imports only its command line).
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         # A few chunks a worker: few messages, and the last chunks short enough to end together.
