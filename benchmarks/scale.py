@@ -570,15 +570,22 @@ def stage_daemon(root: Path) -> dict:
                 encoding="utf-8",
             )
             dropped = time.perf_counter()
+            # Every output the correction reaches: the last quarter's audit pack and the app's
+            # snapshot, each written after the drop (no annual report: 2024-25 Q1 to Q3 are not
+            # built here).
+            reached = [("audit_pack", last.partition_key), ("app_snapshot", None)]
             while time.perf_counter() - dropped < 600:
-                done = instance.fetch_materializations(
-                    dg.AssetRecordsFilter(
-                        asset_key=dg.AssetKey("audit_pack"),
-                        asset_partitions=[last.partition_key],
-                        after_storage_id=mark,
-                    ),
-                    limit=1,
-                ).records
+                done = all(
+                    instance.fetch_materializations(
+                        dg.AssetRecordsFilter(
+                            asset_key=dg.AssetKey(key),
+                            asset_partitions=[partition] if partition else None,
+                            after_storage_id=mark,
+                        ),
+                        limit=1,
+                    ).records
+                    for key, partition in reached
+                )
                 busy = instance.get_runs(
                     filters=dg.RunsFilter(
                         statuses=[

@@ -369,7 +369,8 @@ def test_every_asset_has_a_code_version_and_a_description():
 
 def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]], object]:
     """What the automation sensor does between file ticks: evaluate the conditions, run what they
-    request (each quarter after the ones before it, as its backfill does), until they ask nothing."""
+    request (the unpartitioned assets first, then each quarter after the ones before it, as the
+    instance's run queue of one runs the sensor's runs), until they ask nothing."""
     from perf_pipeline.defs import jobs
 
     asked = []

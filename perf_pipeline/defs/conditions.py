@@ -13,7 +13,9 @@ what it reads has finished. The automation sensor applies it while the daemon ru
   naming it changed.
 - Everything after the figures (assessment, benchmarks, reports, audit pack, the annual report)
   is rebuilt when the figures it uses have a new data version: figures rebuilt unchanged (a return
-  that revised nothing) go no further. Each stage after that follows in the same request.
+  that revised nothing) go no further. Each stage after that follows in the same request, but
+  for the annual report, asked for once its year's quarters have been rebuilt (the automation's
+  runs go in partition key order, and a year's key is its first quarter's).
 - The framework's registers (`defs/framework.py`, `feedback_rules`) are read again when its
   reference files change (`framework_files`), and the case extracts when a file in `feedback/`
   changes. A register's data version is its content, so what uses it (every built quarter's
