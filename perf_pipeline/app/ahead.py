@@ -9,7 +9,9 @@ they would show, by the same functions that show them (`Ctx.chart` is only recor
 that approvals changed since is drawn by the page that first needs it, and kept in memory.
 
 A chart already in the previous snapshot is copied, not drawn again: charts are found by what they
-show (`charts.chart_key`), so only a new quarter's or a changed figure's are drawn.
+show (`charts.chart_key`), so only a new quarter's or a changed figure's are drawn: by worker
+processes across the cores when there are enough of them to pay for the workers' start
+(`charts.drawn`), as a first publication of a large council's has (1,100 for 500 indicators).
 
 Only the latest two quarters' pages are drawn ahead (the quarter under review and the one before
 it: the pages councillors follow links to); an older quarter's page draws its charts on its first
@@ -53,6 +55,18 @@ class _Asked(pages.Ctx):
 def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tuple[pd.DataFrame, dict]:
     """Every chart the latest quarters' pages of `snapshot` would show either view (`key`, `svgz`:
     `charts.pack`), and how many were drawn and copied from `previous`."""
+    asked = wanted(snapshot, data_root)
+    kept = _kept(previous, list(asked))
+    drawn = charts.drawn({key: chart for key, chart in asked.items() if key not in kept})
+    return (
+        pd.DataFrame({"key": [*kept, *drawn], "svgz": [*kept.values(), *drawn.values()]}),
+        {"charts_drawn": len(drawn), "charts_copied": len(kept)},
+    )
+
+
+def wanted(snapshot: Path, data_root: Path) -> dict[str, tuple[str, tuple]]:
+    """The charts the latest quarters' pages of `snapshot` would show either view, by key
+    (`charts.chart_key`): each one's kind and arguments (`charts.DRAW`)."""
     asked: dict = {}
     reader = SnapshotReader(snapshot)
     approvals = Approvals(data_root)
@@ -68,14 +82,7 @@ def charts_ahead(snapshot: Path, data_root: Path, previous: Path | None) -> tupl
                     for code, info in published.indicators.items():
                         pages.dot_plot(ctx, code, quarter, info)
                     pages.value_for_money(ctx, quarter)
-    kept = _kept(previous, list(asked))
-    drawn = {
-        key: charts.pack(charts.DRAW[kind](*args)) for key, (kind, args) in asked.items() if key not in kept
-    }
-    return (
-        pd.DataFrame({"key": [*kept, *drawn], "svgz": [*kept.values(), *drawn.values()]}),
-        {"charts_drawn": len(drawn), "charts_copied": len(kept)},
-    )
+    return asked
 
 
 def _kept(previous: Path | None, keys: list[str]) -> dict[str, str]:

@@ -4,10 +4,10 @@ matplotlib's pyplot keeps global state, so charts are drawn on plain `Figure` ob
 time under a lock: pages are served by several threads. Each chart comes with its figures in a
 table on the page, so nothing is shown by the picture alone.
 
-Charts are drawn when the snapshot is published (`app/ahead.py`) and found by `chart_key`: what a
-chart shows (its kind and the arguments of its function in `DRAW`) and how it is drawn (this
-module's source, the scatter's and matplotlib's version), so a changed drawing is never mistaken
-for the old one.
+Charts are drawn when the snapshot is published (`app/ahead.py`, through `drawn`) and found by
+`chart_key`: what a chart shows (its kind and the arguments of its function in `DRAW`) and how it
+is drawn (this module's source, the scatter's and matplotlib's version), so a changed drawing is
+never mistaken for the old one.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
+import os
 import re
 import threading
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
-
-import pandas as pd
 
 _LOCK = threading.Lock()
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
@@ -125,6 +127,8 @@ def dot_plot_svg(others: list[float], council: float, median: float, council_nam
 
 def scatter_svg(points: list[dict], row: dict, council_name: str, label: str) -> str:
     """A value-for-money pair's scatter (`lib/value_for_money_view.draw_scatter`), as inline SVG."""
+    import pandas as pd
+
     from perf_pipeline.lib.value_for_money_view import SCATTER_SIZE, draw_scatter
 
     with _LOCK:
@@ -137,9 +141,9 @@ DRAW = {"trend": trend_svg, "dots": dot_plot_svg, "scatter": scatter_svg}
 
 
 def _drawing() -> str:
-    import perf_pipeline.lib.value_for_money_view as scatter
-
-    sources = b"".join(Path(m).read_bytes() for m in (__file__, scatter.__file__))
+    # The scatter's module found, not imported: a worker drawing trends has no need of pandas.
+    scatter = find_spec("perf_pipeline.lib.value_for_money_view").origin
+    sources = b"".join(Path(m).read_bytes() for m in (__file__, scatter))
     return hashlib.sha256(sources + version("matplotlib").encode()).hexdigest()
 
 
@@ -159,3 +163,40 @@ def pack(svg: str) -> bytes:
 
 def unpack(packed: bytes) -> str:
     return zlib.decompress(packed).decode()
+
+
+# Below this many charts a worker, starting the workers (a fresh interpreter each, importing
+# matplotlib: about 0.8 s of CPU) costs more than drawing them here (measured: README, "Speed").
+PER_WORKER = 100
+
+
+def drawn(wanted: dict[str, tuple[str, tuple]]) -> dict[str, bytes]:
+    """Each chart `DRAW[kind](*args)` of `wanted` (`kind, args` by key), packed, by key: drawn
+    here one at a time, or by worker processes on the cores this process may use when there are
+    enough charts to pay for starting them."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(cores, len(wanted) // PER_WORKER)
+    if workers < 2:
+        return {key: _packed(chart) for key, chart in wanted.items()}
+    return in_workers(wanted, workers)
+
+
+def in_workers(wanted: dict[str, tuple[str, tuple]], workers: int) -> dict[str, bytes]:
+    """`drawn`'s charts drawn by `workers` processes: the same bytes as drawn here (a chart's SVG
+    depends on its arguments alone; its ids are salted with a constant). A chart that fails
+    raises its own error here, and those not yet drawn are cancelled."""
+    # Spawned, not forked: the caller may be a Dagster run with threads and open database
+    # connections. A worker imports this module, matplotlib (pandas only to draw a scatter) and,
+    # as any spawned process, the main module (`perf-pipeline`'s imports only its command line).
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        # A few chunks a worker: few messages, and the last chunks short enough to end together.
+        chunk = max(1, len(wanted) // (workers * 8))
+        return dict(zip(wanted, pool.map(_packed, wanted.values(), chunksize=chunk)))
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _packed(chart: tuple[str, tuple]) -> bytes:
+    kind, args = chart
+    return pack(DRAW[kind](*args))
