@@ -206,6 +206,46 @@ def stable_csv(path) -> str:
     return out.getvalue()
 
 
+def materialised_since(root: Path, storage_id: int, keys: list[str]) -> set[str]:
+    """Which of `keys` were materialised after the event `storage_id`."""
+    with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
+        return {
+            key
+            for key in keys
+            if instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), after_storage_id=storage_id), limit=1
+            ).records
+        }
+
+
+def test_a_run_reads_again_only_the_reference_tables_whose_files_changed(recent):
+    """A changed target is read again before the quarter is built, so the quarter is assessed
+    against it; reference tables whose files did not change (the national benchmark table above
+    all) are not read again by every command."""
+    quarter = Quarter(2025, 2)
+    targets = recent / "reference" / "targets.csv"
+    text = targets.read_text(encoding="utf-8")
+    row = 'RB01,2025-26,Q2,56,,2025-03-12,"Council Plan 2025-26 target, profiled by quarter"'
+    assert row in text
+    write(targets, text.replace(row, row.replace(",Q2,56,", ",Q2,57.5,")))
+    mark = latest_event(recent)
+    assert run_cli("--data", str(recent), "run", "--quarter", quarter.key) == 0
+    target = query(
+        recent,
+        "select target from perf.indicator_performance where quarter = ? and indicator_code = 'RB01'",
+        [quarter.key],
+    )["target"].iloc[0]
+    assert target == pytest.approx(57.5)
+    # `reference_files` is one version for the reference folder: the tables read from it are read
+    # again (cheap); the 3.5-million-row national table, from the benchmark files only, is not.
+    tables = ["indicator_targets", "benchmark_values"]
+    assert materialised_since(recent, mark, tables) == {"indicator_targets"}
+    # Nothing changed since: the next command reads no reference table again.
+    mark = latest_event(recent)
+    assert run_cli("--data", str(recent), "run", "--quarter", quarter.key) == 0
+    assert materialised_since(recent, mark, tables) == set()
+
+
 def test_a_correction_to_an_old_quarter_is_restated_in_the_next_reports(recent, capsys):
     """Correct a published figure and run its quarter: the later quarter that used it is rebuilt
     too, the earlier one is not, and the restatement is found."""
