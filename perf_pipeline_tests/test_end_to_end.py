@@ -404,16 +404,19 @@ def test_every_asset_has_a_code_version_and_a_description():
 
 
 def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]], object]:
-    """What the automation sensor does between file ticks: evaluate the conditions, run what they
-    request (the unpartitioned assets first, then each quarter after the ones before it, as the
-    instance's run queue of one runs the sensor's runs), until they ask nothing."""
-    from perf_pipeline.defs import jobs
+    """What the automation sensor does between file ticks: evaluate the conditions, make the run
+    requests the sensor makes of what they ask for (Dagster's own function, as the sensor calls it
+    with `emit_backfills=False`), and run them one at a time in that order, as the instance's run
+    queue of one does, until the conditions ask nothing. Each run must come after the runs it
+    reads: Dagster sorts a tick's requests (unpartitioned first, then by partition key) without
+    promising to, so this is where a change of that order would show."""
+    from dagster._core.definitions.automation_tick_evaluation_context import build_run_requests
 
     asked = []
+    graph = defs.resolve_asset_graph()
     while True:
         result = dg.evaluate_automation_conditions(defs, instance, cursor=cursor)
         cursor = result.cursor
-        graph = defs.resolve_asset_graph()
         plan = {
             key: {p and Quarter.from_partition_key(p) for p in result.get_requested_partitions(key)}
             for key in graph.materializable_asset_keys
@@ -422,23 +425,14 @@ def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]],
         if not plan:
             return asked, cursor
         asked.append({key.to_user_string(): quarters for key, quarters in plan.items()})
-        # The app's snapshot waits for the rest of what was asked for (it stays due until then).
-        if plan.pop(dg.AssetKey("app_snapshot"), None) and not plan:
-            assert defs.resolve_job_def(jobs.APP_JOB).execute_in_process(instance=instance).success
-            continue
-        whole = [key for key, partitions in plan.items() if partitions == {None}]
-        if whole:  # the corrections log, before the figures that read it
-            assert (
-                defs.resolve_job_def(jobs.REFERENCE_JOB)
-                .execute_in_process(instance=instance, asset_selection=whole)
-                .success
-            )
-        plan = {key: partitions for key, partitions in plan.items() if key not in whole}
-        for quarter in sorted(set().union(*plan.values())):
-            keys = [key for key, quarters in plan.items() if quarter in quarters]
-            job = jobs.ANNUAL_JOB if dg.AssetKey("annual_performance_report") in keys else jobs.QUARTER_JOB
-            run = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, partition_key=quarter.partition_key, asset_selection=keys
+        requests = build_run_requests(result._requested_subsets, graph, None, emit_backfills=False)
+        order = [r.partition_key for r in requests]
+        assert order == sorted(order, key=lambda k: k or ""), order  # unpartitioned, then oldest first
+        for request in requests:
+            run = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+                instance=instance,
+                partition_key=request.partition_key,
+                asset_selection=list(request.asset_selection),
             )
             assert run.success
 
