@@ -106,9 +106,9 @@ def prepare_instance(data: Path | None) -> DataRoot:
     config = home / "dagster.yaml"
     # Written when there is none, and brought up to date when it is one this command wrote (its
     # first line says so); a file put there by hand (a server's, `docs/deploy.md`) is kept.
-    if not config.exists() or (
-        config.read_text(encoding="utf-8").startswith(INSTANCE_CONFIG.splitlines()[0])
-        and config.read_text(encoding="utf-8") != INSTANCE_CONFIG
+    written = config.read_text(encoding="utf-8") if config.exists() else None
+    if written is None or (
+        written != INSTANCE_CONFIG and written.startswith(INSTANCE_CONFIG.splitlines()[0])
     ):
         config.write_text(INSTANCE_CONFIG, encoding="utf-8")
     return root

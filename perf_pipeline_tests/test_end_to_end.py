@@ -414,6 +414,7 @@ def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]],
 
     asked = []
     graph = defs.resolve_asset_graph()
+    job = defs.resolve_implicit_global_asset_job_def()
     while True:
         result = dg.evaluate_automation_conditions(defs, instance, cursor=cursor)
         cursor = result.cursor
@@ -429,7 +430,7 @@ def daemon_ticks(defs, instance, cursor) -> tuple[list[dict[str, set[Quarter]]],
         order = [r.partition_key for r in requests]
         assert order == sorted(order, key=lambda k: k or ""), order  # unpartitioned, then oldest first
         for request in requests:
-            run = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            run = job.execute_in_process(
                 instance=instance,
                 partition_key=request.partition_key,
                 asset_selection=list(request.asset_selection),

@@ -113,9 +113,10 @@ OUTPUTS_REBUILT = _when_settled(_figures_changed | _registers_changed | _follows
 ANNUAL_BUILT = _when_settled(_figures_changed) & ~AC.any_deps_missing()
 # The app's snapshot holds every quarter: published again once any quarter's outputs were rebuilt
 # (the reference tables, like every quarter's, mark it stale and start nothing by themselves).
-# Requested with the quarters it follows, it runs after them (the backfill's order;
-# `perf-pipeline run` publishes it after its last quarter). It stays due until it is published,
-# not merely requested, and not while it or anything it reads is in progress: once after a plan.
+# It is asked for the tick after the quarters it follows, never with them (unpartitioned, it would
+# run first among a tick's runs); `perf-pipeline run` publishes it after its last quarter. It stays
+# due until it is published, not merely requested, and not while it or anything it reads is in
+# progress or still to be asked for: once after a plan.
 # When it and something it shows were both updated since the last look, the conditions cannot
 # tell which came last, so it is published again rather than perhaps left behind.
 _shown_changed = AC.any_deps_match(AC.newly_updated()).ignore(EVERY_QUARTER_READS)
@@ -126,7 +127,6 @@ SNAPSHOT_REPUBLISHED = (
     )
     & ~AC.any_deps_in_progress()
     & ~AC.in_progress()
-    # Not with what it shows: unpartitioned, it would run first among a tick's runs.
     & ~AC.any_deps_match(AC.will_be_requested())
 )
 
