@@ -165,9 +165,14 @@ def _uses(item, fixture: str) -> bool:
 def pytest_collection_modifyitems(items):
     """The tests that read a shared run last, so the workers have other tests to run meanwhile:
     those of the short run (`recent`) before those of the long one (`demo`), so that no worker waits
-    for the long run while tests it could run are queued behind it."""
+    for the long run while tests it could run are queued behind it. Among the tests of a run, those
+    marked `long` first: the last minute of the suite is shared out in short tests, rather than one
+    worker running a long one alone while the other has finished."""
     items.sort(
-        key=lambda item: max((rank for rank, f in enumerate(SHARED_RUNS, 1) if _uses(item, f)), default=0)
+        key=lambda item: (
+            max((rank for rank, f in enumerate(SHARED_RUNS, 1) if _uses(item, f)), default=0),
+            item.get_closest_marker("long") is None,
+        )
     )
 
 

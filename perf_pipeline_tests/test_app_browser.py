@@ -90,6 +90,7 @@ def sign_in_with_the_keyboard(base: str, page) -> None:
     page.wait_for_url(f"{base}/q/**")
 
 
+@pytest.mark.long
 def test_every_page_type_is_accessible_works_by_keyboard_and_fetches_nothing_from_outside(browser_session):
     from axe_playwright_python.sync_playwright import Axe
 

@@ -126,6 +126,7 @@ def test_reports_are_written_for_every_quarter_with_the_contract_columns(demo):
         assert {"service", "timeliness", "missing_codes", "chase"} <= set(status.columns)
 
 
+@pytest.mark.long
 def test_check_return_gives_exactly_the_pipelines_verdicts(demo):
     root = DataRoot(demo)
     indicators = load_catalogue(root)
