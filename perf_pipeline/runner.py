@@ -12,6 +12,7 @@ from perf_pipeline import warehouse
 from perf_pipeline.defs import jobs
 from perf_pipeline.defs.returns import REVISING, returned_for
 from perf_pipeline.defs.sources import changed_inputs, recorded_version
+from perf_pipeline.instance_storage import open_instance
 from perf_pipeline.lib.performance import how_assessment_uses
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.reminders import SENT_LOG
@@ -32,7 +33,7 @@ PLANNED_TAG = "perf_pipeline/requested_by"
 
 def instance_for(root: DataRoot) -> dg.DagsterInstance:
     """The data root's persistent Dagster instance (`DAGSTER_HOME` if set, else `<data>/.dagster`)."""
-    return dg.DagsterInstance.from_config(str(root.dagster_home))
+    return open_instance(str(root.dagster_home))
 
 
 def _execute(

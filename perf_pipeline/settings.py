@@ -21,6 +21,7 @@ DATA_ENV = "PERF_PIPELINE_DATA"
 FIRST_QUARTER_ENV = "PERF_PIPELINE_FIRST_QUARTER"
 DEFAULT_FIRST_QUARTER = "2021-22-Q1"
 WAREHOUSE_FILE = "warehouse.duckdb"
+APP_FOLDER = "app"  # the app's published snapshot and its accounts
 WAREHOUSE_SCHEMA = "perf"
 # DuckDB takes 80% of the machine's memory by default; the warehouse's steps are held to this and
 # spill to disk beyond it (sorting the national benchmark files is the largest). Raise it on a
@@ -90,6 +91,12 @@ class DataRoot:
     @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / ".dagster").absolute()
+
+    @property
+    def written(self) -> set[Path]:
+        """The folders the pipeline and Dagster write, which hold no input."""
+        folders = {self.warehouse.parent, self.root / "reports", self.root / "requests", self.outbox}
+        return folders | {self.root / APP_FOLDER, self.dagster_home}
 
     def quarters_with_returns(self) -> list[Quarter]:
         """Quarters that have a folder under `submissions/`, in order."""

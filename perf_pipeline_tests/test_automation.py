@@ -7,6 +7,7 @@ import atexit
 import contextlib
 import datetime as dt
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -123,10 +124,13 @@ def a_root_with_returns(root: Path) -> Path:
     return root
 
 
-def sensor_tick(root: Path, instance: dg.DagsterInstance) -> dg.SensorExecutionData:
+def sensor_tick(
+    root: Path, instance: dg.DagsterInstance, cursor: str | None = None
+) -> dg.SensorExecutionData:
     """One tick of the file sensor; its observations recorded in the instance, as the daemon does."""
     context = dg.build_sensor_context(
         instance=instance,
+        cursor=cursor,
         resources={"data_root": DataRootResource(path=str(root))},
         repository_def=repository(),
     )
@@ -151,6 +155,37 @@ def test_the_file_sensor_records_versions_once_and_ignores_files_saved_unchanged
         path = root / "submissions" / "2024-25-Q1" / "waste.csv"
         os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 3600))  # touched, same content
         assert sensor_tick(root, instance).asset_events == []
+
+
+def test_the_file_sensor_reads_the_files_when_one_was_added_removed_or_saved_and_once_a_minute(mini_root):
+    root = a_root_with_returns(mini_root)
+    with dg.instance_for_test() as instance:
+        cursor = sensor_tick(root, instance).cursor
+        unchanged = sensor_tick(root, instance, cursor)
+        assert unchanged.skip_message == "No input file was added, removed or saved."
+        assert unchanged.cursor == cursor  # as it was
+        # What the pipeline writes is not looked at.
+        write(root / "reports" / "2024-25-Q1" / "quarterly-monitoring-report.html", "<p>report</p>")
+        write(root / "warehouse" / "warehouse.duckdb", "tables")
+        write(root / "app" / "snapshot.sqlite", "snapshot")
+        assert sensor_tick(root, instance, cursor).skip_message == unchanged.skip_message
+        # A return replaced by one of the same size with the same time (as a copy keeping the
+        # original's time can make) is not seen by its name, size and time ...
+        path = root / "submissions" / "2024-25-Q1" / "waste.csv"
+        before = path.stat()
+        path.write_text(path.read_text(encoding="utf-8").replace("WM01,41", "WM01,14"), encoding="utf-8")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert sensor_tick(root, instance, cursor).skip_message == unchanged.skip_message
+        # ... but by the full look made at least once a minute.
+        stale = json.dumps({**json.loads(cursor), "looked": json.loads(cursor)["looked"] - 61})
+        assert observed(sensor_tick(root, instance, stale)) == {("return_files", "2024-04-01")}
+        # A file saved is read at the next tick.
+        cursor = sensor_tick(root, instance, cursor).cursor
+        write(
+            root / "corrections" / "more.csv",
+            CORRECTIONS_HEADER + "C9,WM01,2023-24-Q4,44,,,Recount,A B,C D,2024-02-01\n",
+        )
+        assert observed(sensor_tick(root, instance, cursor)) == {("correction_records", "2024-01-01")}
 
 
 def test_a_changed_return_or_correction_gives_its_quarter_a_new_version(mini_root):

@@ -13,6 +13,9 @@ correction takes four waves (corrections log, figures, later quarters, annual re
 """
 
 import datetime as dt
+import json
+import os
+import time
 import zoneinfo
 
 import dagster as dg
@@ -21,14 +24,21 @@ from perf_pipeline.defs import jobs
 from perf_pipeline.defs.partitions import quarterly_partitions
 from perf_pipeline.defs.resources import DataRootResource
 from perf_pipeline.defs.sources import changed_inputs
+from perf_pipeline.lib.automation import files_stamp
 from perf_pipeline.lib.quarters import Quarter
 
 TIMEZONE = "Europe/London"
 RUNNING = dg.DefaultScheduleStatus.RUNNING
 SENSOR_RUNNING = dg.DefaultSensorStatus.RUNNING
-# How often files are looked at and conditions evaluated: a dropped return or a correction is
-# picked up within these seconds.
+# How often the conditions are evaluated. Not more often: an evaluation made while a run is writing
+# can see the asset it writes updated but not yet in progress, and ask for it again.
 LOOK_EVERY_SECONDS = 10
+# How often the input files are looked at: their names, sizes and times (no file is read; the
+# daemon looks at sensors every 5 s at most), and every input's version against the one recorded
+# when any of those changed, and at least once a minute whatever they say (a file replaced within
+# its file system's time resolution by one of the same size is seen then).
+FILES_LOOK_EVERY_SECONDS = 5
+FULL_LOOK_SECONDS = 60
 
 
 def last_ended_quarter() -> Quarter:
@@ -89,13 +99,21 @@ def daily_reminders(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(run_config={"ops": {"action_reminders": {"config": {"as_of": today.isoformat()}}}})
 
 
-@dg.sensor(minimum_interval_seconds=LOOK_EVERY_SECONDS, default_status=SENSOR_RUNNING)
+@dg.sensor(minimum_interval_seconds=FILES_LOOK_EVERY_SECONDS, default_status=SENSOR_RUNNING)
 def input_files_changed(context: dg.SensorEvaluationContext, data_root: DataRootResource):
     """Record a new data version for every input file whose content changed since last recorded."""
+    paths = data_root.paths
+    stamp = files_stamp(paths.root, {os.path.abspath(folder) for folder in paths.written})
+    last = json.loads(context.cursor) if context.cursor else {}
+    now = time.time()
+    if last.get("stamp") == stamp and 0 <= now - last.get("looked", 0) < FULL_LOOK_SECONDS:
+        return dg.SkipReason("No input file was added, removed or saved.")
     observations = changed_inputs(context.instance, data_root, last_ended_quarter())
-    if not observations:
-        return dg.SkipReason("No input file has changed.")
-    return dg.SensorResult(asset_events=observations)
+    return dg.SensorResult(
+        asset_events=observations,
+        cursor=json.dumps({"stamp": stamp, "looked": now}),
+        skip_reason=None if observations else "No input file has changed.",
+    )
 
 
 rebuild_what_changed = dg.AutomationConditionSensorDefinition(

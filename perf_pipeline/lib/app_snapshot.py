@@ -19,8 +19,9 @@ import pandas as pd
 
 from perf_pipeline.lib.benchmarks.council import STATISTICS, linked_metrics
 from perf_pipeline.lib.files import write_atomically
+from perf_pipeline.settings import APP_FOLDER
 
-SNAPSHOT_FOLDER = "app"
+SNAPSHOT_FOLDER = APP_FOLDER
 SNAPSHOT_FILE = "snapshot.sqlite"
 INDICATOR_COLUMNS = [
     "code",

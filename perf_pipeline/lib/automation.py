@@ -11,6 +11,7 @@ unchanged changes nothing.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -79,3 +80,21 @@ def approvals_versions(approvals: pd.DataFrame) -> dict[str, str]:
 def files_version(paths: list[Path]) -> str:
     """One version for a set of files: their names and content (a missing file counts as absent)."""
     return _version([f"{p.name}:{sha256_of(p)}" for p in paths if p.is_file()])
+
+
+def files_stamp(root: Path, skipped: set[Path]) -> str:
+    """The name, size and modification time of every file under `root`, but in the `skipped`
+    folders (absolute paths: those the pipeline writes): taken without reading any file, and
+    different whenever a file is added, removed or saved."""
+    parts = []
+    for parent, folders, files in os.walk(root, followlinks=False):
+        folders[:] = sorted(n for n in folders if os.path.abspath(os.path.join(parent, n)) not in skipped)
+        for name in sorted(files):
+            path = os.path.join(parent, name)
+            try:
+                stat = os.stat(path)
+            except OSError:  # removed meanwhile, or a link to nothing
+                parts.append(f"{path}:-")
+                continue
+            parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+    return _version(parts)
