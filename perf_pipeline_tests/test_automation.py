@@ -20,6 +20,7 @@ import pytest
 
 from perf_pipeline.defs import automation, jobs
 from perf_pipeline.defs.resources import DataRootResource
+from perf_pipeline.instance_storage import open_instance
 from perf_pipeline.lib.quarters import Quarter, quarter_range
 from perf_pipeline_tests.conftest import write
 
@@ -318,7 +319,7 @@ def _built_template() -> tuple[Path, object]:
     folder = Path(tempfile.mkdtemp(prefix="built-instance-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     (folder / "home").mkdir()
-    with dg.DagsterInstance.from_config(str(folder / "home")) as instance:
+    with open_instance(str(folder / "home")) as instance:
         defs = built_instance(instance)
         _, cursor = requested(defs, instance, None)
     return folder / "home", cursor
@@ -327,13 +328,15 @@ def _built_template() -> tuple[Path, object]:
 @contextlib.contextmanager
 def built():
     """A real instance on which every partition of `BUILT` is recorded as built and the conditions
-    have had their first look: a copy of the template, for one test to change."""
+    have had their first look: a copy of the template, for one test to change. Opened as the
+    command line opens its instance (`open_instance`: Dagster's SQLite storage, its connections kept
+    open), which evaluates these conditions too; recording the events is most of a test's time."""
     from perf_pipeline.definitions import defs
 
     template, cursor = _built_template()
     with tempfile.TemporaryDirectory() as folder:
         home = shutil.copytree(template, Path(folder) / "home")
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        with open_instance(str(home)) as instance:
             yield defs, instance, cursor
 
 
