@@ -602,6 +602,13 @@ def stage_daemon(root: Path) -> dict:
             seconds = time.perf_counter() - dropped
             runs = len(instance.get_runs(filters=dg.RunsFilter(created_after=None)))
             timeline = daemon_timeline(instance, time.time() - seconds)
+            seen = instance.fetch_observations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("correction_records"), after_storage_id=mark),
+                limit=1,
+            ).records
+            if seen:
+                at = seen[0].timestamp - (time.time() - seconds)
+                timeline.insert(0, f"{at:5.1f}  the file sensor recorded the correction's new version")
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)

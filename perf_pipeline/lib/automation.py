@@ -82,7 +82,7 @@ def files_version(paths: list[Path]) -> str:
     return _version([f"{p.name}:{sha256_of(p)}" for p in paths if p.is_file()])
 
 
-def files_stamp(root: Path, skipped: set[Path]) -> str:
+def files_stamp(root: Path, skipped: set[str]) -> str:
     """The name, size and modification time of every file under `root`, but in the `skipped`
     folders (absolute paths: those the pipeline writes): taken without reading any file, and
     different whenever a file is added, removed or saved."""
