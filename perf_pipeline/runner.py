@@ -127,6 +127,21 @@ class Cycle:
         print("Reference data ...", flush=True)
         return self.run(jobs.REFERENCE_JOB)
 
+    def catch_up(self, named: set[Quarter]) -> bool:
+        """What every command does first: record the input files that changed, build the reference
+        tables (all of them the first time), then rebuild what the changes reach, but for the
+        quarters `named`, which are left to their own runs."""
+        self.evaluate()  # the conditions' first look: changes from here on count
+        # A change to a quarter not yet built starts nothing: the quarter is built by its own run.
+        self.observe()
+        if not self.reference():
+            return False
+        changed = self.follow(None, named)
+        if changed is None:
+            return False
+        print_rebuilt(changed)
+        return True
+
     def follow(self, named: Quarter | None, later_named: set[Quarter]) -> dict[str, list[str]] | None:
         """Run what the conditions request until they request nothing more, oldest quarter first;
         what was rebuilt beyond `named` (None: what changed files reached), with why (None when a
@@ -217,15 +232,8 @@ def run_quarters(root: DataRoot, quarters: list[Quarter], dry_run: bool = False)
     if dry_run:
         print_plan(cycle, quarters)
         return True
-    cycle.evaluate()  # the conditions' first look: changes from here on count
-    # A change to a quarter not yet built starts nothing: the quarter is built by its own run.
-    cycle.observe()
-    if not cycle.reference():
+    if not cycle.catch_up(set(quarters)):
         return False
-    changed = cycle.follow(None, set(quarters))
-    if changed is None:
-        return False
-    print_rebuilt(changed)
     for i, quarter in enumerate(quarters):
         cycle.figures_changed.clear()
         print(f"{quarter.label}: returns and outputs", flush=True)
@@ -271,13 +279,14 @@ def print_plan(cycle: Cycle, quarters: list[Quarter]) -> None:
 
 
 def write_request_packs(root: DataRoot, quarter: Quarter) -> bool:
-    """The reference data, then the quarter's request packs; print where they are."""
+    """What changed brought up to date (the reference data first), then the quarter's request
+    packs; print where they are."""
     from perf_pipeline.definitions import build_definitions
 
     defs = build_definitions(root)
     instance = instance_for(root)
     print(f"Data requests for {quarter.label} (Dagster instance: {instance.root_directory})", flush=True)
-    if not _execute(defs, jobs.REFERENCE_JOB, instance, root).success:
+    if not Cycle(defs, instance, root).catch_up(set()):
         return False
     if not _execute(defs, jobs.DATA_REQUESTS_JOB, instance, root, quarter.partition_key).success:
         return False
@@ -295,13 +304,14 @@ def write_request_packs(root: DataRoot, quarter: Quarter) -> bool:
 
 
 def send_reminders(root: DataRoot, as_of: dt.date) -> bool:
-    """The reference data, then the day's reminders; print who was reminded and how."""
+    """What changed brought up to date (the reference data first), then the day's reminders;
+    print who was reminded and how."""
     from perf_pipeline.definitions import build_definitions
 
     defs = build_definitions(root)
     instance = instance_for(root)
     print(f"Reminders for {as_of:%A %-d %B %Y} (Dagster instance: {instance.root_directory})", flush=True)
-    if not _execute(defs, jobs.REFERENCE_JOB, instance, root).success:
+    if not Cycle(defs, instance, root).catch_up(set()):
         return False
     config = {"ops": {"action_reminders": {"config": {"as_of": as_of.isoformat()}}}}
     if not _execute(defs, jobs.REMINDERS_JOB, instance, root, run_config=config).success:

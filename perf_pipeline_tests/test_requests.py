@@ -237,3 +237,21 @@ def test_requests_command_writes_packs_the_pipeline_accepts_as_they_are(recent, 
     assert held["Period"].tolist()[:4] == ["2025/26 Q3", "2025/26 Q2", "2025/26 Q1", "2024/25 Q4"]
     not_ended = Quarter.containing(dt.date.today())
     assert run_cli("--data", str(recent), "requests", "--quarter", not_ended.key) == 2
+
+
+@pytest.mark.e2e
+def test_the_requests_command_reads_a_changed_catalogue_before_it_writes_the_packs(recent):
+    """The command brings what changed up to date first, as `run` does: a renamed indicator is in
+    its service's pack (and nothing unchanged is read again)."""
+    catalogue = recent / "reference" / "indicators.csv"
+    frame = pd.read_csv(catalogue, dtype=str, keep_default_na=False)
+    frame.loc[frame["code"] == "RB01", "title"] = "Council tax collected (renamed)"
+    frame.to_csv(catalogue, index=False)
+    quarter = Quarter(2025, 3)
+    assert run_cli("--data", str(recent), "requests", "--quarter", quarter.key) == 0
+    texts = set()
+    for pack in (recent / "requests" / quarter.key).glob("*.xlsx"):
+        for row in openpyxl.load_workbook(pack, read_only=True)["Return"].iter_rows(values_only=True):
+            texts |= {str(v) for v in row if v is not None}
+    assert "Council tax collected (renamed)" in texts
+    assert "% of council tax collected" not in texts
