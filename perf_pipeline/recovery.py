@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from perf_pipeline.lib.files import abandoned_temporary_files
-from perf_pipeline.settings import DataRoot
+from perf_pipeline.settings import OUTPUT_FOLDERS, DataRoot
 
 COMMAND_LINE_TAG = "perf_pipeline/command_line"  # on every run the command line launches
 LOCK_FILE = "perf-pipeline.lock"
@@ -27,7 +27,6 @@ UNFINISHED = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-OUTPUT_FOLDERS = ("reports", "requests", "outbox")
 
 
 @contextmanager

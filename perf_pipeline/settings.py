@@ -22,6 +22,9 @@ FIRST_QUARTER_ENV = "PERF_PIPELINE_FIRST_QUARTER"
 DEFAULT_FIRST_QUARTER = "2021-22-Q1"
 WAREHOUSE_FILE = "warehouse.duckdb"
 APP_FOLDER = "app"  # the app's published snapshot and its accounts
+# Where the pipeline publishes files (reports, request packs, reminders), each written aside and
+# renamed into place.
+OUTPUT_FOLDERS = ("reports", "requests", "outbox")
 WAREHOUSE_SCHEMA = "perf"
 # DuckDB takes 80% of the machine's memory by default; the warehouse's steps are held to this and
 # spill to disk beyond it (sorting the national benchmark files is the largest). Raise it on a
@@ -95,8 +98,8 @@ class DataRoot:
     @property
     def written(self) -> set[Path]:
         """The folders the pipeline and Dagster write, which hold no input."""
-        folders = {self.warehouse.parent, self.root / "reports", self.root / "requests", self.outbox}
-        return folders | {self.root / APP_FOLDER, self.dagster_home}
+        folders = {self.root / name for name in (*OUTPUT_FOLDERS, APP_FOLDER)}
+        return folders | {self.warehouse.parent, self.dagster_home}
 
     def quarters_with_returns(self) -> list[Quarter]:
         """Quarters that have a folder under `submissions/`, in order."""
