@@ -21,6 +21,7 @@ DATA_ENV = "PERF_PIPELINE_DATA"
 FIRST_QUARTER_ENV = "PERF_PIPELINE_FIRST_QUARTER"
 DEFAULT_FIRST_QUARTER = "2021-22-Q1"
 WAREHOUSE_FILE = "warehouse.duckdb"
+CHARTS_FILE = "charts.sqlite"  # the reports' charts drawn before (lib/charts.py), beside the warehouse
 APP_FOLDER = "app"  # the app's published snapshot and its accounts
 # Where the pipeline publishes files (reports, request packs, reminders), each written aside and
 # renamed into place.
@@ -77,6 +78,10 @@ class DataRoot:
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse" / WAREHOUSE_FILE
+
+    @property
+    def charts(self) -> Path:
+        return self.warehouse.parent / CHARTS_FILE
 
     def reports_for(self, quarter: Quarter) -> Path:
         return self.root / "reports" / quarter.key

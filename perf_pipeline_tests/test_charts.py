@@ -66,3 +66,74 @@ def test_a_trend_drawn_before_is_kept_and_another_trend_is_its_own(trends):
     other = trends.render([3, 1, 4, 1, 5, 9, 2, 7], [4] * 8)
     assert trends.render(*data) is drawn  # kept, not drawn again
     assert other != drawn and picture(other) != picture(drawn)
+
+
+DRAW_IN_A_NEW_PROCESS = """
+import json, sys
+from pathlib import Path
+import pandas as pd
+from perf_pipeline.lib.charts import ComparatorDotPlots, TrendCharts, kept_on_disk
+from perf_pipeline.lib.value_for_money_view import scatter_png
+
+store, last = Path(sys.argv[1]), float(sys.argv[2])
+points = pd.DataFrame(
+    {"cost_per_unit": [1.0, 2.0, 3.0], "outcome": [40.0, 50.0, last], "is_council": [False, False, True]}
+)
+row = {"label": "Waste: recycling rate", "period": "2023-24", "unit_of_cost_per_unit": "£ per household",
+       "outcome_polarity": "higher", "group_median_cost": 2.0, "group_median_outcome": 50.0}
+with kept_on_disk(store):
+    trends, dots = TrendCharts(), ComparatorDotPlots("Darlington")
+    uris = [trends.render([1, 2, 3, last], [2, 2, 2, 2]), dots.render([10.0, 20.0], last, 15.0)]
+    uris.append(scatter_png(points, row, "Darlington"))
+    trends.close(), dots.close()
+print(json.dumps({"uris": uris, "matplotlib": "matplotlib" in sys.modules}))
+"""
+
+
+def draw_in_a_new_process(store, last: float) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", DRAW_IN_A_NEW_PROCESS, str(store), str(last)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_charts_kept_on_disk_are_read_back_by_a_later_process_which_draws_only_what_changed(tmp_path):
+    """A report rebuilt in a new process (a run the daemon launched) takes the charts an earlier
+    build drew from the file beside the warehouse, the same bytes, without loading matplotlib; a
+    chart whose data changed is drawn."""
+    store = tmp_path / "warehouse" / "charts.sqlite"
+    first = draw_in_a_new_process(store, 60.0)
+    assert first["matplotlib"] and all(uri.startswith("data:image/png;base64,") for uri in first["uris"])
+    again = draw_in_a_new_process(store, 60.0)
+    assert again == {"uris": first["uris"], "matplotlib": False}
+    changed = draw_in_a_new_process(store, 70.0)
+    assert changed["matplotlib"]
+    assert all(new != old for new, old in zip(changed["uris"], first["uris"]))
+
+
+def test_a_chart_drawn_by_other_code_is_not_read_back_and_the_least_used_are_dropped(tmp_path, monkeypatch):
+    from perf_pipeline.lib import charts
+
+    path = tmp_path / "charts.sqlite"
+    store = charts.ChartStore(path, limit=3)
+    for n in range(3):
+        store.put("trend", (n,), f"chart {n}")
+    store.close()
+    store = charts.ChartStore(path, limit=3)
+    assert store.get("trend", (0,)) == "chart 0"  # used again: kept
+    assert store.get("dot plot", (0,)) is charts.ChartStore.MISSING  # another kind of chart
+    store.put("trend", (3,), "chart 3")
+    store.close()
+    store = charts.ChartStore(path, limit=3)
+    kept = {n for n in range(4) if store.get("trend", (n,)) is not charts.ChartStore.MISSING}
+    assert len(kept) == 3 and {0, 3} <= kept
+    monkeypatch.setattr(charts, "drawing_version", lambda: "other drawing code")
+    assert store.get("trend", (0,)) is charts.ChartStore.MISSING
+    store.close()

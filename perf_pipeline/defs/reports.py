@@ -137,6 +137,7 @@ def quarterly_monitoring_report(
     """The quarter's monitoring report for Cabinet and scrutiny, as one HTML file and a workbook."""
     import pandas as pd
 
+    from perf_pipeline.lib.charts import kept_on_disk
     from perf_pipeline.lib.framework_report import framework_sections, framework_sheets
     from perf_pipeline.lib.governance.report import governance_view, workbook_sheets
     from perf_pipeline.lib.publish import publish_folder, staging_folder
@@ -151,33 +152,35 @@ def quarterly_monitoring_report(
         files = input_manifest(con, paths, quarter.key)
         members = neighbour_values(con, comparator_benchmarks, council["gss_code"])
     names = indicator_catalogue.set_index("code")
-    plots = dot_plots(comparator_benchmarks, members, names, council["gss_code"], council["name"])
-    received = pd.to_datetime(submission_status["received_on"], errors="coerce").max()
-    provenance = {
-        **run_provenance(context),
-        "data_date": f"returns received up to {received:%-d %B %Y}"
-        if pd.notna(received)
-        else "no returns received",
-    }
-    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
-    view = quarterly_view(
-        quarter,
-        council,
-        indicator_performance,
-        indicator_catalogue,
-        restatements,
-        submission_status,
-        return_exceptions,
-        corrections_log,
-        data_root.approvals(),
-        files,
-        provenance,
-        benchmarks=comparator_benchmarks,
-        dot_plots=plots,
-        plan=improvement_plan_status,
-        value_for_money=value_for_money_section(value_for_money, value_for_money_points, council["name"]),
-        governance=governance_view(paths.root, quarter, current),
-    )
+    # Charts drawn for an earlier build of any quarter are read back, not drawn again.
+    with kept_on_disk(paths.charts):
+        plots = dot_plots(comparator_benchmarks, members, names, council["gss_code"], council["name"])
+        received = pd.to_datetime(submission_status["received_on"], errors="coerce").max()
+        provenance = {
+            **run_provenance(context),
+            "data_date": f"returns received up to {received:%-d %B %Y}"
+            if pd.notna(received)
+            else "no returns received",
+        }
+        current = indicator_performance[indicator_performance["quarter"] == quarter.key]
+        view = quarterly_view(
+            quarter,
+            council,
+            indicator_performance,
+            indicator_catalogue,
+            restatements,
+            submission_status,
+            return_exceptions,
+            corrections_log,
+            data_root.approvals(),
+            files,
+            provenance,
+            benchmarks=comparator_benchmarks,
+            dot_plots=plots,
+            plan=improvement_plan_status,
+            value_for_money=value_for_money_section(value_for_money, value_for_money_points, council["name"]),
+            governance=governance_view(paths.root, quarter, current),
+        )
     framework = (indicator_measures, framework_tags, change_programmes, milestone_status, benefit_status)
     view.update(
         framework_sections(
@@ -255,6 +258,7 @@ def annual_performance_report(
     """The financial year's outturn against annual targets, beside the three years before."""
     import pandas as pd
 
+    from perf_pipeline.lib.charts import kept_on_disk
     from perf_pipeline.lib.report_render import write_html
     from perf_pipeline.lib.report_view import annual_view
 
@@ -273,7 +277,8 @@ def annual_performance_report(
         raise dg.Failure(
             f"{year_q4.label} has not been assessed yet: run that quarter before the annual report"
         )
-    view = annual_view(year_q4, council, outturns, data_root.approvals(), run_provenance(context))
+    with kept_on_disk(paths.charts):
+        view = annual_view(year_q4, council, outturns, data_root.approvals(), run_provenance(context))
     html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
     return pd.DataFrame(

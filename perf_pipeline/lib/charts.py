@@ -1,16 +1,27 @@
 """Charts for the reports, as PNG data URIs so the HTML stays one self-contained file.
 
-matplotlib is imported here, inside the functions, never when the definitions load; one figure
-is reused for all the small multiples and closed at the end.
+matplotlib is imported here, inside the functions, never when the definitions load, and only when
+a chart has to be drawn; one figure is reused for all the small multiples and closed at the end.
+
+A chart is a pure function of its data and of the code that draws it. Charts are kept in the
+process (`kept`) and, while a report is written, in a file beside the warehouse
+(`kept_on_disk`): a quarter's report rebuilt after a correction, in a new process (a run the
+daemon launched, `perf-pipeline run --quarter`), draws only the charts whose data changed.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import hashlib
 import io
 import math
+import sqlite3
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -41,16 +52,112 @@ def _canvas_uri(canvas) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def kept(drawn: OrderedDict, key: Hashable, draw: Callable[[], str | None], size: int = 2048) -> str | None:
-    """The chart `key` names from `drawn` if it was drawn in this process, else `draw()`, kept there.
+# The charts kept on disk: at most this many, those used last (a few KB each).
+KEPT_ON_DISK = 50_000
+# The modules whose code draws the charts: a change to either draws every chart afresh.
+DRAWN_BY = ("charts.py", "value_for_money_view.py")
 
-    A chart is a pure function of its data, and most of a quarter's charts recur: a quarter is rebuilt
-    when a later return revises it, and published comparator data changes once a year. The most recent
-    `size` charts are kept (a few KB each)."""
+
+@functools.cache
+def drawing_version() -> str:
+    """What a kept chart was drawn with: the drawing code and the versions of matplotlib and
+    Pillow. A chart kept on disk is used only if drawn with the same."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for name in DRAWN_BY:
+        digest.update(Path(__file__).with_name(name).read_bytes())
+    digest.update(f"{version('matplotlib')} {version('pillow')}".encode())
+    return digest.hexdigest()
+
+
+class ChartStore:
+    """Charts drawn before, in one SQLite file: the chart's kind and data, and the drawing version,
+    hashed to a key. What a report draws is written in one transaction when it is closed; the least
+    recently used beyond `KEPT_ON_DISK` are then dropped."""
+
+    MISSING = object()
+
+    def __init__(self, path: Path, limit: int = KEPT_ON_DISK):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._con.execute("create table if not exists charts (key text primary key, uri text, used real)")
+        self._limit = limit
+        self._drawn: dict[str, str | None] = {}
+        self._used: set[str] = set()
+
+    @staticmethod
+    def key(kind: str, data: Hashable) -> str:
+        return hashlib.sha256(f"{drawing_version()}|{kind}|{data!r}".encode()).hexdigest()
+
+    def get(self, kind: str, data: Hashable):
+        key = self.key(kind, data)
+        row = self._con.execute("select uri from charts where key = ?", (key,)).fetchone()
+        if row is None:
+            return self.MISSING
+        self._used.add(key)
+        return row[0]
+
+    def put(self, kind: str, data: Hashable, uri: str | None) -> None:
+        self._drawn[self.key(kind, data)] = uri
+
+    def close(self) -> None:
+        now = time.time()
+        try:
+            with self._con:
+                self._con.executemany(
+                    "insert or replace into charts values (?, ?, ?)",
+                    [(key, uri, now) for key, uri in self._drawn.items()],
+                )
+                self._con.executemany(
+                    "update charts set used = ? where key = ?", [(now, k) for k in self._used]
+                )
+                (count,) = self._con.execute("select count(*) from charts").fetchone()
+                if count > self._limit:
+                    self._con.execute(
+                        "delete from charts where key not in "
+                        "(select key from charts order by used desc limit ?)",
+                        (self._limit,),
+                    )
+        finally:
+            self._con.close()
+
+
+_store: ChartStore | None = None
+
+
+@contextlib.contextmanager
+def kept_on_disk(path: Path) -> Iterator[ChartStore]:
+    """While in this block, charts not drawn in this process are looked for in the file `path`, and
+    those drawn are written to it when the block ends."""
+    global _store
+    store, previous = ChartStore(path), _store
+    _store = store
+    try:
+        yield store
+    finally:
+        _store = previous
+        store.close()
+
+
+def kept(
+    drawn: OrderedDict, kind: str, key: Hashable, draw: Callable[[], str | None], size: int = 2048
+) -> str | None:
+    """The chart of `kind` that `key` names: from `drawn` if it was drawn in this process, else from
+    the file charts are kept in (`kept_on_disk`), else `draw()`; kept in both.
+
+    Most of a quarter's charts recur: a quarter is rebuilt when a later return revises it or a
+    correction reaches it, and published comparator data changes once a year. The most recent
+    `size` charts are kept in the process (a few KB each)."""
     if key in drawn:
         drawn.move_to_end(key)
         return drawn[key]
-    drawn[key] = uri = draw()
+    uri = _store.get(kind, key) if _store is not None else ChartStore.MISSING
+    if uri is ChartStore.MISSING:
+        uri = draw()
+        if _store is not None:
+            _store.put(kind, key, uri)
+    drawn[key] = uri
     while len(drawn) > size:
         drawn.popitem(last=False)
     return uri
@@ -72,6 +179,9 @@ class TrendCharts:
     _drawn: ClassVar[OrderedDict] = OrderedDict()
 
     def __init__(self):
+        self._fig = None  # made when the first chart not kept has to be drawn
+
+    def _make(self) -> None:
         plt = _pyplot()
         self._plt = plt
         self._fig, self._ax = plt.subplots(figsize=TREND_SIZE, dpi=DPI, facecolor="white")
@@ -90,12 +200,16 @@ class TrendCharts:
         self._background = self._fig.canvas.copy_from_bbox(self._fig.bbox)
 
     def render(self, values: list, targets: list) -> str | None:
-        return kept(self._drawn, (tuple(values), tuple(targets)), lambda: self._draw(values, targets))
+        return kept(
+            self._drawn, "trend", (tuple(values), tuple(targets)), lambda: self._draw(values, targets)
+        )
 
     def _draw(self, values: list, targets: list) -> str | None:
         shown = _present(values)
         if not shown:
             return None
+        if self._fig is None:
+            self._make()
         target_points = _present(targets)
         self._values.set_data(shown, [values[i] for i in shown])
         self._latest.set_data([shown[-1]], [values[shown[-1]]])
@@ -111,7 +225,8 @@ class TrendCharts:
         return _canvas_uri(canvas)
 
     def close(self) -> None:
-        self._plt.close(self._fig)
+        if self._fig is not None:
+            self._plt.close(self._fig)
 
 
 class ComparatorDotPlots:
@@ -127,6 +242,10 @@ class ComparatorDotPlots:
 
     def __init__(self, council_label: str):
         self._label = council_label
+        self._fig = None  # made when the first chart not kept has to be drawn
+
+    def _make(self) -> None:
+        council_label = self._label
         plt = _pyplot()
         self._plt = plt
         self._fig, ax = plt.subplots(figsize=(5.2, 0.9), dpi=DPI, facecolor="white")
@@ -154,9 +273,11 @@ class ComparatorDotPlots:
 
     def render(self, others: list[float], council_value: float, median: float) -> str:
         key = (self._label, tuple(others), council_value, median)
-        return kept(self._drawn, key, lambda: self._draw(others, council_value, median))
+        return kept(self._drawn, "dot plot", key, lambda: self._draw(others, council_value, median))
 
     def _draw(self, others: list[float], council_value: float, median: float) -> str:
+        if self._fig is None:
+            self._make()
         self._others.set_offsets([[x, 0] for x in others] or np.empty((0, 2)))
         self._council.set_offsets([[council_value, 0]])
         self._median.set_xdata([median, median])
@@ -171,4 +292,5 @@ class ComparatorDotPlots:
         return _canvas_uri(canvas)
 
     def close(self) -> None:
-        self._plt.close(self._fig)
+        if self._fig is not None:
+            self._plt.close(self._fig)

@@ -151,7 +151,7 @@ def scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
         tuple(row[f] for f in SCATTER_FIELDS),
         tuple(shown.itertuples(index=False, name=None)),
     )
-    return kept(_drawn, key, lambda: _scatter_png(shown, row, council_name), size=256)
+    return kept(_drawn, "scatter", key, lambda: _scatter_png(shown, row, council_name), size=256)
 
 
 def _scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
