@@ -373,6 +373,63 @@ def test_changed_figures_rebuild_that_quarter_and_the_seven_after_it_and_nothing
         assert requested(defs, instance, cursor)[0] == {}  # requested once, not again next tick
 
 
+def test_an_evaluation_made_as_a_run_ends_does_not_ask_again_for_what_the_run_just_built(monkeypatch):
+    """The daemon evaluates the conditions while its runs go on. An evaluation reads the event log
+    up to the record it starts at, and what is in progress later: a run that materialised its last
+    asset and ended in between left that asset neither updated, as far as the evaluation knew, nor
+    in progress, and it was asked for again (a whole extra run). Here a plan's runs are created and
+    carried out quarter by quarter, with a look after each, as the daemon does; the last look (the
+    last record and the assets' records it reads) is taken just before the plan's last
+    materialisation, and reads the runs' status after the run ended: nothing is asked for again,
+    then or at the next look."""
+    from dagster._core.events import DagsterEvent, DagsterEventType
+
+    with built() as (defs, instance, cursor):
+        corrected = Quarter(2023, 3)
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "indicator_values", partition=corrected.partition_key, tags={DATA_VERSION: "2"}
+            )
+        )
+        plan, cursor = requested(defs, instance, cursor)
+        last = corrected.shift(7)
+        assert plan["audit_pack"] == keys(corrected, last)
+        # Each quarter's run builds what the plan asked for, in the graph's order: the audit pack last.
+        order = [k for k in defs.resolve_asset_graph().toposorted_asset_keys if k.to_user_string() in plan]
+        assert order[-1] == dg.AssetKey("audit_pack")
+        job = defs.resolve_job_def(jobs.QUARTER_JOB)
+        runs = {
+            quarter: instance.create_run_for_job(
+                job, asset_selection=set(order), tags={"dagster/partition": quarter.partition_key}
+            )
+            for quarter in quarter_range(corrected, last)
+        }
+        for quarter, run in runs.items():
+            for key in order:
+                if (key.to_user_string(), quarter) == ("audit_pack", last):  # the last look's view
+                    look = instance.event_log_storage.get_maximum_record_id()
+                    records = {r.asset_entry.asset_key: r for r in instance.get_asset_records()}
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(key, partition=quarter.partition_key, tags={DATA_VERSION: "2"})
+                )
+            instance.report_dagster_event(
+                DagsterEvent(DagsterEventType.RUN_SUCCESS.value, job_name=job.name), run_id=run.run_id
+            )
+            if quarter < last:
+                again, cursor = requested(defs, instance, cursor)
+                assert not {k.to_user_string() for k in order} & set(again), (quarter, again)
+        with monkeypatch.context() as m:
+            storage = instance.event_log_storage
+            m.setattr(storage, "get_maximum_record_id", lambda: look)
+            m.setattr(
+                storage, "get_asset_records", lambda keys=None: [records[k] for k in keys if k in records]
+            )
+            again, cursor = requested(defs, instance, cursor)
+        assert not {k.to_user_string() for k in order} & set(again), again
+        again, cursor = requested(defs, instance, cursor)
+        assert not {k.to_user_string() for k in order} & set(again), again
+
+
 def test_two_corrections_saved_close_together_are_planned_as_one_and_each_quarter_built_once():
     """Corrections to two quarters saved within one look of the sensor: one plan takes both, each
     quarter's figures once; then every quarter either reaches is reassessed once, not once per

@@ -30,14 +30,16 @@ from perf_pipeline.lib.quarters import Quarter
 TIMEZONE = "Europe/London"
 RUNNING = dg.DefaultScheduleStatus.RUNNING
 SENSOR_RUNNING = dg.DefaultSensorStatus.RUNNING
-# How often the conditions are evaluated. Not more often: an evaluation made while a run is writing
-# can see the asset it writes updated but not yet in progress, and ask for it again.
-LOOK_EVERY_SECONDS = 10
-# How often the input files are looked at: their names, sizes and times (no file is read; the
-# daemon looks at sensors every 5 s at most), and every input's version against the one recorded
+# How often the conditions are evaluated: at every turn of the daemon's sensor loop, which comes
+# every 5 s (a minimum of 5 would skip every other turn that came a moment early). An evaluation
+# made while a run ends does not ask again for what the run just built
+# (`conditions.NotBuiltSinceTheLook`).
+LOOK_EVERY_SECONDS = 4
+# How often the input files are looked at (at every turn of the sensor loop, as above): their
+# names, sizes and times (no file is read), and every input's version against the one recorded
 # when any of those changed, and at least once a minute whatever they say (a file replaced within
 # its file system's time resolution by one of the same size is seen then).
-FILES_LOOK_EVERY_SECONDS = 5
+FILES_LOOK_EVERY_SECONDS = 4
 FULL_LOOK_SECONDS = 60
 
 
@@ -124,6 +126,9 @@ rebuild_what_changed = dg.AutomationConditionSensorDefinition(
     # Runs, not a backfill (see the module's docstring): in a tick's runs the unpartitioned assets
     # (the corrections log, the reference tables) come first, then partitions in key order.
     emit_backfills=False,
+    # Evaluated by the code server, as a sensor is: the conditions include one of this project's
+    # own (`conditions.NotBuiltSinceTheLook`), which the daemon alone cannot load.
+    use_user_code_server=True,
     description="Evaluate every asset's automation condition and launch what they request.",
 )
 

@@ -75,8 +75,44 @@ REGISTERS = dg.AssetSelection.assets("framework_files").downstream(depth=1, incl
 AS_AT = dg.AssetSelection.assets("milestone_status", "benefit_status", "risk_status")
 
 
+class NotBuiltSinceTheLook(dg.AutomationCondition):
+    """Partitions with no materialization after the event log record the evaluation reads up to.
+
+    An evaluation reads what was updated up to one record of the event log, read as it starts, and
+    what is in progress when it comes to each asset, later. A run ending in between (an asset
+    materialized, then its run finished) leaves a partition neither updated as far as the
+    evaluation knows nor in progress, and whatever triggered its run looks unhandled: it would be
+    asked for again (dagster-io/dagster#24389). Such a partition waits for the next evaluation,
+    which sees it updated. One query of the event log per asset evaluated."""
+
+    @property
+    def name(self) -> str:
+        return "not_built_since_the_look"
+
+    @property
+    def description(self) -> str:
+        return "Not materialized since this evaluation read the event log"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        candidates, read_up_to = context.candidate_subset, context.max_storage_id
+        if candidates.is_empty or read_up_to is None:
+            return dg.AutomationResult(context, candidates)
+        records = context.asset_graph_view.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=context.key, after_storage_id=read_up_to), limit=1000
+        ).records
+        if not records:
+            return dg.AutomationResult(context, candidates)
+        if candidates.is_partitioned:
+            built = candidates.compute_intersection_with_partition_keys({r.partition_key for r in records})
+        else:
+            built = candidates
+        return dg.AutomationResult(context, candidates.compute_difference(built))
+
+
 def _when_settled(trigger: AC) -> AC:
-    return trigger.since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
+    return (
+        trigger.since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress() & NotBuiltSinceTheLook()
+    )
 
 
 _updated = AC.any_deps_match(AC.newly_updated() | AC.will_be_requested()).ignore(EVERY_QUARTER_READS)
@@ -127,6 +163,7 @@ SNAPSHOT_REPUBLISHED = (
     )
     & ~AC.any_deps_in_progress()
     & ~AC.in_progress()
+    & NotBuiltSinceTheLook()
     & ~AC.any_deps_match(AC.will_be_requested())
 )
 
