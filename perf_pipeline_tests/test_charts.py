@@ -122,18 +122,21 @@ def test_a_chart_drawn_by_other_code_is_not_read_back_and_the_least_used_are_dro
     from perf_pipeline.lib import charts
 
     path = tmp_path / "charts.sqlite"
-    store = charts.ChartStore(path, limit=3)
+    store = charts.ChartStore(path, limit=4)
+    png = [charts.PNG_URI + base64.b64encode(f"chart {n}".encode()).decode() for n in range(4)]
     for n in range(3):
-        store.put("trend", (n,), f"chart {n}")
+        store.put("trend", (n,), png[n])
+    store.put("trend", ("none",), None)  # a trend with no value is no chart, and kept as such
     store.close()
-    store = charts.ChartStore(path, limit=3)
-    assert store.get("trend", (0,)) == "chart 0"  # used again: kept
+    store = charts.ChartStore(path, limit=4)
+    assert store.get("trend", (0,)) == png[0]  # used again: kept
+    assert store.get("trend", ("none",)) is None
     assert store.get("dot plot", (0,)) is charts.ChartStore.MISSING  # another kind of chart
-    store.put("trend", (3,), "chart 3")
+    store.put("trend", (3,), png[3])
     store.close()
-    store = charts.ChartStore(path, limit=3)
+    store = charts.ChartStore(path, limit=4)
     kept = {n for n in range(4) if store.get("trend", (n,)) is not charts.ChartStore.MISSING}
-    assert len(kept) == 3 and {0, 3} <= kept
+    assert len(kept) == 3 and {0, 3} <= kept  # one of the two not used since was dropped
     monkeypatch.setattr(charts, "drawing_version", lambda: "other drawing code")
     assert store.get("trend", (0,)) is charts.ChartStore.MISSING
     store.close()

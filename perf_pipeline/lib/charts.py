@@ -49,11 +49,12 @@ def _canvas_uri(canvas) -> str:
     Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB").save(
         buffer, format="png", compress_level=1
     )
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return PNG_URI + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-# The charts kept on disk: at most this many, those used last (a few KB each).
-KEPT_ON_DISK = 50_000
+# The charts kept on disk: at most this many, those used last (about 3 KB each).
+KEPT_ON_DISK = 20_000
+PNG_URI = "data:image/png;base64,"
 # The modules whose code draws the charts: a change to either draws every chart afresh.
 DRAWN_BY = ("charts.py", "value_for_money_view.py")
 
@@ -72,18 +73,18 @@ def drawing_version() -> str:
 
 
 class ChartStore:
-    """Charts drawn before, in one SQLite file: the chart's kind and data, and the drawing version,
-    hashed to a key. What a report draws is written in one transaction when it is closed; the least
-    recently used beyond `KEPT_ON_DISK` are then dropped."""
+    """Charts drawn before, in one SQLite file, as PNG bytes: known by their kind and data and the
+    drawing version, hashed. What a report draws is written in one transaction when it is closed;
+    the least recently used beyond `KEPT_ON_DISK` are then dropped."""
 
     MISSING = object()
 
     def __init__(self, path: Path, limit: int = KEPT_ON_DISK):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self._con.execute("create table if not exists charts (key text primary key, uri text, used real)")
+        self._con = sqlite3.connect(path, timeout=60)
+        self._con.execute("create table if not exists drawn (key text primary key, png blob, used real)")
         self._limit = limit
-        self._drawn: dict[str, str | None] = {}
+        self._drawn: dict[str, bytes | None] = {}
         self._used: set[str] = set()
 
     @staticmethod
@@ -91,32 +92,33 @@ class ChartStore:
         return hashlib.sha256(f"{drawing_version()}|{kind}|{data!r}".encode()).hexdigest()
 
     def get(self, kind: str, data: Hashable):
+        """The chart's data URI, None for no chart, or `MISSING` if it is not kept."""
         key = self.key(kind, data)
-        row = self._con.execute("select uri from charts where key = ?", (key,)).fetchone()
+        row = self._con.execute("select png from drawn where key = ?", (key,)).fetchone()
         if row is None:
             return self.MISSING
         self._used.add(key)
-        return row[0]
+        return None if row[0] is None else PNG_URI + base64.b64encode(row[0]).decode("ascii")
 
     def put(self, kind: str, data: Hashable, uri: str | None) -> None:
-        self._drawn[self.key(kind, data)] = uri
+        if uri is None or uri.startswith(PNG_URI):
+            self._drawn[self.key(kind, data)] = uri and base64.b64decode(uri.removeprefix(PNG_URI))
 
     def close(self) -> None:
         now = time.time()
         try:
-            with self._con:
+            with self._con:  # one transaction
                 self._con.executemany(
-                    "insert or replace into charts values (?, ?, ?)",
-                    [(key, uri, now) for key, uri in self._drawn.items()],
+                    "insert or replace into drawn values (?, ?, ?)",
+                    [(key, png, now) for key, png in self._drawn.items()],
                 )
                 self._con.executemany(
-                    "update charts set used = ? where key = ?", [(now, k) for k in self._used]
+                    "update drawn set used = ? where key = ?", [(now, k) for k in self._used]
                 )
-                (count,) = self._con.execute("select count(*) from charts").fetchone()
+                (count,) = self._con.execute("select count(*) from drawn").fetchone()
                 if count > self._limit:
                     self._con.execute(
-                        "delete from charts where key not in "
-                        "(select key from charts order by used desc limit ?)",
+                        "delete from drawn where key not in (select key from drawn order by used desc limit ?)",
                         (self._limit,),
                     )
         finally:

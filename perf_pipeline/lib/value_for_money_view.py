@@ -155,7 +155,7 @@ def scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
 
 
 def _scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
-    from perf_pipeline.lib.charts import _pyplot
+    from perf_pipeline.lib.charts import PNG_URI, _pyplot
 
     plt = _pyplot()
     fig = plt.figure(figsize=SCATTER_SIZE, dpi=DPI, facecolor="white")
@@ -165,7 +165,7 @@ def _scatter_png(points: pd.DataFrame, row: dict, council_name: str) -> str:
         fig.savefig(buffer, format="png")
     finally:
         plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return PNG_URI + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def draw_scatter(fig, points: pd.DataFrame, row: dict, council_name: str) -> None:
