@@ -140,3 +140,13 @@ def test_a_chart_drawn_by_other_code_is_not_read_back_and_the_least_used_are_dro
     monkeypatch.setattr(charts, "drawing_version", lambda: "other drawing code")
     assert store.get("trend", (0,)) is charts.ChartStore.MISSING
     store.close()
+
+
+def test_a_damaged_file_of_kept_charts_never_stops_a_report(tmp_path):
+    """The charts are drawn, and the damaged file is replaced by one that keeps them."""
+    store = tmp_path / "warehouse" / "charts.sqlite"
+    store.parent.mkdir()
+    store.write_bytes(b"not a database, " * 100)
+    first = draw_in_a_new_process(store, 60.0)
+    assert first["matplotlib"] and all(uri.startswith("data:image/png;base64,") for uri in first["uris"])
+    assert draw_in_a_new_process(store, 60.0) == {"uris": first["uris"], "matplotlib": False}

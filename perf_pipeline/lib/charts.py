@@ -16,6 +16,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import logging
 import math
 import sqlite3
 import time
@@ -128,18 +129,37 @@ class ChartStore:
 _store: ChartStore | None = None
 
 
+def _open_store(path: Path) -> ChartStore | None:
+    """The store in `path`; one that cannot be read (a damaged file) is replaced by an empty one,
+    and if that fails too, charts are drawn with none: a cache never stops a report."""
+    for attempt in (1, 2):
+        try:
+            return ChartStore(path)
+        except sqlite3.Error as error:
+            logging.getLogger(__name__).warning("The charts kept in %s cannot be read (%s)", path, error)
+            if attempt == 1:
+                path.unlink(missing_ok=True)
+    return None
+
+
 @contextlib.contextmanager
-def kept_on_disk(path: Path) -> Iterator[ChartStore]:
+def kept_on_disk(path: Path) -> Iterator[ChartStore | None]:
     """While in this block, charts not drawn in this process are looked for in the file `path`, and
-    those drawn are written to it when the block ends."""
+    every chart shown is written to it (with when it was last used) when the block ends."""
     global _store
-    store, previous = ChartStore(path), _store
+    store, previous = _open_store(path), _store
     _store = store
     try:
         yield store
     finally:
         _store = previous
-        store.close()
+        if store is not None:
+            try:
+                store.close()
+            except sqlite3.Error as error:
+                logging.getLogger(__name__).warning(
+                    "The charts drawn could not be kept in %s (%s)", path, error
+                )
 
 
 def kept(
@@ -153,6 +173,8 @@ def kept(
     `size` charts are kept in the process (a few KB each)."""
     if key in drawn:
         drawn.move_to_end(key)
+        if _store is not None:
+            _store.put(kind, key, drawn[key])  # kept on disk too, as used now
         return drawn[key]
     uri = _store.get(kind, key) if _store is not None else ChartStore.MISSING
     if uri is ChartStore.MISSING:
