@@ -30,16 +30,14 @@ from perf_pipeline.lib.quarters import Quarter
 TIMEZONE = "Europe/London"
 RUNNING = dg.DefaultScheduleStatus.RUNNING
 SENSOR_RUNNING = dg.DefaultSensorStatus.RUNNING
-# How often the conditions are evaluated: at every turn of the daemon's sensor loop, which comes
-# every 5 s (a minimum of 5 would skip every other turn that came a moment early). An evaluation
-# made while a run ends does not ask again for what the run just built
-# (`conditions.NotBuiltSinceTheLook`).
+# Both sensors look at every turn of the daemon's sensor loop, which comes every 5 s (a minimum of
+# 5 would skip every other turn that came a moment early). The file sensor looks at the input
+# files' names, sizes and times (no file is read), and at every input's version against the one
+# recorded when any of those changed, and at least once a minute whatever they say (a file
+# replaced within its file system's time resolution by one of the same size is seen then). An
+# evaluation of the conditions made while a run ends does not ask again for what the run just
+# built (`conditions.NotBuiltSinceTheLook`).
 LOOK_EVERY_SECONDS = 4
-# How often the input files are looked at (at every turn of the sensor loop, as above): their
-# names, sizes and times (no file is read), and every input's version against the one recorded
-# when any of those changed, and at least once a minute whatever they say (a file replaced within
-# its file system's time resolution by one of the same size is seen then).
-FILES_LOOK_EVERY_SECONDS = 4
 FULL_LOOK_SECONDS = 60
 
 
@@ -101,7 +99,7 @@ def daily_reminders(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(run_config={"ops": {"action_reminders": {"config": {"as_of": today.isoformat()}}}})
 
 
-@dg.sensor(minimum_interval_seconds=FILES_LOOK_EVERY_SECONDS, default_status=SENSOR_RUNNING)
+@dg.sensor(minimum_interval_seconds=LOOK_EVERY_SECONDS, default_status=SENSOR_RUNNING)
 def input_files_changed(context: dg.SensorEvaluationContext, data_root: DataRootResource):
     """Record a new data version for every input file whose content changed since last recorded."""
     paths = data_root.paths

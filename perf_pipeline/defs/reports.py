@@ -152,17 +152,17 @@ def quarterly_monitoring_report(
         files = input_manifest(con, paths, quarter.key)
         members = neighbour_values(con, comparator_benchmarks, council["gss_code"])
     names = indicator_catalogue.set_index("code")
+    received = pd.to_datetime(submission_status["received_on"], errors="coerce").max()
+    provenance = {
+        **run_provenance(context),
+        "data_date": f"returns received up to {received:%-d %B %Y}"
+        if pd.notna(received)
+        else "no returns received",
+    }
+    current = indicator_performance[indicator_performance["quarter"] == quarter.key]
     # Charts drawn for an earlier build of any quarter are read back, not drawn again.
     with kept_on_disk(paths.charts):
         plots = dot_plots(comparator_benchmarks, members, names, council["gss_code"], council["name"])
-        received = pd.to_datetime(submission_status["received_on"], errors="coerce").max()
-        provenance = {
-            **run_provenance(context),
-            "data_date": f"returns received up to {received:%-d %B %Y}"
-            if pd.notna(received)
-            else "no returns received",
-        }
-        current = indicator_performance[indicator_performance["quarter"] == quarter.key]
         view = quarterly_view(
             quarter,
             council,

@@ -75,8 +75,9 @@ def drawing_version() -> str:
 
 class ChartStore:
     """Charts drawn before, in one SQLite file, as PNG bytes: known by their kind and data and the
-    drawing version, hashed. What a report draws is written in one transaction when it is closed;
-    the least recently used beyond `KEPT_ON_DISK` are then dropped."""
+    drawing version, hashed, so a key's chart never changes. Every chart a report shows is written
+    (if new) and marked as used in one transaction when the store is closed; the least recently
+    used beyond `KEPT_ON_DISK` are then dropped."""
 
     MISSING = object()
 
@@ -85,8 +86,8 @@ class ChartStore:
         self._con = sqlite3.connect(path, timeout=60)
         self._con.execute("create table if not exists drawn (key text primary key, png blob, used real)")
         self._limit = limit
-        self._drawn: dict[str, bytes | None] = {}
-        self._used: set[str] = set()
+        self._shown: dict[str, str | None] = {}  # key -> data URI, of charts not read from the file
+        self._read: set[str] = set()
 
     @staticmethod
     def key(kind: str, data: Hashable) -> str:
@@ -98,23 +99,28 @@ class ChartStore:
         row = self._con.execute("select png from drawn where key = ?", (key,)).fetchone()
         if row is None:
             return self.MISSING
-        self._used.add(key)
+        self._read.add(key)
         return None if row[0] is None else PNG_URI + base64.b64encode(row[0]).decode("ascii")
 
     def put(self, kind: str, data: Hashable, uri: str | None) -> None:
+        """A chart shown that was not read from the file: drawn, or kept in the process."""
         if uri is None or uri.startswith(PNG_URI):
-            self._drawn[self.key(kind, data)] = uri and base64.b64decode(uri.removeprefix(PNG_URI))
+            self._shown[self.key(kind, data)] = uri
 
     def close(self) -> None:
         now = time.time()
         try:
             with self._con:  # one transaction
                 self._con.executemany(
-                    "insert or replace into drawn values (?, ?, ?)",
-                    [(key, png, now) for key, png in self._drawn.items()],
+                    "insert or ignore into drawn values (?, ?, ?)",
+                    [
+                        (key, uri and base64.b64decode(uri.removeprefix(PNG_URI)), now)
+                        for key, uri in self._shown.items()
+                    ],
                 )
                 self._con.executemany(
-                    "update drawn set used = ? where key = ?", [(now, k) for k in self._used]
+                    "update drawn set used = ? where key = ?",
+                    [(now, k) for k in self._read | self._shown.keys()],
                 )
                 (count,) = self._con.execute("select count(*) from drawn").fetchone()
                 if count > self._limit:
