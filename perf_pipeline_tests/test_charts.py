@@ -1,12 +1,17 @@
-"""The report's charts: drawn by blitting on one reused figure, and each chart is its own data."""
+"""The report's charts: trends written as SVG, dot plots drawn by blitting on one reused figure, and
+each chart is its own data."""
 
 import base64
 import io
+import math
+import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
-from perf_pipeline.lib.charts import DPI, TREND_SIZE, ComparatorDotPlots, TrendCharts
+from perf_pipeline.lib.charts import SVG_URI, ComparatorDotPlots, TrendCharts
 
 NAVY = (0x1F, 0x4E, 0x79)
 
@@ -29,6 +34,18 @@ def navy_columns(image: Image.Image) -> list[int]:
     )
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def drawing(uri: str) -> ET.Element:
+    assert uri.startswith(SVG_URI)
+    return ET.fromstring(base64.b64decode(uri.removeprefix(SVG_URI)))
+
+
+def dots(svg: ET.Element) -> list[tuple[float, float]]:
+    return [(float(c.get("cx")), float(c.get("cy"))) for c in svg.iter(f"{SVG}circle")]
+
+
 @pytest.fixture(scope="module")
 def trends():
     charts = TrendCharts()
@@ -36,17 +53,60 @@ def trends():
     charts.close()
 
 
-def test_a_trend_is_a_png_of_the_set_size_showing_only_its_own_quarters(trends):
-    full = picture(trends.render([1, 2, 3, 4, 5, 6, 7, 8], [4] * 8))
-    assert full.size == (int(TREND_SIZE[0] * DPI), int(TREND_SIZE[1] * DPI))
-    # a later chart with only the last two quarters reported: nothing of the earlier chart remains
-    short = picture(trends.render([None] * 6 + [5, 6], [None] * 8))
-    drawn = navy_columns(short)
-    assert drawn and min(drawn) > full.width * 0.6
+def test_a_trend_is_an_svg_of_the_set_size_showing_only_its_own_quarters(trends):
+    full = drawing(trends.render([1, 2, 3, 4, 5, 6, 7, 8], [4] * 8))
+    assert (full.get("width"), full.get("height")) == ("150", "43")  # `img.trend` in the stylesheet
+    across = sorted({x for x, _ in dots(full)})
+    assert len(across) == 8 and across[0] < 150 * 0.1 and across[-1] > 150 * 0.9
+    heights = [y for _, y in dots(full)][:8]
+    assert heights == sorted(heights, reverse=True)  # rising values are drawn higher up the chart
+    # a chart with only the last two quarters reported: its dots are at the right, nothing earlier
+    short = drawing(trends.render([None] * 6 + [5, 6], [None] * 8))
+    assert all(x > 150 * 0.7 for x, _ in dots(short))
+    assert short.find(f"{SVG}path") is None  # no target, no dashed line
 
 
 def test_a_trend_with_no_value_is_no_chart(trends):
     assert trends.render([None] * 8, [1] * 8) is None
+    assert trends.render([float("nan")] * 4, [1] * 4) is None
+
+
+def test_the_same_trend_is_the_same_chart_and_another_trend_its_own(trends):
+    data = ([3, 1, 4, 1, 5, 9, 2, 6], [4] * 8)
+    assert trends.render(*data) == TrendCharts().render(*data)
+    assert trends.render([3, 1, 4, 1, 5, 9, 2, 7], [4] * 8) != trends.render(*data)
+
+
+figures = st.one_of(
+    st.none(), st.floats(allow_nan=True, allow_infinity=False), st.integers(-(10**12), 10**12)
+)
+
+
+@given(
+    st.lists(figures, min_size=1, max_size=12).flatmap(
+        lambda values: st.tuples(
+            st.just(values), st.lists(figures, min_size=len(values), max_size=len(values))
+        )
+    )
+)
+def test_any_figures_give_a_well_formed_trend_inside_its_frame_or_none(series):
+    """Whatever a quarter's figures are (none, not a number, equal, vast or tiny), the trend is
+    well-formed SVG with every dot and line inside the chart, or no chart when no figure is there."""
+    values, targets = series
+    uri = TrendCharts().render(values, targets)
+    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not present:
+        assert uri is None
+        return
+    svg = drawing(uri)
+    placed = dots(svg)
+    assert len(placed) == len(present) + 1  # a dot a quarter, and the latest marked again
+    for x, y in placed:
+        assert 0 <= x <= 150 and 0 <= y <= 43
+    for element in svg.iter():
+        for name in ("points", "d"):
+            assert "nan" not in (element.get(name) or "").lower()
+            assert "inf" not in (element.get(name) or "").lower()
 
 
 def test_the_same_comparison_draws_the_same_dot_plot_once_and_another_council_its_own():
@@ -58,14 +118,6 @@ def test_the_same_comparison_draws_the_same_dot_plot_once_and_another_council_it
     moved = picture(first.render([10.0, 20.0, 30.0], 12.0, 20.0))
     assert navy_columns(moved) and navy_columns(moved) != navy_columns(picture(drawn))
     first.close()
-
-
-def test_a_trend_drawn_before_is_kept_and_another_trend_is_its_own(trends):
-    data = ([3, 1, 4, 1, 5, 9, 2, 6], [4] * 8)
-    drawn = trends.render(*data)
-    other = trends.render([3, 1, 4, 1, 5, 9, 2, 7], [4] * 8)
-    assert trends.render(*data) is drawn  # kept, not drawn again
-    assert other != drawn and picture(other) != picture(drawn)
 
 
 DRAW_IN_A_NEW_PROCESS = """
@@ -110,7 +162,9 @@ def test_charts_kept_on_disk_are_read_back_by_a_later_process_which_draws_only_w
     chart whose data changed is drawn."""
     store = tmp_path / "warehouse" / "charts.sqlite"
     first = draw_in_a_new_process(store, 60.0)
-    assert first["matplotlib"] and all(uri.startswith("data:image/png;base64,") for uri in first["uris"])
+    trend, *pictures = first["uris"]
+    assert trend.startswith(SVG_URI)  # written, not drawn
+    assert first["matplotlib"] and all(uri.startswith("data:image/png;base64,") for uri in pictures)
     again = draw_in_a_new_process(store, 60.0)
     assert again == {"uris": first["uris"], "matplotlib": False}
     changed = draw_in_a_new_process(store, 70.0)
@@ -148,5 +202,7 @@ def test_a_damaged_file_of_kept_charts_never_stops_a_report(tmp_path):
     store.parent.mkdir()
     store.write_bytes(b"not a database, " * 100)
     first = draw_in_a_new_process(store, 60.0)
-    assert first["matplotlib"] and all(uri.startswith("data:image/png;base64,") for uri in first["uris"])
+    trend, *pictures = first["uris"]
+    assert trend.startswith(SVG_URI)  # written, not drawn
+    assert first["matplotlib"] and all(uri.startswith("data:image/png;base64,") for uri in pictures)
     assert draw_in_a_new_process(store, 60.0) == {"uris": first["uris"], "matplotlib": False}
