@@ -6,12 +6,11 @@ import io
 import math
 import xml.etree.ElementTree as ET
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from perf_pipeline.lib.charts import SVG_URI, ComparatorDotPlots, TrendCharts
+from perf_pipeline.lib.charts import SVG_URI, ComparatorDotPlots, trend_chart
 
 NAVY = (0x1F, 0x4E, 0x79)
 
@@ -46,35 +45,28 @@ def dots(svg: ET.Element) -> list[tuple[float, float]]:
     return [(float(c.get("cx")), float(c.get("cy"))) for c in svg.iter(f"{SVG}circle")]
 
 
-@pytest.fixture(scope="module")
-def trends():
-    charts = TrendCharts()
-    yield charts
-    charts.close()
-
-
-def test_a_trend_is_an_svg_of_the_set_size_showing_only_its_own_quarters(trends):
-    full = drawing(trends.render([1, 2, 3, 4, 5, 6, 7, 8], [4] * 8))
+def test_a_trend_is_an_svg_of_the_set_size_showing_only_its_own_quarters():
+    full = drawing(trend_chart([1, 2, 3, 4, 5, 6, 7, 8], [4] * 8))
     assert (full.get("width"), full.get("height")) == ("150", "43")  # `img.trend` in the stylesheet
     across = sorted({x for x, _ in dots(full)})
     assert len(across) == 8 and across[0] < 150 * 0.1 and across[-1] > 150 * 0.9
     heights = [y for _, y in dots(full)][:8]
     assert heights == sorted(heights, reverse=True)  # rising values are drawn higher up the chart
     # a chart with only the last two quarters reported: its dots are at the right, nothing earlier
-    short = drawing(trends.render([None] * 6 + [5, 6], [None] * 8))
+    short = drawing(trend_chart([None] * 6 + [5, 6], [None] * 8))
     assert all(x > 150 * 0.7 for x, _ in dots(short))
     assert short.find(f"{SVG}path") is None  # no target, no dashed line
 
 
-def test_a_trend_with_no_value_is_no_chart(trends):
-    assert trends.render([None] * 8, [1] * 8) is None
-    assert trends.render([float("nan")] * 4, [1] * 4) is None
+def test_a_trend_with_no_value_is_no_chart():
+    assert trend_chart([None] * 8, [1] * 8) is None
+    assert trend_chart([float("nan")] * 4, [1] * 4) is None
 
 
-def test_the_same_trend_is_the_same_chart_and_another_trend_its_own(trends):
+def test_the_same_trend_is_the_same_chart_and_another_trend_its_own():
     data = ([3, 1, 4, 1, 5, 9, 2, 6], [4] * 8)
-    assert trends.render(*data) == TrendCharts().render(*data)
-    assert trends.render([3, 1, 4, 1, 5, 9, 2, 7], [4] * 8) != trends.render(*data)
+    assert trend_chart(*data) == trend_chart(*data)
+    assert trend_chart([3, 1, 4, 1, 5, 9, 2, 7], [4] * 8) != trend_chart(*data)
 
 
 figures = st.one_of(
@@ -93,7 +85,7 @@ def test_any_figures_give_a_well_formed_trend_inside_its_frame_or_none(series):
     """Whatever a quarter's figures are (none, not a number, equal, vast or tiny), the trend is
     well-formed SVG with every dot and line inside the chart, or no chart when no figure is there."""
     values, targets = series
-    uri = TrendCharts().render(values, targets)
+    uri = trend_chart(values, targets)
     present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not present:
         assert uri is None
@@ -124,7 +116,7 @@ DRAW_IN_A_NEW_PROCESS = """
 import json, sys
 from pathlib import Path
 import pandas as pd
-from perf_pipeline.lib.charts import ComparatorDotPlots, TrendCharts, kept_on_disk
+from perf_pipeline.lib.charts import ComparatorDotPlots, kept_on_disk, trend_chart
 from perf_pipeline.lib.value_for_money_view import scatter_png
 
 store, last = Path(sys.argv[1]), float(sys.argv[2])
@@ -134,10 +126,10 @@ points = pd.DataFrame(
 row = {"label": "Waste: recycling rate", "period": "2023-24", "unit_of_cost_per_unit": "£ per household",
        "outcome_polarity": "higher", "group_median_cost": 2.0, "group_median_outcome": 50.0}
 with kept_on_disk(store):
-    trends, dots = TrendCharts(), ComparatorDotPlots("Darlington")
-    uris = [trends.render([1, 2, 3, last], [2, 2, 2, 2]), dots.render([10.0, 20.0], last, 15.0)]
+    dots = ComparatorDotPlots("Darlington")
+    uris = [trend_chart([1, 2, 3, last], [2, 2, 2, 2]), dots.render([10.0, 20.0], last, 15.0)]
     uris.append(scatter_png(points, row, "Darlington"))
-    trends.close(), dots.close()
+    dots.close()
 print(json.dumps({"uris": uris, "matplotlib": "matplotlib" in sys.modules}))
 """
 

@@ -258,7 +258,6 @@ def annual_performance_report(
     """The financial year's outturn against annual targets, beside the three years before."""
     import pandas as pd
 
-    from perf_pipeline.lib.charts import kept_on_disk
     from perf_pipeline.lib.report_render import write_html
     from perf_pipeline.lib.report_view import annual_view
 
@@ -277,8 +276,7 @@ def annual_performance_report(
         raise dg.Failure(
             f"{year_q4.label} has not been assessed yet: run that quarter before the annual report"
         )
-    with kept_on_disk(paths.charts):
-        view = annual_view(year_q4, council, outturns, data_root.approvals(), run_provenance(context))
+    view = annual_view(year_q4, council, outturns, data_root.approvals(), run_provenance(context))
     html = write_html(paths.root / "reports" / year_q4.fy_key / ANNUAL_HTML, "annual_report.html.j2", view)
     context.add_output_metadata({"html": dg.MetadataValue.path(str(html))})
     return pd.DataFrame(

@@ -1,6 +1,6 @@
 """Charts for the reports, as data URIs so the HTML stays one self-contained file.
 
-The trends beside each indicator are SVG written here (`TrendCharts`): hundreds a report, each a
+The trends beside each indicator are SVG written here (`trend_chart`): hundreds a report, each a
 few lines and dots. The comparator dot plots (and the value for money scatters) are PNG drawn by
 matplotlib, imported inside the functions, never when the definitions load, and only when a chart
 has to be drawn; one figure is reused for all of them and closed at the end.
@@ -200,9 +200,16 @@ def _present(values) -> list[int]:
     return [i for i, v in enumerate(values) if v is not None and not (isinstance(v, float) and math.isnan(v))]
 
 
-class TrendCharts:
-    """Small multiples: the last eight quarters of one indicator, its latest quarter marked, with its
-    target as a dashed step line.
+# A trend's frame, in CSS pixels (`img.trend` in base.css.j2), its plotting area as fractions of
+# the width and height, and its colours: those of the PNG matplotlib drew before.
+TREND_WIDTH, TREND_HEIGHT = 150, 43
+TREND_LEFT, TREND_RIGHT, TREND_TOP, TREND_BOTTOM = 0.02, 0.98, 0.08, 0.92
+NAVY, GREY = "#1f4e79", "#888888"
+
+
+def trend_chart(values: list, targets: list) -> str | None:
+    """Small multiple: the last quarters of one indicator, its latest quarter marked, with its target
+    as a dashed step line; an SVG data URI, or None when no quarter has a value.
 
     Each is a few hundred bytes of SVG: its lines and dots are written directly, so it stays sharp
     at any zoom and in print, and costs a few hundredths of a millisecond. A report shows hundreds:
@@ -210,58 +217,45 @@ class TrendCharts:
     pictures they replace: the same size, colours, margins and scale (the data's range, 5% spare
     above and below, the quarters evenly spaced).
     """
+    shown = _present(values)
+    if not shown:
+        return None
+    targeted = _present(targets)
+    data = [float(values[i]) for i in shown] + [float(targets[i]) for i in targeted]
+    scale = max(abs(v) for v in data) or 1.0  # figures over it lie in [-1, 1]: no range overflows
+    low, high = min(data) / scale, max(data) / scale
+    spare = (high - low) * 0.05 or abs(high) * 0.05 or 1.0
+    low, high = low - spare, high + spare
+    left, width = TREND_LEFT * TREND_WIDTH, (TREND_RIGHT - TREND_LEFT) * TREND_WIDTH
+    top, height = TREND_TOP * TREND_HEIGHT, (TREND_BOTTOM - TREND_TOP) * TREND_HEIGHT
 
-    WIDTH, HEIGHT = 150, 43  # CSS pixels: `img.trend` in base.css.j2
-    LEFT, RIGHT, TOP, BOTTOM = 0.02, 0.98, 0.08, 0.92  # of the width and height: the plotting area
-    NAVY, GREY = "#1f4e79", "#888888"
+    def x(i: float) -> float:
+        return left + (i + 0.5) / len(values) * width
 
-    def render(self, values: list, targets: list) -> str | None:
-        """The chart as an SVG data URI, or None when no quarter has a value."""
-        shown = _present(values)
-        if not shown:
-            return None
-        targeted = _present(targets)
-        data = [float(values[i]) for i in shown] + [float(targets[i]) for i in targeted]
-        scale = max(abs(v) for v in data) or 1.0  # figures over it lie in [-1, 1]: no range overflows
-        low, high = min(data) / scale, max(data) / scale
-        spare = (high - low) * 0.05 or abs(high) * 0.05 or 1.0
-        low, high = low - spare, high + spare
-        left, width = self.LEFT * self.WIDTH, (self.RIGHT - self.LEFT) * self.WIDTH
-        top, height = self.TOP * self.HEIGHT, (self.BOTTOM - self.TOP) * self.HEIGHT
+    def y(v) -> float:
+        return top + (high - float(v) / scale) / (high - low) * height
 
-        def x(i: float) -> float:
-            return left + (i + 0.5) / len(values) * width
-
-        def y(v) -> float:
-            return top + (high - float(v) / scale) / (high - low) * height
-
-        points = [(x(i), y(values[i])) for i in shown]
-        frame = f'width="{self.WIDTH}" height="{self.HEIGHT}" viewBox="0 0 {self.WIDTH} {self.HEIGHT}"'
-        parts = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" {frame}><rect width="100%" height="100%" fill="white"/>'
-        ]
-        if targeted:  # a step at each midpoint between quarters, as matplotlib's step(where="mid")
-            steps = [f"M{x(targeted[0]):.2f} {y(targets[targeted[0]]):.2f}"]
-            for before, after in itertools.pairwise(targeted):
-                steps.append(f"H{x((before + after) / 2):.2f}V{y(targets[after]):.2f}H{x(after):.2f}")
-            parts.append(
-                f'<path d="{"".join(steps)}" fill="none" stroke="{self.GREY}" stroke-width="1.1" '
-                'stroke-dasharray="4 1.8"/>'
-            )
-        line = " ".join(f"{px:.2f},{py:.2f}" for px, py in points)
+    points = [(x(i), y(values[i])) for i in shown]
+    frame = f'width="{TREND_WIDTH}" height="{TREND_HEIGHT}" viewBox="0 0 {TREND_WIDTH} {TREND_HEIGHT}"'
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" {frame}><rect width="100%" height="100%" fill="white"/>'
+    ]
+    if targeted:  # a step at each midpoint between quarters, as matplotlib's step(where="mid")
+        steps = [f"M{x(targeted[0]):.2f} {y(targets[targeted[0]]):.2f}"]
+        for before, after in itertools.pairwise(targeted):
+            steps.append(f"H{x((before + after) / 2):.2f}V{y(targets[after]):.2f}H{x(after):.2f}")
         parts.append(
-            f'<polyline points="{line}" fill="none" stroke="{self.NAVY}" stroke-width="1.75" '
-            'stroke-linejoin="round"/>'
+            f'<path d="{"".join(steps)}" fill="none" stroke="{GREY}" stroke-width="1.1" '
+            'stroke-dasharray="4 1.8"/>'
         )
-        parts.extend(f'<circle cx="{px:.2f}" cy="{py:.2f}" r="1.4" fill="{self.NAVY}"/>' for px, py in points)
-        parts.append(
-            f'<circle cx="{points[-1][0]:.2f}" cy="{points[-1][1]:.2f}" r="2.5" fill="{self.NAVY}"/>'
-        )
-        parts.append("</svg>")
-        return SVG_URI + base64.b64encode("".join(parts).encode("ascii")).decode("ascii")
-
-    def close(self) -> None:
-        """Nothing to close: kept so that callers treat every chart kind alike."""
+    line = " ".join(f"{px:.2f},{py:.2f}" for px, py in points)
+    parts.append(
+        f'<polyline points="{line}" fill="none" stroke="{NAVY}" stroke-width="1.75" stroke-linejoin="round"/>'
+    )
+    parts.extend(f'<circle cx="{px:.2f}" cy="{py:.2f}" r="1.4" fill="{NAVY}"/>' for px, py in points)
+    parts.append(f'<circle cx="{points[-1][0]:.2f}" cy="{points[-1][1]:.2f}" r="2.5" fill="{NAVY}"/>')
+    parts.append("</svg>")
+    return SVG_URI + base64.b64encode("".join(parts).encode("ascii")).decode("ascii")
 
 
 class ComparatorDotPlots:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from perf_pipeline.lib import report
-from perf_pipeline.lib.charts import TrendCharts
+from perf_pipeline.lib.charts import trend_chart
 from perf_pipeline.lib.formatting import format_value
 from perf_pipeline.lib.performance import RAG_STATUSES
 from perf_pipeline.lib.quarters import ASSESSED_QUARTERS_BEFORE, Quarter
@@ -60,13 +60,9 @@ def quarterly_view(
     due = current[current["rag_status"] != "Not due"]
 
     quarters = [quarter.shift(-i).key for i in range(ASSESSED_QUARTERS_BEFORE, -1, -1)]
-    charts = TrendCharts()
-    try:
-        series = report.trend_series(history, quarters)
-        empty = ([None] * len(quarters), [None] * len(quarters))
-        due = due.assign(trend=[charts.render(*series.get(code, empty)) for code in due["indicator_code"]])
-    finally:
-        charts.close()
+    series = report.trend_series(history, quarters)
+    empty = ([None] * len(quarters), [None] * len(quarters))
+    due = due.assign(trend=[trend_chart(*series.get(code, empty)) for code in due["indicator_code"]])
 
     glance = [
         ("Overall", report.status_counts(current, previous, None)),
@@ -215,23 +211,19 @@ def annual_view(
         value = frame.at[code, "ytd_value"]
         return None if pd.isna(value) else float(value)
 
-    charts = TrendCharts()
     rows = []
-    try:
-        for r in current.sort_values("indicator_code").to_dict("records"):
-            series = [outturn(q, r["indicator_code"]) for q in years]
-            rows.append(
-                {
-                    **r,
-                    "year_texts": [format_value(v, r["unit"], r["decimals"]) for v in series],
-                    "target_text": format_value(r["ytd_target"], r["unit"], r["decimals"]),
-                    "status": r["ytd_rag_status"],
-                    "dot": direction_of_travel(series[-1], series[-2], r["polarity"], r["decimals"]),
-                    "trend": charts.render(series, [None, None, None, r["ytd_target"]]),
-                }
-            )
-    finally:
-        charts.close()
+    for r in current.sort_values("indicator_code").to_dict("records"):
+        series = [outturn(q, r["indicator_code"]) for q in years]
+        rows.append(
+            {
+                **r,
+                "year_texts": [format_value(v, r["unit"], r["decimals"]) for v in series],
+                "target_text": format_value(r["ytd_target"], r["unit"], r["decimals"]),
+                "status": r["ytd_rag_status"],
+                "dot": direction_of_travel(series[-1], series[-2], r["polarity"], r["decimals"]),
+                "trend": trend_chart(series, [None, None, None, r["ytd_target"]]),
+            }
+        )
     counts = pd.Series([r["status"] for r in rows]).value_counts().to_dict()
     rated = sum(counts.get(s, 0) for s in report.RATED)
     summary = []
