@@ -79,13 +79,17 @@ def neighbour_values(con, benchmarks: "pd.DataFrame", council_code: str) -> "pd.
     if wanted.empty:
         return pd.DataFrame(columns=["metric", "period", "area_code", "value"])
     con.register("wanted", wanted)
+    # The neighbours' rows of the periods compared are picked first: joining all the national
+    # values (3.5 million rows for the synthetic council) on the joined-up metric name took 0.15 s.
     try:
         return con.execute(
-            f"select v.source || ':' || v.metric as metric, v.period, v.area_code, v.value "
-            f"from {WAREHOUSE_SCHEMA}.benchmark_values v "
-            "join wanted w on w.metric = v.source || ':' || v.metric and w.period = v.period "
-            f"join {WAREHOUSE_SCHEMA}.comparator_groups g on g.member_code = v.area_code "
-            "where g.authority_code = ? and g.\"group\" = 'nearest_neighbours'",
+            f"with members as (select member_code from {WAREHOUSE_SCHEMA}.comparator_groups "
+            "where authority_code = ? and \"group\" = 'nearest_neighbours'), "
+            "v as (select source || ':' || metric as metric, period, area_code, value "
+            f"from {WAREHOUSE_SCHEMA}.benchmark_values "
+            "where area_code in (select member_code from members) and period in (select period from wanted)) "
+            "select v.* from v join wanted w on w.metric = v.metric and w.period = v.period "
+            "join members g on g.member_code = v.area_code",
             [council_code],
         ).fetchdf()
     finally:
