@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zipfile
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from perf_pipeline.lib.formatting import format_value
+from perf_pipeline.lib.formatting import RAG_FILLS, format_value
 from perf_pipeline.lib.publish import neutralise
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.report import approval_text, exceptions, off_target_twice, plain_words_summary
-from perf_pipeline.lib.report_render import render_html, write_workbook
+from perf_pipeline.lib.report_render import _cell_value, render_html, write_workbook
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.browser import external_requests, open_page, screenshot
 
@@ -291,6 +295,52 @@ def test_each_sheet_has_a_bold_frozen_header_filters_widths_and_fills_only_on_st
         "rag_status",
         "commentary",
     ]
+
+
+# A workbook cannot hold control characters (Excel and openpyxl refuse them).
+SHEET_TEXT = st.text(st.characters(exclude_categories=["Cc", "Cs"]), max_size=12) | st.sampled_from(
+    ["=1+1", "+cmd", "-2", "@SUM(1)", "Green", "Red", "Not due", "3.5%", ""]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_infinity=False) | st.none(),
+            st.integers(-(2**53), 2**53),
+            st.booleans(),
+            SHEET_TEXT | st.none(),
+            st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)).map(str) | st.none(),
+            st.sampled_from([*RAG_FILLS, "Not due"]) | SHEET_TEXT,
+        ),
+        max_size=8,
+    )
+)
+def test_each_cell_of_any_table_is_written_as_itself_numbers_blanks_and_neutralised_text(
+    tmp_path_factory, rows
+):
+    """The sheet is written a column at a time; each cell must read back as the value it was
+    given (`_cell_value`: numbers, blanks, neutralised text), with the RAG fill on status cells only."""
+    columns = ["figure", "count", "flag", "commentary", "received", "rag_status"]
+    frame = pd.DataFrame(rows, columns=columns).astype({"figure": float})
+    frame["received"] = pd.to_datetime(frame["received"])
+    frame["note"] = frame["commentary"].astype("string")  # pandas' own text, missing as <NA>
+    path = write_workbook(tmp_path_factory.mktemp("book") / "t.xlsx", [("Sheet", frame)], ("rag_status",))
+    sheet = openpyxl.load_workbook(path)["Sheet"]
+    for record, cells in zip(frame.itertuples(index=False), sheet.iter_rows(min_row=2), strict=True):
+        for value, cell in zip(record, cells, strict=True):
+            expected = _cell_value(value)
+            if isinstance(expected, float):  # openpyxl writes 16 significant digits (Excel holds 15)
+                expected = float(f"{expected:.16g}")
+            assert cell.value == (None if expected == "" else expected)
+            if isinstance(expected, str) and expected:
+                assert cell.data_type == "s"  # never a formula
+        status = record.rag_status
+        assert cells[5].fill.fgColor.rgb == ("00" + RAG_FILLS[status] if status in RAG_FILLS else "00000000")
+    assert sheet.max_row == len(frame) + 1
+    # A blank is no cell at all, not an empty number that another program may read as 0.
+    assert b"<v />" not in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
 
 
 def test_a_dot_plot_does_not_depend_on_the_order_its_neighbours_come_in():
