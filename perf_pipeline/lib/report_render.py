@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from perf_pipeline.lib.files import write_atomically
@@ -67,16 +66,6 @@ def _cell_value(value):
     return fit_cell(neutralise(str(value)))
 
 
-def _column_values(column: pd.Series) -> list:
-    """A column's cells as `_cell_value` makes them, a column at a time: NumPy numbers (which
-    `tolist` gives as Python's) need only their missing values left blank."""
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biu":
-        return column.tolist()
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
-        return [None if missing else v for v, missing in zip(column.tolist(), column.isna().tolist())]
-    return [_cell_value(v) for v in column.tolist()]
-
-
 def write_workbook(
     path: Path, sheets: list[tuple[str, pd.DataFrame]], status_columns: tuple[str, ...]
 ) -> Path:
@@ -120,15 +109,13 @@ def _write_sheet(sheet, frame: pd.DataFrame, status_columns: tuple[str, ...]) ->
 
     bold = Font(bold=True)
     sheet.append([cell(str(c), font=bold) for c in frame.columns])
-    statuses = [i for i, column in enumerate(frame.columns) if column in status_columns]
-    # Text cells need no cell object: neutralised text never starts with "=", so openpyxl never
-    # takes it for a formula. Only the status cells that get a fill are made one by one.
-    for row in zip(*(_column_values(frame[c]) for c in frame.columns)):
-        if statuses:
-            row = list(row)
-            for i in statuses:
-                if isinstance(row[i], str) and row[i] in fills:
-                    row[i] = cell(row[i], fill=fills[row[i]])
+    statuses = {i for i, column in enumerate(frame.columns) if column in status_columns}
+    for record in frame.itertuples(index=False):
+        row = [_cell_value(v) for v in record]
+        for i, value in enumerate(row):
+            # Only text starting "=" would be taken for a formula (neutralised text never does).
+            if isinstance(value, str) and (value.startswith("=") or (i in statuses and value in fills)):
+                row[i] = cell(value, fill=fills.get(value) if i in statuses else None)
         sheet.append(row)
 
 

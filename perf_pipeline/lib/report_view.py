@@ -137,8 +137,7 @@ def _benchmark_rows(benchmarks: pd.DataFrame | None, names: pd.DataFrame) -> tup
         return [], "No comparator data"
     rows = []
     ordered = benchmarks.sort_values(["indicator_code", "group"])
-    # Each indicator's unit, precision and title looked up for all rows at once: `names.at` per
-    # row was most of the view's time on a council of 500 indicators.
+    # Each row's unit, precision and title in one lookup, not three `names.at` a row.
     looked_up = names.loc[ordered["indicator_code"], ["unit", "decimals", "title"]].itertuples(
         index=False, name=None
     )
