@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ from perf_pipeline.lib.formatting import RAG_FILLS, format_value
 from perf_pipeline.lib.publish import neutralise
 from perf_pipeline.lib.quarters import Quarter
 from perf_pipeline.lib.report import approval_text, exceptions, off_target_twice, plain_words_summary
-from perf_pipeline.lib.report_render import _cell_value, render_html, write_workbook
+from perf_pipeline.lib.report_render import render_html, write_workbook
 from perf_pipeline.settings import DataRoot
 from perf_pipeline_tests.browser import external_requests, open_page, screenshot
 
@@ -303,6 +304,18 @@ SHEET_TEXT = st.text(st.characters(exclude_categories=["Cc", "Cs"]), max_size=12
 )
 
 
+def _as_read_back(value):
+    """What a cell given `value` must hold: blank for any missing value, numbers as numbers (to the
+    16 significant digits openpyxl writes; Excel holds 15), dates as dates, text neutralised."""
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, str):
+        return neutralise(value) or None  # an empty text is a blank cell
+    return float(f"{value:.16g}") if isinstance(value, float) else value
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(
@@ -312,32 +325,26 @@ SHEET_TEXT = st.text(st.characters(exclude_categories=["Cc", "Cs"]), max_size=12
             st.booleans(),
             SHEET_TEXT | st.none(),
             st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)).map(str) | st.none(),
+            st.integers(1, 400) | st.none(),
             st.sampled_from([*RAG_FILLS, "Not due"]) | SHEET_TEXT,
         ),
         max_size=8,
     )
 )
-def test_each_cell_of_any_table_is_written_as_itself_numbers_blanks_and_neutralised_text(
-    tmp_path_factory, rows
-):
-    """The sheet is written a column at a time; each cell must read back as the value it was
-    given (`_cell_value`: numbers, blanks, neutralised text), with the RAG fill on status cells only."""
-    columns = ["figure", "count", "flag", "commentary", "received", "rag_status"]
-    frame = pd.DataFrame(rows, columns=columns).astype({"figure": float})
-    frame["received"] = pd.to_datetime(frame["received"])
+def test_each_cell_of_any_table_reads_back_as_its_value_blank_or_neutralised_text(tmp_path_factory, rows):
+    columns = ["figure", "count", "flag", "commentary", "received", "rank", "rag_status"]
+    frame = pd.DataFrame(rows, columns=columns).astype({"figure": float, "rank": "Int64"})
+    frame["received"] = pd.to_datetime(frame["received"])  # missing dates are NaT
     frame["note"] = frame["commentary"].astype("string")  # pandas' own text, missing as <NA>
     path = write_workbook(tmp_path_factory.mktemp("book") / "t.xlsx", [("Sheet", frame)], ("rag_status",))
     sheet = openpyxl.load_workbook(path)["Sheet"]
     for record, cells in zip(frame.itertuples(index=False), sheet.iter_rows(min_row=2), strict=True):
         for value, cell in zip(record, cells, strict=True):
-            expected = _cell_value(value)
-            if isinstance(expected, float):  # openpyxl writes 16 significant digits (Excel holds 15)
-                expected = float(f"{expected:.16g}")
-            assert cell.value == (None if expected == "" else expected)
-            if isinstance(expected, str) and expected:
+            assert cell.value == _as_read_back(value)
+            if isinstance(cell.value, str):
                 assert cell.data_type == "s"  # never a formula
         status = record.rag_status
-        assert cells[5].fill.fgColor.rgb == ("00" + RAG_FILLS[status] if status in RAG_FILLS else "00000000")
+        assert cells[6].fill.fgColor.rgb == ("00" + RAG_FILLS[status] if status in RAG_FILLS else "00000000")
     assert sheet.max_row == len(frame) + 1
     # A blank is no cell at all, not an empty number that another program may read as 0.
     assert b"<v />" not in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")

@@ -55,7 +55,9 @@ def write_html(path: Path, template: str, view: dict) -> Path:
 
 
 def _cell_value(value):
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    # Every kind of missing value is a blank cell: a missing date (NaT) or nullable integer (<NA>)
+    # was written as the text "NaT" or "<NA>".
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
