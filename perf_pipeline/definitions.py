@@ -4,6 +4,9 @@ Loading this module reads no data and imports none of pandas, numpy, DuckDB, pan
 Great Expectations or matplotlib: those happen inside the assets that need them.
 """
 
+import atexit
+import gc
+
 import dagster as dg
 
 from perf_pipeline.defs import (
@@ -35,6 +38,13 @@ from perf_pipeline.settings import (
     first_quarter,
     warehouse_connection_config,
 )
+
+# A process that loaded these definitions (the command line, the code server, each run the daemon
+# launches, a test worker) holds half a million objects or more when it ends, and Python's last act
+# is to search them all for cycles to free: 2-6 s a process on these machines
+# (`benchmarks/exit.py`). Frozen at exit, once the work is done and written, they are left out of
+# that search; the memory goes back to the system anyway.
+atexit.register(gc.freeze)
 
 STAGES = [
     sources,

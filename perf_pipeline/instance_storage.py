@@ -10,7 +10,11 @@ one connection for the process. Everything else is Dagster's: the same files and
 committed in its own transaction as before (so as durable), the same lock around every use, and
 what the UI, the daemon and `dagster` commands read is unchanged. Only the command line's own
 instance (`runner.instance_for`) uses it; the daemon and the UI use Dagster's storage as configured.
-An instance configured with other storage (`docs/deploy.md`'s Postgres) is left as it is.
+
+Dagster's PostgreSQL storage (`docs/deploy.md`) likewise opens a new connection for every read and
+write (`NullPool`): a TCP connection and a password exchange each time, about half of a quarter's
+run. The command line asks it to hold one connection per store instead, with Dagster's own switch
+for that (`optimize_for_webserver`, what `dagster-webserver` does), with no statement time limit.
 """
 
 from __future__ import annotations
@@ -117,4 +121,10 @@ def open_instance(home: str) -> dg.DagsterInstance:
         ref = ref._replace(
             storage_data=ConfigurableClassData(__name__, SqliteStorageKeptOpen.__name__, data.config_yaml)
         )
-    return dg.DagsterInstance.from_ref(ref)
+        return dg.DagsterInstance.from_ref(ref)
+    instance = dg.DagsterInstance.from_ref(ref)
+    if data is not None and data.module_name.startswith("dagster_postgres"):
+        # 0: no time limit on a statement (the UI's is 15 s); connections older than an hour are
+        # opened again; beyond the one held, up to two more at once are opened as needed.
+        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
+    return instance
