@@ -77,7 +77,7 @@ def load_suite_config(name: str) -> dict:
     return json.loads((SUITES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def site_config(docs_dir: Path) -> dict:
+def _site_config(docs_dir: Path) -> dict:
     """A Data Docs site in `docs_dir`, rendered by the views above."""
     page = {"module_name": __name__, "class_name": PageView.__name__}
     return {
@@ -101,7 +101,7 @@ def validate_and_document(tables: dict[str, pd.DataFrame], docs_dir: Path, run_n
     os.environ["GX_ANALYTICS_ENABLED"] = "false"  # before the context is made
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # logs, not progress bars
-    context.add_data_docs_site(site_name=SITE, site_config=site_config(docs_dir))
+    context.add_data_docs_site(site_name=SITE, site_config=_site_config(docs_dir))
     source = context.data_sources.add_pandas("perf_pipeline")
     results = {}
     for name, frame in tables.items():
