@@ -12,6 +12,8 @@ would compile its fifty or so templates again for every pack (most of the time a
 the views named in the site's configuration here are Great Expectations' page views sharing one
 Jinja bytecode cache for the process (Jinja's hook for templates compiled once and loaded by
 many environments; it checks each template's source, so a page is what the plain view renders).
+The `view` keys are read by Great Expectations' `SiteBuilder`, though its 1.x guides call only
+`base_directory` supported: the version is pinned, and the README says what would show a change.
 
 The Data Docs link to stylesheets and scripts on public CDNs and a tracking image; for an
 auditor's offline copy those tags are removed, so the pages open with no network requests.
