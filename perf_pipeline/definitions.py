@@ -46,7 +46,7 @@ from perf_pipeline.settings import (
 # tests' CPU. So: what is loaded by now is set aside for good (`freeze`), the youngest objects are
 # searched every 10,000 allocations rather than 700, and at exit the search Python makes of every
 # object, 2-6 s a process on these machines, is skipped the same way, once the work is done and
-# written (the memory goes back to the system anyway). `benchmarks/exit.py` measures both.
+# written (the memory goes back to the system anyway). `benchmarks/collector.py` measures both.
 gc.set_threshold(10_000, 10, 10)
 gc.freeze()
 atexit.register(gc.freeze)
