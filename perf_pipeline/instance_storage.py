@@ -110,8 +110,8 @@ class SqliteStorageKeptOpen(DagsterSqliteStorage):
 
 
 def open_instance(home: str) -> dg.DagsterInstance:
-    """The persistent instance in `home`, as Dagster would open it, but with the event log keeping
-    its connections open when the instance uses Dagster's default SQLite storage."""
+    """The persistent instance in `home`, as Dagster would open it, but keeping its connections
+    open when it uses Dagster's default SQLite storage or its PostgreSQL storage."""
     ref = InstanceRef.from_dir(home)
     data = ref.storage_data
     if data is not None and (data.module_name, data.class_name) == (
@@ -121,7 +121,6 @@ def open_instance(home: str) -> dg.DagsterInstance:
         ref = ref._replace(
             storage_data=ConfigurableClassData(__name__, SqliteStorageKeptOpen.__name__, data.config_yaml)
         )
-        return dg.DagsterInstance.from_ref(ref)
     instance = dg.DagsterInstance.from_ref(ref)
     if data is not None and data.module_name.startswith("dagster_postgres"):
         # 0: no time limit on a statement (the UI's is 15 s); connections older than an hour are
